@@ -1,0 +1,213 @@
+package schema
+
+import (
+	"strconv"
+
+	corev1 "k8s.io/api/core/v1"
+)
+
+// Spec is the validated, resolved input of one run. Everything in it is sorted
+// and every reference is bound, so consumers never range over a map.
+type Spec struct {
+	// Environments are the names declared by the project file, sorted. It is
+	// empty when there is no project file: the run then has one implicit
+	// environment, named "" everywhere below.
+	Environments []string
+
+	// Namespaces are every namespace a dependency file describes, managed or
+	// not, sorted by name.
+	Namespaces []*Namespace
+
+	// Envs holds one resolved view per environment, in the order of
+	// Environments (a single entry named "" without a project file).
+	Envs []*Environment
+
+	// ProjectFile is the path of the project file, "" when there is none.
+	ProjectFile string
+}
+
+// EnvNames returns the environments a run produces: the declared ones, or the
+// single implicit environment "".
+func (s *Spec) EnvNames() []string {
+	if len(s.Environments) == 0 {
+		return []string{""}
+	}
+	return s.Environments
+}
+
+// Environment returns the resolved view of one environment, nil if unknown.
+func (s *Spec) Environment(name string) *Environment {
+	for _, e := range s.Envs {
+		if e.Name == name {
+			return e
+		}
+	}
+	return nil
+}
+
+// Namespace returns the namespace of that name, nil if none describes it.
+func (s *Spec) Namespace(name string) *Namespace {
+	for _, ns := range s.Namespaces {
+		if ns.Name == name {
+			return ns
+		}
+	}
+	return nil
+}
+
+// Namespace is one Kubernetes namespace as the dependency files describe it.
+type Namespace struct {
+	Name string
+	// Managed namespaces get policies; unmanaged ones only describe services
+	// that others call or are called by.
+	Managed bool
+	// IsolateIngress and IsolateEgress are the directions netdep isolates in
+	// this namespace (both by default). A direction that is not isolated is
+	// left to whatever else the cluster has: netdep emits no policyType for it.
+	IsolateIngress bool
+	IsolateEgress  bool
+	// Sources are the files that describe this namespace, sorted.
+	Sources []string
+	// Services are sorted by name.
+	Services []*Service
+}
+
+// Service is one workload: the pods its selector matches, in its namespace.
+type Service struct {
+	Namespace string
+	Name      string
+	// Selector is the pods' labels (matchLabels); {app: <name>} by default.
+	Selector map[string]string
+	// Ports are the ports the pods listen on, sorted by (protocol, port,
+	// endPort, name).
+	Ports []Port
+	// Environments limits where the service exists, sorted; nil means every
+	// environment.
+	Environments []string
+	// Source is where the service is declared (its key in services:).
+	Source Pos
+}
+
+// ID is "namespace/name", the service's identity in messages and reports.
+func (s *Service) ID() string { return s.Namespace + "/" + s.Name }
+
+// Port is one port or port range with its protocol.
+type Port struct {
+	// Name is the declared name, "" for ports written as numbers.
+	Name     string
+	Protocol corev1.Protocol
+	Port     int32
+	// EndPort is the last port of a range, 0 for a single port.
+	EndPort int32
+}
+
+// Direction says which side of a connection a Rule sits on.
+type Direction string
+
+const (
+	// Ingress rules admit connections into the rule's service.
+	Ingress Direction = "Ingress"
+	// Egress rules let the rule's service open connections.
+	Egress Direction = "Egress"
+)
+
+// PeerKind says what a Peer names.
+type PeerKind int
+
+const (
+	// PeerService is another declared service (pods in a known namespace).
+	PeerService PeerKind = iota
+	// PeerCIDR is one IP block outside (or inside) the cluster.
+	PeerCIDR
+	// PeerSelector is a raw peer: pods matching Selector in namespace
+	// Namespace, written directly in a dependency file.
+	PeerSelector
+)
+
+// Peer is the far end of a Rule.
+type Peer struct {
+	Kind PeerKind
+
+	// Service is set for PeerService.
+	Service *Service
+
+	// CIDR and Except are set for PeerCIDR: one canonical prefix (no host
+	// bits) and the prefixes inside it that are carved out, sorted.
+	CIDR   string
+	Except []string
+	// CIDRName is the named set the block came from, "" for a literal.
+	CIDRName string
+
+	// Namespace and Selector are set for PeerSelector. Namespace is always a
+	// namespace name (the rule's own namespace when the file omitted it).
+	// A nil Selector means every pod in that namespace.
+	Namespace string
+	Selector  map[string]string
+}
+
+// Rule is one resolved intent of one service in one environment: its pods may
+// send to (Egress) or receive from (Ingress) Peer on Ports.
+//
+// An edge A -> B:p between two services yields two rules: Egress on A with
+// Peer B, and Ingress on B with Peer A, both on B's port p. Whether a rule
+// turns into a policy rule depends on the rule's namespace being managed and
+// isolated in that direction; the policy generator decides that, not schema.
+type Rule struct {
+	// Service is the local end: the pods the resulting policy selects.
+	Service   *Service
+	Direction Direction
+	Peer      Peer
+	// Ports are the destination ports: the callee's ports (named ports
+	// already resolved to numbers; Name kept for messages). AnyPort rules
+	// have none.
+	Ports   []Port
+	AnyPort bool
+	// Source is the position of the intent in its file (the calls or from
+	// entry), used for annotations, messages and explanations.
+	Source Pos
+}
+
+// Environment is the resolved view of a Spec in one environment: only the
+// services and rules that exist there, with named CIDR sets expanded and the
+// cluster defaults merged with the environment's overrides.
+type Environment struct {
+	// Name is the environment's name, "" for the implicit one.
+	Name string
+	// Services are the services that exist in this environment, sorted by
+	// (namespace, name).
+	Services []*Service
+	// Rules are sorted by (service namespace, service name, direction,
+	// source position, peer).
+	Rules []Rule
+	// DNS is where pods resolve names; nil when the project turns DNS egress
+	// off.
+	DNS *DNS
+}
+
+// DNS is the cluster DNS that every pod of an egress-isolated namespace may
+// reach.
+type DNS struct {
+	// Peer is a PeerSelector (namespace + pod labels) or one or more
+	// PeerCIDR blocks.
+	Peers []Peer
+	Ports []Port
+}
+
+// Pos is a position in an input file. Line and Column are 1-based; 0 means
+// unknown.
+type Pos struct {
+	File   string
+	Line   int
+	Column int
+}
+
+func (p Pos) String() string {
+	switch {
+	case p.Line == 0:
+		return p.File
+	case p.Column == 0:
+		return p.File + ":" + strconv.Itoa(p.Line)
+	default:
+		return p.File + ":" + strconv.Itoa(p.Line) + ":" + strconv.Itoa(p.Column)
+	}
+}
