@@ -1,6 +1,6 @@
 package schema
 
-import "io/fs"
+import "sort"
 
 // File is one input file: its path as shown to people (relative to the current
 // directory, slash-separated) and its bytes.
@@ -12,21 +12,32 @@ type File struct {
 	Explicit bool
 }
 
-// ReadPaths reads the netdep files named by paths (files or directories,
-// walked recursively) from the operating system's file system.
-func ReadPaths(paths []string) ([]File, Problems) {
-	panic("TODO")
-}
-
-// ReadFS is ReadPaths over any file system, e.g. a git revision's tree.
-func ReadFS(fsys fs.FS, roots []string) ([]File, Problems) {
-	panic("TODO")
-}
-
 // Parse decodes, validates and resolves files into a Spec. It returns every
 // problem found (sorted); the Spec is nil when any problem is an error.
+//
+// Files are taken in path order whatever order they come in, so the result
+// (and which of two conflicting places a message calls "first") does not
+// depend on how the caller listed them.
 func Parse(files []File) (*Spec, Problems) {
-	panic("TODO")
+	var probs Problems
+	sorted := append([]File(nil), files...)
+	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].Path < sorted[j].Path })
+	var deps []*rawDep
+	var projects []*rawProject
+	for i, f := range sorted {
+		if i > 0 && sorted[i-1].Path == f.Path {
+			continue // the same file named twice
+		}
+		fd := decodeFile(f, &probs)
+		deps = append(deps, fd.deps...)
+		projects = append(projects, fd.projects...)
+	}
+	spec := resolve(deps, projects, &probs)
+	probs.Sort()
+	if len(probs.Errors()) > 0 {
+		return nil, probs
+	}
+	return spec, probs
 }
 
 // Load is ReadPaths followed by Parse.

@@ -1,0 +1,673 @@
+package schema
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"strconv"
+	"unicode/utf8"
+
+	"gopkg.in/yaml.v3"
+)
+
+// The raw model is what a document says, with positions, before references are
+// bound. Decoding fills it and reports type and key problems; validation and
+// resolution (resolve.go) work on it.
+
+type rawDep struct {
+	File      string
+	Pos       Pos // the document's top-level mapping
+	Namespace strPos
+
+	Managed    *bool
+	ManagedPos Pos
+
+	Isolate    []strPos
+	IsolateSet bool
+	IsolatePos Pos
+
+	Services []*rawService
+}
+
+type rawService struct {
+	Doc   *rawDep
+	Name  string
+	Pos   Pos // the key in services:
+	Field string
+
+	Selector    map[string]string
+	SelectorSet bool
+	SelectorPos Pos
+
+	Ports []rawPort
+	Calls []*rawEntry
+	From  []*rawEntry
+
+	Envs    []strPos
+	EnvsSet bool
+	EnvsPos Pos
+}
+
+type rawPort struct {
+	Name  string
+	Value strPos
+	Field string
+}
+
+type entryKind int
+
+const (
+	entryRef entryKind = iota
+	entryCIDR
+	entryRaw
+)
+
+type rawEntry struct {
+	Field string
+	Pos   Pos
+	Kind  entryKind
+
+	Ref strPos // entryRef
+
+	CIDR   strPos // entryCIDR
+	Except []strPos
+
+	Namespace    strPos // entryRaw
+	NamespaceSet bool
+	Selector     map[string]string
+	SelectorSet  bool
+
+	Ports    []strPos
+	PortsSet bool
+	AnyPort  bool
+	PortsPos Pos
+
+	Envs    []strPos
+	EnvsSet bool
+	EnvsPos Pos
+}
+
+type rawProject struct {
+	File    string
+	Pos     Pos
+	Cluster rawSettings
+	Envs    []rawEnv
+}
+
+type rawEnv struct {
+	Name     string
+	Pos      Pos
+	Field    string
+	Settings rawSettings
+}
+
+type rawSettings struct {
+	DNS   *rawDNS // nil: not set here
+	CIDRs []rawCIDRSet
+}
+
+type rawDNS struct {
+	Field string
+	Pos   Pos
+	Off   bool
+
+	Namespace    strPos
+	NamespaceSet bool
+	Selector     map[string]string
+	SelectorSet  bool
+
+	CIDRs []strPos
+
+	Ports    []strPos
+	PortsSet bool
+}
+
+type rawCIDRSet struct {
+	Name  string
+	Pos   Pos
+	Field string
+	CIDRs []strPos
+}
+
+var (
+	depKeys      = []string{"netdep", "namespace", "managed", "isolate", "services"}
+	projectKeys  = []string{"netdep", "cluster", "environments"}
+	serviceKeys  = []string{"selector", "ports", "calls", "from", "environments"}
+	settingsKeys = []string{"dns", "cidrs"}
+	dnsKeys      = []string{"namespace", "selector", "cidr", "ports"}
+)
+
+// fileDocs holds what one file decoded to.
+type fileDocs struct {
+	deps     []*rawDep
+	projects []*rawProject
+	// skip is true for a file found in a directory walk that is not a netdep
+	// file: it is ignored, as are its problems.
+	skip bool
+}
+
+var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
+
+// yamlLine matches the "yaml: line N: " prefix of yaml.v3's syntax errors.
+var yamlLine = regexp.MustCompile(`^yaml: line (\d+): `)
+
+// decodeFile splits a file into documents and decodes each into the raw model.
+func decodeFile(f File, probs *Problems) fileDocs {
+	var out fileDocs
+	fail := func(p Problem) fileDocs {
+		if !f.Explicit && !hasMarkerLine(f.Data) {
+			return fileDocs{skip: true}
+		}
+		*probs = append(*probs, p)
+		return out
+	}
+	data := bytes.TrimPrefix(f.Data, utf8BOM)
+	if !utf8.Valid(data) {
+		return fail(errorf(invalidUTF8Pos(f.Path, data), "", "file is not valid UTF-8 text; save it as UTF-8"))
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	first := true
+	for {
+		var doc yaml.Node
+		err := dec.Decode(&doc)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return fail(yamlError(f.Path, err))
+		}
+		if len(doc.Content) == 0 || isNull(doc.Content[0]) {
+			continue // an empty document (a stray ---) means nothing
+		}
+		top := doc.Content[0]
+		isFirst := first
+		first = false
+		if isFirst && !f.Explicit && !hasMarker(top) {
+			return fileDocs{skip: true}
+		}
+		// A document's own problems are collected separately so that the
+		// alias budget of one document does not spill over to the next.
+		d := newDecoder(f.Path, probs, &doc)
+		dep, proj := d.document(top)
+		if dep != nil {
+			out.deps = append(out.deps, dep)
+		}
+		if proj != nil {
+			out.projects = append(out.projects, proj)
+		}
+	}
+	if first && f.Explicit {
+		*probs = append(*probs, errorf(Pos{File: f.Path}, "", "file holds no yaml document; expected a mapping with netdep: v1"))
+	}
+	return out
+}
+
+// hasMarker reports whether a document's top level is a mapping with a
+// netdep key (any value: a wrong version is an error, not a foreign file).
+func hasMarker(top *yaml.Node) bool {
+	if top.Kind != yaml.MappingNode {
+		return false
+	}
+	for i := 0; i+1 < len(top.Content); i += 2 {
+		if k := top.Content[i]; k.Kind == yaml.ScalarNode && k.Value == "netdep" {
+			return true
+		}
+	}
+	return false
+}
+
+var markerLine = regexp.MustCompile(`(?m)^netdep[ \t]*:`)
+
+// hasMarkerLine tells a broken netdep file from a foreign file that is not
+// YAML at all (a Helm template, say) when a directory walk finds it: only the
+// former deserves an error.
+func hasMarkerLine(data []byte) bool {
+	return markerLine.Match(data)
+}
+
+// isNetdepFile is the directory walk's test: the first non-empty document's
+// top level has a netdep key, or the file does not parse but has a netdep:
+// line (so its syntax error is reported rather than silently skipped).
+func isNetdepFile(data []byte) bool {
+	data = bytes.TrimPrefix(data, utf8BOM)
+	if !utf8.Valid(data) {
+		return hasMarkerLine(data)
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	for {
+		var doc yaml.Node
+		err := dec.Decode(&doc)
+		if errors.Is(err, io.EOF) {
+			return false
+		}
+		if err != nil {
+			return hasMarkerLine(data)
+		}
+		if len(doc.Content) == 0 || isNull(doc.Content[0]) {
+			continue
+		}
+		return hasMarker(doc.Content[0])
+	}
+}
+
+func yamlError(file string, err error) Problem {
+	msg := err.Error()
+	pos := Pos{File: file}
+	if m := yamlLine.FindStringSubmatch(msg); m != nil {
+		pos.Line, _ = strconv.Atoi(m[1])
+		msg = msg[len(m[0]):]
+	} else if len(msg) > 6 && msg[:6] == "yaml: " {
+		msg = msg[6:]
+	}
+	return errorf(pos, "", "invalid yaml: %s", msg)
+}
+
+func invalidUTF8Pos(file string, data []byte) Pos {
+	line, col := 1, 1
+	for len(data) > 0 {
+		r, size := utf8.DecodeRune(data)
+		if r == utf8.RuneError && size <= 1 {
+			break
+		}
+		if r == '\n' {
+			line, col = line+1, 1
+		} else {
+			col++
+		}
+		data = data[size:]
+	}
+	return Pos{File: file, Line: line, Column: col}
+}
+
+// document decodes one top-level node into a dependency or project document.
+func (d *decoder) document(top *yaml.Node) (*rawDep, *rawProject) {
+	top = d.resolve(top)
+	if top == nil {
+		return nil, nil
+	}
+	if top.Kind != yaml.MappingNode {
+		d.errorf(top, "", "expected a mapping with netdep: v1 at the top of the document, found %s", describe(top))
+		return nil, nil
+	}
+	// First pass without key checks: which kind of document is this?
+	pairs, _ := d.mapping(top, "", "", nil)
+	var marker *pair
+	project := false
+	for i, p := range pairs {
+		switch p.Key {
+		case "netdep":
+			marker = &pairs[i]
+		case "environments", "cluster":
+			project = true
+		}
+	}
+	if marker == nil {
+		d.errorf(top, "netdep", "missing schema marker; expected netdep: v1 in every document of a netdep file")
+	} else if v := d.resolve(marker.V); v != nil && (v.Kind != yaml.ScalarNode || v.Value != "v1" || v.Tag != "!!str") {
+		d.errorf(v, "netdep", "unsupported schema version %s; expected v1", describe(v))
+	}
+	if project {
+		return nil, d.project(top, pairs)
+	}
+	return d.dep(top, pairs), nil
+}
+
+// unknownKeys reports top-level keys outside known. The document kind is only
+// known after a first pass, so top-level keys are checked here rather than in
+// mapping.
+func (d *decoder) unknownKeys(pairs []pair, known []string, kind string) []pair {
+	var out []pair
+	for _, p := range pairs {
+		if !contains(known, p.Key) {
+			d.errorf(p.K, "", "unknown key %q in a %s %s", p.Key, kind, hintOrList(p.Key, known))
+			continue
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+func (d *decoder) dep(top *yaml.Node, pairs []pair) *rawDep {
+	doc := &rawDep{File: d.file, Pos: d.pos(top)}
+	hasNS := false
+	for _, p := range d.unknownKeys(pairs, depKeys, "dependency document") {
+		switch p.Key {
+		case "namespace":
+			if s, ok := d.str(p.V, "namespace", "a namespace name"); ok {
+				doc.Namespace = s
+				hasNS = true
+			} else {
+				hasNS = true // reported already
+			}
+		case "managed":
+			if b, ok := d.boolean(p.V, "managed"); ok {
+				doc.Managed = &b
+				doc.ManagedPos = d.pos(p.K)
+			}
+		case "isolate":
+			doc.IsolateSet = true
+			doc.IsolatePos = d.pos(p.K)
+			items, _ := d.list(p.V, "isolate", "a list of directions (ingress, egress)")
+			for i, it := range items {
+				if s, ok := d.str(it, fmt.Sprintf("isolate[%d]", i), "ingress or egress"); ok {
+					doc.Isolate = append(doc.Isolate, s)
+				}
+			}
+		case "services":
+			svcs, _ := d.mapping(p.V, "services", "a mapping of service names to services", nil)
+			for _, sp := range svcs {
+				doc.Services = append(doc.Services, d.service(doc, sp))
+			}
+		}
+	}
+	if !hasNS {
+		d.errorf(top, "namespace", "missing; expected the namespace the services live in")
+	}
+	return doc
+}
+
+func (d *decoder) service(doc *rawDep, p pair) *rawService {
+	field := "services." + p.Key
+	s := &rawService{Doc: doc, Name: p.Key, Pos: d.pos(p.K), Field: field}
+	v := d.resolve(p.V)
+	if v == nil || isNull(v) {
+		return s // a service with every default: {app: <name>}, no ports
+	}
+	pairs, _ := d.mapping(v, field, "a service (a mapping with selector, ports, calls, from, environments)", serviceKeys)
+	for _, sp := range pairs {
+		f := field + "." + sp.Key
+		switch sp.Key {
+		case "selector":
+			s.SelectorPos = d.pos(sp.K)
+			s.Selector, s.SelectorSet = d.labels(sp.V, f)
+		case "ports":
+			ports, _ := d.mapping(sp.V, f, "a mapping of port names to ports (http: 8080)", nil)
+			for _, pp := range ports {
+				pf := f + "." + pp.Key
+				if val, ok := d.scalar(pp.V, pf, "a port (8080, \"53/UDP\" or \"9000-9100/TCP\")"); ok {
+					s.Ports = append(s.Ports, rawPort{Name: pp.Key, Value: val, Field: pf})
+				}
+			}
+		case "calls":
+			items, _ := d.list(sp.V, f, "a list of calls")
+			for i, it := range items {
+				if e := d.entry(it, fmt.Sprintf("%s[%d]", f, i), "to"); e != nil {
+					s.Calls = append(s.Calls, e)
+				}
+			}
+		case "from":
+			items, _ := d.list(sp.V, f, "a list of callers")
+			for i, it := range items {
+				if e := d.entry(it, fmt.Sprintf("%s[%d]", f, i), "from"); e != nil {
+					s.From = append(s.From, e)
+				}
+			}
+		case "environments":
+			s.EnvsPos = d.pos(sp.K)
+			s.Envs, s.EnvsSet = d.strList(sp.V, f, "environment names")
+		}
+	}
+	return s
+}
+
+// labels decodes a selector. ok is false when the key is blank or broken, so
+// the caller falls back to the default.
+func (d *decoder) labels(n *yaml.Node, field string) (map[string]string, bool) {
+	n = d.resolve(n)
+	if n == nil || isNull(n) {
+		return nil, false
+	}
+	pairs, ok := d.mapping(n, field, "a mapping of pod labels (app: cart)", nil)
+	if !ok {
+		return nil, false
+	}
+	out := map[string]string{}
+	for _, p := range pairs {
+		v := d.resolve(p.V)
+		if v == nil {
+			continue
+		}
+		// Label values are strings to Kubernetes, but "version: 2" or
+		// "canary: true" are what people write; take the text as written.
+		if v.Kind != yaml.ScalarNode || isNull(v) {
+			d.errorf(v, field+"."+p.Key, "expected a label value, found %s", describe(v))
+			continue
+		}
+		out[p.Key] = v.Value
+	}
+	return out, true
+}
+
+func (d *decoder) strList(n *yaml.Node, field, what string) ([]strPos, bool) {
+	n = d.resolve(n)
+	if n == nil || isNull(n) {
+		return nil, false
+	}
+	items, ok := d.list(n, field, "a list of "+what)
+	if !ok {
+		return nil, false
+	}
+	out := []strPos{}
+	for i, it := range items {
+		if s, ok := d.str(it, fmt.Sprintf("%s[%d]", field, i), "a name"); ok {
+			out = append(out, s)
+		}
+	}
+	return out, true
+}
+
+// entry decodes one calls or from item; refKey is "to" or "from".
+func (d *decoder) entry(n *yaml.Node, field, refKey string) *rawEntry {
+	n = d.resolve(n)
+	if n == nil {
+		return nil
+	}
+	e := &rawEntry{Field: field, Pos: d.pos(n)}
+	if n.Kind == yaml.ScalarNode && n.Tag == "!!str" {
+		e.Ref = strPos{S: n.Value, Pos: d.pos(n)}
+		return e
+	}
+	if n.Kind != yaml.MappingNode {
+		d.errorf(n, field, "expected a service reference (\"svc\", \"ns/svc:port\") or a mapping with %s, cidr or namespace/selector, found %s", refKey, describe(n))
+		return nil
+	}
+	all := []string{refKey, "cidr", "except", "namespace", "selector", "ports", "environments"}
+	pairs, _ := d.mapping(n, field, "", all)
+	has := map[string]pair{}
+	for _, p := range pairs {
+		has[p.Key] = p
+	}
+	_, isRef := has[refKey]
+	_, isCIDR := has["cidr"]
+	_, isNS := has["namespace"]
+	_, isSel := has["selector"]
+	var allowed []string
+	switch {
+	case isRef && (isCIDR || isNS || isSel):
+		d.errorf(n, field, "expected one kind of peer, found %s together with %s", refKey, firstOf(has, "cidr", "namespace", "selector"))
+		return nil
+	case isCIDR && (isNS || isSel):
+		d.errorf(n, field, "expected one kind of peer, found cidr together with %s", firstOf(has, "namespace", "selector"))
+		return nil
+	case isRef:
+		e.Kind = entryRef
+		allowed = []string{refKey, "environments"}
+	case isCIDR:
+		e.Kind = entryCIDR
+		allowed = []string{"cidr", "except", "ports", "environments"}
+	case isNS || isSel:
+		e.Kind = entryRaw
+		allowed = []string{"namespace", "selector", "ports", "environments"}
+	default:
+		d.errorf(n, field, "expected a peer: one of %s, cidr, namespace or selector", refKey)
+		return nil
+	}
+	for _, p := range pairs {
+		f := field + "." + p.Key
+		if !contains(allowed, p.Key) {
+			d.errorf(p.K, field, "unknown key %q for this kind of peer %s", p.Key, hintOrList(p.Key, allowed))
+			continue
+		}
+		switch p.Key {
+		case refKey:
+			if s, ok := d.str(p.V, f, "a service reference (\"svc\", \"ns/svc:port\")"); ok {
+				e.Ref = s
+			} else {
+				return nil
+			}
+		case "cidr":
+			if s, ok := d.str(p.V, f, "a cidr (10.0.0.0/8) or the name of a cidr set"); ok {
+				e.CIDR = s
+			} else {
+				return nil
+			}
+		case "except":
+			e.Except, _ = d.strList(p.V, f, "cidrs")
+		case "namespace":
+			if s, ok := d.str(p.V, f, "a namespace name"); ok {
+				e.Namespace, e.NamespaceSet = s, true
+			} else {
+				return nil
+			}
+		case "selector":
+			e.Selector, e.SelectorSet = d.labels(p.V, f)
+			if e.Selector == nil {
+				e.SelectorSet = false
+			}
+		case "ports":
+			e.PortsSet = true
+			e.PortsPos = d.pos(p.K)
+			v := d.resolve(p.V)
+			if v == nil {
+				return nil
+			}
+			if v.Kind == yaml.ScalarNode && v.Tag == "!!str" && v.Value == "any" {
+				e.AnyPort = true
+				continue
+			}
+			items, ok := d.list(v, f, "a list of ports or the word any")
+			if !ok {
+				return nil
+			}
+			for i, it := range items {
+				if s, ok := d.scalar(it, fmt.Sprintf("%s[%d]", f, i), "a port (443, \"53/UDP\", a port name)"); ok {
+					e.Ports = append(e.Ports, s)
+				}
+			}
+		case "environments":
+			e.EnvsPos = d.pos(p.K)
+			e.Envs, e.EnvsSet = d.strList(p.V, f, "environment names")
+		}
+	}
+	return e
+}
+
+func firstOf(has map[string]pair, keys ...string) string {
+	for _, k := range keys {
+		if _, ok := has[k]; ok {
+			return k
+		}
+	}
+	return ""
+}
+
+func (d *decoder) project(top *yaml.Node, pairs []pair) *rawProject {
+	pr := &rawProject{File: d.file, Pos: d.pos(top)}
+	hasEnvs := false
+	for _, p := range d.unknownKeys(pairs, projectKeys, "project document") {
+		switch p.Key {
+		case "cluster":
+			pr.Cluster = d.settings(p.V, "cluster")
+		case "environments":
+			hasEnvs = true
+			envs, ok := d.mapping(p.V, "environments", "a mapping of environment names to settings", nil)
+			if ok && len(envs) == 0 {
+				d.errorf(p.K, "environments", "expected at least one environment, found none")
+			}
+			for _, ep := range envs {
+				f := "environments." + ep.Key
+				pr.Envs = append(pr.Envs, rawEnv{Name: ep.Key, Pos: d.pos(ep.K), Field: f, Settings: d.settings(ep.V, f)})
+			}
+		}
+	}
+	if !hasEnvs {
+		d.errorf(top, "environments", "missing; a project document declares at least one environment")
+	}
+	return pr
+}
+
+func (d *decoder) settings(n *yaml.Node, field string) rawSettings {
+	var s rawSettings
+	n = d.resolve(n)
+	if n == nil || isNull(n) {
+		return s
+	}
+	pairs, _ := d.mapping(n, field, "a mapping with dns and cidrs", settingsKeys)
+	for _, p := range pairs {
+		f := field + "." + p.Key
+		switch p.Key {
+		case "dns":
+			s.DNS = d.dns(p.V, f)
+		case "cidrs":
+			sets, _ := d.mapping(p.V, f, "a mapping of cidr set names to lists of cidrs", nil)
+			for _, sp := range sets {
+				sf := f + "." + sp.Key
+				set := rawCIDRSet{Name: sp.Key, Pos: d.pos(sp.K), Field: sf}
+				set.CIDRs, _ = d.strList(sp.V, sf, "cidrs")
+				s.CIDRs = append(s.CIDRs, set)
+			}
+		}
+	}
+	return s
+}
+
+func (d *decoder) dns(n *yaml.Node, field string) *rawDNS {
+	n = d.resolve(n)
+	if n == nil {
+		return nil
+	}
+	r := &rawDNS{Field: field, Pos: d.pos(n)}
+	if n.Kind == yaml.ScalarNode && n.Tag == "!!bool" {
+		b, _ := d.boolean(n, field)
+		r.Off = !b
+		return r // dns: true means the default
+	}
+	pairs, ok := d.mapping(n, field, "false or a mapping with namespace/selector or cidr, and ports", dnsKeys)
+	if !ok {
+		return nil
+	}
+	has := map[string]bool{}
+	for _, p := range pairs {
+		has[p.Key] = true
+		f := field + "." + p.Key
+		switch p.Key {
+		case "namespace":
+			if s, ok := d.str(p.V, f, "a namespace name"); ok {
+				r.Namespace, r.NamespaceSet = s, true
+			}
+		case "selector":
+			r.Selector, r.SelectorSet = d.labels(p.V, f)
+		case "cidr":
+			v := d.resolve(p.V)
+			if v != nil && v.Kind == yaml.SequenceNode {
+				r.CIDRs, _ = d.strList(v, f, "cidrs")
+			} else if s, ok := d.str(p.V, f, "a cidr or a list of cidrs"); ok {
+				r.CIDRs = []strPos{s}
+			}
+		case "ports":
+			r.PortsSet = true
+			items, _ := d.list(p.V, f, "a list of ports")
+			for i, it := range items {
+				if s, ok := d.scalar(it, fmt.Sprintf("%s[%d]", f, i), "a port (53, \"53/UDP\")"); ok {
+					r.Ports = append(r.Ports, s)
+				}
+			}
+		}
+	}
+	if has["cidr"] && (has["namespace"] || has["selector"]) {
+		d.errorf(n, field, "expected either cidr or namespace/selector, found both")
+	}
+	return r
+}

@@ -1,0 +1,1015 @@
+package schema
+
+import (
+	"fmt"
+	"net/netip"
+	"sort"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
+)
+
+// reservedServices are the names of the namespace-wide policies: a service
+// of that name would collide with them in the generated tree.
+var reservedServices = []string{"default-deny", "allow-dns"}
+
+// defaultDNS is the cluster DNS of kubeadm, kind, GKE, EKS and AKS alike.
+func defaultDNS() *DNS {
+	return &DNS{
+		Peers: []Peer{{Kind: PeerSelector, Namespace: "kube-system", Selector: map[string]string{"k8s-app": "kube-dns"}}},
+		Ports: []Port{{Protocol: corev1.ProtocolTCP, Port: 53}, {Protocol: corev1.ProtocolUDP, Port: 53}},
+	}
+}
+
+// resolver binds the raw documents of one run into a Spec.
+type resolver struct {
+	probs *Problems
+
+	project  *rawProject
+	envNames []string // declared, sorted; empty without a project
+	settings map[string]*envSettings
+
+	namespaces map[string]*nsInfo
+	nsNames    []string
+	services   []*svcInfo // sorted by (namespace, name)
+	intents    []*intent
+}
+
+type envSettings struct {
+	cidrs map[string]cidrSet
+	dns   *DNS
+}
+
+type cidrSet struct {
+	blocks []netip.Prefix
+	pos    Pos
+}
+
+type nsInfo struct {
+	ns       *Namespace
+	first    *rawDep // the document whose managed/isolate settle the namespace
+	services map[string]*svcInfo
+}
+
+type svcInfo struct {
+	raw *rawService
+	svc *Service
+	// envs is where the service exists, nil for everywhere.
+	envs map[string]bool
+}
+
+// intent is one calls or from entry with its references bound.
+type intent struct {
+	owner *svcInfo
+	entry *rawEntry
+	// from is true for an entry under from: (the owner is the callee).
+	from bool
+
+	peer  *svcInfo // entryRef: the other service
+	ports []Port   // destination ports (the callee's for service edges)
+	any   bool
+
+	cidr     netip.Prefix // entryCIDR, literal
+	cidrName string       // entryCIDR, named set
+	except   []netip.Prefix
+
+	rawNS  string // entryRaw
+	rawSel map[string]string
+
+	// envs limits the entry itself, nil for everywhere.
+	envs map[string]bool
+}
+
+func (r *resolver) add(p Problem) { *r.probs = append(*r.probs, p) }
+
+func (r *resolver) errorf(pos Pos, field, format string, args ...any) {
+	r.add(errorf(pos, field, format, args...))
+}
+
+func resolve(deps []*rawDep, projects []*rawProject, probs *Problems) *Spec {
+	r := &resolver{probs: probs, namespaces: map[string]*nsInfo{}, settings: map[string]*envSettings{}}
+	r.resolveProject(projects)
+	r.resolveNamespaces(deps)
+	r.checkSelectorOverlap()
+	r.resolveEntries()
+	return r.spec()
+}
+
+// --- project ---------------------------------------------------------------
+
+func (r *resolver) resolveProject(projects []*rawProject) {
+	if len(projects) == 0 {
+		r.settings[""] = &envSettings{cidrs: map[string]cidrSet{}, dns: defaultDNS()}
+		return
+	}
+	sort.SliceStable(projects, func(i, j int) bool { return posLess(projects[i].Pos, projects[j].Pos) })
+	r.project = projects[0]
+	for _, p := range projects[1:] {
+		r.errorf(p.Pos, "", "a second project document; only one is allowed per run (the first is at %s)", r.project.Pos)
+	}
+	pr := r.project
+	clusterSets := r.cidrSets(pr.Cluster.CIDRs)
+	clusterDNS := defaultDNS()
+	if pr.Cluster.DNS != nil {
+		clusterDNS = r.dns(pr.Cluster.DNS)
+	}
+	for _, e := range pr.Envs {
+		if msg := checkLabel("environment name", e.Name); msg != "" {
+			r.errorf(e.Pos, e.Field, "%s", msg)
+		}
+		s := &envSettings{cidrs: map[string]cidrSet{}, dns: clusterDNS}
+		for name, set := range clusterSets {
+			s.cidrs[name] = set
+		}
+		// An environment's set replaces the cluster's set of the same name
+		// rather than adding to it: prod's corp-vpn is a different network.
+		for name, set := range r.cidrSets(e.Settings.CIDRs) {
+			s.cidrs[name] = set
+		}
+		if e.Settings.DNS != nil {
+			s.dns = r.dns(e.Settings.DNS)
+		}
+		r.settings[e.Name] = s
+		r.envNames = append(r.envNames, e.Name)
+	}
+	sort.Strings(r.envNames)
+}
+
+func (r *resolver) cidrSets(raw []rawCIDRSet) map[string]cidrSet {
+	out := map[string]cidrSet{}
+	for _, s := range raw {
+		if msg := checkLabel("cidr set name", s.Name); msg != "" {
+			r.errorf(s.Pos, s.Field, "%s", msg)
+		}
+		if len(s.CIDRs) == 0 {
+			r.errorf(s.Pos, s.Field, "expected at least one cidr, found none")
+		}
+		set := cidrSet{pos: s.Pos}
+		for i, c := range s.CIDRs {
+			p, err := parseCIDR(c.S)
+			if err != nil {
+				r.errorf(c.Pos, fmt.Sprintf("%s[%d]", s.Field, i), "%v", err)
+				continue
+			}
+			set.blocks = append(set.blocks, p)
+		}
+		sort.Slice(set.blocks, func(i, j int) bool { return prefixLess(set.blocks[i], set.blocks[j]) })
+		out[s.Name] = set
+	}
+	return out
+}
+
+func (r *resolver) dns(raw *rawDNS) *DNS {
+	if raw.Off {
+		return nil
+	}
+	def := defaultDNS()
+	out := &DNS{Ports: def.Ports}
+	switch {
+	case len(raw.CIDRs) > 0:
+		for i, c := range raw.CIDRs {
+			p, err := parseCIDR(c.S)
+			if err != nil {
+				r.errorf(c.Pos, fmt.Sprintf("%s.cidr[%d]", raw.Field, i), "%v", err)
+				continue
+			}
+			out.Peers = append(out.Peers, Peer{Kind: PeerCIDR, CIDR: p.String()})
+		}
+		sort.Slice(out.Peers, func(i, j int) bool {
+			return prefixLess(netip.MustParsePrefix(out.Peers[i].CIDR), netip.MustParsePrefix(out.Peers[j].CIDR))
+		})
+	case raw.NamespaceSet || raw.SelectorSet:
+		peer := Peer{Kind: PeerSelector, Namespace: "kube-system"}
+		if raw.NamespaceSet {
+			peer.Namespace = raw.Namespace.S
+			if msg := checkLabel("namespace", raw.Namespace.S); msg != "" {
+				r.errorf(raw.Namespace.Pos, raw.Field+".namespace", "%s", msg)
+			}
+		}
+		if len(raw.Selector) > 0 {
+			peer.Selector = raw.Selector
+			for _, msg := range checkSelector(raw.Selector) {
+				r.errorf(raw.Pos, raw.Field+".selector", "%s", msg)
+			}
+		}
+		out.Peers = []Peer{peer}
+	default:
+		out.Peers = def.Peers
+	}
+	if raw.PortsSet {
+		out.Ports = r.portValues(raw.Ports, raw.Field+".ports", raw.Pos)
+	}
+	return out
+}
+
+// portValues parses literal port values (no names: there is no service to
+// look them up on).
+func (r *resolver) portValues(vals []strPos, field string, pos Pos) []Port {
+	if len(vals) == 0 {
+		r.errorf(pos, field, "expected at least one port, found none")
+		return nil
+	}
+	var out []Port
+	for i, v := range vals {
+		f := fmt.Sprintf("%s[%d]", field, i)
+		if !isPortValue(v.S) {
+			r.errorf(v.Pos, f, "expected a port number (443, \"53/UDP\"), found the name %q; names only work for a service's own ports", v.S)
+			continue
+		}
+		p, err := parsePortValue(v.S)
+		if err != nil {
+			r.errorf(v.Pos, f, "%v", err)
+			continue
+		}
+		out = append(out, p)
+	}
+	return dedupPorts(out)
+}
+
+// --- namespaces and services -------------------------------------------------
+
+func posLess(a, b Pos) bool {
+	if a.File != b.File {
+		return a.File < b.File
+	}
+	if a.Line != b.Line {
+		return a.Line < b.Line
+	}
+	return a.Column < b.Column
+}
+
+type isolation struct{ ingress, egress bool }
+
+func (i isolation) String() string {
+	switch {
+	case i.ingress && i.egress:
+		return "[ingress, egress]"
+	case i.ingress:
+		return "[ingress]"
+	case i.egress:
+		return "[egress]"
+	}
+	return "[]"
+}
+
+func (r *resolver) isolation(doc *rawDep) isolation {
+	if !doc.IsolateSet {
+		return isolation{true, true}
+	}
+	var iso isolation
+	if len(doc.Isolate) == 0 {
+		r.errorf(doc.IsolatePos, "isolate", "expected ingress, egress or both, found an empty list (leave isolate out for both)")
+		return isolation{true, true}
+	}
+	for i, v := range doc.Isolate {
+		f := fmt.Sprintf("isolate[%d]", i)
+		switch v.S {
+		case "ingress":
+			if iso.ingress {
+				r.errorf(v.Pos, f, "duplicate direction %q", v.S)
+			}
+			iso.ingress = true
+		case "egress":
+			if iso.egress {
+				r.errorf(v.Pos, f, "duplicate direction %q", v.S)
+			}
+			iso.egress = true
+		default:
+			r.errorf(v.Pos, f, "unknown direction %q %s", v.S, hintOrList(strings.ToLower(v.S), []string{"ingress", "egress"}))
+		}
+	}
+	return iso
+}
+
+func managedWord(m bool) string {
+	if m {
+		return "managed"
+	}
+	return "unmanaged"
+}
+
+func (r *resolver) resolveNamespaces(deps []*rawDep) {
+	sort.SliceStable(deps, func(i, j int) bool { return posLess(deps[i].Pos, deps[j].Pos) })
+	type nsState struct {
+		managed bool
+		iso     isolation
+	}
+	states := map[string]nsState{}
+	for _, doc := range deps {
+		name := doc.Namespace.S
+		if name == "" && doc.Namespace.Pos.Line == 0 {
+			continue // missing: reported while decoding
+		}
+		if msg := checkLabel("namespace", name); msg != "" {
+			r.errorf(doc.Namespace.Pos, "namespace", "%s", msg)
+		}
+		managed := doc.Managed == nil || *doc.Managed
+		iso := r.isolation(doc)
+		if !managed {
+			if doc.IsolateSet {
+				r.errorf(doc.IsolatePos, "isolate", "not allowed in an unmanaged namespace (managed: false): netdep emits nothing for it")
+			}
+			// netdep isolates nothing it does not manage.
+			iso = isolation{}
+		}
+		info, ok := r.namespaces[name]
+		if !ok {
+			info = &nsInfo{
+				ns:       &Namespace{Name: name, Managed: managed, IsolateIngress: iso.ingress, IsolateEgress: iso.egress},
+				first:    doc,
+				services: map[string]*svcInfo{},
+			}
+			r.namespaces[name] = info
+			r.nsNames = append(r.nsNames, name)
+			states[name] = nsState{managed, iso}
+		} else {
+			st := states[name]
+			first := info.first
+			if st.managed != managed {
+				pos, fpos := doc.ManagedPos, first.ManagedPos
+				if doc.Managed == nil {
+					pos = doc.Namespace.Pos
+				}
+				if first.Managed == nil {
+					fpos = first.Namespace.Pos
+				}
+				r.errorf(pos, "managed", "namespace %q is %s here but %s at %s; every document of a namespace must agree (managed defaults to true)",
+					name, managedWord(managed), managedWord(st.managed), fpos)
+			} else if managed && st.iso != iso {
+				pos, fpos := doc.IsolatePos, first.IsolatePos
+				if !doc.IsolateSet {
+					pos = doc.Namespace.Pos
+				}
+				if !first.IsolateSet {
+					fpos = first.Namespace.Pos
+				}
+				r.errorf(pos, "isolate", "namespace %q isolates %s here but %s at %s; every document of a namespace must agree (isolate defaults to [ingress, egress])",
+					name, iso, st.iso, fpos)
+			}
+		}
+		if !contains(info.ns.Sources, doc.File) {
+			info.ns.Sources = append(info.ns.Sources, doc.File)
+		}
+		for _, rs := range doc.Services {
+			if prev, dup := info.services[rs.Name]; dup {
+				r.errorf(rs.Pos, rs.Field, "service %q is already defined in namespace %q at %s", rs.Name, name, prev.raw.Pos)
+				continue
+			}
+			si := r.service(name, managed, rs)
+			info.services[rs.Name] = si
+			info.ns.Services = append(info.ns.Services, si.svc)
+			r.services = append(r.services, si)
+		}
+	}
+	sort.Strings(r.nsNames)
+	for _, info := range r.namespaces {
+		sort.Strings(info.ns.Sources)
+		sort.Slice(info.ns.Services, func(i, j int) bool { return info.ns.Services[i].Name < info.ns.Services[j].Name })
+	}
+	sort.Slice(r.services, func(i, j int) bool {
+		a, b := r.services[i].svc, r.services[j].svc
+		if a.Namespace != b.Namespace {
+			return a.Namespace < b.Namespace
+		}
+		return a.Name < b.Name
+	})
+}
+
+func (r *resolver) service(ns string, managed bool, rs *rawService) *svcInfo {
+	svc := &Service{Namespace: ns, Name: rs.Name, Source: rs.Pos}
+	si := &svcInfo{raw: rs, svc: svc}
+	if msg := checkLabel("service name", rs.Name); msg != "" {
+		r.errorf(rs.Pos, rs.Field, "%s", msg)
+	}
+	if contains(reservedServices, rs.Name) {
+		r.errorf(rs.Pos, rs.Field, "service name %q is reserved for netdep's namespace-wide policy of that name; rename the service", rs.Name)
+	}
+	switch {
+	case !rs.SelectorSet:
+		svc.Selector = map[string]string{"app": rs.Name}
+	case len(rs.Selector) == 0:
+		r.errorf(rs.SelectorPos, rs.Field+".selector", "expected at least one label, found none (an empty selector would select every pod of the namespace)")
+		svc.Selector = map[string]string{}
+	default:
+		svc.Selector = rs.Selector
+		for _, msg := range checkSelector(rs.Selector) {
+			r.errorf(rs.SelectorPos, rs.Field+".selector", "%s", msg)
+		}
+	}
+	seen := map[string]string{}
+	for _, rp := range rs.Ports {
+		if msgs := validation.IsValidPortName(rp.Name); len(msgs) > 0 {
+			r.errorf(rp.Value.Pos, rp.Field, "invalid port name %q: %s", rp.Name, k8sMessage(msgs))
+		}
+		p, err := parsePortValue(rp.Value.S)
+		if err != nil {
+			r.errorf(rp.Value.Pos, rp.Field, "%v", err)
+			continue
+		}
+		p.Name = rp.Name
+		if other, dup := seen[p.String()]; dup {
+			r.errorf(rp.Value.Pos, rp.Field, "port %s is already declared as %q", p, other)
+			continue
+		}
+		seen[p.String()] = rp.Name
+		svc.Ports = append(svc.Ports, p)
+	}
+	sortPorts(svc.Ports)
+	if rs.EnvsSet {
+		svc.Environments, si.envs = r.envList(rs.Envs, rs.Field+".environments", rs.EnvsPos)
+	}
+	if !managed {
+		if len(rs.Calls) > 0 {
+			r.errorf(rs.Calls[0].Pos, rs.Field+".calls", "not allowed in an unmanaged namespace (managed: false): netdep emits nothing for it; list this service in the callee's from instead, or make the namespace managed")
+		}
+		if len(rs.From) > 0 {
+			r.errorf(rs.From[0].Pos, rs.Field+".from", "not allowed in an unmanaged namespace (managed: false): netdep emits nothing for it; make the callers call this service instead, or make the namespace managed")
+		}
+	}
+	return si
+}
+
+// envList validates an environments: list against the project file.
+func (r *resolver) envList(list []strPos, field string, pos Pos) ([]string, map[string]bool) {
+	if r.project == nil {
+		r.errorf(pos, field, "environments need a project file declaring them, and this run has none; remove environments or add a project file")
+		return nil, nil
+	}
+	if len(list) == 0 {
+		r.errorf(pos, field, "expected at least one environment, found none (leave environments out for all)")
+		return nil, nil
+	}
+	set := map[string]bool{}
+	var out []string
+	for i, e := range list {
+		f := fmt.Sprintf("%s[%d]", field, i)
+		switch {
+		case set[e.S]:
+			r.errorf(e.Pos, f, "duplicate environment %q", e.S)
+		case !contains(r.envNames, e.S):
+			r.errorf(e.Pos, f, "unknown environment %q%s (the project file %s declares %s)", e.S, didYouMean(e.S, r.envNames), r.project.File, strings.Join(r.envNames, ", "))
+		default:
+			set[e.S] = true
+			out = append(out, e.S)
+		}
+	}
+	sort.Strings(out)
+	return out, set
+}
+
+// checkSelectorOverlap rejects two services of one namespace where one's
+// selector is a subset of the other's labels: NetworkPolicy selects pods by
+// labels alone, so A's policy would also select B's pods and hand them A's
+// allowances (and A's default-deny exceptions would leak both ways).
+func (r *resolver) checkSelectorOverlap() {
+	for _, name := range r.nsNames {
+		info := r.namespaces[name]
+		svcs := info.ns.Services
+		for _, a := range svcs {
+			for _, b := range svcs {
+				if a == b || len(a.Selector) == 0 || len(b.Selector) == 0 || !subsetOf(a.Selector, b.Selector) {
+					continue
+				}
+				ai, bi := info.services[a.Name], info.services[b.Name]
+				if !coexist(ai.envs, bi.envs) {
+					continue
+				}
+				identical := subsetOf(b.Selector, a.Selector)
+				if identical && posLess(ai.raw.Pos, bi.raw.Pos) {
+					continue // reported once, on the later of the two
+				}
+				pos, field := ai.raw.Pos, ai.raw.Field
+				if ai.raw.SelectorSet {
+					pos, field = ai.raw.SelectorPos, ai.raw.Field+".selector"
+				}
+				if identical {
+					r.errorf(pos, field, "selector %s is the same as service %q's (%s); each service needs labels of its own, or one policy would select both", selectorString(a.Selector), b.Name, bi.raw.Pos)
+				} else {
+					r.errorf(pos, field, "selector %s also selects the pods of service %q (selector %s at %s); add a label to %s's selector that %s's pods do not carry", selectorString(a.Selector), b.Name, selectorString(b.Selector), bi.raw.Pos, a.Name, b.Name)
+				}
+			}
+		}
+	}
+}
+
+// coexist reports whether two environment sets (nil: all) share one.
+func coexist(a, b map[string]bool) bool {
+	if a == nil || b == nil {
+		return true
+	}
+	for e := range a {
+		if b[e] {
+			return true
+		}
+	}
+	return false
+}
+
+// --- entries -----------------------------------------------------------------
+
+func (r *resolver) lookupNamespace(name string, pos Pos, field string) *nsInfo {
+	info, ok := r.namespaces[name]
+	if !ok {
+		r.errorf(pos, field, "unknown namespace %q%s; no dependency file describes it (add one with managed: false to describe services there)", name, didYouMean(name, r.nsNames))
+	}
+	return info
+}
+
+func (r *resolver) resolveEntries() {
+	for _, si := range r.services {
+		for _, e := range si.raw.Calls {
+			if it := r.entry(si, e, false); it != nil {
+				r.intents = append(r.intents, it)
+			}
+		}
+		for _, e := range si.raw.From {
+			if it := r.entry(si, e, true); it != nil {
+				r.intents = append(r.intents, it)
+			}
+		}
+	}
+}
+
+func (r *resolver) entry(owner *svcInfo, e *rawEntry, from bool) *intent {
+	it := &intent{owner: owner, entry: e, from: from}
+	ok := true
+	if e.EnvsSet {
+		_, it.envs = r.envList(e.Envs, e.Field+".environments", e.EnvsPos)
+		if it.envs == nil {
+			ok = false
+		}
+	}
+	switch e.Kind {
+	case entryRef:
+		ok = r.refEntry(it) && ok
+	case entryCIDR:
+		ok = r.cidrEntry(it) && ok
+		ok = r.entryPorts(it) && ok
+	case entryRaw:
+		if e.NamespaceSet {
+			it.rawNS = e.Namespace.S
+			if msg := checkLabel("namespace", e.Namespace.S); msg != "" {
+				r.errorf(e.Namespace.Pos, e.Field+".namespace", "%s", msg)
+				ok = false
+			}
+		} else {
+			it.rawNS = owner.svc.Namespace
+		}
+		if len(e.Selector) > 0 {
+			it.rawSel = e.Selector
+			for _, msg := range checkSelector(e.Selector) {
+				r.errorf(e.Pos, e.Field+".selector", "%s", msg)
+				ok = false
+			}
+		}
+		ok = r.entryPorts(it) && ok
+	}
+	if !ok {
+		return nil
+	}
+	if r.project != nil && len(r.activeEnvs(it)) == 0 {
+		r.neverActive(it)
+		return nil
+	}
+	if e.Kind == entryCIDR && it.cidrName != "" && !r.checkNamedCIDR(it) {
+		return nil
+	}
+	return it
+}
+
+// activeEnvs lists the declared environments where an intent applies: its
+// owner (and peer service) exist there and the entry is not limited away.
+func (r *resolver) activeEnvs(it *intent) []string {
+	var out []string
+	for _, env := range r.envNames {
+		if in(it.owner.envs, env) && in(it.envs, env) && (it.peer == nil || in(it.peer.envs, env)) {
+			out = append(out, env)
+		}
+	}
+	return out
+}
+
+// in reports whether env is in set, nil meaning every environment.
+func in(set map[string]bool, env string) bool {
+	return set == nil || set[env]
+}
+
+func envString(set map[string]bool) string {
+	if set == nil {
+		return "every environment"
+	}
+	return "[" + strings.Join(sortedKeys(set), ", ") + "]"
+}
+
+func (r *resolver) neverActive(it *intent) {
+	e := it.entry
+	pos, field := e.Pos, e.Field
+	if e.EnvsSet {
+		pos, field = e.EnvsPos, e.Field+".environments"
+	}
+	if it.peer != nil {
+		r.errorf(pos, field, "this entry never applies: %s exists in %s, %s in %s, and the entry is limited to %s; no environment has all three",
+			it.owner.svc.ID(), envString(it.owner.envs), it.peer.svc.ID(), envString(it.peer.envs), envString(it.envs))
+		return
+	}
+	r.errorf(pos, field, "this entry never applies: %s exists in %s and the entry is limited to %s",
+		it.owner.svc.ID(), envString(it.owner.envs), envString(it.envs))
+}
+
+// parseRef splits "[ns/]svc[:port[/PROTO]]".
+func parseRef(s string) (ns, svc, port string, err error) {
+	head, port, hasPort := strings.Cut(s, ":")
+	if hasPort && port == "" {
+		return "", "", "", fmt.Errorf("invalid reference %q: expected a port name or number after ':'", s)
+	}
+	ns, svc, hasNS := strings.Cut(head, "/")
+	if !hasNS {
+		ns, svc = "", head
+	} else if ns == "" {
+		return "", "", "", fmt.Errorf("invalid reference %q: expected a namespace before '/'", s)
+	}
+	if svc == "" {
+		return "", "", "", fmt.Errorf("invalid reference %q: expected a service name as in \"cart\", \"cart:grpc\" or \"shop/cart:8080\"", s)
+	}
+	if strings.ContainsAny(svc, "/ ") {
+		return "", "", "", fmt.Errorf("invalid reference %q: expected \"svc\", \"svc:port\", \"ns/svc\" or \"ns/svc:port\"", s)
+	}
+	return ns, svc, port, nil
+}
+
+func (r *resolver) refEntry(it *intent) bool {
+	e := it.entry
+	nsName, svcName, portSpec, err := parseRef(e.Ref.S)
+	if err != nil {
+		r.errorf(e.Ref.Pos, e.Field, "%v", err)
+		return false
+	}
+	if nsName == "" {
+		nsName = it.owner.svc.Namespace
+	}
+	info := r.lookupNamespace(nsName, e.Ref.Pos, e.Field)
+	if info == nil {
+		return false
+	}
+	peer, ok := info.services[svcName]
+	if !ok {
+		r.errorf(e.Ref.Pos, e.Field, "unknown service %q in namespace %q%s", svcName, nsName, didYouMean(svcName, sortedKeys(info.services)))
+		return false
+	}
+	it.peer = peer
+	// The port always belongs to the callee: the peer for calls, the owner
+	// for from.
+	callee := peer
+	if it.from {
+		callee = it.owner
+	}
+	ports, msg := r.calleePorts(callee, portSpec, it.from)
+	if msg != "" {
+		r.errorf(e.Ref.Pos, e.Field, "%s", msg)
+		return false
+	}
+	it.ports = ports
+	return true
+}
+
+// calleePorts resolves "", a port name, or "N[/PROTO]" on the callee.
+func (r *resolver) calleePorts(callee *svcInfo, spec string, own bool) ([]Port, string) {
+	svc := callee.svc
+	who := fmt.Sprintf("service %q", svc.ID())
+	if own {
+		who = "this service"
+	}
+	if len(svc.Ports) == 0 {
+		if own {
+			return nil, "this service declares no ports, so callers have nothing to connect to; add ports to it"
+		}
+		return nil, fmt.Sprintf("service %q declares no ports, so it cannot be called; add ports to it", svc.ID())
+	}
+	if spec == "" {
+		return append([]Port(nil), svc.Ports...), ""
+	}
+	if !isPortValue(spec) {
+		var names []string
+		for _, p := range svc.Ports {
+			if p.Name == spec {
+				return []Port{p}, ""
+			}
+			names = append(names, p.Name)
+		}
+		if strings.Contains(spec, "/") {
+			return nil, fmt.Sprintf("invalid port %q: a protocol goes with a number (8080/TCP), a port name already has one", spec)
+		}
+		return nil, fmt.Sprintf("unknown port %q on %s%s (it declares %s)", spec, who, didYouMean(spec, names), strings.Join(names, ", "))
+	}
+	num, proto, hasProto := strings.Cut(spec, "/")
+	n, err := parsePortNumber(num)
+	if err != nil {
+		return nil, err.Error()
+	}
+	var want corev1.Protocol
+	if hasProto {
+		if want, err = parseProtocol(proto); err != nil {
+			return nil, err.Error()
+		}
+	}
+	var out []Port
+	for _, p := range svc.Ports {
+		if hasProto && p.Protocol != want {
+			continue
+		}
+		switch {
+		case p.EndPort == 0 && p.Port == n:
+			out = append(out, p)
+		case p.EndPort != 0 && p.Port <= n && n <= p.EndPort:
+			// One port of a declared range: the rule opens that port only.
+			out = append(out, Port{Protocol: p.Protocol, Port: n})
+		}
+	}
+	if len(out) == 0 {
+		var decl []string
+		for _, p := range svc.Ports {
+			decl = append(decl, p.String())
+		}
+		return nil, fmt.Sprintf("%s does not declare port %s (it declares %s)", who, spec, strings.Join(decl, ", "))
+	}
+	return dedupPorts(out), ""
+}
+
+// entryPorts resolves the ports of a cidr or raw-peer entry: literal values
+// for calls (no service to look names up on), the owner's own ports for from.
+func (r *resolver) entryPorts(it *intent) bool {
+	e := it.entry
+	field := e.Field + ".ports"
+	if e.AnyPort {
+		it.any = true
+		return true
+	}
+	if !it.from {
+		if !e.PortsSet {
+			r.errorf(e.Pos, field, "missing; expected the ports to allow (ports: [443]) or ports: any")
+			return false
+		}
+		it.ports = r.portValues(e.Ports, field, e.PortsPos)
+		return len(it.ports) > 0
+	}
+	if !e.PortsSet {
+		ports, msg := r.calleePorts(it.owner, "", true)
+		if msg != "" {
+			r.errorf(e.Pos, e.Field, "%s", msg)
+			return false
+		}
+		it.ports = ports
+		return true
+	}
+	if len(e.Ports) == 0 {
+		r.errorf(e.PortsPos, field, "expected at least one port, found none (leave ports out for all of this service's ports, or write ports: any)")
+		return false
+	}
+	ok := true
+	for i, v := range e.Ports {
+		ports, msg := r.calleePorts(it.owner, v.S, true)
+		if msg != "" {
+			r.errorf(v.Pos, fmt.Sprintf("%s[%d]", field, i), "%s", msg)
+			ok = false
+			continue
+		}
+		it.ports = append(it.ports, ports...)
+	}
+	it.ports = dedupPorts(it.ports)
+	return ok
+}
+
+func (r *resolver) cidrEntry(it *intent) bool {
+	e := it.entry
+	field := e.Field + ".cidr"
+	ok := true
+	var excepts []netip.Prefix
+	for i, x := range e.Except {
+		p, err := parseCIDR(x.S)
+		if err != nil {
+			r.errorf(x.Pos, fmt.Sprintf("%s.except[%d]", e.Field, i), "%v", err)
+			ok = false
+			continue
+		}
+		excepts = append(excepts, p)
+	}
+	sort.Slice(excepts, func(i, j int) bool { return prefixLess(excepts[i], excepts[j]) })
+	it.except = excepts
+	if looksLikeCIDR(e.CIDR.S) {
+		p, err := parseCIDR(e.CIDR.S)
+		if err != nil {
+			r.errorf(e.CIDR.Pos, field, "%v", err)
+			return false
+		}
+		it.cidr = p
+		for i, x := range e.Except {
+			xp, err := parseCIDR(x.S)
+			if err != nil {
+				continue
+			}
+			if msg := exceptProblem(xp, p); msg != "" {
+				r.errorf(x.Pos, fmt.Sprintf("%s.except[%d]", e.Field, i), "%s", msg)
+				ok = false
+			}
+		}
+		return ok
+	}
+	it.cidrName = e.CIDR.S
+	if r.project == nil {
+		r.errorf(e.CIDR.Pos, field, "unknown cidr set %q: named cidr sets come from a project file, and this run has none (write a cidr like 10.0.0.0/8)", e.CIDR.S)
+		return false
+	}
+	known := map[string]bool{}
+	for _, s := range r.settings {
+		for name := range s.cidrs {
+			known[name] = true
+		}
+	}
+	if !known[e.CIDR.S] {
+		r.errorf(e.CIDR.Pos, field, "unknown cidr set %q%s (expected a cidr like 10.0.0.0/8 or a set the project file %s defines)", e.CIDR.S, didYouMean(e.CIDR.S, sortedKeys(known)), r.project.File)
+		return false
+	}
+	return ok
+}
+
+// exceptProblem says why x cannot be an except of block, "" if it can.
+func exceptProblem(x, block netip.Prefix) string {
+	if x.Addr().Is4() != block.Addr().Is4() {
+		return fmt.Sprintf("except %s and cidr %s are of different ip families", x, block)
+	}
+	if !prefixInside(x, block) {
+		return fmt.Sprintf("except %s is not inside cidr %s (expected a smaller block within it)", x, block)
+	}
+	return ""
+}
+
+// checkNamedCIDR checks, per environment where the entry applies, that the
+// set exists there and that every except falls inside one of its blocks.
+func (r *resolver) checkNamedCIDR(it *intent) bool {
+	e := it.entry
+	ok := true
+	for _, env := range r.activeEnvs(it) {
+		set, defined := r.settings[env].cidrs[it.cidrName]
+		if !defined {
+			r.errorf(e.CIDR.Pos, e.Field+".cidr", "cidr set %q is not defined in environment %q, where this entry applies (define it there or under cluster, or limit the entry with environments)", it.cidrName, env)
+			ok = false
+			continue
+		}
+		for i, x := range it.except {
+			inside := false
+			for _, b := range set.blocks {
+				if exceptProblem(x, b) == "" {
+					inside = true
+					break
+				}
+			}
+			if !inside {
+				pos := e.Pos
+				if i < len(e.Except) {
+					pos = e.Except[i].Pos
+				}
+				r.errorf(pos, fmt.Sprintf("%s.except[%d]", e.Field, i), "except %s is not inside any block of cidr set %q in environment %q", x, it.cidrName, env)
+				ok = false
+			}
+		}
+	}
+	return ok
+}
+
+// --- the Spec ----------------------------------------------------------------
+
+func (r *resolver) spec() *Spec {
+	s := &Spec{Environments: r.envNames}
+	if r.project != nil {
+		s.ProjectFile = r.project.File
+	}
+	for _, name := range r.nsNames {
+		s.Namespaces = append(s.Namespaces, r.namespaces[name].ns)
+	}
+	for _, env := range s.EnvNames() {
+		s.Envs = append(s.Envs, r.environment(env))
+	}
+	return s
+}
+
+func (r *resolver) environment(env string) *Environment {
+	out := &Environment{Name: env, Services: []*Service{}, Rules: []Rule{}}
+	set := r.settings[env]
+	if set != nil {
+		out.DNS = set.dns
+	}
+	exists := func(si *svcInfo) bool { return env == "" || in(si.envs, env) }
+	for _, si := range r.services {
+		if exists(si) {
+			out.Services = append(out.Services, si.svc)
+		}
+	}
+	for _, it := range r.intents {
+		if !exists(it.owner) || (env != "" && !in(it.envs, env)) || (it.peer != nil && !exists(it.peer)) {
+			continue
+		}
+		src := it.entry.Pos
+		dir := Egress
+		if it.from {
+			dir = Ingress
+		}
+		switch it.entry.Kind {
+		case entryRef:
+			caller, callee := it.owner, it.peer
+			if it.from {
+				caller, callee = it.peer, it.owner
+			}
+			out.Rules = append(out.Rules,
+				Rule{Service: caller.svc, Direction: Egress, Peer: Peer{Kind: PeerService, Service: callee.svc}, Ports: it.ports, Source: src},
+				Rule{Service: callee.svc, Direction: Ingress, Peer: Peer{Kind: PeerService, Service: caller.svc}, Ports: it.ports, Source: src})
+		case entryRaw:
+			out.Rules = append(out.Rules, Rule{Service: it.owner.svc, Direction: dir,
+				Peer:  Peer{Kind: PeerSelector, Namespace: it.rawNS, Selector: it.rawSel},
+				Ports: it.ports, AnyPort: it.any, Source: src})
+		case entryCIDR:
+			blocks := []netip.Prefix{it.cidr}
+			if it.cidrName != "" {
+				blocks = set.cidrs[it.cidrName].blocks
+			}
+			for _, b := range blocks {
+				peer := Peer{Kind: PeerCIDR, CIDR: b.String(), CIDRName: it.cidrName}
+				for _, x := range it.except {
+					if exceptProblem(x, b) == "" {
+						peer.Except = append(peer.Except, x.String())
+					}
+				}
+				out.Rules = append(out.Rules, Rule{Service: it.owner.svc, Direction: dir, Peer: peer,
+					Ports: it.ports, AnyPort: it.any, Source: src})
+			}
+		}
+	}
+	sortRules(out.Rules)
+	out.Rules = dedupRules(out.Rules)
+	return out
+}
+
+func sortRules(rules []Rule) {
+	sort.SliceStable(rules, func(i, j int) bool {
+		a, b := rules[i], rules[j]
+		if a.Service.Namespace != b.Service.Namespace {
+			return a.Service.Namespace < b.Service.Namespace
+		}
+		if a.Service.Name != b.Service.Name {
+			return a.Service.Name < b.Service.Name
+		}
+		if a.Direction != b.Direction {
+			return a.Direction < b.Direction
+		}
+		if a.Source != b.Source {
+			return posLess(a.Source, b.Source)
+		}
+		return peerKey(a.Peer) < peerKey(b.Peer)
+	})
+}
+
+// peerKey orders and identifies peers. CIDRs sort as written in canonical
+// form; the zero-padded address keeps 9.0.0.0/8 before 10.0.0.0/8.
+func peerKey(p Peer) string {
+	switch p.Kind {
+	case PeerService:
+		return "0 " + p.Service.ID()
+	case PeerCIDR:
+		key := p.CIDR
+		if pr, err := netip.ParsePrefix(p.CIDR); err == nil {
+			a := pr.Addr().As16()
+			key = fmt.Sprintf("%x/%03d", a, pr.Bits())
+		}
+		return "1 " + key + " " + strings.Join(p.Except, ",") + " " + p.CIDRName
+	default:
+		return "2 " + p.Namespace + " " + selectorString(p.Selector)
+	}
+}
+
+func ruleKey(r Rule) string {
+	var b strings.Builder
+	b.WriteString(r.Service.ID() + " " + string(r.Direction) + " " + peerKey(r.Peer))
+	if r.AnyPort {
+		b.WriteString(" any")
+	}
+	for _, p := range r.Ports {
+		b.WriteString(" " + p.String())
+	}
+	return b.String()
+}
+
+// dedupRules drops a rule identical to an earlier one (a call declared on
+// both sides, or twice): the first, by source position, explains it.
+func dedupRules(rules []Rule) []Rule {
+	seen := map[string]bool{}
+	out := rules[:0]
+	for _, r := range rules {
+		k := ruleKey(r)
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		out = append(out, r)
+	}
+	return out
+}

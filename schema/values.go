@@ -1,0 +1,219 @@
+package schema
+
+import (
+	"fmt"
+	"net/netip"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
+)
+
+// parsePortValue reads "8080", "53/UDP", "9000-9100" or "9000-9100/TCP".
+// The protocol defaults to TCP, as in Kubernetes; lower case is accepted.
+func parsePortValue(s string) (Port, error) {
+	num, proto, hasProto := strings.Cut(s, "/")
+	p := Port{Protocol: corev1.ProtocolTCP}
+	if hasProto {
+		pr, err := parseProtocol(proto)
+		if err != nil {
+			return Port{}, err
+		}
+		p.Protocol = pr
+	}
+	lo, hi, isRange := strings.Cut(num, "-")
+	first, err := parsePortNumber(lo)
+	if err != nil {
+		return Port{}, err
+	}
+	p.Port = first
+	if isRange {
+		last, err := parsePortNumber(hi)
+		if err != nil {
+			return Port{}, err
+		}
+		if last <= first {
+			return Port{}, fmt.Errorf("invalid port range %q: expected the first port lower than the last", s)
+		}
+		p.EndPort = last
+	}
+	return p, nil
+}
+
+func parseProtocol(s string) (corev1.Protocol, error) {
+	switch strings.ToUpper(s) {
+	case "TCP":
+		return corev1.ProtocolTCP, nil
+	case "UDP":
+		return corev1.ProtocolUDP, nil
+	case "SCTP":
+		return corev1.ProtocolSCTP, nil
+	}
+	return "", fmt.Errorf("unknown protocol %q: expected TCP, UDP or SCTP", s)
+}
+
+func parsePortNumber(s string) (int32, error) {
+	n, err := strconv.Atoi(s)
+	if err != nil || s == "" || s[0] == '+' {
+		return 0, fmt.Errorf("invalid port %q: expected a number from 1 to 65535", s)
+	}
+	if n < 1 || n > 65535 {
+		return 0, fmt.Errorf("port %d out of range: expected 1 to 65535", n)
+	}
+	return int32(n), nil
+}
+
+// isPortValue tells a port value (starts with a digit) from a port name.
+func isPortValue(s string) bool {
+	return s != "" && s[0] >= '0' && s[0] <= '9'
+}
+
+// sortPorts orders ports by (protocol, port, endPort, name) as Spec promises.
+func sortPorts(ps []Port) {
+	sort.Slice(ps, func(i, j int) bool { return portLess(ps[i], ps[j]) })
+}
+
+func portLess(a, b Port) bool {
+	if a.Protocol != b.Protocol {
+		return a.Protocol < b.Protocol
+	}
+	if a.Port != b.Port {
+		return a.Port < b.Port
+	}
+	if a.EndPort != b.EndPort {
+		return a.EndPort < b.EndPort
+	}
+	return a.Name < b.Name
+}
+
+// samePort compares what reaches the wire: names are only labels.
+func samePort(a, b Port) bool {
+	return a.Protocol == b.Protocol && a.Port == b.Port && a.EndPort == b.EndPort
+}
+
+// dedupPorts sorts and drops ports that are the same on the wire.
+func dedupPorts(ps []Port) []Port {
+	sortPorts(ps)
+	var out []Port
+	for _, p := range ps {
+		if len(out) > 0 && samePort(out[len(out)-1], p) {
+			continue
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+func (p Port) String() string {
+	s := strconv.Itoa(int(p.Port))
+	if p.EndPort != 0 {
+		s += "-" + strconv.Itoa(int(p.EndPort))
+	}
+	return s + "/" + string(p.Protocol)
+}
+
+// parseCIDR reads a literal prefix and insists on its canonical form: a
+// prefix with host bits set (10.0.0.1/8) almost always hides a typo, and
+// Kubernetes would silently mask it.
+func parseCIDR(s string) (netip.Prefix, error) {
+	p, err := netip.ParsePrefix(s)
+	if err != nil {
+		if a, aerr := netip.ParseAddr(s); aerr == nil {
+			return netip.Prefix{}, fmt.Errorf("expected a cidr, found the address %q (did you mean %q?)", s, netip.PrefixFrom(a, a.BitLen()).String())
+		}
+		return netip.Prefix{}, fmt.Errorf("invalid cidr %q: expected an address and a prefix length like 10.0.0.0/8", s)
+	}
+	if p.Addr().Zone() != "" {
+		return netip.Prefix{}, fmt.Errorf("invalid cidr %q: zones are not allowed", s)
+	}
+	if m := p.Masked(); m != p {
+		return netip.Prefix{}, fmt.Errorf("cidr %q has host bits set (did you mean %q?)", s, m.String())
+	}
+	return p, nil
+}
+
+// looksLikeCIDR tells a literal (contains '.', ':' or '/') from a set name.
+func looksLikeCIDR(s string) bool {
+	return strings.ContainsAny(s, ".:/")
+}
+
+// prefixInside reports whether inner lies within outer and is smaller: an
+// except equal to its cidr would allow nothing at all.
+func prefixInside(inner, outer netip.Prefix) bool {
+	return inner.Addr().Is4() == outer.Addr().Is4() && inner.Bits() > outer.Bits() && outer.Contains(inner.Addr())
+}
+
+func prefixLess(a, b netip.Prefix) bool {
+	if c := a.Addr().Compare(b.Addr()); c != 0 {
+		return c < 0
+	}
+	return a.Bits() < b.Bits()
+}
+
+var regexHint = regexp.MustCompile(`, regex used for validation is '[^']*'`)
+
+// k8sMessage shortens apimachinery's validation messages: the regex they
+// quote helps nobody writing YAML.
+func k8sMessage(msgs []string) string {
+	s := strings.Join(msgs, "; ")
+	s = regexHint.ReplaceAllString(s, "")
+	return strings.ReplaceAll(s, ",  or", ", or")
+}
+
+// checkLabel validates a DNS-1123 label (namespace, service, environment and
+// set names), returning "" when it is valid.
+func checkLabel(what, s string) string {
+	if msgs := validation.IsDNS1123Label(s); len(msgs) > 0 {
+		return fmt.Sprintf("invalid %s %q: %s", what, s, k8sMessage(msgs))
+	}
+	return ""
+}
+
+// checkSelector validates label keys and values as the API server would.
+func checkSelector(sel map[string]string) []string {
+	var out []string
+	for _, k := range sortedKeys(sel) {
+		if msgs := validation.IsQualifiedName(k); len(msgs) > 0 {
+			out = append(out, fmt.Sprintf("invalid label key %q: %s", k, k8sMessage(msgs)))
+		}
+		if msgs := validation.IsValidLabelValue(sel[k]); len(msgs) > 0 {
+			out = append(out, fmt.Sprintf("invalid value %q for label %q: %s", sel[k], k, k8sMessage(msgs)))
+		}
+	}
+	return out
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// selectorString renders {a: b, c: d} in key order for messages and sorting.
+func selectorString(sel map[string]string) string {
+	if sel == nil {
+		return "(all pods)"
+	}
+	parts := make([]string, 0, len(sel))
+	for _, k := range sortedKeys(sel) {
+		parts = append(parts, k+": "+sel[k])
+	}
+	return "{" + strings.Join(parts, ", ") + "}"
+}
+
+// subsetOf reports whether every label of a is also in b with the same value:
+// then a pod carrying b's labels is selected by a.
+func subsetOf(a, b map[string]string) bool {
+	for k, v := range a {
+		if bv, ok := b[k]; !ok || bv != v {
+			return false
+		}
+	}
+	return true
+}
