@@ -306,7 +306,11 @@ func (d *decoder) document(top *yaml.Node) (*rawDep, *rawProject) {
 	if marker == nil {
 		d.errorf(top, "netdep", "missing schema marker; expected netdep: v1 in every document of a netdep file")
 	} else if v := d.resolve(marker.V); v != nil && (v.Kind != yaml.ScalarNode || v.Value != "v1" || v.Tag != "!!str") {
-		d.errorf(v, "netdep", "unsupported schema version %s; expected v1", describe(v))
+		if v.Kind == yaml.ScalarNode && v.Tag == "!!str" {
+			d.errorf(v, "netdep", "unsupported schema version %q; expected v1", v.Value)
+		} else {
+			d.errorf(v, "netdep", "expected the schema version v1, found %s", describe(v))
+		}
 	}
 	if project {
 		return nil, d.project(top, pairs)
@@ -474,7 +478,9 @@ func (d *decoder) entry(n *yaml.Node, field, refKey string) *rawEntry {
 		return nil
 	}
 	all := []string{refKey, "cidr", "except", "namespace", "selector", "ports", "environments"}
+	before := len(*d.probs)
 	pairs, _ := d.mapping(n, field, "", all)
+	keyProblems := len(*d.probs) > before
 	has := map[string]pair{}
 	for _, p := range pairs {
 		has[p.Key] = p
@@ -501,7 +507,9 @@ func (d *decoder) entry(n *yaml.Node, field, refKey string) *rawEntry {
 		e.Kind = entryRaw
 		allowed = []string{"namespace", "selector", "ports", "environments"}
 	default:
-		d.errorf(n, field, "expected a peer: one of %s, cidr, namespace or selector", refKey)
+		if !keyProblems { // an unknown key already says what is wrong
+			d.errorf(n, field, "expected a peer: one of %s, cidr, namespace or selector", refKey)
+		}
 		return nil
 	}
 	for _, p := range pairs {

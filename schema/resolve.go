@@ -207,7 +207,7 @@ func (r *resolver) dns(raw *rawDNS) *DNS {
 // look them up on).
 func (r *resolver) portValues(vals []strPos, field string, pos Pos) []Port {
 	if len(vals) == 0 {
-		r.errorf(pos, field, "expected at least one port, found none")
+		r.errorf(pos, field, "expected at least one port, found none (write ports: any for every port)")
 		return nil
 	}
 	var out []Port
@@ -448,7 +448,7 @@ func (r *resolver) envList(list []strPos, field string, pos Pos) ([]string, map[
 		case set[e.S]:
 			r.errorf(e.Pos, f, "duplicate environment %q", e.S)
 		case !contains(r.envNames, e.S):
-			r.errorf(e.Pos, f, "unknown environment %q%s (the project file %s declares %s)", e.S, didYouMean(e.S, r.envNames), r.project.File, strings.Join(r.envNames, ", "))
+			r.errorf(e.Pos, f, "unknown environment %q%s; %s declares %s", e.S, didYouMean(e.S, r.envNames), r.project.File, strings.Join(r.envNames, ", "))
 		default:
 			set[e.S] = true
 			out = append(out, e.S)
@@ -595,6 +595,17 @@ func in(set map[string]bool, env string) bool {
 	return set == nil || set[env]
 }
 
+func envPlural(envs []string) string {
+	q := make([]string, len(envs))
+	for i, e := range envs {
+		q[i] = fmt.Sprintf("%q", e)
+	}
+	if len(q) == 1 {
+		return "environment " + q[0]
+	}
+	return "environments " + strings.Join(q, ", ")
+}
+
 func envString(set map[string]bool) string {
 	if set == nil {
 		return "every environment"
@@ -608,13 +619,17 @@ func (r *resolver) neverActive(it *intent) {
 	if e.EnvsSet {
 		pos, field = e.EnvsPos, e.Field+".environments"
 	}
-	if it.peer != nil {
-		r.errorf(pos, field, "this entry never applies: %s exists in %s, %s in %s, and the entry is limited to %s; no environment has all three",
-			it.owner.svc.ID(), envString(it.owner.envs), it.peer.svc.ID(), envString(it.peer.envs), envString(it.envs))
-		return
+	owner := it.owner.svc.ID() + " exists in " + envString(it.owner.envs)
+	switch {
+	case it.peer != nil && !e.EnvsSet:
+		r.errorf(pos, field, "this entry never applies: %s and %s in %s, so no environment has both",
+			owner, it.peer.svc.ID(), envString(it.peer.envs))
+	case it.peer != nil:
+		r.errorf(pos, field, "this entry never applies: it is limited to %s, but %s and %s in %s",
+			envString(it.envs), owner, it.peer.svc.ID(), envString(it.peer.envs))
+	default:
+		r.errorf(pos, field, "this entry never applies: it is limited to %s, but %s", envString(it.envs), owner)
 	}
-	r.errorf(pos, field, "this entry never applies: %s exists in %s and the entry is limited to %s",
-		it.owner.svc.ID(), envString(it.owner.envs), envString(it.envs))
 }
 
 // parseRef splits "[ns/]svc[:port[/PROTO]]".
@@ -700,7 +715,8 @@ func (r *resolver) calleePorts(callee *svcInfo, spec string, own bool) ([]Port, 
 		if strings.Contains(spec, "/") {
 			return nil, fmt.Sprintf("invalid port %q: a protocol goes with a number (8080/TCP), a port name already has one", spec)
 		}
-		return nil, fmt.Sprintf("unknown port %q on %s%s (it declares %s)", spec, who, didYouMean(spec, names), strings.Join(names, ", "))
+		sort.Strings(names)
+		return nil, fmt.Sprintf("unknown port %q on %s%s; it declares %s", spec, who, didYouMean(spec, names), strings.Join(names, ", "))
 	}
 	num, proto, hasProto := strings.Cut(spec, "/")
 	n, err := parsePortNumber(num)
@@ -731,7 +747,7 @@ func (r *resolver) calleePorts(callee *svcInfo, spec string, own bool) ([]Port, 
 		for _, p := range svc.Ports {
 			decl = append(decl, p.String())
 		}
-		return nil, fmt.Sprintf("%s does not declare port %s (it declares %s)", who, spec, strings.Join(decl, ", "))
+		return nil, fmt.Sprintf("%s does not declare port %s; it declares %s", who, spec, strings.Join(decl, ", "))
 	}
 	return dedupPorts(out), ""
 }
@@ -827,7 +843,7 @@ func (r *resolver) cidrEntry(it *intent) bool {
 		}
 	}
 	if !known[e.CIDR.S] {
-		r.errorf(e.CIDR.Pos, field, "unknown cidr set %q%s (expected a cidr like 10.0.0.0/8 or a set the project file %s defines)", e.CIDR.S, didYouMean(e.CIDR.S, sortedKeys(known)), r.project.File)
+		r.errorf(e.CIDR.Pos, field, "unknown cidr set %q%s; expected a cidr like 10.0.0.0/8 or a set that %s defines", e.CIDR.S, didYouMean(e.CIDR.S, sortedKeys(known)), r.project.File)
 		return false
 	}
 	return ok
@@ -848,12 +864,12 @@ func exceptProblem(x, block netip.Prefix) string {
 // set exists there and that every except falls inside one of its blocks.
 func (r *resolver) checkNamedCIDR(it *intent) bool {
 	e := it.entry
-	ok := true
+	var undefined []string
+	outside := make([][]string, len(it.except))
 	for _, env := range r.activeEnvs(it) {
 		set, defined := r.settings[env].cidrs[it.cidrName]
 		if !defined {
-			r.errorf(e.CIDR.Pos, e.Field+".cidr", "cidr set %q is not defined in environment %q, where this entry applies (define it there or under cluster, or limit the entry with environments)", it.cidrName, env)
-			ok = false
+			undefined = append(undefined, env)
 			continue
 		}
 		for i, x := range it.except {
@@ -865,14 +881,24 @@ func (r *resolver) checkNamedCIDR(it *intent) bool {
 				}
 			}
 			if !inside {
-				pos := e.Pos
-				if i < len(e.Except) {
-					pos = e.Except[i].Pos
-				}
-				r.errorf(pos, fmt.Sprintf("%s.except[%d]", e.Field, i), "except %s is not inside any block of cidr set %q in environment %q", x, it.cidrName, env)
-				ok = false
+				outside[i] = append(outside[i], env)
 			}
 		}
+	}
+	ok := len(undefined) == 0
+	if !ok {
+		r.errorf(e.CIDR.Pos, e.Field+".cidr", "cidr set %q is not defined in %s, where this entry applies; define it there or under cluster, or limit the entry with environments", it.cidrName, envPlural(undefined))
+	}
+	for i, envs := range outside {
+		if len(envs) == 0 {
+			continue
+		}
+		ok = false
+		pos := e.Pos
+		if i < len(e.Except) {
+			pos = e.Except[i].Pos
+		}
+		r.errorf(pos, fmt.Sprintf("%s.except[%d]", e.Field, i), "except %s is not inside any block of cidr set %q in %s", it.except[i], it.cidrName, envPlural(envs))
 	}
 	return ok
 }

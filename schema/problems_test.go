@@ -1,0 +1,127 @@
+package schema
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata")
+
+// golden compares got with the file at path, or rewrites it under -update. A
+// missing golden fails: it is written only on request.
+func golden(t *testing.T, path, got string) {
+	t.Helper()
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./schema -update to create it)", err)
+	}
+	if got != string(want) {
+		t.Errorf("output differs from %s (run with -update to accept)\n--- got\n%s--- want\n%s", path, got, want)
+	}
+}
+
+// caseFiles reads every input of a test case directory as explicitly named
+// files, in name order; want.txt is the golden, not input.
+func caseFiles(t *testing.T, dir string) []File {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var files []File
+	for _, e := range entries {
+		if e.IsDir() || e.Name() == "want.txt" {
+			continue
+		}
+		data, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, File{Path: e.Name(), Data: data, Explicit: true})
+	}
+	return files
+}
+
+// TestProblems holds one golden per validation rule: the input files of
+// testdata/problems/<name>/ and the exact text netdep prints for them.
+func TestProblems(t *testing.T) {
+	tests := []struct {
+		name string
+		rule string
+	}{
+		{"unknown-key", "unknown keys, with the closest known key or the list of keys"},
+		{"wrong-type", "a value of the wrong type says what was expected and what was found"},
+		{"duplicate-key", "duplicate keys name the first occurrence"},
+		{"yaml-syntax", "yaml syntax errors keep yaml.v3's line"},
+		{"top-level-list", "a file that is a yaml list"},
+		{"empty-file", "an explicitly named file without any document"},
+		{"non-utf8", "bytes that are not utf-8, located"},
+		{"schema-version", "netdep other than v1, and a later document without the marker"},
+		{"missing-namespace", "namespace is required"},
+		{"invalid-names", "namespace and service names are dns-1123 labels"},
+		{"reserved-name", "default-deny and allow-dns are reserved service names"},
+		{"invalid-ports", "port numbers, ranges, protocols, iana names, duplicates"},
+		{"unknown-service", "unknown services, with a hint"},
+		{"unknown-namespace", "unknown namespaces, with a hint"},
+		{"unknown-port", "unknown port names and numbers the target does not declare"},
+		{"target-without-ports", "calls to, and from on, a service without ports"},
+		{"invalid-cidr", "host bits, bare addresses, excepts outside or of another family"},
+		{"cidr-set-without-project", "a named cidr set needs a project file"},
+		{"unknown-cidr-set", "unknown sets, sets missing in an environment, excepts outside a set"},
+		{"environments-without-project", "environments named without a project file"},
+		{"unknown-environment", "unknown, duplicate and empty environment lists"},
+		{"never-applies", "entries that leave no environment where both ends exist"},
+		{"unmanaged-intents", "calls, from and isolate in an unmanaged namespace"},
+		{"namespace-disagreement", "documents disagreeing on managed or isolate, naming both places"},
+		{"duplicate-service", "the same service defined twice, naming both places"},
+		{"selector-overlap", "a selector that is a subset of another service's labels"},
+		{"missing-ports", "cidr and raw-peer calls need ports; from ports are the service's own"},
+		{"invalid-isolate", "isolate values, duplicates and the empty list"},
+		{"entry-forms", "mixed peer kinds, keys of another form, scalars of the wrong kind"},
+		{"invalid-references", "malformed svc, ns/svc:port references"},
+		{"invalid-selectors", "empty selectors and kubernetes label rules"},
+		{"second-project", "at most one project document, naming both"},
+		{"invalid-project", "project keys, dns forms, cidr sets, environment names"},
+		{"no-environments", "a project document declares at least one environment"},
+		{"alias-bomb", "nested merge aliases stop at the expansion budget"},
+	}
+	dirs, err := os.ReadDir(filepath.Join("testdata", "problems"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	listed := map[string]bool{}
+	for _, tc := range tests {
+		listed[tc.name] = true
+	}
+	for _, d := range dirs {
+		if !listed[d.Name()] {
+			t.Errorf("testdata/problems/%s has no test case", d.Name())
+		}
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := filepath.Join("testdata", "problems", tc.name)
+			spec, probs := Parse(caseFiles(t, dir))
+			if len(probs.Errors()) == 0 {
+				t.Fatalf("%s: no error reported", tc.rule)
+			}
+			if spec != nil {
+				t.Errorf("Parse returned a Spec along with errors")
+			}
+			sorted := append(Problems(nil), probs...)
+			sorted.Sort()
+			if sorted.Error() != probs.Error() {
+				t.Errorf("problems not sorted:\n%s", probs.Error())
+			}
+			golden(t, filepath.Join(dir, "want.txt"), probs.Error()+"\n")
+		})
+	}
+}
