@@ -39,6 +39,7 @@ type walker struct {
 	files     []File
 	index     map[string]int // real path -> index in files
 	walked    map[string]bool
+	deferred  []pendingLink
 	probs     Problems
 	rootReal  string
 	rootShown string
@@ -145,12 +146,43 @@ func (w *walker) root(real, shown string) {
 	w.dir(real, shown, map[string]bool{real: true})
 }
 
+// shownFor turns a real path inside the tree into the form users see.
+func (w *walker) shownFor(real string) string {
+	if real == w.rootReal {
+		return w.rootShown
+	}
+	rel := real
+	if w.rootReal != "." {
+		rel = strings.TrimPrefix(real, w.rootReal+"/")
+	}
+	return path.Join(w.rootShown, rel)
+}
+
 // inside reports whether real lies in the tree being read.
 func (w *walker) inside(real string) bool {
 	return w.rootReal == "." || real == w.rootReal || strings.HasPrefix(real, w.rootReal+"/")
 }
 
 func (w *walker) dir(real, shown string, stack map[string]bool) {
+	w.walkDir(real, shown, stack)
+	// Links are taken after the walk: most point at something the walk
+	// reaches anyway, and that file should be shown by its own path rather
+	// than the link's. The queue grows while links lead to unwalked places.
+	for len(w.deferred) > 0 {
+		l := w.deferred[0]
+		w.deferred = w.deferred[1:]
+		w.link(l)
+	}
+}
+
+// pendingLink is a symlink met during a walk, resolved once the walk is done.
+type pendingLink struct {
+	real, shown, name string
+	parent            string          // the real directory holding the link
+	stack             map[string]bool // real directories above it
+}
+
+func (w *walker) walkDir(real, shown string, stack map[string]bool) {
 	if w.walked[real] {
 		return // reached twice (two roots, or a link to a walked directory)
 	}
@@ -161,59 +193,69 @@ func (w *walker) dir(real, shown string, stack map[string]bool) {
 		return
 	}
 	for _, e := range entries {
-		if e.Name() == TreeMarker && real != w.rootReal {
+		if e.Name() == TreeMarker {
 			return
 		}
 	}
 	for _, e := range entries {
 		name := e.Name()
 		childReal, childShown := path.Join(real, name), path.Join(shown, name)
-		isDir := e.IsDir()
-		var info fs.FileInfo
-		if e.Type()&fs.ModeSymlink != 0 {
-			target, err := w.realpath(childReal)
-			switch {
-			case errors.Is(err, errLinkLoop):
-				w.warn(childShown, "symlink not followed: %v", err)
-				continue
-			case err != nil && !errors.Is(err, errLinkOutside):
-				if isYAML(name) {
-					w.warn(childShown, "symlink not followed: %s", pathErr(err))
-				}
-				continue
-			case err != nil || !w.inside(target):
-				w.warn(childShown, "symlink not followed: it points outside %s", w.rootShown)
-				continue
+		switch {
+		case e.Type()&fs.ModeSymlink != 0:
+			st := make(map[string]bool, len(stack))
+			for k := range stack {
+				st[k] = true
 			}
-			if info, err = fs.Stat(w.fsys, target); err != nil {
-				continue
-			}
-			isDir = info.IsDir()
-			if isDir && (stack[target] || target == real || strings.HasPrefix(real, target+"/")) {
-				w.warn(childShown, "symlink not followed: it points to %s, which contains it (a symlink loop)", w.rootShown+strings.TrimPrefix(target, w.rootReal))
-				continue
-			}
-			childReal = target
-		}
-		if isDir {
+			w.deferred = append(w.deferred, pendingLink{real: childReal, shown: childShown, name: name, parent: real, stack: st})
+		case e.IsDir():
 			if strings.HasPrefix(name, ".") {
 				continue // .git, .github, editor state: never dependency files
 			}
 			stack[childReal] = true
-			w.dir(childReal, childShown, stack)
+			w.walkDir(childReal, childShown, stack)
 			delete(stack, childReal)
-			continue
-		}
-		if !isYAML(name) {
-			continue
-		}
-		if info == nil {
-			if info, err = e.Info(); err != nil {
-				continue
+		case isYAML(name):
+			if info, err := e.Info(); err == nil {
+				w.file(childReal, childShown, false, info)
 			}
 		}
-		w.file(childReal, childShown, false, info)
 	}
+}
+
+func (w *walker) link(l pendingLink) {
+	target, err := w.realpath(l.real)
+	switch {
+	case errors.Is(err, errLinkLoop):
+		w.warn(l.shown, "symlink not followed: %v", err)
+		return
+	case err != nil && !errors.Is(err, errLinkOutside):
+		if isYAML(l.name) {
+			w.warn(l.shown, "symlink not followed: %s", pathErr(err))
+		}
+		return
+	case err != nil || !w.inside(target):
+		w.warn(l.shown, "symlink not followed: it points outside %s", w.rootShown)
+		return
+	}
+	info, err := fs.Stat(w.fsys, target)
+	if err != nil {
+		return
+	}
+	if !info.IsDir() {
+		if isYAML(l.name) {
+			w.file(target, l.shown, false, info)
+		}
+		return
+	}
+	if l.stack[target] || target == l.parent || strings.HasPrefix(l.parent, target+"/") || w.rootReal == "." && target == "." {
+		w.warn(l.shown, "symlink not followed: it points to %s, which contains it (a symlink loop)", w.shownFor(target))
+		return
+	}
+	if strings.HasPrefix(l.name, ".") {
+		return
+	}
+	l.stack[target] = true
+	w.walkDir(target, l.shown, l.stack)
 }
 
 func isYAML(name string) bool {
