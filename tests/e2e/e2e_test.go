@@ -1,0 +1,195 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"sort"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestEnforcement is the proof on real packets: for every scenario, an
+// unmodified agent (kube-router) enforces the policies, given through a real
+// API server, between real network namespaces, and every flow is probed.
+//
+// It runs only with NETDEP_E2E=1 (make e2e), as root, with iptables, ipset,
+// iproute2 and etcd installed (setup.sh). Otherwise it skips and says why.
+func TestEnforcement(t *testing.T) {
+	if os.Getenv("NETDEP_E2E") != "1" {
+		t.Skip("SKIPPED: the end-to-end enforcement test runs only with NETDEP_E2E=1 (use `make e2e`; it needs root, iptables, ipset, iproute2 and etcd: tests/e2e/setup.sh)")
+	}
+	etcd := requireHost(t)
+
+	ctx, cancel := testContext(t)
+	defer cancel()
+	cleanupOnSignal(t)
+	if stale := SweepStale(ctx); len(stale) > 0 {
+		t.Logf("removed namespaces left by killed runs: %v", stale)
+	}
+
+	bins := Binaries{Etcd: etcd}
+	cache, err := CacheDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	toolsDir, err := filepath.Abs("tools")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tb := time.Now()
+	if bins.KubeAPIServer, err = toolKubeAPIServer.Build(ctx, toolsDir, cache, t.Logf); err != nil {
+		t.Fatal(err)
+	}
+	if bins.KubeRouter, err = toolKubeRouter.Build(ctx, toolsDir, cache, t.Logf); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("tools ready in %s", time.Since(tb).Round(time.Millisecond))
+
+	scenarios, err := LoadScenarios()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(scenarios) == 0 {
+		t.Fatal("no scenario found")
+	}
+
+	passed, failed := 0, 0
+	for i, sc := range scenarios {
+		ok := t.Run(sc.Name, func(t *testing.T) {
+			r := &Run{Scenario: sc, Agent: &KubeRouter{Bin: bins.KubeRouter}, Bins: bins, Dir: t.TempDir(), Index: i, Logf: t.Logf}
+			untrack := track(r)
+			defer untrack()
+			start := time.Now()
+			err := r.Execute(ctx)
+			for pi, ph := range r.Phases {
+				WriteTable(os.Stdout, sc.Universe, ph, pi > 0 || ph.Failed() > 0)
+				for _, c := range ph.Checks {
+					if c.OK() {
+						passed++
+					} else {
+						failed++
+					}
+				}
+			}
+			if err != nil || t.Failed() {
+				failed++ // the scenario itself, which did not get to the end
+				dumpDiagnostics(ctx, t, r)
+				t.Fatalf("%s: %v", sc.Name, err)
+			}
+			for _, ph := range r.Phases {
+				if n := ph.Failed(); n > 0 {
+					dumpDiagnostics(ctx, t, r)
+					t.Errorf("%s: %d of %d flows differ from the oracle (%s)", ph.Name, n, len(ph.Checks), ph.Oracle)
+				}
+			}
+			t.Logf("scenario %s: %s", sc.Name, time.Since(start).Round(time.Millisecond))
+		})
+		_ = ok
+	}
+	fmt.Printf("\n%d passed, %d failed\n", passed, failed)
+}
+
+// requireHost skips, saying why, where the test cannot run: it never passes
+// without having probed anything. It returns the etcd binary.
+func requireHost(t *testing.T) string {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("SKIPPED: the e2e test must run as root (it creates network namespaces and iptables rules inside them)")
+	}
+	for _, bin := range []string{"ip", "iptables", "iptables-save", "iptables-restore", "ipset"} {
+		if _, err := exec.LookPath(bin); err != nil {
+			t.Skipf("SKIPPED: %s not found (run tests/e2e/setup.sh): %v", bin, err)
+		}
+	}
+	etcd := os.Getenv("NETDEP_E2E_ETCD")
+	if etcd == "" {
+		etcd = "etcd"
+	}
+	etcd, err := exec.LookPath(etcd)
+	if err != nil {
+		t.Skipf("SKIPPED: etcd not found (run tests/e2e/setup.sh, or set NETDEP_E2E_ETCD): %v", err)
+	}
+	probe := fmt.Sprintf("%s-check", runTag())
+	ns, err := NewNetNS(context.Background(), probe)
+	if err != nil {
+		t.Skipf("SKIPPED: cannot create a network namespace here: %v", err)
+	}
+	defer ns.Delete(context.Background())
+	if _, err := ns.Output(context.Background(), "iptables-save", "-t", "filter"); err != nil {
+		t.Skipf("SKIPPED: iptables does not work inside a network namespace here: %v", err)
+	}
+	return etcd
+}
+
+// testContext ends a minute before go test's own -timeout would panic the
+// binary (a panic runs no deferred cleanup).
+func testContext(t *testing.T) (context.Context, context.CancelFunc) {
+	if d, ok := t.Deadline(); ok {
+		return context.WithDeadline(context.Background(), d.Add(-time.Minute))
+	}
+	return context.WithCancel(context.Background())
+}
+
+// The runs in progress, for the signal handler.
+var (
+	activeMu sync.Mutex
+	active   = map[*Run]*sync.Once{}
+)
+
+func track(r *Run) func() {
+	once := &sync.Once{}
+	activeMu.Lock()
+	active[r] = once
+	activeMu.Unlock()
+	return func() {
+		once.Do(r.Close)
+		activeMu.Lock()
+		delete(active, r)
+		activeMu.Unlock()
+	}
+}
+
+// cleanupOnSignal makes Ctrl-C and SIGTERM (CI cancelling) remove everything
+// the run created before the process exits; deferred functions do not run
+// when a signal kills a Go program.
+func cleanupOnSignal(t *testing.T) {
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	done := make(chan struct{})
+	t.Cleanup(func() { signal.Stop(ch); close(done) })
+	go func() {
+		select {
+		case sig := <-ch:
+			fmt.Fprintf(os.Stderr, "e2e: %v: cleaning up\n", sig)
+			activeMu.Lock()
+			for r, once := range active {
+				once.Do(r.Close)
+			}
+			activeMu.Unlock()
+			os.Exit(2)
+		case <-done:
+		}
+	}()
+}
+
+// dumpDiagnostics logs the tails of the daemons' logs and the agent's rules.
+func dumpDiagnostics(ctx context.Context, t *testing.T, r *Run) {
+	var procs []*Process
+	if r.Cluster != nil {
+		procs = append(procs, r.Cluster.Processes()...)
+	}
+	procs = append(procs, r.Agent.Processes()...)
+	sort.Slice(procs, func(i, j int) bool { return procs[i].Name < procs[j].Name })
+	for _, p := range procs {
+		t.Logf("--- %s log (tail) ---\n%s", p.Name, p.Tail(25))
+	}
+	if kr, ok := r.Agent.(*KubeRouter); ok && kr.proc != nil {
+		t.Logf("--- node filter table and ipsets ---\n%s", kr.Rules(ctx))
+	}
+}

@@ -1,0 +1,184 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// Check is one probed flow: what the oracle expected and what happened.
+type Check struct {
+	Flow
+	Expect  bool
+	Got     Outcome
+	Detail  string
+	Elapsed time.Duration
+}
+
+// OK reports whether the packet's fate matches the oracle. A probe that was
+// misrouted or could not be made is never OK, whatever the oracle said.
+func (c Check) OK() bool {
+	if c.Got == Misrouted || c.Got == Errored {
+		return false
+	}
+	return c.Expect == (c.Got == Passed)
+}
+
+// Phase is one probe sweep over every flow.
+type Phase struct {
+	Name   string
+	Oracle string
+	Checks []Check
+	Took   time.Duration
+}
+
+// Failed counts mismatches.
+func (p *Phase) Failed() int {
+	n := 0
+	for _, c := range p.Checks {
+		if !c.OK() {
+			n++
+		}
+	}
+	return n
+}
+
+// Flows lists every flow a sweep probes: every endpoint to every other one, on
+// every probe port.
+func Flows(u *Universe) []Flow {
+	probes, _ := u.ProbePorts()
+	var out []Flow
+	for _, from := range u.Endpoints() {
+		for _, to := range u.Endpoints() {
+			if from == to {
+				continue // a pod's traffic to itself never leaves its namespace
+			}
+			for _, p := range probes {
+				out = append(out, Flow{From: from, To: to, Probe: p})
+			}
+		}
+	}
+	return out
+}
+
+// Sweep probes every flow with bounded concurrency.
+func Sweep(ctx context.Context, tb *Testbed, u *Universe, name string, o Oracle) *Phase {
+	flows := Flows(u)
+	ph := &Phase{Name: name, Oracle: o.Name(), Checks: make([]Check, len(flows))}
+	start := time.Now()
+	const workers = 24
+	idx := make(chan int)
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range idx {
+				f := flows[i]
+				t0 := time.Now()
+				got, detail := ProbeFlow(ctx, tb.NS[f.From.ID()], f)
+				ph.Checks[i] = Check{Flow: f, Expect: o.Allowed(f), Got: got, Detail: detail, Elapsed: time.Since(t0)}
+			}
+		}()
+	}
+	for i := range flows {
+		idx <- i
+	}
+	close(idx)
+	wg.Wait()
+	ph.Took = time.Since(start)
+	return ph
+}
+
+// Run is one scenario end to end: network, listeners, API server, objects,
+// agent, negative control, policies, enforcement sweep.
+type Run struct {
+	Scenario *Scenario
+	Agent    Agent
+	Bins     Binaries
+	Dir      string // logs and state, removed by the caller
+	Index    int    // tells this run's namespaces from other scenarios'
+	Logf     func(string, ...any)
+
+	Testbed *Testbed
+	Cluster *Cluster
+	Phases  []*Phase
+	lst     Listeners
+}
+
+// Execute runs the scenario. Whatever happens, Close must be called after
+// it, and removes everything it created.
+func (r *Run) Execute(ctx context.Context) error {
+	sc := r.Scenario
+	u := sc.Universe
+	t0 := time.Now()
+	var err error
+	if r.Testbed, err = NewTestbed(ctx, u, r.Index); err != nil {
+		return fmt.Errorf("testbed: %w", err)
+	}
+	probes, unprobed := u.ProbePorts()
+	for _, p := range unprobed {
+		r.Logf("not probed (no SCTP sockets in Go): %s", p)
+	}
+	for _, e := range u.Endpoints() {
+		if err := r.lst.Listen(r.Testbed.NS[e.ID()], e, probes); err != nil {
+			return err
+		}
+	}
+	r.Logf("testbed: %d endpoints, %d ports each, in %s", len(u.Endpoints()), len(probes), time.Since(t0).Round(time.Millisecond))
+
+	t1 := time.Now()
+	if r.Cluster, err = StartCluster(ctx, r.Testbed.Node, r.Bins, r.Dir); err != nil {
+		return fmt.Errorf("cluster: %w", err)
+	}
+	if err := r.Cluster.Populate(ctx, u); err != nil {
+		return err
+	}
+	r.Logf("etcd + kube-apiserver ready, %d namespaces and %d pods created, in %s",
+		len(u.Namespaces), len(u.Pods), time.Since(t1).Round(time.Millisecond))
+
+	t2 := time.Now()
+	if err := r.Agent.Start(ctx, r.Testbed.Node, r.Cluster.Kubeconfig, r.Dir); err != nil {
+		return fmt.Errorf("%s: %w", r.Agent.Name(), err)
+	}
+	r.Logf("%s running in %s", r.Agent.Name(), time.Since(t2).Round(time.Millisecond))
+
+	// Negative control: with the agent running and no policy, everything
+	// passes, including what the policies will deny. This proves that the
+	// network, the listeners and the probes can see a flow pass, so that a
+	// blocked probe later means enforcement, not a broken test bed.
+	control := Sweep(ctx, r.Testbed, u, "negative control: agent running, no policy", AllowAll{})
+	r.Phases = append(r.Phases, control)
+	if control.Failed() > 0 {
+		return fmt.Errorf("negative control: %d of %d flows did not pass without any policy; the test bed is broken", control.Failed(), len(control.Checks))
+	}
+
+	t3 := time.Now()
+	if err := r.Cluster.Apply(ctx, sc.Policies); err != nil {
+		return err
+	}
+	if err := r.Agent.WaitProgrammed(ctx, len(sc.Policies)); err != nil {
+		return err
+	}
+	r.Logf("%d policies applied and programmed in %s", len(sc.Policies), time.Since(t3).Round(time.Millisecond))
+	r.Phases = append(r.Phases, Sweep(ctx, r.Testbed, u, "enforced: "+r.Agent.Name(), sc.Oracle))
+	return nil
+}
+
+// Close stops the agent, the cluster and the listeners and deletes every
+// namespace, in that order. Safe to call more than once.
+func (r *Run) Close() {
+	if r.Agent != nil {
+		r.Agent.Stop()
+	}
+	if r.Cluster != nil {
+		r.Cluster.Stop()
+	}
+	r.lst.Close()
+	if r.Testbed != nil {
+		for _, err := range r.Testbed.Close(context.Background()) {
+			r.Logf("cleanup: %v", err)
+		}
+	}
+}

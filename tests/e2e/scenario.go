@@ -1,0 +1,326 @@
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+	networkingv1 "k8s.io/api/networking/v1"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"sigs.k8s.io/kustomize/api/krusty"
+	"sigs.k8s.io/kustomize/kyaml/filesys"
+	sigsyaml "sigs.k8s.io/yaml"
+)
+
+// Scenario is one run: a universe, the NetworkPolicies to enforce in it, and
+// the oracle that says which flows they should allow.
+type Scenario struct {
+	Name     string
+	Universe *Universe
+	Policies []*networkingv1.NetworkPolicy
+	Oracle   Oracle
+}
+
+// LoadFixture reads a scenario from dir: universe.yaml (the universe and its
+// declared graph, the oracle) and policies/, rendered NetworkPolicy YAML or a
+// kustomization (built in memory with krusty, as `kubectl kustomize` would).
+func LoadFixture(dir string) (*Scenario, error) {
+	data, err := os.ReadFile(filepath.Join(dir, "universe.yaml"))
+	if err != nil {
+		return nil, err
+	}
+	u, g, err := parseUniverse(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, "universe.yaml"), err)
+	}
+	pols, err := LoadPolicies(filepath.Join(dir, "policies"))
+	if err != nil {
+		return nil, err
+	}
+	return &Scenario{Name: filepath.Base(dir), Universe: u, Policies: pols, Oracle: g}, nil
+}
+
+// LoadPolicies reads the NetworkPolicies of a directory: the output of a
+// kustomization when the directory has one, otherwise every *.yaml / *.yml
+// file in it (multi-document allowed). Any other kind is an error: the test
+// must not silently drop what it was asked to enforce.
+func LoadPolicies(dir string) ([]*networkingv1.NetworkPolicy, error) {
+	var docs []byte
+	if _, err := os.Stat(filepath.Join(dir, "kustomization.yaml")); err == nil {
+		res, err := krusty.MakeKustomizer(krusty.MakeDefaultOptions()).Run(filesys.MakeFsOnDisk(), dir)
+		if err != nil {
+			return nil, fmt.Errorf("kustomize build %s: %w", dir, err)
+		}
+		if docs, err = res.AsYaml(); err != nil {
+			return nil, err
+		}
+	} else {
+		files, err := filepath.Glob(filepath.Join(dir, "*.y*ml"))
+		if err != nil {
+			return nil, err
+		}
+		sort.Strings(files)
+		for _, f := range files {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				return nil, err
+			}
+			docs = append(append(docs, b...), []byte("\n---\n")...)
+		}
+	}
+	var out []*networkingv1.NetworkPolicy
+	r := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(docs)))
+	for {
+		doc, err := r.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", dir, err)
+		}
+		if len(bytes.TrimSpace(doc)) == 0 || string(bytes.TrimSpace(doc)) == "---" {
+			continue
+		}
+		var np networkingv1.NetworkPolicy
+		if err := sigsyaml.UnmarshalStrict(doc, &np); err != nil {
+			return nil, fmt.Errorf("%s: %w", dir, err)
+		}
+		if np.Kind == "" && np.Name == "" {
+			continue // a document of comments only
+		}
+		if np.Kind != "NetworkPolicy" || np.APIVersion != "networking.k8s.io/v1" {
+			return nil, fmt.Errorf("%s: %s %q: only networking.k8s.io/v1 NetworkPolicy is expected", dir, np.Kind, np.Name)
+		}
+		if np.Namespace == "" {
+			return nil, fmt.Errorf("%s: NetworkPolicy %q has no namespace", dir, np.Name)
+		}
+		out = append(out, &np)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%s: no NetworkPolicy found", dir)
+	}
+	return out, nil
+}
+
+// The fixture format. It mirrors schema v1 closely enough that a fixture
+// reads like the dependency files it stands in for.
+type fixture struct {
+	Namespaces []struct {
+		Name    string   `yaml:"name"`
+		Managed *bool    `yaml:"managed"`
+		Isolate []string `yaml:"isolate"`
+	} `yaml:"namespaces"`
+	Services []struct {
+		ID     string            `yaml:"id"` // namespace/name
+		Labels map[string]string `yaml:"labels"`
+		Ports  map[string]string `yaml:"ports"` // name -> "8080", "53/UDP", "9000-9010/TCP"
+	} `yaml:"services"`
+	External []struct {
+		Name  string            `yaml:"name"`
+		IP    string            `yaml:"ip"`
+		Ports map[string]string `yaml:"ports"` // what the host serves
+	} `yaml:"external"`
+	DNS *struct {
+		Namespace string            `yaml:"namespace"`
+		Labels    map[string]string `yaml:"labels"`
+		CIDR      string            `yaml:"cidr"`
+		Ports     []string          `yaml:"ports"`
+	} `yaml:"dns"`
+	Edges []struct {
+		From  peerSpec `yaml:"from"`
+		To    peerSpec `yaml:"to"`
+		Ports []string `yaml:"ports"` // the word "any" alone: every port
+	} `yaml:"edges"`
+}
+
+// peerSpec is "namespace/service", or {namespace, labels} (labels omitted:
+// every pod of the namespace), or {cidr, except}.
+type peerSpec struct {
+	Service   string            `yaml:"-"`
+	Namespace string            `yaml:"namespace"`
+	Labels    map[string]string `yaml:"labels"`
+	CIDR      string            `yaml:"cidr"`
+	Except    []string          `yaml:"except"`
+}
+
+func (p *peerSpec) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.ScalarNode {
+		p.Service = n.Value
+		return nil
+	}
+	type plain peerSpec
+	return n.Decode((*plain)(p))
+}
+
+func parseUniverse(data []byte) (*Universe, *Graph, error) {
+	var f fixture
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&f); err != nil {
+		return nil, nil, err
+	}
+	u := &Universe{}
+	var err error
+	for _, n := range f.Namespaces {
+		ns := Namespace{Name: n.Name, Managed: n.Managed == nil || *n.Managed}
+		if ns.Managed && len(n.Isolate) == 0 {
+			n.Isolate = []string{"ingress", "egress"}
+		}
+		for _, d := range n.Isolate {
+			switch d {
+			case "ingress":
+				ns.IsolateIngress = true
+			case "egress":
+				ns.IsolateEgress = true
+			default:
+				return nil, nil, fmt.Errorf("namespace %s: isolate %q: want ingress or egress", n.Name, d)
+			}
+		}
+		u.Namespaces = append(u.Namespaces, ns)
+	}
+	for _, s := range f.Services {
+		ns, name, ok := strings.Cut(s.ID, "/")
+		if !ok {
+			return nil, nil, fmt.Errorf("service %q: want namespace/name", s.ID)
+		}
+		e := &Endpoint{Namespace: ns, Name: name, Labels: s.Labels}
+		if e.Labels == nil {
+			e.Labels = map[string]string{"app": name}
+		}
+		if e.Ports, err = parseNamedPorts(s.Ports); err != nil {
+			return nil, nil, fmt.Errorf("service %s: %w", s.ID, err)
+		}
+		u.Pods = append(u.Pods, e)
+	}
+	for _, x := range f.External {
+		ip, err := netip.ParseAddr(x.IP)
+		if err != nil || !ip.Is4() {
+			return nil, nil, fmt.Errorf("external %s: want an IPv4 address, got %q", x.Name, x.IP)
+		}
+		ports, err := parseNamedPorts(x.Ports)
+		if err != nil {
+			return nil, nil, fmt.Errorf("external %s: %w", x.Name, err)
+		}
+		u.External = append(u.External, &Endpoint{Name: x.Name, IP: ip, Ports: ports})
+	}
+	if err := u.Complete(); err != nil {
+		return nil, nil, err
+	}
+	g := &Graph{U: u}
+	if f.DNS != nil {
+		peer, err := resolvePeer(u, peerSpec{Namespace: f.DNS.Namespace, Labels: f.DNS.Labels, CIDR: f.DNS.CIDR})
+		if err != nil {
+			return nil, nil, fmt.Errorf("dns: %w", err)
+		}
+		ports, _, err := parsePorts(f.DNS.Ports)
+		if err != nil {
+			return nil, nil, fmt.Errorf("dns: %w", err)
+		}
+		g.AddDNS(peer, ports)
+	}
+	for i, e := range f.Edges {
+		from, err := resolvePeer(u, e.From)
+		if err != nil {
+			return nil, nil, fmt.Errorf("edges[%d].from: %w", i, err)
+		}
+		to, err := resolvePeer(u, e.To)
+		if err != nil {
+			return nil, nil, fmt.Errorf("edges[%d].to: %w", i, err)
+		}
+		ports, anyPort, err := parsePorts(e.Ports)
+		if err != nil {
+			return nil, nil, fmt.Errorf("edges[%d]: %w", i, err)
+		}
+		if err := g.AddEdge(from, to, ports, anyPort); err != nil {
+			return nil, nil, fmt.Errorf("edges[%d]: %w", i, err)
+		}
+	}
+	return u, g, nil
+}
+
+func parseNamedPorts(m map[string]string) ([]Port, error) {
+	var out []Port
+	for name, v := range m {
+		p, err := ParsePort(v)
+		if err != nil {
+			return nil, err
+		}
+		p.Name = name
+		out = append(out, p)
+	}
+	sortPorts(out)
+	return out, nil
+}
+
+func parsePorts(ss []string) ([]Port, bool, error) {
+	if len(ss) == 1 && ss[0] == "any" {
+		return nil, true, nil
+	}
+	if len(ss) == 0 {
+		return nil, false, fmt.Errorf("ports: want at least one port, or [any]")
+	}
+	var out []Port
+	for _, s := range ss {
+		p, err := ParsePort(s)
+		if err != nil {
+			return nil, false, err
+		}
+		out = append(out, p)
+	}
+	return out, false, nil
+}
+
+func resolvePeer(u *Universe, p peerSpec) (Peer, error) {
+	switch {
+	case p.Service != "":
+		e := u.Endpoint(p.Service)
+		if e == nil || !e.IsPod() {
+			return Peer{}, fmt.Errorf("unknown service %q", p.Service)
+		}
+		return Peer{Service: e}, nil
+	case p.CIDR != "":
+		c, err := netip.ParsePrefix(p.CIDR)
+		if err != nil {
+			return Peer{}, err
+		}
+		peer := Peer{CIDR: c}
+		for _, x := range p.Except {
+			xc, err := netip.ParsePrefix(x)
+			if err != nil {
+				return Peer{}, err
+			}
+			peer.Except = append(peer.Except, xc)
+		}
+		return peer, nil
+	case p.Namespace != "":
+		if u.Namespace(p.Namespace) == nil {
+			return Peer{}, fmt.Errorf("unknown namespace %q", p.Namespace)
+		}
+		return Peer{Namespace: p.Namespace, Labels: p.Labels, AllPods: p.Labels == nil}, nil
+	}
+	return Peer{}, fmt.Errorf("want a service, {namespace, labels} or {cidr, except}")
+}
+
+func sortPorts(ps []Port) {
+	sort.Slice(ps, func(i, j int) bool {
+		a, b := ps[i], ps[j]
+		if a.Protocol != b.Protocol {
+			return a.Protocol < b.Protocol
+		}
+		if a.Port != b.Port {
+			return a.Port < b.Port
+		}
+		if a.EndPort != b.EndPort {
+			return a.EndPort < b.EndPort
+		}
+		return a.Name < b.Name
+	})
+}
