@@ -1,0 +1,558 @@
+package eval
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/selection"
+	"k8s.io/apimachinery/pkg/util/intstr"
+)
+
+// Evaluator answers connectivity questions for one universe and one set of
+// policies. It is immutable after New and safe for concurrent use.
+//
+// Pods that live in the same namespace and have the same labels, container
+// ports and IP classes are indistinguishable to every policy; the evaluator
+// works on such pod classes and on address classes (Externals), with bitsets
+// over "endpoints": pod classes first, address classes after them.
+type Evaluator struct {
+	universe Universe
+	policies []*networkingv1.NetworkPolicy // defaulted
+
+	nsIndex  map[string]int
+	nsLabels []labels.Set
+	nsMask   []bitset // per namespace: its pod classes
+
+	classes  []podClass
+	podClass []int // per pod
+	nPod     int   // number of pod classes
+	nEP      int   // pod classes + address classes
+
+	part   partition
+	blocks []ipBlock
+
+	pols []cpolicy
+	// per pod class: the policies isolating it for ingress / egress.
+	inPols, egPols [][]int32
+	ingressIso     bitset // endpoints isolated for ingress (pod classes only)
+	egressIso      bitset
+
+	index labelIndex
+}
+
+type podClass struct {
+	ns     int
+	pods   []int
+	labels labels.Set
+	// named maps "PROTO/name" to the container port numbers of that name.
+	named map[string][]int32
+	ips   []netip.Addr
+}
+
+type cpolicy struct {
+	ns               int
+	ref              PolicyRef
+	sel              bitset // pod classes the policy applies to
+	ingress, egress  bool   // policyTypes
+	inRules, egRules []crule
+}
+
+type crule struct {
+	policy int32
+	index  int32
+	// peers are the endpoints the rule admits (from / to); every endpoint
+	// when the rule has no peers.
+	peers    bitset
+	allPeers bool
+	ports    cports
+}
+
+// cports is a rule's ports before named ports are resolved on a pod.
+type cports struct {
+	all   bool
+	num   PortSet
+	named []string // "PROTO/name"
+}
+
+// resolve returns the ports the rule allows on pod class c, the destination
+// of the connection: "a named port ... is resolved on the destination pod"
+// (for ingress the policy's own pod, for egress the peer). On an address
+// (c < 0) a named port matches nothing.
+func (e *Evaluator) resolve(p *cports, c int) PortSet {
+	if p.all {
+		return allPorts
+	}
+	if len(p.named) == 0 || c < 0 || c >= e.nPod {
+		return p.num
+	}
+	out := p.num
+	for _, n := range p.named {
+		nums := e.classes[c].named[n]
+		if len(nums) == 0 {
+			continue
+		}
+		proto := corev1.Protocol(n[:strings.IndexByte(n, '/')])
+		rs := make([]PortRange, 0, len(nums))
+		for _, x := range nums {
+			rs = append(rs, PortRange{proto, x, x})
+		}
+		out = out.Union(NewPortSet(rs...))
+	}
+	return out
+}
+
+// PolicyRef names a policy.
+type PolicyRef struct {
+	Namespace, Name string
+}
+
+func (r PolicyRef) String() string { return r.Namespace + "/" + r.Name }
+
+// RuleRef names one rule: Rule indexes spec.ingress or spec.egress.
+type RuleRef struct {
+	PolicyRef
+	Rule int
+}
+
+func (r RuleRef) String() string { return r.PolicyRef.String() + "[" + strconv.Itoa(r.Rule) + "]" }
+
+// New defaults every policy (Default), validates it (Validate) and compiles
+// the set over u. Invalid policies are an error listing every problem, each
+// prefixed by the policy's namespace/name; nothing is evaluated then.
+func New(u Universe, policies []*networkingv1.NetworkPolicy) (*Evaluator, error) {
+	e := &Evaluator{universe: u, nsIndex: map[string]int{}}
+	var errs []error
+	for _, p := range policies {
+		d := Default(p)
+		for _, err := range Validate(d) {
+			errs = append(errs, fmt.Errorf("networkpolicy %s/%s: %w", d.Namespace, d.Name, err))
+		}
+		e.policies = append(e.policies, d)
+	}
+	if err := e.buildUniverse(); err != nil {
+		errs = append(errs, err)
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	e.buildBlocks()
+	e.index = buildLabelIndex(e.classes, e.nPod)
+	e.buildPolicies()
+	return e, nil
+}
+
+func (e *Evaluator) addNamespace(name string, l map[string]string) int {
+	set := labels.Set{}
+	for k, v := range l {
+		set[k] = v
+	}
+	// The API server labels every namespace with its name.
+	set[NamespaceNameLabel] = name
+	e.nsIndex[name] = len(e.nsLabels)
+	e.nsLabels = append(e.nsLabels, set)
+	return len(e.nsLabels) - 1
+}
+
+func (e *Evaluator) buildUniverse() error {
+	var errs []error
+	for _, ns := range e.universe.Namespaces {
+		if _, dup := e.nsIndex[ns.Name]; dup {
+			errs = append(errs, fmt.Errorf("namespace %q listed twice", ns.Name))
+			continue
+		}
+		e.addNamespace(ns.Name, ns.Labels)
+	}
+	// Namespaces policies live in exist even without pods: a policy's own
+	// namespace is where its nil namespaceSelector points.
+	for _, p := range e.policies {
+		if _, ok := e.nsIndex[p.Namespace]; !ok {
+			e.addNamespace(p.Namespace, nil)
+		}
+	}
+	seen := map[string]bool{}
+	byKey := map[string]int{}
+	e.podClass = make([]int, len(e.universe.Pods))
+	for i, pod := range e.universe.Pods {
+		id := pod.Namespace + "/" + pod.Name
+		if seen[id] {
+			errs = append(errs, fmt.Errorf("pod %s listed twice", id))
+		}
+		seen[id] = true
+		ns, ok := e.nsIndex[pod.Namespace]
+		if !ok {
+			ns = e.addNamespace(pod.Namespace, nil)
+		}
+		key := classKey(ns, &pod)
+		c, ok := byKey[key]
+		if !ok {
+			c = len(e.classes)
+			byKey[key] = c
+			pc := podClass{ns: ns, labels: labels.Set(pod.Labels), named: map[string][]int32{}}
+			for _, cp := range pod.Ports {
+				if cp.Name == "" {
+					continue
+				}
+				proto := cp.Protocol
+				if proto == "" {
+					proto = corev1.ProtocolTCP
+				}
+				k := string(proto) + "/" + cp.Name
+				pc.named[k] = append(pc.named[k], cp.ContainerPort)
+			}
+			for _, a := range pod.IPs {
+				pc.ips = append(pc.ips, a.Unmap())
+			}
+			e.classes = append(e.classes, pc)
+		}
+		e.classes[c].pods = append(e.classes[c].pods, i)
+		e.podClass[i] = c
+	}
+	e.nPod = len(e.classes)
+	return errors.Join(errs...)
+}
+
+func classKey(ns int, p *Pod) string {
+	var b strings.Builder
+	b.WriteString(strconv.Itoa(ns))
+	keys := make([]string, 0, len(p.Labels))
+	for k := range p.Labels {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		b.WriteString("\x00l")
+		b.WriteString(k)
+		b.WriteByte('=')
+		b.WriteString(p.Labels[k])
+	}
+	ports := make([]string, 0, len(p.Ports))
+	for _, cp := range p.Ports {
+		proto := cp.Protocol
+		if proto == "" {
+			proto = corev1.ProtocolTCP
+		}
+		ports = append(ports, fmt.Sprintf("%s/%s/%d", proto, cp.Name, cp.ContainerPort))
+	}
+	slices.Sort(ports)
+	for _, s := range ports {
+		b.WriteString("\x00p")
+		b.WriteString(s)
+	}
+	// Pods with IPs are told apart by their IPs: ipBlocks may match them.
+	for _, a := range p.IPs {
+		b.WriteString("\x00i")
+		b.WriteString(a.Unmap().String())
+	}
+	return b.String()
+}
+
+func parseBlock(b *networkingv1.IPBlock) ipBlock {
+	// Validated: these parse.
+	out := ipBlock{cidr: netip.MustParsePrefix(b.CIDR).Masked()}
+	for _, e := range b.Except {
+		out.except = append(out.except, netip.MustParsePrefix(e).Masked())
+	}
+	slices.SortFunc(out.except, func(a, b netip.Prefix) int {
+		if c := a.Addr().Compare(b.Addr()); c != 0 {
+			return c
+		}
+		return a.Bits() - b.Bits()
+	})
+	return out
+}
+
+func (e *Evaluator) buildBlocks() {
+	seen := map[string]bool{}
+	add := func(peers []networkingv1.NetworkPolicyPeer) {
+		for _, p := range peers {
+			if p.IPBlock == nil {
+				continue
+			}
+			b := parseBlock(p.IPBlock)
+			if k := b.key(); !seen[k] {
+				seen[k] = true
+				e.blocks = append(e.blocks, b)
+			}
+		}
+	}
+	for _, p := range e.policies {
+		for _, r := range p.Spec.Ingress {
+			add(r.From)
+		}
+		for _, r := range p.Spec.Egress {
+			add(r.To)
+		}
+	}
+	e.part = buildPartition(e.blocks, e.universe.Addresses)
+	e.nEP = e.nPod + len(e.part.classes)
+}
+
+func (e *Evaluator) buildPolicies() {
+	e.inPols = make([][]int32, e.nPod)
+	e.egPols = make([][]int32, e.nPod)
+	e.ingressIso = newBitset(e.nEP)
+	e.egressIso = newBitset(e.nEP)
+	e.nsMask = make([]bitset, len(e.nsLabels))
+	for i := range e.nsMask {
+		e.nsMask[i] = newBitset(e.nEP)
+	}
+	for c := range e.classes {
+		e.nsMask[e.classes[c].ns].set(c)
+	}
+	blockIdx := map[string]int{}
+	for i, b := range e.blocks {
+		blockIdx[b.key()] = i
+	}
+	c := &compiler{e: e, blockIdx: blockIdx, nsSel: map[string]bitset{}, peerSel: map[string]bitset{}}
+	for pi, p := range e.policies {
+		ns := e.nsIndex[p.Namespace]
+		cp := cpolicy{ns: ns, ref: PolicyRef{p.Namespace, p.Name}}
+		// "Selects particular Pods ... in this namespace": podSelector
+		// applies to the policy's namespace only; {} selects all its pods.
+		cp.sel = c.pods(e.nsMask[ns], &p.Spec.PodSelector)
+		for _, t := range p.Spec.PolicyTypes {
+			switch t {
+			case networkingv1.PolicyTypeIngress:
+				cp.ingress = true
+			case networkingv1.PolicyTypeEgress:
+				cp.egress = true
+			}
+		}
+		// Rules of a direction not in policyTypes are stored but ignored.
+		if cp.ingress {
+			for ri, r := range p.Spec.Ingress {
+				cp.inRules = append(cp.inRules, c.rule(pi, ri, ns, r.From, r.Ports))
+			}
+		}
+		if cp.egress {
+			for ri, r := range p.Spec.Egress {
+				cp.egRules = append(cp.egRules, c.rule(pi, ri, ns, r.To, r.Ports))
+			}
+		}
+		cp.sel.each(func(cl int) {
+			if cp.ingress {
+				e.inPols[cl] = append(e.inPols[cl], int32(pi))
+				e.ingressIso.set(cl)
+			}
+			if cp.egress {
+				e.egPols[cl] = append(e.egPols[cl], int32(pi))
+				e.egressIso.set(cl)
+			}
+		})
+		e.pols = append(e.pols, cp)
+	}
+}
+
+type compiler struct {
+	e        *Evaluator
+	blockIdx map[string]int
+	nsSel    map[string]bitset // namespaceSelector -> pod classes of matching namespaces
+	peerSel  map[string]bitset // (namespaces, podSelector) -> pod classes
+}
+
+func selectorOf(s *metav1.LabelSelector) labels.Selector {
+	sel, err := metav1.LabelSelectorAsSelector(s)
+	if err != nil {
+		// Validate rejects selectors that do not convert.
+		return labels.Nothing()
+	}
+	return sel
+}
+
+// pods returns the pod classes within mask that s selects.
+func (c *compiler) pods(mask bitset, s *metav1.LabelSelector) bitset {
+	return c.e.index.eval(selectorOf(s), mask, c.e.classes)
+}
+
+func (c *compiler) rule(pi, ri, ns int, peers []networkingv1.NetworkPolicyPeer, ports []networkingv1.NetworkPolicyPort) crule {
+	e := c.e
+	r := crule{policy: int32(pi), index: int32(ri), ports: compilePorts(ports)}
+	r.peers = newBitset(e.nEP)
+	// "If this field is empty or missing, this rule matches all sources /
+	// destinations": pods and addresses alike.
+	if len(peers) == 0 {
+		r.allPeers = true
+		r.peers.setRange(0, e.nEP)
+		return r
+	}
+	for _, p := range peers {
+		if p.IPBlock != nil {
+			bi := c.blockIdx[parseBlock(p.IPBlock).key()]
+			for _, cl := range e.part.blockClasses[bi] {
+				r.peers.set(e.nPod + cl)
+			}
+			// Pods with IPs are matched by ipBlock (see doc.go).
+			b := e.blocks[bi]
+			for cl := range e.classes {
+				for _, a := range e.classes[cl].ips {
+					if b.contains(a) {
+						r.peers.set(cl)
+						break
+					}
+				}
+			}
+			continue
+		}
+		r.peers.or(c.peer(ns, p.NamespaceSelector, p.PodSelector))
+	}
+	return r
+}
+
+// peer returns the pod classes a podSelector/namespaceSelector peer admits.
+// A nil namespaceSelector means the policy's own namespace; {} means every
+// namespace. A nil podSelector next to a namespaceSelector means every pod in
+// those namespaces. Both set: pods matching podSelector in namespaces
+// matching namespaceSelector (AND).
+func (c *compiler) peer(ns int, nsSel, podSel *metav1.LabelSelector) bitset {
+	e := c.e
+	var nsKey string
+	var mask bitset
+	if nsSel == nil {
+		nsKey = "own:" + strconv.Itoa(ns)
+		mask = e.nsMask[ns]
+	} else {
+		sel := selectorOf(nsSel)
+		nsKey = "sel:" + sel.String()
+		if m, ok := c.nsSel[nsKey]; ok {
+			mask = m
+		} else {
+			mask = newBitset(e.nEP)
+			for i, l := range e.nsLabels {
+				if sel.Matches(l) {
+					mask.or(e.nsMask[i])
+				}
+			}
+			c.nsSel[nsKey] = mask
+		}
+	}
+	if podSel == nil {
+		return mask
+	}
+	sel := selectorOf(podSel)
+	key := nsKey + "\x00" + sel.String()
+	if b, ok := c.peerSel[key]; ok {
+		return b
+	}
+	b := e.index.eval(sel, mask, e.classes)
+	c.peerSel[key] = b
+	return b
+}
+
+// compilePorts: no ports means all ports; a port without a number means all
+// ports of its protocol; endPort makes a range; a named port waits for the
+// destination pod.
+func compilePorts(ports []networkingv1.NetworkPolicyPort) cports {
+	if len(ports) == 0 {
+		return cports{all: true}
+	}
+	var out cports
+	var rs []PortRange
+	for _, p := range ports {
+		proto := corev1.ProtocolTCP
+		if p.Protocol != nil {
+			proto = *p.Protocol
+		}
+		switch {
+		case p.Port == nil:
+			rs = append(rs, PortRange{proto, MinPort, MaxPort})
+		case p.Port.Type == intstr.String:
+			out.named = append(out.named, string(proto)+"/"+p.Port.StrVal)
+		case p.EndPort != nil:
+			rs = append(rs, PortRange{proto, p.Port.IntVal, *p.EndPort})
+		default:
+			rs = append(rs, PortRange{proto, p.Port.IntVal, p.Port.IntVal})
+		}
+	}
+	out.num = NewPortSet(rs...)
+	return out
+}
+
+// labelIndex finds the pod classes a selector matches with bitset algebra
+// rather than one Matches call per class: key=value -> classes, key -> classes.
+type labelIndex struct {
+	n      int
+	values map[string]map[string]bitset
+	keys   map[string]bitset
+}
+
+func buildLabelIndex(classes []podClass, n int) labelIndex {
+	idx := labelIndex{n: n, values: map[string]map[string]bitset{}, keys: map[string]bitset{}}
+	for c, pc := range classes {
+		for k, v := range pc.labels {
+			vs, ok := idx.values[k]
+			if !ok {
+				vs = map[string]bitset{}
+				idx.values[k] = vs
+				idx.keys[k] = newBitset(n)
+			}
+			b, ok := vs[v]
+			if !ok {
+				b = newBitset(n)
+				vs[v] = b
+			}
+			b.set(c)
+			idx.keys[k].set(c)
+		}
+	}
+	return idx
+}
+
+// eval returns the pod classes within mask that sel matches. mask holds pod
+// classes only (addresses have no labels) and may be longer than the index's
+// bitsets (endpoint-sized).
+func (idx *labelIndex) eval(sel labels.Selector, mask bitset, classes []podClass) bitset {
+	out := mask.clone()
+	reqs, selectable := sel.Requirements()
+	if !selectable {
+		out.clear()
+		return out
+	}
+	tmp := newBitset(len(out) * 64)
+	union := func(key string, values []string) bitset {
+		tmp.clear()
+		for _, v := range values {
+			if b, ok := idx.values[key][v]; ok {
+				for i := range b {
+					tmp[i] |= b[i]
+				}
+			}
+		}
+		return tmp
+	}
+	for _, r := range reqs {
+		switch r.Operator() {
+		case selection.Equals, selection.DoubleEquals, selection.In:
+			out.and(union(r.Key(), r.ValuesUnsorted()))
+		case selection.NotEquals, selection.NotIn:
+			// NotIn also matches pods without the key.
+			out.andNot(union(r.Key(), r.ValuesUnsorted()))
+		case selection.Exists:
+			tmp.clear()
+			if b, ok := idx.keys[r.Key()]; ok {
+				copy(tmp, b)
+			}
+			out.and(tmp)
+		case selection.DoesNotExist:
+			if b, ok := idx.keys[r.Key()]; ok {
+				tmp.clear()
+				copy(tmp, b)
+				out.andNot(tmp)
+			}
+		default:
+			out.each(func(c int) {
+				if !r.Matches(classes[c].labels) {
+					out[c>>6] &^= 1 << (uint(c) & 63)
+				}
+			})
+		}
+	}
+	return out
+}

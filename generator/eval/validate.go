@@ -1,0 +1,158 @@
+package eval
+
+import (
+	"net/netip"
+
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+)
+
+// Validate returns what the API server would reject p for (k8s.io/kubernetes
+// pkg/apis/networking/validation ValidateNetworkPolicy), with the API
+// server's field paths and wording. p should be defaulted first (Default):
+// validation runs on the stored form.
+//
+// CIDRs are checked strictly (StrictIPCIDRValidation, on in current API
+// servers): no bits set beyond the prefix length, no leading zeros, no
+// IPv4-mapped IPv6 addresses.
+func Validate(p *networkingv1.NetworkPolicy) field.ErrorList {
+	var errs field.ErrorList
+	for _, msg := range validation.IsDNS1123Subdomain(p.Name) {
+		errs = append(errs, field.Invalid(field.NewPath("metadata", "name"), p.Name, msg))
+	}
+	for _, msg := range validation.IsDNS1123Label(p.Namespace) {
+		errs = append(errs, field.Invalid(field.NewPath("metadata", "namespace"), p.Namespace, msg))
+	}
+	spec := field.NewPath("spec")
+	errs = append(errs, validateSelector(&p.Spec.PodSelector, spec.Child("podSelector"))...)
+	for i, rule := range p.Spec.Ingress {
+		path := spec.Child("ingress").Index(i)
+		for j := range rule.Ports {
+			errs = append(errs, validatePort(&rule.Ports[j], path.Child("ports").Index(j))...)
+		}
+		for j := range rule.From {
+			errs = append(errs, validatePeer(&rule.From[j], path.Child("from").Index(j))...)
+		}
+	}
+	for i, rule := range p.Spec.Egress {
+		path := spec.Child("egress").Index(i)
+		for j := range rule.Ports {
+			errs = append(errs, validatePort(&rule.Ports[j], path.Child("ports").Index(j))...)
+		}
+		for j := range rule.To {
+			errs = append(errs, validatePeer(&rule.To[j], path.Child("to").Index(j))...)
+		}
+	}
+	types := []string{string(networkingv1.PolicyTypeIngress), string(networkingv1.PolicyTypeEgress)}
+	if len(p.Spec.PolicyTypes) > len(types) {
+		errs = append(errs, field.Invalid(spec.Child("policyTypes"), p.Spec.PolicyTypes, "may not specify more than two policyTypes"))
+		return errs
+	}
+	for i, t := range p.Spec.PolicyTypes {
+		if t != networkingv1.PolicyTypeIngress && t != networkingv1.PolicyTypeEgress {
+			errs = append(errs, field.NotSupported(spec.Child("policyTypes").Index(i), t, types))
+		}
+	}
+	return errs
+}
+
+func validateSelector(s *metav1.LabelSelector, path *field.Path) field.ErrorList {
+	return metav1validation.ValidateLabelSelector(s, metav1validation.LabelSelectorValidationOptions{}, path)
+}
+
+// validatePort is ValidateNetworkPolicyPort: a known protocol, a port number
+// 1-65535 or an IANA port name, and endPort only after a numeric port and not
+// below it.
+func validatePort(p *networkingv1.NetworkPolicyPort, path *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	if p.Protocol != nil {
+		if _, ok := protoRank(*p.Protocol); !ok {
+			errs = append(errs, field.NotSupported(path.Child("protocol"), *p.Protocol,
+				[]string{string(corev1.ProtocolTCP), string(corev1.ProtocolUDP), string(corev1.ProtocolSCTP)}))
+		}
+	}
+	switch {
+	case p.Port == nil:
+		if p.EndPort != nil {
+			errs = append(errs, field.Invalid(path.Child("endPort"), *p.EndPort, "may not be specified when `port` is not specified"))
+		}
+	case p.Port.Type == intstr.Int:
+		for _, msg := range validation.IsValidPortNum(int(p.Port.IntVal)) {
+			errs = append(errs, field.Invalid(path.Child("port"), p.Port.IntVal, msg))
+		}
+		if p.EndPort != nil {
+			if *p.EndPort < p.Port.IntVal {
+				errs = append(errs, field.Invalid(path.Child("endPort"), *p.EndPort, "must be greater than or equal to `port`"))
+			}
+			for _, msg := range validation.IsValidPortNum(int(*p.EndPort)) {
+				errs = append(errs, field.Invalid(path.Child("endPort"), *p.EndPort, msg))
+			}
+		}
+	default:
+		if p.EndPort != nil {
+			errs = append(errs, field.Invalid(path.Child("endPort"), *p.EndPort, "may not be specified when `port` is non-numeric"))
+		}
+		for _, msg := range validation.IsValidPortName(p.Port.StrVal) {
+			errs = append(errs, field.Invalid(path.Child("port"), p.Port.StrVal, msg))
+		}
+	}
+	return errs
+}
+
+// validatePeer is ValidateNetworkPolicyPeer: a peer names at least one of
+// podSelector, namespaceSelector and ipBlock, and ipBlock alone. A peer with
+// every field unset ("- {}") is rejected: it is not "everything"; a rule that
+// means everything has no from/to at all.
+func validatePeer(p *networkingv1.NetworkPolicyPeer, path *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	n := 0
+	if p.PodSelector != nil {
+		n++
+		errs = append(errs, validateSelector(p.PodSelector, path.Child("podSelector"))...)
+	}
+	if p.NamespaceSelector != nil {
+		n++
+		errs = append(errs, validateSelector(p.NamespaceSelector, path.Child("namespaceSelector"))...)
+	}
+	if p.IPBlock != nil {
+		n++
+		errs = append(errs, validateIPBlock(p.IPBlock, path.Child("ipBlock"))...)
+	}
+	if n == 0 {
+		errs = append(errs, field.Required(path, "must specify a peer"))
+	} else if n > 1 && p.IPBlock != nil {
+		errs = append(errs, field.Forbidden(path, "may not specify both ipBlock and another peer"))
+	}
+	return errs
+}
+
+// validateIPBlock is ValidateIPBlock: a valid cidr, and every except a strict
+// subset of it.
+func validateIPBlock(b *networkingv1.IPBlock, path *field.Path) field.ErrorList {
+	if b.CIDR == "" {
+		return field.ErrorList{field.Required(path.Child("cidr"), "")}
+	}
+	errs := validation.IsValidCIDRForLegacyField(path.Child("cidr"), b.CIDR, true, nil)
+	cidr, err := netip.ParsePrefix(b.CIDR)
+	if len(errs) > 0 || err != nil {
+		return errs
+	}
+	for i, e := range b.Except {
+		ePath := path.Child("except").Index(i)
+		eErrs := validation.IsValidCIDRForLegacyField(ePath, e, true, nil)
+		errs = append(errs, eErrs...)
+		ex, err := netip.ParsePrefix(e)
+		if len(eErrs) > 0 || err != nil {
+			continue
+		}
+		if !cidr.Contains(ex.Addr()) || cidr.Bits() >= ex.Bits() {
+			errs = append(errs, field.Invalid(ePath, e, "must be a strict subset of `cidr`"))
+		}
+	}
+	return errs
+}
