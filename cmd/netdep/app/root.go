@@ -1,0 +1,119 @@
+package app
+
+import (
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+
+	"github.com/netdep/netdep/generator"
+)
+
+// Streams are the standard streams a command reads and writes; tests pass
+// buffers.
+type Streams struct {
+	In  io.Reader
+	Out io.Writer
+	Err io.Writer
+}
+
+// Exit codes, kubectl diff's convention.
+const (
+	ExitOK        = 0
+	ExitDifferent = 1
+	ExitError     = 2
+)
+
+// errDifferent reports "the answer is: there are differences" (exit 1). The
+// command has already printed what differs.
+var errDifferent = errors.New("differences found")
+
+// usageError is a mistake on the command line (exit 2, with a usage hint).
+type usageError struct{ error }
+
+// Main runs netdep with args and returns the process exit code.
+func Main(args []string, streams Streams) int {
+	root := NewRootCommand(streams)
+	root.SetArgs(args)
+	err := root.Execute()
+	return exitCode(err, streams.Err)
+}
+
+func exitCode(err error, stderr io.Writer) int {
+	var pe *generator.ProblemsError
+	switch {
+	case err == nil:
+		return ExitOK
+	case errors.Is(err, errDifferent):
+		return ExitDifferent
+	case errors.As(err, &pe):
+		for _, p := range pe.Problems {
+			fmt.Fprintln(stderr, p.String())
+		}
+		n := len(pe.Problems.Errors())
+		fmt.Fprintf(stderr, "netdep: %d %s, nothing written\n", n, plural(n, "error", "errors"))
+		return ExitError
+	default:
+		fmt.Fprintf(stderr, "netdep: %v\n", err)
+		var ue usageError
+		if errors.As(err, &ue) {
+			fmt.Fprintln(stderr, "Run 'netdep --help' for usage.")
+		}
+		return ExitError
+	}
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// NewRootCommand builds a fresh command tree; nothing is kept in package
+// variables, so tests can build as many as they like.
+func NewRootCommand(streams Streams) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "netdep",
+		Short: "Turn service dependencies into least-privilege NetworkPolicies",
+		Long: `netdep reads the dependency files teams commit next to their code (which
+services an app calls, on which ports) and writes default-deny plus
+least-privilege NetworkPolicies as a Kustomize base with one overlay per
+environment, ready for Argo CD or Flux.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetIn(streams.In)
+	root.SetOut(streams.Out)
+	root.SetErr(streams.Err)
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	root.AddCommand(
+		NewGenerateCommand(streams),
+		NewVersionCommand(streams),
+	)
+	return root
+}
+
+// pathsOrDot applies "PATH defaults to the current directory".
+func pathsOrDot(args []string) []string {
+	if len(args) == 0 {
+		return []string{"."}
+	}
+	return args
+}
+
+// reportWarnings prints warnings and, with strict, turns them into errors.
+func reportWarnings(out *generator.Output, strict bool, stderr io.Writer) error {
+	if strict && len(out.Warnings) > 0 {
+		probs := append(out.Warnings[:0:0], out.Warnings...)
+		for i := range probs {
+			probs[i].Warning = false
+		}
+		return &generator.ProblemsError{Problems: probs}
+	}
+	for _, w := range out.Warnings {
+		fmt.Fprintln(stderr, w.String())
+	}
+	return nil
+}
