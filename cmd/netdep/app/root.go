@@ -90,6 +90,7 @@ environment, ready for Argo CD or Flux.`,
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(
 		NewGenerateCommand(streams),
+		NewDiffCommand(streams),
 		NewVersionCommand(streams),
 	)
 	return root

@@ -1,0 +1,182 @@
+package app
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/netdep/netdep/generator"
+	"github.com/netdep/netdep/generator/diff"
+	"github.com/netdep/netdep/generator/gitrev"
+)
+
+type diffOptions struct {
+	out      string
+	base     string
+	head     string
+	format   string
+	color    string
+	exitCode bool
+}
+
+// NewDiffCommand builds `netdep diff`.
+func NewDiffCommand(streams Streams) *cobra.Command {
+	o := &diffOptions{}
+	cmd := &cobra.Command{
+		Use:   "diff [PATH...] (--out DIR | --base REF [--head REF])",
+		Short: "Show what a change does: a stale output tree, or the flows and policies a revision changes",
+		Long: `Two questions, like kubectl diff: exit 0 when nothing differs, 1 when
+something does, 2 on error.
+
+With --out DIR (the default when --base is not given): is the tree in DIR what
+generate would write for the dependency files under PATH? Lists the files to
+add, delete and change, with a unified diff of each changed file. For CI.
+
+With --base REF: load the dependency files under PATH as they are at REF and
+at the head (--head REF, default the working tree with uncommitted changes),
+generate both in memory and report, per environment, the flows added and
+removed (what the two policy sets allow, evaluated over the same pods and
+addresses) and the policies added, removed and changed. REF is anything git
+resolves: a branch, a tag, origin/main, HEAD~2, a short hash. Nothing is
+checked out and the working tree is not touched.`,
+		Example: `  # CI: refuse a stale committed tree
+  netdep diff examples/shop --out examples/shop/netpol
+
+  # what does my branch change, uncommitted edits included?
+  netdep diff --base origin/main
+
+  # a pull-request comment, without failing the job on changes
+  netdep diff --base origin/main --format markdown --exit-code=false`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.validate(cmd); err != nil {
+				return err
+			}
+			color := o.useColor(streams.Out)
+			var changed bool
+			var err error
+			if o.base == "" {
+				changed, err = o.runStale(args, streams, color)
+			} else {
+				changed, err = o.runCompare(args, streams, color)
+			}
+			if err != nil {
+				return err
+			}
+			if changed && o.exitCode {
+				return errDifferent
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVarP(&o.out, "out", "o", "netpol", "the generated tree to check for staleness (without --base)")
+	f.StringVar(&o.base, "base", "", "the revision to compare from (a branch, tag, origin/main, HEAD~2, a hash)")
+	f.StringVar(&o.head, "head", "", "the revision to compare to (default: the working tree, uncommitted changes included)")
+	f.StringVar(&o.format, "format", "text", "output format: text, markdown (a pull-request comment) or json (docs/diff-json.md)")
+	f.StringVar(&o.color, "color", "auto", "colour the text format: auto (when stdout is a terminal), always or never")
+	f.BoolVar(&o.exitCode, "exit-code", true, "exit 1 when there are changes; --exit-code=false exits 0 (for jobs that only comment)")
+	return cmd
+}
+
+func (o *diffOptions) validate(cmd *cobra.Command) error {
+	switch o.format {
+	case "text", "markdown", "json":
+	default:
+		return usageError{fmt.Errorf("--format: unknown format %q (expected text, markdown or json)", o.format)}
+	}
+	switch o.color {
+	case "auto", "always", "never":
+	default:
+		return usageError{fmt.Errorf("--color: unknown value %q (expected auto, always or never)", o.color)}
+	}
+	switch {
+	case o.head != "" && o.base == "":
+		return usageError{fmt.Errorf("--head needs --base: compare which revision with %s?", o.head)}
+	case o.base != "" && cmd.Flags().Changed("out"):
+		return usageError{fmt.Errorf("--out and --base ask different questions; give one of them")}
+	case o.base == "" && o.format == "markdown":
+		return usageError{fmt.Errorf("--format markdown describes a change between revisions; give --base REF")}
+	}
+	return nil
+}
+
+func (o *diffOptions) useColor(w io.Writer) bool {
+	switch o.color {
+	case "always":
+		return true
+	case "never":
+		return false
+	}
+	if os.Getenv("NO_COLOR") != "" || os.Getenv("TERM") == "dumb" {
+		return false
+	}
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+func (o *diffOptions) runStale(args []string, streams Streams, color bool) (bool, error) {
+	out, err := generator.FromPaths(pathsOrDot(args))
+	if err != nil {
+		return false, err
+	}
+	if err := reportWarnings(out, false, streams.Err); err != nil {
+		return false, err
+	}
+	r, err := diff.Stale(o.out, out.Tree)
+	if err != nil {
+		return false, err
+	}
+	if o.format == "json" {
+		err = diff.WriteTreeJSON(streams.Out, r)
+	} else {
+		err = diff.WriteTreeText(streams.Out, r, diff.TextOptions{Color: color})
+	}
+	if err == nil && r.Changed() {
+		fmt.Fprintf(streams.Err, "run `netdep generate %s --out %s` to update it\n", strings.Join(args, " "), o.out)
+	}
+	return r.Changed(), err
+}
+
+func (o *diffOptions) runCompare(args []string, streams Streams, color bool) (bool, error) {
+	repo, err := gitrev.Open(".")
+	if err != nil {
+		return false, err
+	}
+	base, baseSide, err := diff.FromRevision(repo, o.base, args)
+	if err != nil {
+		return false, err
+	}
+	var head *generator.Output
+	headSide := diff.WorkingTree
+	if o.head == "" {
+		head, err = generator.FromPaths(pathsOrDot(args))
+	} else {
+		head, headSide, err = diff.FromRevision(repo, o.head, args)
+	}
+	if err != nil {
+		return false, err
+	}
+	if err := reportWarnings(head, false, streams.Err); err != nil {
+		return false, err
+	}
+	r, err := diff.Compare(base, head, baseSide, headSide)
+	if err != nil {
+		return false, err
+	}
+	switch o.format {
+	case "json":
+		err = diff.WriteJSON(streams.Out, r)
+	case "markdown":
+		err = diff.WriteMarkdown(streams.Out, r, diff.MarkdownOptions{})
+	default:
+		err = diff.WriteText(streams.Out, r, diff.TextOptions{Color: color})
+	}
+	return r.Changed(), err
+}

@@ -1,0 +1,562 @@
+package diff
+
+import (
+	"fmt"
+	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+
+	"github.com/netdep/netdep/generator"
+	"github.com/netdep/netdep/generator/eval"
+	"github.com/netdep/netdep/schema"
+)
+
+// EndpointKind says what an Endpoint of a flow stands for.
+type EndpointKind string
+
+const (
+	// KindService is the pods of a declared service.
+	KindService EndpointKind = "service"
+	// KindSelector is pods matching labels that no service declares: the
+	// cluster DNS, the target of a raw peer.
+	KindSelector EndpointKind = "selector"
+	// KindPods is any other pod of a namespace (a pod with no labels).
+	KindPods EndpointKind = "pods"
+	// KindUnmanaged is a pod in a namespace that no dependency file
+	// describes.
+	KindUnmanaged EndpointKind = "unmanaged"
+	// KindExternal is addresses outside the cluster: CIDR minus Except.
+	KindExternal EndpointKind = "external"
+)
+
+// Endpoint is one end of a flow.
+type Endpoint struct {
+	Kind      EndpointKind
+	Namespace string // every kind but unmanaged and external
+	Service   string // KindService
+	// Labels are the pod labels of KindSelector.
+	Labels map[string]string
+	// CIDR and Except are set for KindExternal: every address in CIDR but
+	// not in any Except block (the blocks inside CIDR that some policy
+	// treats differently).
+	CIDR   string
+	Except []string
+}
+
+// maxExceptShown keeps an address class readable in one line; JSON lists
+// every block.
+const maxExceptShown = 3
+
+// String names the endpoint for people: "shop/cart" for a service,
+// "kube-system/{k8s-app=kube-dns}" for selected pods, "shop/(other pods)",
+// "(unmanaged namespace)", "10.0.0.0/8 except 10.8.0.0/16".
+func (e Endpoint) String() string {
+	switch e.Kind {
+	case KindService:
+		return e.Namespace + "/" + e.Service
+	case KindSelector:
+		return e.Namespace + "/" + labelsString(e.Labels)
+	case KindPods:
+		return e.Namespace + "/(other pods)"
+	case KindUnmanaged:
+		return "(unmanaged namespace)"
+	}
+	switch n := len(e.Except); {
+	case n == 0:
+		return e.CIDR
+	case n <= maxExceptShown:
+		return e.CIDR + " except " + strings.Join(e.Except, ", ")
+	default:
+		return fmt.Sprintf("%s except %s and %d more", e.CIDR, strings.Join(e.Except[:maxExceptShown], ", "), n-maxExceptShown)
+	}
+}
+
+func labelsString(l map[string]string) string {
+	keys := make([]string, 0, len(l))
+	for k := range l {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	var b strings.Builder
+	b.WriteByte('{')
+	for i, k := range keys {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(k + "=" + l[k])
+	}
+	b.WriteByte('}')
+	return b.String()
+}
+
+// Port is one port or range (EndPort > 0) of one protocol.
+type Port struct {
+	Protocol string
+	Port     int32
+	EndPort  int32
+}
+
+func (p Port) String() string {
+	switch {
+	case p.Port == eval.MinPort && p.EndPort == eval.MaxPort:
+		return p.Protocol + "/any"
+	case p.EndPort > 0:
+		return p.Protocol + "/" + strconv.Itoa(int(p.Port)) + "-" + strconv.Itoa(int(p.EndPort))
+	}
+	return p.Protocol + "/" + strconv.Itoa(int(p.Port))
+}
+
+// PortsString joins ports: "TCP/8080, UDP/53"; "any" for every port of every
+// protocol.
+func PortsString(ps []Port) string {
+	if len(ps) == 3 && ps[0].String() == "TCP/any" && ps[1].String() == "UDP/any" && ps[2].String() == "SCTP/any" {
+		return "any"
+	}
+	s := make([]string, len(ps))
+	for i, p := range ps {
+		s[i] = p.String()
+	}
+	return strings.Join(s, ", ")
+}
+
+// Flow is connections From may open to To on Ports.
+type Flow struct {
+	From, To Endpoint
+	Ports    []Port
+}
+
+const (
+	base = 0
+	head = 1
+)
+
+// universe is the common world both policy sets are evaluated over, for one
+// environment: the same endpoints, in the same order, on both sides.
+type universe struct {
+	eps  []Endpoint
+	nPod int // eps[:nPod] are pods, eps[nPod:] address classes
+	// pods are per side: a service's labels and ports are those its side
+	// declares (the pods move with the spec); a service one side lacks
+	// takes the other side's.
+	pods       [2][]eval.Pod
+	namespaces []eval.Namespace
+	// addrs holds one address of each address class (eps[nPod+i]).
+	addrs    []netip.Addr
+	prefixes []netip.Prefix
+}
+
+// unmanagedNS is the namespace of the pod no dependency file describes. A
+// namespace name cannot contain parentheses, so it never collides.
+const unmanagedNS = "(unmanaged)"
+
+// flowChanges evaluates both sides' policies in env over one universe and
+// returns the flows head allows that base did not, and the reverse.
+func flowChanges(b, h *generator.Output, env string) (added, removed []Flow, err error) {
+	pols := [2][]*networkingv1.NetworkPolicy{b.Set.Render(env), h.Set.Render(env)}
+	u := buildUniverse([2]*schema.Spec{b.Spec, h.Spec}, env, pols)
+	var ports [2]func(src, dst int) eval.PortSet
+	for side := range ports {
+		if ports[side], err = evaluate(u, side, pols[side]); err != nil {
+			return nil, nil, err
+		}
+	}
+	for s := range u.eps {
+		for d := range u.eps {
+			// Connections between two addresses outside the cluster are no
+			// policy's business; a pod reaching itself is never isolated.
+			if s == d || s >= u.nPod && d >= u.nPod {
+				continue
+			}
+			pb, ph := ports[base](s, d), ports[head](s, d)
+			if pb.Equal(ph) {
+				continue
+			}
+			if add := subtract(ph, pb); !add.IsEmpty() {
+				added = append(added, Flow{From: u.eps[s], To: u.eps[d], Ports: toPorts(add)})
+			}
+			if rem := subtract(pb, ph); !rem.IsEmpty() {
+				removed = append(removed, Flow{From: u.eps[s], To: u.eps[d], Ports: toPorts(rem)})
+			}
+		}
+	}
+	return added, removed, nil
+}
+
+// evaluate is the one place diff uses the evaluator: the ports each endpoint
+// of u may reach each other endpoint on, under pols, on one side.
+func evaluate(u *universe, side int, pols []*networkingv1.NetworkPolicy) (func(src, dst int) eval.PortSet, error) {
+	ev, err := eval.New(eval.Universe{Namespaces: u.namespaces, Pods: u.pods[side], Addresses: u.prefixes}, pols)
+	if err != nil {
+		return nil, fmt.Errorf("evaluating the generated policies: %w", err)
+	}
+	r := ev.Reachability()
+	eps := make([]eval.Endpoint, len(u.eps))
+	for i := range eps {
+		if i < u.nPod {
+			eps[i] = eval.PodEndpoint(i)
+		} else {
+			eps[i] = ev.ExternalFor(u.addrs[i-u.nPod])
+		}
+	}
+	return func(s, d int) eval.PortSet { return r.Ports(eps[s], eps[d]) }, nil
+}
+
+// subtract returns the ports of a not in b.
+func subtract(a, b eval.PortSet) eval.PortSet {
+	var gaps []eval.PortRange
+	for _, proto := range eval.Protocols {
+		next := int32(eval.MinPort)
+		for _, r := range b.Ranges() {
+			if r.Protocol != proto {
+				continue
+			}
+			if r.From > next {
+				gaps = append(gaps, eval.PortRange{Protocol: proto, From: next, To: r.From - 1})
+			}
+			next = r.To + 1
+		}
+		if next <= eval.MaxPort {
+			gaps = append(gaps, eval.PortRange{Protocol: proto, From: next, To: eval.MaxPort})
+		}
+	}
+	return a.Intersect(eval.NewPortSet(gaps...))
+}
+
+func toPorts(s eval.PortSet) []Port {
+	var out []Port
+	for _, r := range s.Ranges() {
+		p := Port{Protocol: string(r.Protocol), Port: r.From}
+		if r.To != r.From {
+			p.EndPort = r.To
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+// view is what one side's spec says about env.
+type view struct {
+	services []*schema.Service
+	managed  map[string]bool
+	names    []string // every namespace the spec describes
+	rules    []schema.Rule
+	dns      *schema.DNS
+}
+
+func viewOf(spec *schema.Spec, env string) view {
+	v := view{managed: map[string]bool{}}
+	e := spec.Environment(env)
+	if e == nil && len(spec.Environments) == 0 && len(spec.Envs) > 0 {
+		// A side without environments deploys the same everywhere.
+		e = spec.Envs[0]
+	}
+	for _, ns := range spec.Namespaces {
+		v.names = append(v.names, ns.Name)
+		v.managed[ns.Name] = ns.Managed
+	}
+	if e != nil {
+		v.services, v.rules, v.dns = e.Services, e.Rules, e.DNS
+		return v
+	}
+	// A side that declares environments but not env: the services that
+	// exist everywhere.
+	for _, ns := range spec.Namespaces {
+		for _, s := range ns.Services {
+			if s.Environments == nil {
+				v.services = append(v.services, s)
+			}
+		}
+	}
+	return v
+}
+
+// buildUniverse builds the common universe of env: one pod per service of
+// either side (labels = selector, container ports = declared ports), one
+// unlabelled pod per managed namespace, pods for the cluster DNS and for raw
+// peers, one pod in an unmanaged namespace, and the address classes that
+// the ipBlocks of either side's policies separate.
+func buildUniverse(specs [2]*schema.Spec, env string, pols [2][]*networkingv1.NetworkPolicy) *universe {
+	type svcKey struct{ ns, name string }
+	services := map[svcKey]*[2]*schema.Service{}
+	var views [2]view
+	nsSet := map[string]bool{}
+	managed := map[string]bool{}
+	for side, spec := range specs {
+		views[side] = viewOf(spec, env)
+		for _, s := range views[side].services {
+			k := svcKey{s.Namespace, s.Name}
+			if services[k] == nil {
+				services[k] = &[2]*schema.Service{}
+			}
+			services[k][side] = s
+		}
+		for _, n := range views[side].names {
+			nsSet[n] = true
+			if views[side].managed[n] {
+				managed[n] = true
+			}
+		}
+	}
+
+	type pod struct {
+		ep     Endpoint
+		labels [2]map[string]string
+		ports  [2][]corev1.ContainerPort
+	}
+	var pods []pod
+	// taken: namespace + label set already represented by a pod.
+	taken := map[string]bool{}
+	for k, sides := range services {
+		p := pod{ep: Endpoint{Kind: KindService, Namespace: k.ns, Service: k.name}}
+		for side := range sides {
+			s := sides[side]
+			if s == nil {
+				s = sides[1-side]
+			}
+			p.labels[side] = s.Selector
+			p.ports[side] = containerPorts(s.Ports)
+			taken[k.ns+"\x00"+labelsString(s.Selector)] = true
+		}
+		pods = append(pods, p)
+	}
+	for n := range managed {
+		pods = append(pods, pod{ep: Endpoint{Kind: KindPods, Namespace: n}})
+		taken[n+"\x00{}"] = true
+	}
+	addSelected := func(ns string, sel map[string]string) {
+		key := ns + "\x00" + labelsString(sel)
+		if taken[key] {
+			return
+		}
+		taken[key] = true
+		nsSet[ns] = true
+		ep := Endpoint{Kind: KindSelector, Namespace: ns, Labels: sel}
+		if len(sel) == 0 {
+			ep = Endpoint{Kind: KindPods, Namespace: ns}
+		}
+		pods = append(pods, pod{ep: ep, labels: [2]map[string]string{sel, sel}})
+	}
+	for _, v := range views {
+		if v.dns != nil {
+			for _, p := range v.dns.Peers {
+				if p.Kind == schema.PeerSelector {
+					addSelected(p.Namespace, p.Selector)
+				}
+			}
+		}
+		for _, r := range v.rules {
+			if r.Peer.Kind == schema.PeerSelector {
+				addSelected(r.Peer.Namespace, r.Peer.Selector)
+			}
+		}
+	}
+	pods = append(pods, pod{ep: Endpoint{Kind: KindUnmanaged}})
+	slices.SortFunc(pods, func(a, b pod) int { return compareEndpoints(a.ep, b.ep) })
+
+	u := &universe{}
+	for _, p := range pods {
+		u.eps = append(u.eps, p.ep)
+		ns, name := p.ep.Namespace, podName(p.ep)
+		if p.ep.Kind == KindUnmanaged {
+			ns = unmanagedNS
+		}
+		for side := range u.pods {
+			u.pods[side] = append(u.pods[side], eval.Pod{Namespace: ns, Name: name, Labels: p.labels[side], Ports: p.ports[side]})
+		}
+	}
+	u.nPod = len(u.eps)
+	names := make([]string, 0, len(nsSet)+1)
+	for n := range nsSet {
+		names = append(names, n)
+	}
+	names = append(names, unmanagedNS)
+	slices.Sort(names)
+	for _, n := range names {
+		u.namespaces = append(u.namespaces, eval.Namespace{Name: n})
+	}
+	u.prefixes = blocks(pols)
+	for _, c := range addressClasses(u.prefixes) {
+		u.eps = append(u.eps, c.ep)
+		u.addrs = append(u.addrs, c.addr)
+	}
+	return u
+}
+
+// podName is unique within the pod's namespace: service names are DNS
+// labels, and the synthetic pods carry characters a DNS label cannot.
+func podName(e Endpoint) string {
+	switch e.Kind {
+	case KindService:
+		return e.Service
+	case KindSelector:
+		return labelsString(e.Labels)
+	case KindPods:
+		return "(other pods)"
+	}
+	return "(pod)"
+}
+
+func containerPorts(ps []schema.Port) []corev1.ContainerPort {
+	var out []corev1.ContainerPort
+	for _, p := range ps {
+		// A container port is a single port; a declared range has no
+		// name to resolve and policies carry its numbers.
+		if p.EndPort != 0 {
+			continue
+		}
+		out = append(out, corev1.ContainerPort{Name: p.Name, Protocol: p.Protocol, ContainerPort: p.Port})
+	}
+	return out
+}
+
+// compareEndpoints orders flows' ends: pods by namespace (services, then
+// selected pods, then other pods), then the unmanaged pod, then addresses.
+func compareEndpoints(a, b Endpoint) int {
+	group := func(e Endpoint) int {
+		switch e.Kind {
+		case KindUnmanaged:
+			return 1
+		case KindExternal:
+			return 2
+		}
+		return 0
+	}
+	rank := map[EndpointKind]int{KindService: 0, KindSelector: 1, KindPods: 2}
+	if c := group(a) - group(b); c != 0 {
+		return c
+	}
+	if a.Kind == KindExternal {
+		pa, pb := netip.MustParsePrefix(a.CIDR), netip.MustParsePrefix(b.CIDR)
+		if c := pa.Addr().Compare(pb.Addr()); c != 0 {
+			return c
+		}
+		return pa.Bits() - pb.Bits()
+	}
+	if c := strings.Compare(a.Namespace, b.Namespace); c != 0 {
+		return c
+	}
+	if c := rank[a.Kind] - rank[b.Kind]; c != 0 {
+		return c
+	}
+	return strings.Compare(a.Service+labelsString(a.Labels), b.Service+labelsString(b.Labels))
+}
+
+func compareFlows(a, b Flow) int {
+	if c := compareEndpoints(a.From, b.From); c != 0 {
+		return c
+	}
+	return compareEndpoints(a.To, b.To)
+}
+
+// blocks returns every ipBlock cidr and except of both sides, canonical,
+// sorted, plus the two address families whole.
+func blocks(pols [2][]*networkingv1.NetworkPolicy) []netip.Prefix {
+	seen := map[netip.Prefix]bool{}
+	add := func(s string) {
+		if p, err := netip.ParsePrefix(s); err == nil {
+			seen[p.Masked()] = true
+		}
+	}
+	add("0.0.0.0/0")
+	add("::/0")
+	peers := func(ps []networkingv1.NetworkPolicyPeer) {
+		for _, p := range ps {
+			if p.IPBlock != nil {
+				add(p.IPBlock.CIDR)
+				for _, e := range p.IPBlock.Except {
+					add(e)
+				}
+			}
+		}
+	}
+	for _, side := range pols {
+		for _, p := range side {
+			for _, r := range p.Spec.Ingress {
+				peers(r.From)
+			}
+			for _, r := range p.Spec.Egress {
+				peers(r.To)
+			}
+		}
+	}
+	out := make([]netip.Prefix, 0, len(seen))
+	for p := range seen {
+		out = append(out, p)
+	}
+	slices.SortFunc(out, comparePrefix)
+	return out
+}
+
+func comparePrefix(a, b netip.Prefix) int {
+	if c := a.Addr().Compare(b.Addr()); c != 0 {
+		return c
+	}
+	return a.Bits() - b.Bits()
+}
+
+type addressClass struct {
+	ep   Endpoint
+	addr netip.Addr
+}
+
+// addressClasses partitions the address space by prefixes. Two prefixes are
+// nested or disjoint, so an address is treated alike by every block exactly
+// when the smallest prefix holding it is the same: each prefix P names the
+// class "P except the largest prefixes inside it". A prefix covered wholly
+// by its children names no class.
+func addressClasses(prefixes []netip.Prefix) []addressClass {
+	var out []addressClass
+	for i, p := range prefixes {
+		// Sorted by (address, length): everything inside p follows it.
+		var children []netip.Prefix
+		for _, q := range prefixes[i+1:] {
+			if !p.Contains(q.Addr()) || q.Addr().Is4() != p.Addr().Is4() {
+				break
+			}
+			if n := len(children); n > 0 && children[n-1].Contains(q.Addr()) {
+				continue // inside an earlier child
+			}
+			children = append(children, q)
+		}
+		addr, ok := p.Addr(), true
+		for _, c := range children {
+			if !c.Contains(addr) {
+				break
+			}
+			addr = lastAddr(c).Next()
+			if !addr.IsValid() || !p.Contains(addr) {
+				ok = false
+				break
+			}
+		}
+		if !ok {
+			continue
+		}
+		ep := Endpoint{Kind: KindExternal, CIDR: p.String()}
+		for _, c := range children {
+			ep.Except = append(ep.Except, c.String())
+		}
+		out = append(out, addressClass{ep: ep, addr: addr})
+	}
+	return out
+}
+
+func lastAddr(p netip.Prefix) netip.Addr {
+	b := p.Addr().AsSlice()
+	for i := range b {
+		keep := p.Bits() - 8*i
+		switch {
+		case keep >= 8:
+		case keep <= 0:
+			b[i] = 0xff
+		default:
+			b[i] |= byte(0xff >> keep)
+		}
+	}
+	a, _ := netip.AddrFromSlice(b)
+	return a
+}

@@ -1,0 +1,154 @@
+package diff
+
+import (
+	"encoding/json"
+	"io"
+)
+
+// JSONVersion identifies the JSON schema (docs/diff-json.md). Fields may be
+// added within a version; none is renamed, removed or given another meaning.
+const JSONVersion = "netdep.io/diff/v1"
+
+// The JSON documents are their own types, not the report's, so that a
+// refactoring of the report cannot change the documented schema unnoticed.
+type (
+	jsonReport struct {
+		APIVersion   string    `json:"apiVersion"`
+		Kind         string    `json:"kind"`
+		Base         jsonSide  `json:"base"`
+		Head         jsonSide  `json:"head"`
+		Changed      bool      `json:"changed"`
+		Environments []jsonEnv `json:"environments"`
+	}
+	jsonSide struct {
+		Ref    string `json:"ref"`
+		Commit string `json:"commit"`
+	}
+	jsonEnv struct {
+		Name     string       `json:"name"`
+		Changed  bool         `json:"changed"`
+		Summary  jsonSummary  `json:"summary"`
+		Flows    jsonFlows    `json:"flows"`
+		Policies []jsonObject `json:"policies"`
+	}
+	jsonSummary struct {
+		FlowsAdded      int `json:"flowsAdded"`
+		FlowsRemoved    int `json:"flowsRemoved"`
+		PoliciesAdded   int `json:"policiesAdded"`
+		PoliciesRemoved int `json:"policiesRemoved"`
+		PoliciesChanged int `json:"policiesChanged"`
+	}
+	jsonFlows struct {
+		Added   []jsonFlow `json:"added"`
+		Removed []jsonFlow `json:"removed"`
+	}
+	jsonFlow struct {
+		From  jsonEndpoint `json:"from"`
+		To    jsonEndpoint `json:"to"`
+		Ports []jsonPort   `json:"ports"`
+	}
+	jsonEndpoint struct {
+		Kind      string            `json:"kind"`
+		Name      string            `json:"name"`
+		Namespace string            `json:"namespace,omitempty"`
+		Service   string            `json:"service,omitempty"`
+		Labels    map[string]string `json:"labels,omitempty"`
+		CIDR      string            `json:"cidr,omitempty"`
+		Except    []string          `json:"except,omitempty"`
+	}
+	jsonPort struct {
+		Protocol string `json:"protocol"`
+		Port     int32  `json:"port"`
+		EndPort  int32  `json:"endPort,omitempty"`
+	}
+	jsonObject struct {
+		Action    string `json:"action"`
+		Namespace string `json:"namespace"`
+		Name      string `json:"name"`
+		Source    string `json:"source"`
+		Diff      string `json:"diff"`
+	}
+	jsonTree struct {
+		APIVersion string     `json:"apiVersion"`
+		Kind       string     `json:"kind"`
+		Dir        string     `json:"dir"`
+		Changed    bool       `json:"changed"`
+		Files      []jsonFile `json:"files"`
+	}
+	jsonFile struct {
+		Action string `json:"action"`
+		Path   string `json:"path"`
+		Diff   string `json:"diff,omitempty"`
+	}
+)
+
+// WriteJSON writes r as one JSON document (kind Diff), indented, every list
+// present even when empty.
+func WriteJSON(w io.Writer, r *Report) error {
+	doc := jsonReport{
+		APIVersion:   JSONVersion,
+		Kind:         "Diff",
+		Base:         jsonSide{r.Base.Ref, r.Base.Commit},
+		Head:         jsonSide{r.Head.Ref, r.Head.Commit},
+		Changed:      r.Changed(),
+		Environments: []jsonEnv{},
+	}
+	for i := range r.Environments {
+		e := &r.Environments[i]
+		je := jsonEnv{
+			Name:    e.Name,
+			Changed: e.Changed(),
+			Summary: jsonSummary{len(e.FlowsAdded), len(e.FlowsRemoved), e.Count(Added), e.Count(Removed), e.Count(Changed)},
+			Flows:   jsonFlows{Added: jsonFlowList(e.FlowsAdded), Removed: jsonFlowList(e.FlowsRemoved)},
+		}
+		je.Policies = []jsonObject{}
+		for _, o := range e.Objects {
+			je.Policies = append(je.Policies, jsonObject{string(o.Action), o.Namespace, o.Name, o.Source, o.Diff})
+		}
+		doc.Environments = append(doc.Environments, je)
+	}
+	return encode(w, doc)
+}
+
+func jsonFlowList(fs []Flow) []jsonFlow {
+	out := make([]jsonFlow, 0, len(fs))
+	for _, f := range fs {
+		jf := jsonFlow{From: jsonEndpointOf(f.From), To: jsonEndpointOf(f.To), Ports: []jsonPort{}}
+		for _, p := range f.Ports {
+			jf.Ports = append(jf.Ports, jsonPort{p.Protocol, p.Port, p.EndPort})
+		}
+		out = append(out, jf)
+	}
+	return out
+}
+
+func jsonEndpointOf(e Endpoint) jsonEndpoint {
+	return jsonEndpoint{
+		Kind:      string(e.Kind),
+		Name:      e.String(),
+		Namespace: e.Namespace,
+		Service:   e.Service,
+		Labels:    e.Labels,
+		CIDR:      e.CIDR,
+		Except:    e.Except,
+	}
+}
+
+// WriteTreeJSON writes the staleness report as one JSON document (kind
+// TreeDiff).
+func WriteTreeJSON(w io.Writer, r *TreeReport) error {
+	doc := jsonTree{APIVersion: JSONVersion, Kind: "TreeDiff", Dir: r.Dir, Changed: r.Changed(), Files: []jsonFile{}}
+	for _, f := range r.Files {
+		doc.Files = append(doc.Files, jsonFile{string(f.Action), f.Path, f.Diff})
+	}
+	return encode(w, doc)
+}
+
+func encode(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	// Diffs and labels are shown as written: "<" and "&" need no escaping
+	// outside HTML.
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}

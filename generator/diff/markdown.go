@@ -1,0 +1,163 @@
+package diff
+
+import (
+	"fmt"
+	"html"
+	"io"
+	"strings"
+)
+
+// MarkdownLimit is the size a markdown report stays under: GitHub refuses a
+// pull-request comment longer than 65,536 characters. Bytes are counted, which
+// is never fewer than characters.
+const MarkdownLimit = 65000
+
+// MarkdownOptions control the markdown format.
+type MarkdownOptions struct {
+	// Limit is the maximum size in bytes; 0 means MarkdownLimit.
+	Limit int
+}
+
+// footerReserve is kept free for the note saying what was left out.
+const footerReserve = 1200
+
+// WriteMarkdown writes r as a pull-request comment: a summary table with a
+// row per environment, the flows added and removed, then every added,
+// removed or changed policy as a collapsible diff. When everything does not
+// fit under the limit, flows and diffs are left out from the end, each
+// environment says how many of its flows are not shown, and a closing note
+// counts what was left out and how to see all of it.
+func WriteMarkdown(w io.Writer, r *Report, o MarkdownOptions) error {
+	limit := o.Limit
+	if limit <= 0 {
+		limit = MarkdownLimit
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "### netdep diff\n\n%s → %s\n\n", mdSide(r.Base), mdSide(r.Head))
+	if !r.Changed() {
+		b.WriteString("No changes: both generate the same policies in every environment.\n")
+		_, err := io.WriteString(w, b.String())
+		return err
+	}
+	b.WriteString("| environment | flows added | flows removed | policies added | policies removed | policies changed |\n")
+	b.WriteString("| --- | ---: | ---: | ---: | ---: | ---: |\n")
+	for i := range r.Environments {
+		e := &r.Environments[i]
+		fmt.Fprintf(&b, "| %s | %d | %d | %d | %d | %d |\n", mdEnv(e.Name),
+			len(e.FlowsAdded), len(e.FlowsRemoved), e.Count(Added), e.Count(Removed), e.Count(Changed))
+	}
+
+	// Diffs get up to half of what is left when flows need the rest.
+	var blocks [][]string
+	diffSize := 0
+	for i := range r.Environments {
+		var bs []string
+		for _, ob := range r.Environments[i].Objects {
+			s := mdObject(ob)
+			bs = append(bs, s)
+			diffSize += len(s)
+		}
+		blocks = append(blocks, bs)
+	}
+	room := limit - footerReserve - b.Len()
+	flowLimit := b.Len() + room - min(diffSize, room/2)
+
+	var totalFlows, shownFlows int
+	for i := range r.Environments {
+		e := &r.Environments[i]
+		n := len(e.FlowsAdded) + len(e.FlowsRemoved)
+		if n == 0 {
+			continue
+		}
+		totalFlows += n
+		head := fmt.Sprintf("\n#### Flows in %s\n\n| | from | to | ports |\n| --- | --- | --- | --- |\n", mdEnv(e.Name))
+		if b.Len()+len(head) > flowLimit {
+			continue
+		}
+		b.WriteString(head)
+		shown := 0
+		for _, part := range []struct {
+			sign  string
+			flows []Flow
+		}{{"+", e.FlowsAdded}, {"-", e.FlowsRemoved}} {
+			for _, f := range part.flows {
+				sign := part.sign
+				row := fmt.Sprintf("| %s | `%s` | `%s` | %s |\n", sign, f.From, f.To, PortsString(f.Ports))
+				if b.Len()+len(row) > flowLimit {
+					break
+				}
+				b.WriteString(row)
+				shown++
+			}
+			if shown < len(e.FlowsAdded) {
+				break // keep the added ones together
+			}
+		}
+		if shown < n {
+			fmt.Fprintf(&b, "\n_%d more %s in %s not shown._\n", n-shown, plural(n-shown, "flow", "flows"), mdEnv(e.Name))
+		}
+		shownFlows += shown
+	}
+
+	var totalObjects, shownObjects int
+	for i := range r.Environments {
+		e := &r.Environments[i]
+		if len(e.Objects) == 0 {
+			continue
+		}
+		totalObjects += len(e.Objects)
+		head := fmt.Sprintf("\n#### Policies in %s\n\n", mdEnv(e.Name))
+		if b.Len()+len(head) > limit-footerReserve {
+			continue
+		}
+		b.WriteString(head)
+		var left []string
+		for j, s := range blocks[i] {
+			if b.Len()+len(s) > limit-footerReserve-100 {
+				left = append(left, "`"+e.Objects[j].ID()+"`")
+				continue
+			}
+			b.WriteString(s)
+			shownObjects++
+		}
+		if len(left) > 0 {
+			note := fmt.Sprintf("_Diff not shown for %s._\n", strings.Join(left, ", "))
+			if b.Len()+len(note) > limit-footerReserve {
+				note = fmt.Sprintf("_Diff not shown for %d %s._\n", len(left), plural(len(left), "policy", "policies"))
+			}
+			b.WriteString(note)
+		}
+	}
+
+	if shownFlows < totalFlows || shownObjects < totalObjects {
+		fmt.Fprintf(&b, "\n> **Not shown**, to keep this comment under GitHub's size limit: %d of %d flows and %d of %d policy diffs. "+
+			"Run `netdep diff --base %s` for the full report, or `--format json` for a machine-readable one.\n",
+			totalFlows-shownFlows, totalFlows, totalObjects-shownObjects, totalObjects, r.Base.Ref)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// mdObject is one policy's diff as a collapsible block.
+func mdObject(o ObjectChange) string {
+	fence := "```"
+	for strings.Contains(o.Diff, fence) {
+		fence += "`"
+	}
+	return fmt.Sprintf("<details><summary>%s <code>%s</code> (%s)</summary>\n\n%sdiff\n%s%s\n\n</details>\n\n",
+		o.Action, html.EscapeString(o.ID()), html.EscapeString(o.Source), fence, o.Diff, fence)
+}
+
+func mdSide(s Side) string {
+	if s.Commit == "" {
+		return s.Ref
+	}
+	return "`" + s.Ref + "` (" + shortHash(s.Commit) + ")"
+}
+
+func mdEnv(name string) string {
+	if name == "" {
+		return EnvDisplay(name)
+	}
+	return "`" + name + "`"
+}
