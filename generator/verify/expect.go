@@ -1,0 +1,148 @@
+package verify
+
+import (
+	"net/netip"
+
+	"github.com/netdep/netdep/generator/eval"
+	"github.com/netdep/netdep/schema"
+)
+
+// declared answers, for one environment of one spec, which connections the
+// dependency files declare: the graph the policies must implement exactly.
+// It reads the spec's rules directly and never looks at a NetworkPolicy, so
+// comparing it with the evaluator's answer on the generated policies tests
+// the generator rather than restating it.
+type declared struct {
+	w    *World
+	spec *schema.Spec
+	env  *schema.Environment
+	// by service ID: its rules per direction.
+	egress, ingress map[string][]schema.Rule
+}
+
+func newDeclared(w *World, spec *schema.Spec, env *schema.Environment) *declared {
+	d := &declared{w: w, spec: spec, env: env, egress: map[string][]schema.Rule{}, ingress: map[string][]schema.Rule{}}
+	for _, r := range env.Rules {
+		id := r.Service.ID()
+		if r.Direction == schema.Egress {
+			d.egress[id] = append(d.egress[id], r)
+		} else {
+			d.ingress[id] = append(d.ingress[id], r)
+		}
+	}
+	return d
+}
+
+// isolated reports whether netdep isolates pod i in the given direction: the
+// pod lives in a managed namespace isolated that way.
+func (d *declared) isolated(pod int, egress bool) bool {
+	ns := d.spec.Namespace(d.w.Universe.Pods[pod].Namespace)
+	if ns == nil || !ns.Managed {
+		return false
+	}
+	if egress {
+		return ns.IsolateEgress
+	}
+	return ns.IsolateIngress
+}
+
+// ports returns the declared ports from src to dst (AllPorts when neither
+// side is isolated), externals included.
+func (d *declared) ports(src, dst eval.Endpoint, externals []eval.External) eval.PortSet {
+	eg := eval.AllPorts()
+	if !src.External && d.isolated(src.Index, true) {
+		eg = d.allowed(src.Index, dst, externals, true)
+	}
+	if eg.IsEmpty() {
+		return eg
+	}
+	in := eval.AllPorts()
+	if !dst.External && d.isolated(dst.Index, false) {
+		in = d.allowed(dst.Index, src, externals, false)
+	}
+	return eg.Intersect(in)
+}
+
+// allowed is what pod self's declared rules of one direction allow with peer.
+func (d *declared) allowed(self int, peer eval.Endpoint, externals []eval.External, egress bool) eval.PortSet {
+	var out eval.PortSet
+	info := d.w.Pods[self]
+	if egress && d.env.DNS != nil {
+		for _, p := range d.env.DNS.Peers {
+			if d.matches(p, self, peer, externals) {
+				out = out.Union(portSet(d.env.DNS.Ports, false))
+			}
+		}
+	}
+	if info.Kind != ServicePod {
+		return out
+	}
+	rules := d.ingress[info.Service.ID()]
+	if egress {
+		rules = d.egress[info.Service.ID()]
+	}
+	for _, r := range rules {
+		if d.matches(r.Peer, self, peer, externals) {
+			out = out.Union(portSet(r.Ports, r.AnyPort))
+		}
+	}
+	return out
+}
+
+// matches is the declared meaning of a peer: a service peer is that
+// service's pod and no other; a raw peer is every pod of its namespace
+// carrying its labels; a CIDR is every address inside it and outside its
+// excepts.
+func (d *declared) matches(p schema.Peer, self int, peer eval.Endpoint, externals []eval.External) bool {
+	if peer.External {
+		if p.Kind != schema.PeerCIDR {
+			return false
+		}
+		return cidrHolds(p, externals[peer.Index].Prefixes[0].Addr())
+	}
+	pod := d.w.Universe.Pods[peer.Index]
+	switch p.Kind {
+	case schema.PeerService:
+		info := d.w.Pods[peer.Index]
+		return info.Kind == ServicePod && info.Service.ID() == p.Service.ID()
+	case schema.PeerSelector:
+		if pod.Namespace != p.Namespace {
+			return false
+		}
+		for k, v := range p.Selector {
+			if pod.Labels[k] != v {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
+
+func cidrHolds(p schema.Peer, a netip.Addr) bool {
+	block, err := netip.ParsePrefix(p.CIDR)
+	if err != nil || !block.Contains(a) {
+		return false
+	}
+	for _, x := range p.Except {
+		if ex, err := netip.ParsePrefix(x); err == nil && ex.Contains(a) {
+			return false
+		}
+	}
+	return true
+}
+
+func portSet(ports []schema.Port, any bool) eval.PortSet {
+	if any {
+		return eval.AllPorts()
+	}
+	rs := make([]eval.PortRange, 0, len(ports))
+	for _, p := range ports {
+		end := p.EndPort
+		if end == 0 {
+			end = p.Port
+		}
+		rs = append(rs, eval.PortRange{Protocol: p.Protocol, From: p.Port, To: end})
+	}
+	return eval.NewPortSet(rs...)
+}

@@ -1,0 +1,165 @@
+package verify
+
+import (
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+
+	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/netdep/netdep/generator/policy"
+	"github.com/netdep/netdep/schema"
+)
+
+func loadExample(t *testing.T, name string) (*schema.Spec, *policy.Set) {
+	t.Helper()
+	_, file, _, _ := runtime.Caller(0)
+	root := filepath.Join(filepath.Dir(file), "..", "..")
+	t.Chdir(root)
+	spec, probs := schema.Load([]string{filepath.Join("examples", name)})
+	if len(probs.Errors()) > 0 {
+		t.Fatalf("loading %s:\n%v", name, probs)
+	}
+	set, err := policy.Generate(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return spec, set
+}
+
+func TestExamplesAreExact(t *testing.T) {
+	for _, ex := range []string{"seed", "shop"} {
+		spec, set := loadExample(t, ex)
+		for _, env := range spec.EnvNames() {
+			r, err := Check(spec, env, set.Render(env))
+			if err != nil {
+				t.Fatalf("%s/%s: %v", ex, env, err)
+			}
+			if !r.Exact() {
+				t.Errorf("%s/%s not exact:\nmissing %v\nexcess %v", ex, env, r.Missing, r.Excess)
+			}
+			if r.Pods == 0 || r.Policies == 0 {
+				t.Errorf("%s/%s checked an empty world: %+v", ex, env, r)
+			}
+		}
+	}
+}
+
+// mutate copies policies and changes one, as a hand edit or a generator bug
+// would.
+func mutate(ps []*networkingv1.NetworkPolicy, ns, name string, fn func(*networkingv1.NetworkPolicy) []*networkingv1.NetworkPolicy) []*networkingv1.NetworkPolicy {
+	var out []*networkingv1.NetworkPolicy
+	for _, p := range ps {
+		if p.Namespace == ns && p.Name == name {
+			out = append(out, fn(p.DeepCopy())...)
+			continue
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+func TestMutationsAreCaught(t *testing.T) {
+	spec, set := loadExample(t, "shop")
+	base := set.Render("dev")
+	tests := []struct {
+		name        string
+		ns, policy  string
+		fn          func(*networkingv1.NetworkPolicy) []*networkingv1.NetworkPolicy
+		wantMissing string // substring of one missing difference, "" for none
+		wantExcess  string
+	}{{
+		name: "delete a service policy", ns: "storefront", policy: "cart",
+		fn:          func(p *networkingv1.NetworkPolicy) []*networkingv1.NetworkPolicy { return nil },
+		wantMissing: "storefront/frontend -> storefront/cart 7070/TCP",
+	}, {
+		// The ingress controller's egress is open (its namespace is not
+		// managed), so widening frontend's ingress is a real excess.
+		name: "widen a port to a range", ns: "storefront", policy: "frontend",
+		fn: func(p *networkingv1.NetworkPolicy) []*networkingv1.NetworkPolicy {
+			end := int32(8090)
+			p.Spec.Ingress[0].Ports[0].EndPort = &end
+			return []*networkingv1.NetworkPolicy{p}
+		},
+		wantExcess: "ingress-nginx/controller -> storefront/frontend 8081-8090/TCP",
+	}, {
+		name: "split a namespace+pod peer into two OR'd peers", ns: "storefront", policy: "frontend",
+		fn: func(p *networkingv1.NetworkPolicy) []*networkingv1.NetworkPolicy {
+			for i, r := range p.Spec.Ingress {
+				var peers []networkingv1.NetworkPolicyPeer
+				for _, peer := range r.From {
+					if peer.NamespaceSelector != nil && peer.PodSelector != nil {
+						peers = append(peers,
+							networkingv1.NetworkPolicyPeer{NamespaceSelector: peer.NamespaceSelector},
+							networkingv1.NetworkPolicyPeer{PodSelector: peer.PodSelector})
+						continue
+					}
+					peers = append(peers, peer)
+				}
+				p.Spec.Ingress[i].From = peers
+			}
+			return []*networkingv1.NetworkPolicy{p}
+		},
+		wantExcess: "ingress-nginx/(unlabelled) -> storefront/frontend 8080/TCP",
+	}, {
+		name: "drop allow-dns", ns: "checkout", policy: "allow-dns",
+		fn:          func(p *networkingv1.NetworkPolicy) []*networkingv1.NetworkPolicy { return nil },
+		wantMissing: "checkout/checkout -> kube-system/(pods k8s-app=kube-dns) 53/TCP,53/UDP",
+	}, {
+		// catalog isolates ingress only, so its pods' egress is open and a
+		// too-wide ingress peer shows.
+		name: "empty podSelector in a peer admits the whole namespace", ns: "catalog", policy: "catalog",
+		fn: func(p *networkingv1.NetworkPolicy) []*networkingv1.NetworkPolicy {
+			for i, r := range p.Spec.Ingress {
+				for j, peer := range r.From {
+					if peer.NamespaceSelector == nil {
+						p.Spec.Ingress[i].From[j].PodSelector = &metav1.LabelSelector{}
+					}
+				}
+			}
+			return []*networkingv1.NetworkPolicy{p}
+		},
+		wantExcess: "catalog/(unlabelled) -> catalog/catalog 3550/TCP",
+	}, {
+		name: "drop policyTypes lets the API server default them", ns: "payments", policy: "payment",
+		// Without policyTypes and with egress rules the default is
+		// [Ingress, Egress]: the same meaning, so nothing may differ.
+		fn: func(p *networkingv1.NetworkPolicy) []*networkingv1.NetworkPolicy {
+			p.Spec.PolicyTypes = nil
+			return []*networkingv1.NetworkPolicy{p}
+		},
+	}, {
+		name: "default-deny removed opens unlabelled pods", ns: "payments", policy: "default-deny",
+		fn:         func(p *networkingv1.NetworkPolicy) []*networkingv1.NetworkPolicy { return nil },
+		wantExcess: "netdep-outside/(unlabelled) -> payments/(unlabelled) all",
+	}}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r, err := Check(spec, "dev", mutate(base, tc.ns, tc.policy, tc.fn))
+			if err != nil {
+				t.Fatal(err)
+			}
+			check := func(kind string, got []Difference, want string) {
+				if want == "" {
+					if len(got) > 0 {
+						t.Errorf("unexpected %s: %v", kind, got)
+					}
+					return
+				}
+				for _, d := range got {
+					if strings.Contains(d.Source+" -> "+d.Destination+" "+d.Ports, want) {
+						if d.Reason == "" {
+							t.Errorf("%s %v has no reason", kind, d)
+						}
+						return
+					}
+				}
+				t.Errorf("no %s matching %q in %v", kind, want, got)
+			}
+			check("missing", r.Missing, tc.wantMissing)
+			check("excess", r.Excess, tc.wantExcess)
+		})
+	}
+}
