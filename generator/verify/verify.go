@@ -175,4 +175,3 @@ func subtract(a, b eval.PortSet) eval.PortSet {
 	}
 	return eval.NewPortSet(out...)
 }
-
