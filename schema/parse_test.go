@@ -189,7 +189,6 @@ func TestBillionLaughs(t *testing.T) {
 	}
 }
 
-
 // TestEncodings: UTF-8 BOM and CRLF are what Windows editors write; UTF-16
 // and Latin-1 are rejected with the position of the first bad byte.
 func TestEncodings(t *testing.T) {
