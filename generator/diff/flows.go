@@ -111,11 +111,20 @@ func (p Port) String() string {
 }
 
 // PortsString joins ports: "TCP/8080, UDP/53"; "any" for every port of every
-// protocol.
+// protocol, and "any except TCP/53, UDP/53" when that is shorter.
 func PortsString(ps []Port) string {
-	if len(ps) == 3 && ps[0].String() == "TCP/any" && ps[1].String() == "UDP/any" && ps[2].String() == "SCTP/any" {
+	set := fromPorts(ps)
+	if set.IsAll() {
 		return "any"
 	}
+	rest := toPorts(subtract(eval.AllPorts(), set))
+	if len(rest) < len(ps) {
+		return "any except " + joinPorts(rest)
+	}
+	return joinPorts(ps)
+}
+
+func joinPorts(ps []Port) string {
 	s := make([]string, len(ps))
 	for i, p := range ps {
 		s[i] = p.String()
@@ -224,6 +233,14 @@ func subtract(a, b eval.PortSet) eval.PortSet {
 		}
 	}
 	return a.Intersect(eval.NewPortSet(gaps...))
+}
+
+func fromPorts(ps []Port) eval.PortSet {
+	rs := make([]eval.PortRange, len(ps))
+	for i, p := range ps {
+		rs[i] = eval.PortRange{Protocol: corev1.Protocol(p.Protocol), From: p.Port, To: max(p.Port, p.EndPort)}
+	}
+	return eval.NewPortSet(rs...)
 }
 
 func toPorts(s eval.PortSet) []Port {

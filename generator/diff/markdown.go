@@ -50,10 +50,20 @@ func WriteMarkdown(w io.Writer, r *Report, o MarkdownOptions) error {
 	// Diffs get up to half of what is left when flows need the rest.
 	var blocks [][]string
 	diffSize := 0
+	// A change to the base shows in every environment: its diff is shown
+	// once, later environments point back to it.
+	seen := map[string]string{}
 	for i := range r.Environments {
 		var bs []string
 		for _, ob := range r.Environments[i].Objects {
-			s := mdObject(ob)
+			key := string(ob.Action) + ":" + ob.Diff
+			s := ""
+			if first, ok := seen[key]; ok {
+				s = fmt.Sprintf("- %s <code>%s</code>: same diff as in %s\n\n", ob.Action, html.EscapeString(ob.ID()), mdEnv(first))
+			} else {
+				seen[key] = r.Environments[i].Name
+				s = mdObject(ob)
+			}
 			bs = append(bs, s)
 			diffSize += len(s)
 		}

@@ -103,6 +103,9 @@ func WriteText(w io.Writer, r *Report, o TextOptions) error {
 		e := &r.Environments[i]
 		t.line("  %-*s  %s", width, EnvDisplay(e.Name), envSummary(e))
 	}
+	// A change to the base shows in every environment: print its diff
+	// once.
+	seen := map[string]string{}
 	for i := range r.Environments {
 		e := &r.Environments[i]
 		if !e.Changed() {
@@ -123,6 +126,11 @@ func WriteText(w io.Writer, r *Report, o TextOptions) error {
 			}
 			for _, ob := range e.Objects {
 				t.line("")
+				if first, ok := seen[string(ob.Action)+":"+ob.Diff]; ok {
+					t.line("%s: same diff as in %s", ob.ID(), EnvDisplay(first))
+					continue
+				}
+				seen[string(ob.Action)+":"+ob.Diff] = e.Name
 				t.diff(ob.Diff)
 			}
 		}

@@ -3,6 +3,7 @@ package gitrev
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"path"
 	"path/filepath"
@@ -107,7 +108,13 @@ func (r *Repo) missing(rev string, err error) error {
 	if branch == "" || branch == "HEAD" {
 		branch = "main"
 	}
-	return fmt.Errorf("revision %q not found in the repository%s: %v; fetch it first, e.g. `git fetch --no-tags --depth=50 origin %s`, or check out with `fetch-depth: 0` in actions/checkout", rev, shallow, err, branch)
+	// "reference not found" and go-git's EOF at the end of a short history
+	// add nothing to "not found"; anything else (a corrupt object) does.
+	why := ""
+	if !errors.Is(err, plumbing.ErrReferenceNotFound) && !errors.Is(err, plumbing.ErrObjectNotFound) && !errors.Is(err, io.EOF) {
+		why = ": " + err.Error()
+	}
+	return fmt.Errorf("revision %q not found in the repository%s%s; fetch it first, e.g. `git fetch --no-tags --depth=50 origin %s`, or check out with `fetch-depth: 0` in actions/checkout", rev, shallow, why, branch)
 }
 
 // Files reads the netdep files under paths (relative to the directory given

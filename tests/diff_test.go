@@ -1,0 +1,404 @@
+package tests
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	git "github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/object"
+)
+
+// gitRepo is a real repository built in the test with go-git, so that
+// `netdep diff --base` is tested on the same objects git would write.
+type gitRepo struct {
+	t    *testing.T
+	dir  string
+	repo *git.Repository
+	wt   *git.Worktree
+	// clock makes commit hashes, which the reports print, reproducible.
+	clock time.Time
+}
+
+func newGitRepo(t *testing.T) *gitRepo {
+	t.Helper()
+	dir := t.TempDir()
+	r, err := git.PlainInitWithOptions(dir, &git.PlainInitOptions{InitOptions: git.InitOptions{DefaultBranch: plumbing.Main}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wt, err := r.Worktree()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &gitRepo{t: t, dir: dir, repo: r, wt: wt, clock: time.Date(2025, 1, 1, 12, 0, 0, 0, time.UTC)}
+}
+
+func (g *gitRepo) write(path, content string) {
+	g.t.Helper()
+	full := filepath.Join(g.dir, filepath.FromSlash(path))
+	if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+		g.t.Fatal(err)
+	}
+	if err := os.WriteFile(full, []byte(content), 0o644); err != nil {
+		g.t.Fatal(err)
+	}
+}
+
+func (g *gitRepo) remove(path string) {
+	g.t.Helper()
+	if err := os.Remove(filepath.Join(g.dir, filepath.FromSlash(path))); err != nil {
+		g.t.Fatal(err)
+	}
+}
+
+func (g *gitRepo) rename(from, to string) {
+	g.t.Helper()
+	full := filepath.Join(g.dir, filepath.FromSlash(to))
+	if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+		g.t.Fatal(err)
+	}
+	if err := os.Rename(filepath.Join(g.dir, filepath.FromSlash(from)), full); err != nil {
+		g.t.Fatal(err)
+	}
+}
+
+// commit stages everything (deletions too) and commits it.
+func (g *gitRepo) commit(msg string) plumbing.Hash {
+	g.t.Helper()
+	if err := g.wt.AddWithOptions(&git.AddOptions{All: true}); err != nil {
+		g.t.Fatal(err)
+	}
+	g.clock = g.clock.Add(time.Hour)
+	sig := &object.Signature{Name: "Test", Email: "test@example.com", When: g.clock}
+	h, err := g.wt.Commit(msg, &git.CommitOptions{Author: sig, Committer: sig})
+	if err != nil {
+		g.t.Fatal(err)
+	}
+	return h
+}
+
+func (g *gitRepo) tag(name string) {
+	g.t.Helper()
+	head, err := g.repo.Head()
+	if err != nil {
+		g.t.Fatal(err)
+	}
+	if _, err := g.repo.CreateTag(name, head.Hash(), nil); err != nil {
+		g.t.Fatal(err)
+	}
+}
+
+// branch creates a branch at HEAD and checks it out.
+func (g *gitRepo) branch(name string) {
+	g.t.Helper()
+	if err := g.wt.Checkout(&git.CheckoutOptions{Branch: plumbing.NewBranchReferenceName(name), Create: true}); err != nil {
+		g.t.Fatal(err)
+	}
+}
+
+// The fixture project: two environments, a shop namespace calling payments,
+// a batch namespace that reaches an external CIDR, and unmanaged platform
+// namespaces.
+const (
+	fxProject = `netdep: v1
+cluster:
+  dns: {namespace: kube-system, selector: {k8s-app: kube-dns}, ports: [53/UDP, 53/TCP]}
+  cidrs: {partner: [203.0.113.0/24]}
+environments:
+  dev: {}
+  prod: {}
+`
+	fxShop = `netdep: v1
+namespace: shop
+services:
+  frontend:
+    ports: {http: 8080}
+    calls:
+      - cart:grpc
+    from:
+      - ingress-nginx/controller:http
+  cart:
+    ports: {grpc: 7070}
+`
+	fxShopPays = `netdep: v1
+namespace: shop
+services:
+  frontend:
+    ports: {http: 8080}
+    calls:
+      - cart:grpc
+      - payments/payment:grpc
+    from:
+      - ingress-nginx/controller:http
+  cart:
+    ports: {grpc: 7070}
+`
+	// fxShopDebug adds a dev-only debugging call and moves cart to 7071.
+	fxShopDebug = `netdep: v1
+namespace: shop
+services:
+  frontend:
+    ports: {http: 8080}
+    calls:
+      - cart:grpc
+      - payments/payment:grpc
+      - {to: cart:debug, environments: [dev]}
+    from:
+      - ingress-nginx/controller:http
+  cart:
+    ports: {grpc: 7071, debug: 6060}
+`
+	fxPayments = `netdep: v1
+namespace: payments
+services:
+  payment:
+    ports: {grpc: 50051}
+`
+	fxBatch = `netdep: v1
+namespace: batch
+isolate: [egress]
+services:
+  report:
+    calls:
+      - {cidr: partner, except: [203.0.113.8/29], ports: [443]}
+      - payments/payment:grpc
+`
+	fxPlatform = `netdep: v1
+namespace: ingress-nginx
+managed: false
+services:
+  controller:
+    selector: {app.kubernetes.io/name: ingress-nginx}
+`
+)
+
+// diffRepo builds the history every diff scenario reads:
+//
+//	v1 (tag)   initial: shop, payments, batch, platform
+//	main       shop calls payments
+//	feature~1  payments.yaml renamed to payments/deps.yaml (branch feature)
+//	feature    batch deleted
+//	worktree   uncommitted: a dev-only debug call, cart moves port
+//
+// It returns the repository and the hash of the first commit.
+func diffRepo(t *testing.T) (*gitRepo, plumbing.Hash) {
+	g := newGitRepo(t)
+	g.write("netdep.yaml", fxProject)
+	g.write("teams/shop.yaml", fxShop)
+	g.write("teams/payments.yaml", fxPayments)
+	g.write("teams/batch.yaml", fxBatch)
+	g.write("teams/platform.yaml", fxPlatform)
+	g.write("README.md", "not a dependency file\n")
+	first := g.commit("initial")
+	g.tag("v1")
+	g.write("teams/shop.yaml", fxShopPays)
+	g.commit("shop calls payments")
+	g.branch("feature")
+	g.rename("teams/payments.yaml", "teams/payments/deps.yaml")
+	g.commit("move payments into its own directory")
+	g.remove("teams/batch.yaml")
+	g.commit("retire batch")
+	g.write("teams/shop.yaml", fxShopDebug)
+	return g, first
+}
+
+// TestDiffRevisions runs `netdep diff --base` on real git history and
+// compares every format with golden files, byte for byte.
+func TestDiffRevisions(t *testing.T) {
+	g, first := diffRepo(t)
+	short := first.String()[:7]
+	type tc struct {
+		name string
+		dir  string // relative to the repository, "" for its root
+		args []string
+		code int // for text, markdown and json alike
+	}
+	cases := []tc{
+		// A tag against a branch: a new cross-namespace flow.
+		{name: "tag-to-branch", args: []string{"--base", "v1", "--head", "main"}, code: 1},
+		// A renamed dependency file: the source annotations move, no flow.
+		{name: "renamed-file", args: []string{"--base", "main", "--head", "feature~1"}, code: 1},
+		// A deleted namespace: its policies go, and with them its isolation.
+		{name: "deleted-namespace", args: []string{"--base", "HEAD~1", "--head", "feature"}, code: 1},
+		// The working tree, uncommitted changes included, against HEAD.
+		{name: "uncommitted", args: []string{"--base", "HEAD"}, code: 1},
+		// From a subdirectory: paths are shown relative to it on both sides.
+		{name: "uncommitted-subdir", dir: "teams", args: []string{"--base", "feature", ".."}, code: 1},
+		// A short hash and a tag naming the same commit: nothing changes.
+		{name: "no-change", args: []string{"--base", short, "--head", "v1"}, code: 0},
+	}
+	for _, c := range cases {
+		for _, format := range []string{"text", "markdown", "json"} {
+			t.Run(c.name+"/"+format, func(t *testing.T) {
+				args := append([]string{"diff", "--format", format}, c.args...)
+				res := run(t, filepath.Join(g.dir, c.dir), args...)
+				if res.code != c.code {
+					t.Fatalf("exit %d, want %d; stderr:\n%s", res.code, c.code, res.stderr)
+				}
+				if res.stderr != "" {
+					t.Errorf("stderr: %s", res.stderr)
+				}
+				ext := map[string]string{"text": ".txt", "markdown": ".md", "json": ".json"}[format]
+				checkGolden(t, filepath.Join("diff", c.name+ext), res.stdout)
+			})
+		}
+	}
+	t.Run("color", func(t *testing.T) {
+		res := run(t, g.dir, "diff", "--base", "v1", "--head", "main", "--color=always")
+		if res.code != 1 {
+			t.Fatalf("exit %d: %s", res.code, res.stderr)
+		}
+		checkGolden(t, "diff/tag-to-branch.color.txt", res.stdout)
+	})
+	t.Run("exit-code=false", func(t *testing.T) {
+		res := run(t, g.dir, "diff", "--base", "v1", "--head", "main", "--exit-code=false", "--format", "json")
+		if res.code != 0 || !strings.Contains(res.stdout, `"changed": true`) {
+			t.Fatalf("exit %d, stdout:\n%s", res.code, res.stdout)
+		}
+	})
+}
+
+// TestDiffErrors covers what a CI job meets: a base it did not fetch, a
+// revision that does not exist, no repository at all, contradictory flags.
+func TestDiffErrors(t *testing.T) {
+	g, _ := diffRepo(t)
+	cases := []struct {
+		name   string
+		dir    string
+		args   []string
+		stderr string
+	}{
+		{"missing-base", g.dir, []string{"--base", "origin/main"},
+			"netdep: revision \"origin/main\" not found in the repository; fetch it first, e.g. `git fetch --no-tags --depth=50 origin main`, or check out with `fetch-depth: 0` in actions/checkout\n"},
+		{"missing-ancestor", g.dir, []string{"--base", "HEAD~40"},
+			"netdep: revision \"HEAD~40\" not found in the repository; fetch it first, e.g. `git fetch --no-tags --depth=50 origin main`, or check out with `fetch-depth: 0` in actions/checkout\n"},
+		{"not-a-repo", t.TempDir(), []string{"--base", "main"}, ""},
+		{"head-without-base", g.dir, []string{"--head", "main"},
+			"netdep: --head needs --base: compare which revision with main?\nRun 'netdep --help' for usage.\n"},
+		{"out-and-base", g.dir, []string{"--base", "main", "--out", "x"},
+			"netdep: --out and --base ask different questions; give one of them\nRun 'netdep --help' for usage.\n"},
+		{"bad-format", g.dir, []string{"--base", "main", "--format", "yaml"},
+			"netdep: --format: unknown format \"yaml\" (expected text, markdown or json)\nRun 'netdep --help' for usage.\n"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			res := run(t, c.dir, append([]string{"diff"}, c.args...)...)
+			if res.code != 2 {
+				t.Fatalf("exit %d, want 2; stderr:\n%s", res.code, res.stderr)
+			}
+			if c.stderr == "" {
+				if !strings.Contains(res.stderr, "not inside a git repository") {
+					t.Errorf("stderr: %s", res.stderr)
+				}
+				return
+			}
+			if res.stderr != c.stderr {
+				t.Errorf("stderr:\n%s\nwant:\n%s", res.stderr, c.stderr)
+			}
+		})
+	}
+}
+
+// TestDiffBaseProblems: a broken file at the base revision is reported with
+// git's rev:path notation, so nobody looks for it in the working tree.
+func TestDiffBaseProblems(t *testing.T) {
+	g := newGitRepo(t)
+	g.write("teams/shop.yaml", "netdep: v1\nnamespace: shop\nservices:\n  cart:\n    calls: [nowhere]\n")
+	g.commit("broken")
+	g.write("teams/shop.yaml", fxShop)
+	res := run(t, g.dir, "diff", "--base", "HEAD")
+	if res.code != 2 || !strings.HasPrefix(res.stderr, "HEAD:teams/shop.yaml:5:") {
+		t.Fatalf("exit %d, stderr:\n%s", res.code, res.stderr)
+	}
+}
+
+// TestDiffStale is the CI staleness gate on the committed shop example.
+func TestDiffStale(t *testing.T) {
+	root := repoRoot(t)
+	if _, err := os.Stat(filepath.Join(root, "examples/shop/netpol", kustomizeMarker)); err != nil {
+		t.Fatalf("examples/shop/netpol is not a committed tree: %v", err)
+	}
+	t.Run("clean", func(t *testing.T) {
+		res := run(t, root, "diff", "examples/shop", "--out", "examples/shop/netpol")
+		if res.code != 0 || res.stdout != "examples/shop/netpol is up to date\n" || res.stderr != "" {
+			t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", res.code, res.stdout, res.stderr)
+		}
+	})
+	// The other cases work on a copy at the same relative place, so the
+	// source annotations are the committed ones.
+	cases := []struct {
+		name   string
+		change func(t *testing.T, netpol string)
+	}{
+		{"hand-edited", func(t *testing.T, netpol string) {
+			f := filepath.Join(netpol, "base/storefront/cart.yaml")
+			b, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b = bytes.Replace(b, []byte("port: 7070"), []byte("port: 7071"), 1)
+			if err := os.WriteFile(f, b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"stray-file", func(t *testing.T, netpol string) {
+			if err := os.WriteFile(filepath.Join(netpol, "base/storefront/debug.yaml"), []byte("kind: NetworkPolicy\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			copyDir(t, filepath.Join(root, "examples/shop"), filepath.Join(dir, "examples/shop"))
+			c.change(t, filepath.Join(dir, "examples/shop/netpol"))
+			for _, format := range []string{"text", "json"} {
+				res := run(t, dir, "diff", "examples/shop", "--out", "examples/shop/netpol", "--format", format)
+				if res.code != 1 {
+					t.Fatalf("exit %d, want 1; stderr:\n%s", res.code, res.stderr)
+				}
+				if want := "run `netdep generate examples/shop --out examples/shop/netpol` to update it\n"; res.stderr != want {
+					t.Errorf("stderr %q, want %q", res.stderr, want)
+				}
+				ext := map[string]string{"text": ".txt", "json": ".json"}[format]
+				checkGolden(t, filepath.Join("diff", "stale-"+c.name+ext), res.stdout)
+			}
+		})
+	}
+}
+
+const kustomizeMarker = ".netdep-tree"
+
+func copyDir(t *testing.T, from, to string) {
+	t.Helper()
+	files := readTree(t, from)
+	writeTree(t, to, files)
+}
+
+// checkGolden compares got with testdata/<name>; -update rewrites it. A
+// missing golden fails.
+func checkGolden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join(repoRoot(t), "tests", "testdata", filepath.FromSlash(name))
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./tests -run %s -update)", err, t.Name())
+	}
+	if string(want) != got {
+		t.Errorf("output differs from %s (run with -update to accept):\n--- got ---\n%s", path, got)
+	}
+}
