@@ -311,8 +311,8 @@ spec:
     - namespaceSelector: {}
       podSelector: {matchExpressions: [{key: tier, operator: NotIn, values: [web]}]}`,
 			checks: []check{
-				{"shop/b", "pay/c", "", 8080, true}, // no tier label
-				{"pay/c", "pay/c", "", 8080, true}, // tier=db
+				{"shop/b", "pay/c", "", 8080, true},  // no tier label
+				{"pay/c", "pay/c", "", 8080, true},   // tier=db
 				{"shop/a", "pay/c", "", 8080, false}, // tier=web
 			},
 		},
@@ -330,8 +330,8 @@ spec:
 				{"shop/b", "pay/c", "", 8080, true},
 				{"pay/a", "pay/c", "", 8080, true},
 				{"shop/a", "pay/c", "", 8080, false}, // has tier
-				{"ops/a", "pay/c", "", 8080, false}, // namespace ops has no team
-				{"ops/a", "pay/a", "", 80, true},    // pay/a has no tier: not selected
+				{"ops/a", "pay/c", "", 8080, false},  // namespace ops has no team
+				{"ops/a", "pay/a", "", 80, true},     // pay/a has no tier: not selected
 			},
 		},
 		{
@@ -404,7 +404,7 @@ spec:
 				{"ops/a", "10.2.3.4", "", 443, true},
 				{"ops/a", "10.1.2.3", "", 443, false},
 				{"ops/a", "8.8.8.8", "", 443, false},
-				{"ops/a", "shop/a", "", 80, true},  // shop/a has IP 10.0.0.5
+				{"ops/a", "shop/a", "", 80, true},    // shop/a has IP 10.0.0.5
 				{"ops/a", "shop/b", "", 8080, false}, // no IP: never matched by an ipBlock
 			},
 		},
@@ -520,7 +520,7 @@ spec:
 	}
 	got = e.Explain(eval.Query{Src: eval.PodEndpoint(yc), Dst: eval.PodEndpoint(ya), Port: 80})
 	want = eval.Verdict{
-		Egress: eval.Direction{Isolating: []eval.PolicyRef{{Namespace: "pay", Name: "deny"}}},
+		Egress:  eval.Direction{Isolating: []eval.PolicyRef{{Namespace: "pay", Name: "deny"}}},
 		Ingress: eval.Direction{Isolating: []eval.PolicyRef{{Namespace: "pay", Name: "deny"}}},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {

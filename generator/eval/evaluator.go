@@ -61,6 +61,7 @@ type cpolicy struct {
 	ns               int
 	ref              PolicyRef
 	sel              bitset // pod classes the policy applies to
+	selList          []int32
 	ingress, egress  bool   // policyTypes
 	inRules, egRules []crule
 }
@@ -338,6 +339,7 @@ func (e *Evaluator) buildPolicies() {
 			}
 		}
 		cp.sel.each(func(cl int) {
+			cp.selList = append(cp.selList, int32(cl))
 			if cp.ingress {
 				e.inPols[cl] = append(e.inPols[cl], int32(pi))
 				e.ingressIso.set(cl)

@@ -109,6 +109,8 @@ func (e *Evaluator) Reachability() *Reachability {
 	targets := newBitset(e.nEP)
 	cand := newBitset(e.nEP)
 	var irs []int32
+	acc := make([]PortSet, e.nEP)
+	var touched []int32
 	var ers []*crule
 	for s := 0; s < e.nEP; s++ {
 		external := s >= e.nPod
@@ -118,20 +120,27 @@ func (e *Evaluator) Reachability() *Reachability {
 				irs = append(irs, gi)
 			}
 		}
+		// Ingress ports per isolated destination, accumulated rule by rule
+		// over the (few) pods each rule's policy selects: a source named in
+		// many rules (a Prometheus scraping every service) costs the sum of
+		// those policies' selections, not rules times destinations.
 		targets.clear()
+		for _, d := range touched {
+			acc[d] = PortSet{}
+		}
+		touched = touched[:0]
 		for _, gi := range irs {
-			targets.or(e.pols[gin[gi].policy].sel)
-		}
-		ingressPorts := func(d int) PortSet {
-			var ps PortSet
-			for _, gi := range irs {
-				ir := gin[gi]
-				if e.pols[ir.policy].sel.has(d) {
-					ps = ps.Union(e.resolve(&ir.ports, d))
+			ir := gin[gi]
+			pol := &e.pols[ir.policy]
+			for _, d := range pol.selList {
+				if !targets.has(int(d)) {
+					targets.set(int(d))
+					touched = append(touched, d)
 				}
+				acc[d] = acc[d].Union(e.resolve(&ir.ports, int(d)))
 			}
-			return ps
 		}
+		ingressPorts := func(d int) PortSet { return acc[d] }
 		g := grouper{n: e.nEP, idx: map[string]int{}}
 
 		egressOpen := external || !e.egressIso.has(s)

@@ -1,0 +1,455 @@
+package eval
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"reflect"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"gopkg.in/yaml.v3"
+	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+)
+
+// DecodeError is one problem in a manifest stream. Document is 1-based, in
+// the order of the stream; Line and Column are 1-based and 0 when unknown.
+type DecodeError struct {
+	Document     int
+	Line, Column int
+	Field        string // e.g. spec.ingress[0].from[1].podSelector
+	Msg          string
+}
+
+// Error formats e as "line:col: document N: field: msg", ready for a caller
+// to prefix with the file name.
+func (e *DecodeError) Error() string {
+	var b strings.Builder
+	switch {
+	case e.Line > 0 && e.Column > 0:
+		fmt.Fprintf(&b, "%d:%d: ", e.Line, e.Column)
+	case e.Line > 0:
+		fmt.Fprintf(&b, "%d: ", e.Line)
+	}
+	fmt.Fprintf(&b, "document %d: ", e.Document)
+	if e.Field != "" {
+		b.WriteString(e.Field + ": ")
+	}
+	b.WriteString(e.Msg)
+	return b.String()
+}
+
+const (
+	networkingV1 = "networking.k8s.io/v1"
+	// maxNodes bounds the work on one document: YAML aliases can make a
+	// small document expand without limit.
+	maxNodes = 1 << 20
+)
+
+// Decode returns the networking.k8s.io/v1 NetworkPolicies of a
+// multi-document YAML stream, in stream order, as written (not defaulted).
+//
+//   - Objects of other kinds are skipped, and so are NetworkPolicy kinds of
+//     other API groups (Calico's projectcalico.org/v3 NetworkPolicy, ...);
+//     another version of networking.k8s.io or extensions is an error.
+//   - A List (kind List or *List, as `kubectl get -o yaml` prints) is
+//     expanded; items of a NetworkPolicyList may omit apiVersion and kind.
+//   - Decoding is strict, as the API server's with fieldValidation=Strict:
+//     an unknown or duplicate field, or a value of the wrong type, is an
+//     error with its document, line and column. Every problem is reported.
+//   - Scalars follow YAML 1.2 (as kustomize reads them): `namespace: y` is
+//     the string "y", not a boolean.
+func Decode(data []byte) ([]*networkingv1.NetworkPolicy, error) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var out []*networkingv1.NetworkPolicy
+	var errs []error
+	for doc := 1; ; doc++ {
+		var n yaml.Node
+		err := dec.Decode(&n)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			line, msg := yamlErr(err)
+			errs = append(errs, &DecodeError{Document: doc, Line: line, Msg: msg})
+			break
+		}
+		if len(n.Content) == 0 {
+			continue
+		}
+		root := n.Content[0]
+		if root.Kind == yaml.ScalarNode && root.Tag == "!!null" {
+			continue // an empty document
+		}
+		d := &decoder{doc: doc}
+		d.object(root, "", "", &out)
+		errs = append(errs, d.errs...)
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return out, nil
+}
+
+// yamlErr splits yaml.v3's "yaml: line N: msg" into N and msg.
+func yamlErr(err error) (int, string) {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	if s, ok := strings.CutPrefix(msg, "line "); ok {
+		if i := strings.Index(s, ": "); i > 0 {
+			if n, err := strconv.Atoi(s[:i]); err == nil {
+				return n, s[i+2:]
+			}
+		}
+	}
+	return 0, msg
+}
+
+type decoder struct {
+	doc   int
+	errs  []error
+	nodes int
+}
+
+func (d *decoder) errorf(n *yaml.Node, field, format string, args ...any) {
+	d.errs = append(d.errs, &DecodeError{Document: d.doc, Line: n.Line, Column: n.Column, Field: field, Msg: fmt.Sprintf(format, args...)})
+}
+
+func mapValue(n *yaml.Node, key string) *yaml.Node {
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return resolve(n.Content[i+1])
+		}
+	}
+	return nil
+}
+
+func resolve(n *yaml.Node) *yaml.Node {
+	for n != nil && n.Kind == yaml.AliasNode {
+		n = n.Alias
+	}
+	return n
+}
+
+// object decodes one Kubernetes object (or List) at n. defAPIVersion and
+// defKind apply to List items that omit them.
+func (d *decoder) object(n *yaml.Node, defAPIVersion, defKind string, out *[]*networkingv1.NetworkPolicy) {
+	n = resolve(n)
+	if n.Kind != yaml.MappingNode {
+		d.errorf(n, "", "expected a Kubernetes object (a mapping), found %s", describe(n))
+		return
+	}
+	str := func(key, def string) (string, bool) {
+		v := mapValue(n, key)
+		if v == nil {
+			return def, def != ""
+		}
+		if v.Kind != yaml.ScalarNode || v.Tag != "!!str" {
+			d.errorf(v, key, "expected a string, found %s", describe(v))
+			return "", false
+		}
+		return v.Value, true
+	}
+	apiVersion, okV := str("apiVersion", defAPIVersion)
+	kind, okK := str("kind", defKind)
+	if !okV || !okK {
+		if len(d.errs) == 0 {
+			d.errorf(n, "", "not a Kubernetes object: apiVersion and kind are required")
+		}
+		return
+	}
+	if kind == "List" || strings.HasSuffix(kind, "List") {
+		items := mapValue(n, "items")
+		if items == nil || (items.Kind == yaml.ScalarNode && items.Tag == "!!null") {
+			return
+		}
+		if items.Kind != yaml.SequenceNode {
+			d.errorf(items, "items", "expected a list, found %s", describe(items))
+			return
+		}
+		itemKind := ""
+		if kind != "List" {
+			itemKind = strings.TrimSuffix(kind, "List")
+		}
+		for _, it := range items.Content {
+			d.object(it, apiVersion, itemKind, out)
+		}
+		return
+	}
+	if kind != "NetworkPolicy" {
+		return
+	}
+	group, _, _ := strings.Cut(apiVersion, "/")
+	if apiVersion != networkingV1 {
+		if group == "networking.k8s.io" || group == "extensions" {
+			d.errorf(n, "apiVersion", "unsupported apiVersion %q for NetworkPolicy (want %s)", apiVersion, networkingV1)
+		}
+		return
+	}
+	before := len(d.errs)
+	v := d.value(n, reflect.TypeOf(networkingv1.NetworkPolicy{}), "")
+	if len(d.errs) > before {
+		return
+	}
+	m := v.(map[string]any)
+	m["apiVersion"], m["kind"] = apiVersion, kind
+	raw, err := json.Marshal(m)
+	if err != nil {
+		d.errorf(n, "", "%v", err)
+		return
+	}
+	p := &networkingv1.NetworkPolicy{}
+	jd := json.NewDecoder(bytes.NewReader(raw))
+	jd.DisallowUnknownFields()
+	if err := jd.Decode(p); err != nil {
+		d.errorf(n, "", "%v", err)
+		return
+	}
+	*out = append(*out, p)
+}
+
+func describe(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	}
+	switch n.Tag {
+	case "!!null":
+		return "null"
+	case "!!bool":
+		return "a boolean " + n.Value
+	case "!!int", "!!float":
+		return "a number " + n.Value
+	}
+	return fmt.Sprintf("%q", n.Value)
+}
+
+var (
+	intOrString     = reflect.TypeOf(intstr.IntOrString{})
+	jsonUnmarshaler = reflect.TypeOf((*json.Unmarshaler)(nil)).Elem()
+)
+
+func child(path, name string) string {
+	if path == "" {
+		return name
+	}
+	return path + "." + name
+}
+
+// value converts node n, which must fit Go type t, into JSON-ready values,
+// reporting every unknown field, duplicate key and type mismatch with its
+// position.
+func (d *decoder) value(n *yaml.Node, t reflect.Type, path string) any {
+	n = resolve(n)
+	if d.nodes++; d.nodes > maxNodes {
+		if d.nodes == maxNodes+1 {
+			d.errorf(n, path, "document too large (more than %d nodes, aliases expanded)", maxNodes)
+		}
+		return nil
+	}
+	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
+		return nil
+	}
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch {
+	case t == intOrString:
+		if n.Kind != yaml.ScalarNode {
+			d.errorf(n, path, "expected a number or a string, found %s", describe(n))
+			return nil
+		}
+		if n.Tag == "!!int" {
+			return d.integer(n, path, 32)
+		}
+		if n.Tag != "!!str" {
+			d.errorf(n, path, "expected a number or a string, found %s", describe(n))
+			return nil
+		}
+		return n.Value
+	case reflect.PointerTo(t).Implements(jsonUnmarshaler) && t.Kind() != reflect.String:
+		// metav1.Time, FieldsV1, ...: the type reads its own JSON.
+		var v any
+		if err := n.Decode(&v); err != nil {
+			d.errorf(n, path, "%v", err)
+			return nil
+		}
+		return jsonable(v)
+	}
+	switch t.Kind() {
+	case reflect.Struct:
+		if n.Kind != yaml.MappingNode {
+			d.errorf(n, path, "expected a mapping, found %s", describe(n))
+			return nil
+		}
+		fields := fieldsOf(t)
+		out := map[string]any{}
+		seen := map[string]bool{}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := resolve(n.Content[i]), n.Content[i+1]
+			if k.Kind != yaml.ScalarNode {
+				d.errorf(k, path, "expected a field name, found %s", describe(k))
+				continue
+			}
+			if seen[k.Value] {
+				d.errorf(k, child(path, k.Value), "duplicate field %q", k.Value)
+				continue
+			}
+			seen[k.Value] = true
+			f, ok := fields[k.Value]
+			if !ok {
+				d.errorf(k, path, "unknown field %q", k.Value)
+				continue
+			}
+			out[k.Value] = d.value(v, f.Type, child(path, k.Value))
+		}
+		return out
+	case reflect.Map:
+		if n.Kind != yaml.MappingNode {
+			d.errorf(n, path, "expected a mapping, found %s", describe(n))
+			return nil
+		}
+		out := map[string]any{}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k := resolve(n.Content[i])
+			if k.Kind != yaml.ScalarNode {
+				d.errorf(k, path, "expected a key, found %s", describe(k))
+				continue
+			}
+			if _, dup := out[k.Value]; dup {
+				d.errorf(k, child(path, k.Value), "duplicate key %q", k.Value)
+				continue
+			}
+			out[k.Value] = d.value(n.Content[i+1], t.Elem(), child(path, k.Value))
+		}
+		return out
+	case reflect.Slice:
+		if n.Kind != yaml.SequenceNode {
+			d.errorf(n, path, "expected a list, found %s", describe(n))
+			return nil
+		}
+		out := make([]any, 0, len(n.Content))
+		for i, c := range n.Content {
+			out = append(out, d.value(c, t.Elem(), fmt.Sprintf("%s[%d]", path, i)))
+		}
+		return out
+	case reflect.String:
+		// Timestamps and the like are strings to a string field.
+		if n.Kind != yaml.ScalarNode || n.Tag == "!!bool" || n.Tag == "!!int" || n.Tag == "!!float" {
+			d.errorf(n, path, "expected a string, found %s", describe(n))
+			return nil
+		}
+		return n.Value
+	case reflect.Bool:
+		if n.Kind != yaml.ScalarNode || n.Tag != "!!bool" {
+			d.errorf(n, path, "expected true or false, found %s", describe(n))
+			return nil
+		}
+		var b bool
+		if err := n.Decode(&b); err != nil {
+			d.errorf(n, path, "%v", err)
+		}
+		return b
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return d.integer(n, path, t.Bits())
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		v := d.integer(n, path, 64)
+		if x, ok := v.(int64); ok && x < 0 {
+			d.errorf(n, path, "expected a non-negative number, found %s", describe(n))
+			return nil
+		}
+		return v
+	}
+	d.errorf(n, path, "unsupported field type %s", t)
+	return nil
+}
+
+func (d *decoder) integer(n *yaml.Node, path string, bits int) any {
+	if n.Kind != yaml.ScalarNode || n.Tag != "!!int" {
+		d.errorf(n, path, "expected a number, found %s", describe(n))
+		return nil
+	}
+	var x int64
+	if err := n.Decode(&x); err != nil {
+		d.errorf(n, path, "expected a number, found %s", describe(n))
+		return nil
+	}
+	if bits < 64 && (x < -(1<<(bits-1)) || x >= 1<<(bits-1)) {
+		d.errorf(n, path, "number %s out of range", n.Value)
+		return nil
+	}
+	return x
+}
+
+var fieldCache sync.Map // reflect.Type -> map[string]reflect.StructField
+
+func fieldsOf(t reflect.Type) map[string]reflect.StructField {
+	if f, ok := fieldCache.Load(t); ok {
+		return f.(map[string]reflect.StructField)
+	}
+	f := map[string]reflect.StructField{}
+	collectFields(t, f)
+	fieldCache.Store(t, f)
+	return f
+}
+
+// collectFields lists t's JSON fields, with embedded inline structs
+// (TypeMeta) flattened as encoding/json does.
+func collectFields(t reflect.Type, out map[string]reflect.StructField) {
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		tag := f.Tag.Get("json")
+		if tag == "-" {
+			continue
+		}
+		name, _, _ := strings.Cut(tag, ",")
+		if f.Anonymous && name == "" {
+			ft := f.Type
+			if ft.Kind() == reflect.Pointer {
+				ft = ft.Elem()
+			}
+			collectFields(ft, out)
+			continue
+		}
+		if !f.IsExported() {
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		out[name] = f
+	}
+}
+
+// jsonable turns yaml.v3's generic values into what encoding/json accepts.
+func jsonable(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			x[k] = jsonable(e)
+		}
+		return x
+	case map[any]any:
+		m := map[string]any{}
+		for k, e := range x {
+			m[fmt.Sprint(k)] = jsonable(e)
+		}
+		return m
+	case []any:
+		for i, e := range x {
+			x[i] = jsonable(e)
+		}
+		return x
+	case time.Time:
+		return x.UTC().Format(time.RFC3339)
+	case fmt.Stringer:
+		return x.String()
+	}
+	return v
+}
