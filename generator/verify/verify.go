@@ -19,6 +19,8 @@ type Report struct {
 	Addresses int `json:"addressClasses"`
 	// Policies is how many NetworkPolicies were evaluated.
 	Policies int `json:"policies"`
+	// Verdict is "exact" or "differs".
+	Verdict string `json:"verdict"`
 	// Missing are declared connections the policies deny; Excess are
 	// connections the policies allow that nothing declares.
 	Missing []Difference `json:"missing"`
@@ -55,7 +57,14 @@ func Check(spec *schema.Spec, env string, policies []*networkingv1.NetworkPolicy
 	reach := ev.Reachability()
 	externals := ev.Externals()
 	d := newDeclared(w, spec, e)
-	r := &Report{Environment: env, Pods: len(w.Universe.Pods), Addresses: len(externals), Policies: len(policies)}
+	r := &Report{Environment: env, Pods: len(w.Universe.Pods), Addresses: len(externals), Policies: len(policies),
+		Missing: []Difference{}, Excess: []Difference{}}
+	defer func() {
+		r.Verdict = "exact"
+		if !r.Exact() {
+			r.Verdict = "differs"
+		}
+	}()
 
 	var endpoints []eval.Endpoint
 	for i := range w.Universe.Pods {
@@ -102,7 +111,7 @@ func explain(ev *eval.Evaluator, src, dst eval.Endpoint, ps eval.PortSet, name f
 		case len(dir.Isolating) == 0:
 			return fmt.Sprintf("%s at %s is not isolated", what, name(at))
 		case dir.Allowed:
-			return fmt.Sprintf("%s at %s allowed by %s", what, name(at), joinRefs(dir.Allowing))
+			return fmt.Sprintf("%s at %s allowed by %s", what, name(at), joinRefs(dir.Allowing, what))
 		default:
 			return fmt.Sprintf("%s at %s isolated by %s and no rule admits %d/%s", what, name(at),
 				joinPolicies(dir.Isolating), first.From, first.Protocol)
@@ -118,10 +127,10 @@ func explain(ev *eval.Evaluator, src, dst eval.Endpoint, ps eval.PortSet, name f
 	return strings.Join(parts, "; ")
 }
 
-func joinRefs(refs []eval.RuleRef) string {
+func joinRefs(refs []eval.RuleRef, direction string) string {
 	s := make([]string, len(refs))
 	for i, r := range refs {
-		s[i] = r.String()
+		s[i] = fmt.Sprintf("%s rule spec.%s[%d]", r.PolicyRef, direction, r.Rule)
 	}
 	return strings.Join(s, ", ")
 }

@@ -91,6 +91,8 @@ environment, ready for Argo CD or Flux.`,
 	root.AddCommand(
 		NewGenerateCommand(streams),
 		NewDiffCommand(streams),
+		NewVerifyCommand(streams),
+		NewRenderCommand(streams),
 		NewVersionCommand(streams),
 	)
 	return root

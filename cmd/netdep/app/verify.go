@@ -1,0 +1,133 @@
+package app
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+	networkingv1 "k8s.io/api/networking/v1"
+
+	"github.com/netdep/netdep/generator"
+	"github.com/netdep/netdep/generator/verify"
+)
+
+type verifyOptions struct {
+	out       string
+	manifests []string
+	env       string
+	format    string
+}
+
+// NewVerifyCommand builds `netdep verify`.
+func NewVerifyCommand(streams Streams) *cobra.Command {
+	o := &verifyOptions{}
+	cmd := &cobra.Command{
+		Use:   "verify [PATH...]",
+		Short: "Prove the policies allow exactly the declared graph",
+		Long: `Evaluate NetworkPolicies with standard NetworkPolicy semantics over one pod
+per declared service, an unlabelled pod per namespace, a pod in a namespace
+netdep does not manage and the addresses outside the cluster, and compare the
+allowed connections with the ones the dependency files under PATH declare.
+
+By default the generated tree under --out is checked, every environment's
+overlay; --manifests checks any NetworkPolicy manifests instead (YAML files,
+directories of them, or kustomization directories), applied to every
+environment.
+
+Exit 0 when exact, 1 when a connection is missing or in excess, 2 on bad input.`,
+		Example: `  netdep verify examples/shop --out examples/shop/netpol
+  netdep verify --manifests ./hand-written-policies --env prod
+  netdep verify --format json`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if o.format != "text" && o.format != "json" {
+				return usageError{fmt.Errorf("--format must be text or json, not %q", o.format)}
+			}
+			out, err := generator.FromPaths(pathsOrDot(args))
+			if err != nil {
+				return err
+			}
+			envs := out.Spec.EnvNames()
+			if o.env != "" {
+				if out.Spec.Environment(o.env) == nil {
+					return usageError{fmt.Errorf("unknown environment %q (the project declares %v)", o.env, out.Spec.Environments)}
+				}
+				envs = []string{o.env}
+			}
+			var shared []*networkingv1.NetworkPolicy
+			if len(o.manifests) > 0 {
+				if shared, err = verify.LoadManifests(o.manifests); err != nil {
+					return err
+				}
+			}
+			var reports []*verify.Report
+			for _, env := range envs {
+				policies := shared
+				if len(o.manifests) == 0 {
+					dir := filepath.Join(o.out, "base")
+					if env != "" {
+						dir = filepath.Join(o.out, "overlays", env)
+					}
+					if policies, err = verify.BuildKustomization(dir); err != nil {
+						return fmt.Errorf("%w (generate the tree first, or pass --out or --manifests)", err)
+					}
+				}
+				r, err := verify.Check(out.Spec, env, policies)
+				if err != nil {
+					return fmt.Errorf("environment %q: %w", env, err)
+				}
+				reports = append(reports, r)
+			}
+			if o.format == "json" {
+				if err := writeJSON(streams.Out, reports); err != nil {
+					return err
+				}
+			} else {
+				writeVerifyText(streams.Out, reports)
+			}
+			for _, r := range reports {
+				if !r.Exact() {
+					return errDifferent
+				}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&o.out, "out", "o", "netpol", "generated tree to check")
+	cmd.Flags().StringSliceVar(&o.manifests, "manifests", nil, "check these NetworkPolicy manifests (files, directories, kustomizations) instead of --out")
+	cmd.Flags().StringVar(&o.env, "env", "", "check only this environment")
+	cmd.Flags().StringVar(&o.format, "format", "text", "output format: text or json")
+	return cmd
+}
+
+func envLabel(env string) string {
+	if env == "" {
+		return "(single environment)"
+	}
+	return env
+}
+
+func writeVerifyText(w io.Writer, reports []*verify.Report) {
+	for _, r := range reports {
+		if r.Exact() {
+			fmt.Fprintf(w, "%s: exact (%d policies over %d pods and %d address classes)\n",
+				envLabel(r.Environment), r.Policies, r.Pods, r.Addresses)
+			continue
+		}
+		fmt.Fprintf(w, "%s: %d missing, %d in excess (%d policies over %d pods and %d address classes)\n",
+			envLabel(r.Environment), len(r.Missing), len(r.Excess), r.Policies, r.Pods, r.Addresses)
+		for _, d := range r.Missing {
+			fmt.Fprintf(w, "  missing  %s -> %s %s\n           %s\n", d.Source, d.Destination, d.Ports, d.Reason)
+		}
+		for _, d := range r.Excess {
+			fmt.Fprintf(w, "  excess   %s -> %s %s\n           %s\n", d.Source, d.Destination, d.Ports, d.Reason)
+		}
+	}
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
