@@ -203,7 +203,6 @@ spec:
 	}
 }
 
-
 // FuzzDecode: Decode never panics; whatever it accepts survives defaulting,
 // validation and evaluation, and decodes again after marshalling.
 func FuzzDecode(f *testing.F) {

@@ -62,7 +62,7 @@ type cpolicy struct {
 	ref              PolicyRef
 	sel              bitset // pod classes the policy applies to
 	selList          []int32
-	ingress, egress  bool   // policyTypes
+	ingress, egress  bool // policyTypes
 	inRules, egRules []crule
 }
 
