@@ -196,10 +196,7 @@ func (c *Cluster) Populate(ctx context.Context, u *Universe) error {
 		return fmt.Errorf("node status: %w", err)
 	}
 	for _, e := range u.Pods {
-		var ports []corev1.ContainerPort
-		for _, p := range e.Ports {
-			ports = append(ports, corev1.ContainerPort{Name: p.Name, ContainerPort: p.Port, Protocol: p.Protocol})
-		}
+		ports := containerPorts(e.Ports)
 		pod := &corev1.Pod{
 			ObjectMeta: metav1.ObjectMeta{Namespace: e.Namespace, Name: e.Name, Labels: e.Labels},
 			Spec: corev1.PodSpec{

@@ -54,6 +54,9 @@ func Flows(u *Universe) []Flow {
 			if from == to {
 				continue // a pod's traffic to itself never leaves its namespace
 			}
+			if !from.IsPod() && !to.IsPod() {
+				continue // no policy governs traffic between two outside hosts
+			}
 			for _, p := range probes {
 				out = append(out, Flow{From: from, To: to, Probe: p})
 			}
@@ -62,10 +65,18 @@ func Flows(u *Universe) []Flow {
 	return out
 }
 
+// Observation is what one probe saw, before any oracle is asked.
+type Observation struct {
+	Flow
+	Got     Outcome
+	Detail  string
+	Elapsed time.Duration
+}
+
 // Sweep probes every flow with bounded concurrency.
-func Sweep(ctx context.Context, tb *Testbed, u *Universe, name string, o Oracle) *Phase {
+func Sweep(ctx context.Context, tb *Testbed, u *Universe) ([]Observation, time.Duration) {
 	flows := Flows(u)
-	ph := &Phase{Name: name, Oracle: o.Name(), Checks: make([]Check, len(flows))}
+	obs := make([]Observation, len(flows))
 	start := time.Now()
 	const workers = 24
 	idx := make(chan int)
@@ -78,7 +89,7 @@ func Sweep(ctx context.Context, tb *Testbed, u *Universe, name string, o Oracle)
 				f := flows[i]
 				t0 := time.Now()
 				got, detail := ProbeFlow(ctx, tb.NS[f.From.ID()], f)
-				ph.Checks[i] = Check{Flow: f, Expect: o.Allowed(f), Got: got, Detail: detail, Elapsed: time.Since(t0)}
+				obs[i] = Observation{Flow: f, Got: got, Detail: detail, Elapsed: time.Since(t0)}
 			}
 		}()
 	}
@@ -87,7 +98,15 @@ func Sweep(ctx context.Context, tb *Testbed, u *Universe, name string, o Oracle)
 	}
 	close(idx)
 	wg.Wait()
-	ph.Took = time.Since(start)
+	return obs, time.Since(start)
+}
+
+// Judge compares observations with one oracle.
+func Judge(name string, obs []Observation, took time.Duration, o Oracle) *Phase {
+	ph := &Phase{Name: name, Oracle: o.Name(), Took: took, Checks: make([]Check, len(obs))}
+	for i, ob := range obs {
+		ph.Checks[i] = Check{Flow: ob.Flow, Expect: o.Allowed(ob.Flow), Got: ob.Got, Detail: ob.Detail, Elapsed: ob.Elapsed}
+	}
 	return ph
 }
 
@@ -148,7 +167,8 @@ func (r *Run) Execute(ctx context.Context) error {
 	// passes, including what the policies will deny. This proves that the
 	// network, the listeners and the probes can see a flow pass, so that a
 	// blocked probe later means enforcement, not a broken test bed.
-	control := Sweep(ctx, r.Testbed, u, "negative control: agent running, no policy", AllowAll{})
+	obs, took := Sweep(ctx, r.Testbed, u)
+	control := Judge("negative control: agent running, no policy", obs, took, AllowAll{})
 	r.Phases = append(r.Phases, control)
 	if control.Failed() > 0 {
 		return fmt.Errorf("negative control: %d of %d flows did not pass without any policy; the test bed is broken", control.Failed(), len(control.Checks))
@@ -162,7 +182,10 @@ func (r *Run) Execute(ctx context.Context) error {
 		return err
 	}
 	r.Logf("%d policies applied and programmed in %s", len(sc.Policies), time.Since(t3).Round(time.Millisecond))
-	r.Phases = append(r.Phases, Sweep(ctx, r.Testbed, u, "enforced: "+r.Agent.Name(), sc.Oracle))
+	obs, took = Sweep(ctx, r.Testbed, u)
+	for _, o := range sc.Oracles {
+		r.Phases = append(r.Phases, Judge("enforced by "+r.Agent.Name(), obs, took, o))
+	}
 	return nil
 }
 

@@ -21,12 +21,14 @@ import (
 )
 
 // Scenario is one run: a universe, the NetworkPolicies to enforce in it, and
-// the oracle that says which flows they should allow.
+// the oracles that say which flows they should allow. Every oracle is held to
+// what the agent enforced; a scenario may have several (a fixture's declared
+// graph and the product's evaluator), and a difference from any fails it.
 type Scenario struct {
 	Name     string
 	Universe *Universe
 	Policies []*networkingv1.NetworkPolicy
-	Oracle   Oracle
+	Oracles  []Oracle
 }
 
 // LoadFixture reads a scenario from dir: universe.yaml (the universe and its
@@ -45,7 +47,15 @@ func LoadFixture(dir string) (*Scenario, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Scenario{Name: filepath.Base(dir), Universe: u, Policies: pols, Oracle: g}, nil
+	u.AddPolicyPorts(pols)
+	// The product's evaluator is held to the same packets: the fixture's
+	// declared graph and netdep's reading of the policies must both match
+	// what the agent enforced.
+	eo, err := NewEvalOracle(u, nil, pols)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", dir, err)
+	}
+	return &Scenario{Name: filepath.Base(dir), Universe: u, Policies: pols, Oracles: []Oracle{g, eo}}, nil
 }
 
 // LoadPolicies reads the NetworkPolicies of a directory: the output of a

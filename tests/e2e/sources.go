@@ -7,7 +7,8 @@ import (
 )
 
 // LoadScenarios returns every scenario the run enforces: the fixtures under
-// testdata/scenarios, each a directory with universe.yaml and policies/.
+// testdata/scenarios (each a directory with universe.yaml and policies/), then
+// one per environment of every example under the repository's examples/.
 func LoadScenarios() ([]*Scenario, error) {
 	dirs, err := filepath.Glob(filepath.Join("testdata", "scenarios", "*"))
 	if err != nil {
@@ -25,5 +26,9 @@ func LoadScenarios() ([]*Scenario, error) {
 		}
 		out = append(out, sc)
 	}
-	return out, nil
+	ex, err := ExampleScenarios(filepath.Join("..", "..", "examples"))
+	if err != nil {
+		return nil, err
+	}
+	return append(out, ex...), nil
 }

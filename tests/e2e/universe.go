@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
 )
 
 // Universe is the world a scenario runs in: the namespaces, one pod per
@@ -24,6 +26,36 @@ type Universe struct {
 	// External are hosts outside the cluster (in their own network
 	// namespaces, routed through the node like anything off-cluster).
 	External []*Endpoint
+	// PolicyPorts are the numeric ports the policies name: probed too, so a
+	// rule towards an outside address on a port no pod declares is seen.
+	PolicyPorts []Port
+}
+
+// AddPolicyPorts records every numeric port (and range) the policies name.
+func (u *Universe) AddPolicyPorts(pols []*networkingv1.NetworkPolicy) {
+	add := func(ports []networkingv1.NetworkPolicyPort) {
+		for _, p := range ports {
+			if p.Port == nil || p.Port.Type != intstr.Int {
+				continue // named ports resolve to declared container ports
+			}
+			pp := Port{Protocol: corev1.ProtocolTCP, Port: p.Port.IntVal}
+			if p.Protocol != nil {
+				pp.Protocol = *p.Protocol
+			}
+			if p.EndPort != nil {
+				pp.EndPort = *p.EndPort
+			}
+			u.PolicyPorts = append(u.PolicyPorts, pp)
+		}
+	}
+	for _, np := range pols {
+		for _, r := range np.Spec.Ingress {
+			add(r.Ports)
+		}
+		for _, r := range np.Spec.Egress {
+			add(r.Ports)
+		}
+	}
 }
 
 // Namespace is one namespace and how the policies isolate it.
@@ -150,7 +182,7 @@ func (u *Universe) Endpoint(id string) *Endpoint {
 }
 
 // ProbePorts is what every endpoint listens on and is probed on: every
-// declared port of the universe (both ends of a range, and the port just past
+// declared port of the universe and every numeric port of the policies (both ends of a range, and the port just past
 // it), plus a sample of undeclared ports. Every target listens on all of them,
 // so a rule that admits the right peer on the wrong port, or a peer selector
 // that matches too many pods, is caught. SCTP is not probed (Go has no SCTP
@@ -163,17 +195,19 @@ func (u *Universe) ProbePorts() (probes []Probe, unprobed []Port) {
 			probes = append(probes, p)
 		}
 	}
+	declared := u.PolicyPorts
 	for _, e := range u.Endpoints() {
-		for _, p := range e.Ports {
-			if p.Protocol == corev1.ProtocolSCTP {
-				unprobed = append(unprobed, p)
-				continue
-			}
-			add(Probe{p.Port, p.Protocol})
-			if p.EndPort != 0 {
-				add(Probe{p.EndPort, p.Protocol})
-				add(Probe{p.EndPort + 1, p.Protocol})
-			}
+		declared = append(declared, e.Ports...)
+	}
+	for _, p := range declared {
+		if p.Protocol == corev1.ProtocolSCTP {
+			unprobed = append(unprobed, p)
+			continue
+		}
+		add(Probe{p.Port, p.Protocol})
+		if p.EndPort != 0 {
+			add(Probe{p.EndPort, p.Protocol})
+			add(Probe{p.EndPort + 1, p.Protocol})
 		}
 	}
 	for _, p := range sampleUndeclared {

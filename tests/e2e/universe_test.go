@@ -64,10 +64,23 @@ func TestShopOracle(t *testing.T) {
 			if from == nil || to == nil {
 				t.Fatalf("unknown endpoint %s or %s", tt.from, tt.to)
 			}
-			got := sc.Oracle.Allowed(Flow{From: from, To: to, Probe: Probe{tt.port, corev1.Protocol(tt.proto)}})
+			got := sc.Oracles[0].Allowed(Flow{From: from, To: to, Probe: Probe{tt.port, corev1.Protocol(tt.proto)}})
 			if got != tt.want {
 				t.Errorf("Allowed(%s -> %s %d/%s) = %v, want %v", tt.from, tt.to, tt.port, tt.proto, got, tt.want)
 			}
 		})
+	}
+}
+
+// TestScenarioSizes logs what each scenario will probe (go test -v).
+func TestScenarioSizes(t *testing.T) {
+	scs, err := LoadScenarios()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sc := range scs {
+		probes, unprobed := sc.Universe.ProbePorts()
+		t.Logf("%s: %d policies, %d pods, %d outside hosts, %d probe ports (%d SCTP not probed), %d flows",
+			sc.Name, len(sc.Policies), len(sc.Universe.Pods), len(sc.Universe.External), len(probes), len(unprobed), len(Flows(sc.Universe)))
 	}
 }

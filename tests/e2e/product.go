@@ -1,0 +1,225 @@
+package e2e
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+
+	"github.com/netdep/netdep/generator/eval"
+	"github.com/netdep/netdep/generator/verify"
+	"github.com/netdep/netdep/schema"
+)
+
+// This file wires the e2e test to the product: the universe of an example
+// comes from its dependency files (schema.Load, then verify.NewWorld, the
+// world `netdep verify` evaluates over), the policies are the committed,
+// rendered overlay (built with krusty, as `kubectl kustomize` does, not by
+// netdep), and the oracle is netdep's own evaluator (generator/eval).
+
+// ExampleScenarios returns one scenario per environment of every example
+// under root (examples/<name>/ with its generated tree in netpol/).
+func ExampleScenarios(root string) ([]*Scenario, error) {
+	dirs, err := filepath.Glob(filepath.Join(root, "*"))
+	if err != nil {
+		return nil, err
+	}
+	sort.Strings(dirs)
+	var out []*Scenario
+	for _, dir := range dirs {
+		if st, err := os.Stat(filepath.Join(dir, "netpol")); err != nil || !st.IsDir() {
+			continue
+		}
+		spec, probs := schema.Load([]string{dir})
+		if len(probs.Errors()) > 0 {
+			return nil, fmt.Errorf("%s: %v", dir, probs.Errors())
+		}
+		for _, env := range spec.EnvNames() {
+			tree := filepath.Join(dir, "netpol", "base")
+			name := filepath.Base(dir)
+			if env != "" {
+				tree = filepath.Join(dir, "netpol", "overlays", env)
+				name += "-" + env
+			}
+			pols, err := LoadPolicies(tree)
+			if err != nil {
+				return nil, err
+			}
+			sc, err := specScenario("example-"+name, spec, env, pols)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", tree, err)
+			}
+			out = append(out, sc)
+		}
+	}
+	return out, nil
+}
+
+// specScenario builds the universe of PRODUCT.md section 4 for env from
+// spec, and the evaluator's oracle over pols in that same universe.
+func specScenario(name string, spec *schema.Spec, env string, pols []*networkingv1.NetworkPolicy) (*Scenario, error) {
+	w := verify.NewWorld(env, spec)
+	u := &Universe{}
+	for _, n := range w.Universe.Namespaces {
+		ns := Namespace{Name: n.Name}
+		if sn := spec.Namespace(n.Name); sn != nil {
+			ns.Managed, ns.IsolateIngress, ns.IsolateEgress = sn.Managed, sn.IsolateIngress, sn.IsolateEgress
+		}
+		u.Namespaces = append(u.Namespaces, ns)
+	}
+	for i, p := range w.Universe.Pods {
+		info := w.Pods[i]
+		e := &Endpoint{Namespace: p.Namespace, Labels: p.Labels}
+		switch info.Kind {
+		case verify.ServicePod:
+			e.Name = info.Service.Name
+			for _, sp := range info.Service.Ports {
+				e.Ports = append(e.Ports, Port{Name: sp.Name, Protocol: sp.Protocol, Port: sp.Port, EndPort: sp.EndPort})
+			}
+		case verify.UnlabelledPod:
+			e.Name = "unlabelled"
+		default:
+			// A pod carrying a raw peer's (or DNS's) selector labels; its
+			// report name is not a valid object name.
+			sum := sha256.Sum256([]byte(info.Name))
+			e.Name = "peer-" + hex.EncodeToString(sum[:])[:8]
+		}
+		u.Pods = append(u.Pods, e)
+	}
+	if err := u.Complete(); err != nil {
+		return nil, err
+	}
+	u.AddPolicyPorts(pols)
+
+	o, err := NewEvalOracle(u, w.Universe.Addresses, pols)
+	if err != nil {
+		return nil, err
+	}
+	return &Scenario{Name: name, Universe: u, Policies: pols, Oracles: []Oracle{o}}, nil
+}
+
+// EvalOracle is netdep's evaluator (generator/eval) over the universe as the
+// test bed builds it: the same pods, labels, container ports and IPs (so
+// ipBlock peers see pod addresses as kube-router does).
+type EvalOracle struct {
+	ev  *eval.Evaluator
+	eps map[*Endpoint]eval.Endpoint
+}
+
+// NewEvalOracle compiles pols over u. It also adds to u one host outside the
+// cluster per address class the evaluator distinguishes (every CIDR and
+// except of the policies and of addrs splits the address space), so every
+// ipBlock decision is probed at least once.
+func NewEvalOracle(u *Universe, addrs []netip.Prefix, pols []*networkingv1.NetworkPolicy) (*EvalOracle, error) {
+	var eu eval.Universe
+	for _, ns := range u.Namespaces {
+		eu.Namespaces = append(eu.Namespaces, eval.Namespace{Name: ns.Name})
+	}
+	for _, p := range u.Pods {
+		eu.Pods = append(eu.Pods, eval.Pod{
+			Namespace: p.Namespace, Name: p.Name, Labels: p.Labels,
+			Ports: containerPorts(p.Ports), IPs: []netip.Addr{p.IP},
+		})
+	}
+	eu.Addresses = append(eu.Addresses, addrs...)
+	for _, x := range u.External {
+		eu.Addresses = append(eu.Addresses, netip.PrefixFrom(x.IP, 32))
+	}
+	ev, err := eval.New(eu, pols)
+	if err != nil {
+		return nil, fmt.Errorf("netdep's evaluator rejects the policies: %w", err)
+	}
+	o := &EvalOracle{ev: ev, eps: map[*Endpoint]eval.Endpoint{}}
+	for i, p := range u.Pods {
+		o.eps[p] = eval.PodEndpoint(i)
+	}
+	have := map[int]bool{}
+	for _, x := range u.External {
+		ep := ev.ExternalFor(x.IP)
+		o.eps[x] = ep
+		have[ep.Index] = true
+	}
+	for i, class := range ev.Externals() {
+		if have[i] {
+			continue
+		}
+		ip, ok := representative(class.Prefixes)
+		if !ok {
+			continue // IPv6, or nothing usable: the test bed is IPv4 only
+		}
+		x := &Endpoint{Name: "addr-" + strings.ReplaceAll(ip.String(), ".", "-"), IP: ip}
+		u.External = append(u.External, x)
+		o.eps[x] = ev.ExternalFor(ip)
+	}
+	sort.Slice(u.External, func(i, j int) bool { return u.External[i].ID() < u.External[j].ID() })
+	return o, nil
+}
+
+func (o *EvalOracle) Name() string { return "netdep evaluator (generator/eval)" }
+
+func (o *EvalOracle) Allowed(f Flow) bool {
+	src, ok1 := o.eps[f.From]
+	dst, ok2 := o.eps[f.To]
+	if !ok1 || !ok2 {
+		panic("e2e: endpoint unknown to the evaluator: " + f.From.ID() + " or " + f.To.ID())
+	}
+	return o.ev.Explain(eval.Query{Src: src, Dst: dst, Protocol: f.Protocol, Port: f.Port}).Allowed
+}
+
+// representative picks an address of a class to put a host on. Documentation
+// ranges first, then the class's first usable address; never loopback,
+// multicast, 0.0.0.0/8 or the test bed's own range. The address exists only
+// inside the test's namespaces: no packet to it leaves them.
+func representative(prefixes []netip.Prefix) (netip.Addr, bool) {
+	in := func(a netip.Addr) bool {
+		for _, p := range prefixes {
+			if p.Contains(a) {
+				return true
+			}
+		}
+		return false
+	}
+	usable := func(a netip.Addr) bool {
+		return a.Is4() && !a.IsLoopback() && !a.IsMulticast() && !a.IsUnspecified() &&
+			a.As4()[0] != 0 && a.As4()[0] < 224 && !testbedRange.Contains(a)
+	}
+	for _, s := range []string{"192.0.2.77", "198.51.100.77", "203.0.113.77"} {
+		if a := netip.MustParseAddr(s); in(a) && usable(a) {
+			return a, true
+		}
+	}
+	for _, p := range prefixes {
+		a := p.Masked().Addr()
+		if p.Bits() < 31 {
+			a = a.Next()
+		}
+		for k := 0; k < 4 && p.Contains(a); k++ {
+			if usable(a) {
+				return a, true
+			}
+			a = a.Next()
+		}
+	}
+	return netip.Addr{}, false
+}
+
+// containerPorts is what the pod spec declares: ranges have no container-port
+// form and are declared by their first port, unnamed (as verify does).
+func containerPorts(ports []Port) []corev1.ContainerPort {
+	var out []corev1.ContainerPort
+	for _, p := range ports {
+		cp := corev1.ContainerPort{ContainerPort: p.Port, Protocol: p.Protocol}
+		if p.EndPort == 0 {
+			cp.Name = p.Name
+		}
+		out = append(out, cp)
+	}
+	return out
+}
