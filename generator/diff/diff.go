@@ -81,6 +81,7 @@ func EnvDisplay(name string) string {
 // runs of the pipeline (from the working tree or from a git revision).
 func Compare(base, head *generator.Output, baseSide, headSide Side) (*Report, error) {
 	r := &Report{Base: baseSide, Head: headSide}
+	m := marshaller{}
 	for _, env := range environments(base, head) {
 		er := EnvReport{Name: env}
 		var err error
@@ -88,7 +89,7 @@ func Compare(base, head *generator.Output, baseSide, headSide Side) (*Report, er
 		if err != nil {
 			return nil, fmt.Errorf("environment %s: %w", EnvDisplay(env), err)
 		}
-		er.Objects, err = objectChanges(base.Set.Render(env), head.Set.Render(env))
+		er.Objects, err = objectChanges(base.Set.Render(env), head.Set.Render(env), m)
 		if err != nil {
 			return nil, fmt.Errorf("environment %s: %w", EnvDisplay(env), err)
 		}

@@ -526,6 +526,9 @@ type addressClass struct {
 // class "P except the largest prefixes inside it". A prefix covered wholly
 // by its children names no class.
 func addressClasses(prefixes []netip.Prefix) []addressClass {
+	prefixes = slices.Clone(prefixes)
+	slices.SortFunc(prefixes, comparePrefix)
+	prefixes = slices.Compact(prefixes)
 	var out []addressClass
 	for i, p := range prefixes {
 		// Sorted by (address, length): everything inside p follows it.

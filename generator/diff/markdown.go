@@ -59,7 +59,7 @@ func WriteMarkdown(w io.Writer, r *Report, o MarkdownOptions) error {
 			key := string(ob.Action) + ":" + ob.Diff
 			s := ""
 			if first, ok := seen[key]; ok {
-				s = fmt.Sprintf("- %s <code>%s</code>: same diff as in %s\n\n", ob.Action, html.EscapeString(ob.ID()), mdEnv(first))
+				s = fmt.Sprintf("- %s <code>%s</code>: the same diff as in %s\n", ob.Action, html.EscapeString(ob.ID()), mdEnv(first))
 			} else {
 				seen[key] = r.Environments[i].Name
 				s = mdObject(ob)
@@ -73,12 +73,24 @@ func WriteMarkdown(w io.Writer, r *Report, o MarkdownOptions) error {
 	flowLimit := b.Len() + room - min(diffSize, room/2)
 
 	var totalFlows, shownFlows int
+	// Environments often change alike (a base change shows in all of
+	// them): later ones point back instead of repeating.
+	seenFlows := map[string]string{}
 	for i := range r.Environments {
 		e := &r.Environments[i]
 		n := len(e.FlowsAdded) + len(e.FlowsRemoved)
 		if n == 0 {
 			continue
 		}
+		key := flowsKey(e)
+		if first, ok := seenFlows[key]; ok {
+			line := fmt.Sprintf("\n#### Flows in %s\n\nThe same as in %s.\n", mdEnv(e.Name), mdEnv(first))
+			if b.Len()+len(line) <= flowLimit {
+				b.WriteString(line)
+			}
+			continue
+		}
+		seenFlows[key] = e.Name
 		totalFlows += n
 		head := fmt.Sprintf("\n#### Flows in %s\n\n| | from | to | ports |\n| --- | --- | --- | --- |\n", mdEnv(e.Name))
 		if b.Len()+len(head) > flowLimit {
@@ -110,11 +122,21 @@ func WriteMarkdown(w io.Writer, r *Report, o MarkdownOptions) error {
 	}
 
 	var totalObjects, shownObjects int
+	seenObjects := map[string]string{}
 	for i := range r.Environments {
 		e := &r.Environments[i]
 		if len(e.Objects) == 0 {
 			continue
 		}
+		key := objectsKey(e)
+		if first, ok := seenObjects[key]; ok {
+			line := fmt.Sprintf("\n#### Policies in %s\n\nThe same changes as in %s.\n", mdEnv(e.Name), mdEnv(first))
+			if b.Len()+len(line) <= limit-footerReserve {
+				b.WriteString(line)
+			}
+			continue
+		}
+		seenObjects[key] = e.Name
 		totalObjects += len(e.Objects)
 		head := fmt.Sprintf("\n#### Policies in %s\n\n", mdEnv(e.Name))
 		if b.Len()+len(head) > limit-footerReserve {
@@ -139,10 +161,19 @@ func WriteMarkdown(w io.Writer, r *Report, o MarkdownOptions) error {
 		}
 	}
 
-	if shownFlows < totalFlows || shownObjects < totalObjects {
-		fmt.Fprintf(&b, "\n> **Not shown**, to keep this comment under GitHub's size limit: %d of %d flows and %d of %d policy diffs. "+
+	// Counted once per distinct environment: one that repeats another
+	// points back to it and leaves out nothing of its own.
+	var left []string
+	if shownFlows < totalFlows {
+		left = append(left, fmt.Sprintf("%d of %d flows", totalFlows-shownFlows, totalFlows))
+	}
+	if shownObjects < totalObjects {
+		left = append(left, fmt.Sprintf("%d of %d policy diffs", totalObjects-shownObjects, totalObjects))
+	}
+	if len(left) > 0 {
+		fmt.Fprintf(&b, "\n> **Not shown**, to keep this comment under GitHub's size limit: %s. "+
 			"Run `netdep diff --base %s` for the full report, or `--format json` for a machine-readable one.\n",
-			totalFlows-shownFlows, totalFlows, totalObjects-shownObjects, totalObjects, r.Base.Ref)
+			strings.Join(left, " and "), r.Base.Ref)
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
@@ -170,4 +201,23 @@ func mdEnv(name string) string {
 		return EnvDisplay(name)
 	}
 	return "`" + name + "`"
+}
+
+func flowsKey(e *EnvReport) string {
+	var b strings.Builder
+	for _, part := range [][]Flow{e.FlowsAdded, e.FlowsRemoved} {
+		for _, f := range part {
+			fmt.Fprintf(&b, "%s>%s:%s\n", f.From, f.To, PortsString(f.Ports))
+		}
+		b.WriteString("--\n")
+	}
+	return b.String()
+}
+
+func objectsKey(e *EnvReport) string {
+	var b strings.Builder
+	for _, o := range e.Objects {
+		fmt.Fprintf(&b, "%s %s\n%s\x00", o.Action, o.ID(), o.Diff)
+	}
+	return b.String()
 }

@@ -1,6 +1,8 @@
 package diff
 
 import (
+	"reflect"
+
 	networkingv1 "k8s.io/api/networking/v1"
 
 	"github.com/netdep/netdep/generator/kustomize"
@@ -33,7 +35,7 @@ func (o ObjectChange) ID() string { return o.Namespace + "/" + o.Name }
 
 // objectChanges compares two renderings of one environment, both sorted by
 // (namespace, name) as Set.Render returns them.
-func objectChanges(base, head []*networkingv1.NetworkPolicy) ([]ObjectChange, error) {
+func objectChanges(base, head []*networkingv1.NetworkPolicy, m marshaller) ([]ObjectChange, error) {
 	var out []ObjectChange
 	i, j := 0, 0
 	for i < len(base) || j < len(head) {
@@ -60,7 +62,7 @@ func objectChanges(base, head []*networkingv1.NetworkPolicy) ([]ObjectChange, er
 				j++
 			}
 		}
-		ch, err := objectChange(a, b)
+		ch, err := objectChange(a, b, m)
 		if err != nil {
 			return nil, err
 		}
@@ -85,20 +87,40 @@ func compareKey(a, b *networkingv1.NetworkPolicy) int {
 	return 0
 }
 
-func objectChange(a, b *networkingv1.NetworkPolicy) (*ObjectChange, error) {
-	var ya, yb []byte
-	var err error
+// marshaller memoises kustomize.Marshal: the base's policies are the same
+// objects in every environment's rendering, and marshalling dominates the
+// cost of a diff.
+type marshaller map[*networkingv1.NetworkPolicy][]byte
+
+func (m marshaller) marshal(p *networkingv1.NetworkPolicy) ([]byte, error) {
+	if p == nil {
+		return nil, nil
+	}
+	if y, ok := m[p]; ok {
+		return y, nil
+	}
+	y, err := kustomize.Marshal(p)
+	if err != nil {
+		return nil, err
+	}
+	m[p] = y
+	return y, nil
+}
+
+func objectChange(a, b *networkingv1.NetworkPolicy, m marshaller) (*ObjectChange, error) {
+	// Equal objects marshal equally; most objects of a review are equal.
+	if a != nil && b != nil && reflect.DeepEqual(a, b) {
+		return nil, nil
+	}
 	ref := b
 	ch := &ObjectChange{Action: Changed}
-	if a != nil {
-		if ya, err = kustomize.Marshal(a); err != nil {
-			return nil, err
-		}
+	ya, err := m.marshal(a)
+	if err != nil {
+		return nil, err
 	}
-	if b != nil {
-		if yb, err = kustomize.Marshal(b); err != nil {
-			return nil, err
-		}
+	yb, err := m.marshal(b)
+	if err != nil {
+		return nil, err
 	}
 	switch {
 	case a == nil:
