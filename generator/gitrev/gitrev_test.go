@@ -1,0 +1,245 @@
+package gitrev
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	git "github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/netdep/netdep/schema"
+)
+
+type fixture struct {
+	t    *testing.T
+	dir  string
+	repo *git.Repository
+	wt   *git.Worktree
+	when time.Time
+}
+
+func newFixture(t *testing.T) *fixture {
+	dir := t.TempDir()
+	r, err := git.PlainInitWithOptions(dir, &git.PlainInitOptions{InitOptions: git.InitOptions{DefaultBranch: plumbing.Main}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wt, err := r.Worktree()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &fixture{t: t, dir: dir, repo: r, wt: wt, when: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)}
+}
+
+func (f *fixture) write(p, content string) {
+	full := filepath.Join(f.dir, p)
+	if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+		f.t.Fatal(err)
+	}
+	if err := os.WriteFile(full, []byte(content), 0o644); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+func (f *fixture) symlink(target, p string) {
+	if err := os.Symlink(target, filepath.Join(f.dir, p)); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+func (f *fixture) commit(msg string) plumbing.Hash {
+	if err := f.wt.AddWithOptions(&git.AddOptions{All: true}); err != nil {
+		f.t.Fatal(err)
+	}
+	f.when = f.when.Add(time.Minute)
+	sig := &object.Signature{Name: "t", Email: "t@example.com", When: f.when}
+	h, err := f.wt.Commit(msg, &git.CommitOptions{Author: sig, Committer: sig})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return h
+}
+
+const dep = "netdep: v1\nnamespace: %s\nservices:\n  a: {}\n"
+
+func depFor(ns string) string { return strings.Replace(dep, "%s", ns, 1) }
+
+func TestResolve(t *testing.T) {
+	f := newFixture(t)
+	f.write("teams/a.yaml", depFor("a"))
+	c1 := f.commit("one")
+	if _, err := f.repo.CreateTag("v1", c1, nil); err != nil {
+		t.Fatal(err)
+	}
+	f.write("teams/b.yaml", depFor("b"))
+	c2 := f.commit("two")
+	f.write("teams/c.yaml", depFor("c"))
+	c3 := f.commit("three")
+	if err := f.repo.Storer.SetReference(plumbing.NewHashReference("refs/remotes/origin/main", c2)); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.repo.Storer.SetReference(plumbing.NewHashReference(plumbing.NewBranchReferenceName("topic"), c1)); err != nil {
+		t.Fatal(err)
+	}
+	r, err := Open(f.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rev, want := range map[string]plumbing.Hash{
+		"main": c3, "HEAD": c3, "HEAD~2": c1, "HEAD^": c2, "v1": c1, "topic": c1,
+		"origin/main": c2, c2.String()[:7]: c2, c3.String(): c3,
+	} {
+		v, err := r.Resolve(rev)
+		if err != nil {
+			t.Errorf("%s: %v", rev, err)
+			continue
+		}
+		if v.Hash != want.String() {
+			t.Errorf("%s resolved to %s, want %s", rev, v.Hash, want)
+		}
+	}
+	for _, rev := range []string{"origin/release", "HEAD~5", "nosuch"} {
+		_, err := r.Resolve(rev)
+		if err == nil || !strings.Contains(err.Error(), "git fetch") || !strings.Contains(err.Error(), "fetch-depth: 0") {
+			t.Errorf("%s: want an error saying how to fetch, got %v", rev, err)
+		}
+	}
+	_, err = r.Resolve("origin/release")
+	if want := "`git fetch --no-tags --depth=50 origin release`"; !strings.Contains(err.Error(), want) {
+		t.Errorf("error %q does not suggest %s", err, want)
+	}
+	// A shallow clone says so.
+	if err := f.repo.Storer.SetShallow([]plumbing.Hash{c2}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Resolve("origin/release"); !strings.Contains(err.Error(), "shallow clone") {
+		t.Errorf("shallow: %v", err)
+	}
+}
+
+// TestFS checks the tree against the fs.FS contract (testing/fstest) and
+// symlinks against the working tree's rules.
+func TestFS(t *testing.T) {
+	f := newFixture(t)
+	f.write("teams/a.yaml", depFor("a"))
+	f.write("teams/sub/b.yaml", depFor("b"))
+	f.write("README.md", "hello\n")
+	f.symlink("teams/sub", "shared")
+	f.commit("one")
+	r, err := Open(f.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := r.Resolve("HEAD")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fsys := v.FS()
+	if err := fstest.TestFS(fsys, "teams/a.yaml", "teams/sub/b.yaml", "README.md"); err != nil {
+		t.Error(err)
+	}
+	if target, err := fs.ReadLink(fsys, "shared"); err != nil || target != "teams/sub" {
+		t.Errorf("ReadLink(shared) = %q, %v", target, err)
+	}
+	if b, err := fs.ReadFile(fsys, "shared/b.yaml"); err != nil || string(b) != depFor("b") {
+		t.Errorf("through the link: %q, %v", b, err)
+	}
+	if fi, err := fs.Lstat(fsys, "shared"); err != nil || fi.Mode()&fs.ModeSymlink == 0 {
+		t.Errorf("Lstat(shared) = %v, %v", fi, err)
+	}
+	// A link out of the tree leads nowhere (fstest would fail on it, as on
+	// a dangling link in os.DirFS, so it comes in a later commit).
+	f.symlink("../../outside.yaml", "teams/escape.yaml")
+	f.commit("two")
+	v, err = r.Resolve("HEAD")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fs.Stat(v.FS(), "teams/escape.yaml"); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("a link out of the tree: %v", err)
+	}
+}
+
+
+// TestFiles: paths are shown as the working tree shows them, relative to
+// the directory netdep runs in, whichever directory that is.
+func TestFiles(t *testing.T) {
+	f := newFixture(t)
+	f.write("netdep.yaml", "netdep: v1\nenvironments: {dev: {}}\n")
+	f.write("teams/a.yaml", depFor("a"))
+	f.write("teams/sub/b.yaml", depFor("b"))
+	f.write("teams/notes.yaml", "just: yaml\n")
+	f.write(".github/x.yaml", depFor("hidden"))
+	f.commit("one")
+	cases := []struct {
+		name string
+		cwd  string
+		args []string
+		want []string
+	}{
+		{"root", ".", nil, []string{"netdep.yaml", "teams/a.yaml", "teams/sub/b.yaml"}},
+		{"root, one dir", ".", []string{"teams/sub"}, []string{"teams/sub/b.yaml"}},
+		{"subdir", "teams", []string{"."}, []string{"a.yaml", "sub/b.yaml"}},
+		{"subdir, parent", "teams/sub", []string{"..", "../../netdep.yaml"}, []string{"../a.yaml", "../sub/b.yaml", "../../netdep.yaml"}},
+		{"missing at the revision", ".", []string{"teams/gone"}, nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r, err := Open(filepath.Join(f.dir, c.cwd))
+			if err != nil {
+				t.Fatal(err)
+			}
+			v, err := r.Resolve("HEAD")
+			if err != nil {
+				t.Fatal(err)
+			}
+			files, probs := r.Files(v, c.args)
+			if len(probs) > 0 {
+				t.Fatalf("problems: %v", probs)
+			}
+			var got []string
+			for _, fl := range files {
+				got = append(got, fl.Path)
+			}
+			if d := cmp.Diff(c.want, got); d != "" {
+				t.Errorf("(-want +got):\n%s", d)
+			}
+			if c.want == nil {
+				return
+			}
+			// The working tree at HEAD is the same: ReadPaths must show
+			// the very same paths, or every annotation would differ.
+			t.Chdir(filepath.Join(f.dir, c.cwd))
+			wtFiles, probs := schema.ReadPaths(c.args)
+			if len(probs) > 0 {
+				t.Fatalf("ReadPaths problems: %v", probs)
+			}
+			var wt []string
+			for _, fl := range wtFiles {
+				wt = append(wt, fl.Path)
+			}
+			if d := cmp.Diff(wt, got); d != "" {
+				t.Errorf("working tree (-) and revision (+) show different paths:\n%s", d)
+			}
+		})
+	}
+	t.Run("outside", func(t *testing.T) {
+		r, err := Open(f.dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, _ := r.Resolve("HEAD")
+		_, probs := r.Files(v, []string{".."})
+		if len(probs) != 1 || !strings.Contains(probs[0].Message, "outside the git repository") {
+			t.Errorf("problems: %v", probs)
+		}
+	})
+}
