@@ -168,7 +168,6 @@ func TestFS(t *testing.T) {
 	}
 }
 
-
 // TestFiles: paths are shown as the working tree shows them, relative to
 // the directory netdep runs in, whichever directory that is.
 func TestFiles(t *testing.T) {
