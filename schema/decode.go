@@ -7,6 +7,8 @@ import (
 	"io"
 	"regexp"
 	"strconv"
+	"strings"
+	"unicode/utf16"
 	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
@@ -48,6 +50,8 @@ type rawService struct {
 	Envs    []strPos
 	EnvsSet bool
 	EnvsPos Pos
+
+	Edge bool
 }
 
 type rawPort struct {
@@ -106,6 +110,15 @@ type rawEnv struct {
 type rawSettings struct {
 	DNS   *rawDNS // nil: not set here
 	CIDRs []rawCIDRSet
+	// PodCIDRs and ServiceCIDRs are the cluster's own address ranges; nil
+	// when not set here (an environment then inherits the cluster's).
+	PodCIDRs     *rawRanges
+	ServiceCIDRs *rawRanges
+}
+
+type rawRanges struct {
+	Field string
+	CIDRs []strPos
 }
 
 type rawDNS struct {
@@ -134,8 +147,8 @@ type rawCIDRSet struct {
 var (
 	depKeys      = []string{"netdep", "namespace", "managed", "isolate", "services"}
 	projectKeys  = []string{"netdep", "cluster", "environments"}
-	serviceKeys  = []string{"selector", "ports", "calls", "from", "environments"}
-	settingsKeys = []string{"dns", "cidrs"}
+	serviceKeys  = []string{"selector", "ports", "calls", "from", "environments", "edge"}
+	settingsKeys = []string{"dns", "cidrs", "podCIDRs", "serviceCIDRs"}
 	dnsKeys      = []string{"namespace", "selector", "cidr", "ports"}
 )
 
@@ -163,20 +176,30 @@ func decodeFile(f File, probs *Problems) fileDocs {
 		*probs = append(*probs, p)
 		return out
 	}
+	if enc := utf16Encoding(f.Data); enc != "" {
+		if !f.Explicit && !hasMarkerLine(utf16Text(f.Data)) {
+			return fileDocs{skip: true}
+		}
+		*probs = append(*probs, errorf(Pos{File: f.Path, Line: 1, Column: 1}, "", "expected UTF-8 text, found %s (it starts with a UTF-16 byte order mark); save the file as UTF-8", enc))
+		return out
+	}
 	data := bytes.TrimPrefix(f.Data, utf8BOM)
 	if !utf8.Valid(data) {
-		return fail(errorf(invalidUTF8Pos(f.Path, data), "", "file is not valid UTF-8 text; save it as UTF-8"))
+		return fail(errorf(invalidUTF8Pos(f.Path, data), "", "expected UTF-8 text, found a byte sequence that is not UTF-8; save the file as UTF-8"))
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	first := true
-	for {
+	for docs := 0; ; docs++ {
 		var doc yaml.Node
 		err := dec.Decode(&doc)
 		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
-			return fail(yamlError(f.Path, err))
+			return fail(yamlError(f.Path, data, err))
+		}
+		if docs == MaxDocuments {
+			return fail(errorf(Pos{File: f.Path, Line: doc.Line, Column: doc.Column}, "", "expected at most %d yaml documents in one file, found more; split the file", MaxDocuments))
 		}
 		if len(doc.Content) == 0 || isNull(doc.Content[0]) {
 			continue // an empty document (a stray ---) means nothing
@@ -184,7 +207,7 @@ func decodeFile(f File, probs *Problems) fileDocs {
 		top := doc.Content[0]
 		isFirst := first
 		first = false
-		if isFirst && !f.Explicit && !hasMarker(top) {
+		if isFirst && !f.Explicit && !claimsNetdep(top) {
 			return fileDocs{skip: true}
 		}
 		// A document's own problems are collected separately so that the
@@ -199,9 +222,56 @@ func decodeFile(f File, probs *Problems) fileDocs {
 		}
 	}
 	if first && f.Explicit {
-		*probs = append(*probs, errorf(Pos{File: f.Path}, "", "file holds no yaml document; expected a mapping with netdep: v1"))
+		*probs = append(*probs, errorf(Pos{File: f.Path, Line: 1, Column: 1}, "", "expected a mapping with netdep: v1, found an empty file (only blank lines, comments or ---)"))
 	}
 	return out
+}
+
+// MaxDocuments bounds the YAML documents of one file. A dependency file holds
+// a handful; a million empty "---" lines fit in MaxFileSize and would each
+// cost a decode.
+const MaxDocuments = 1000
+
+// claimsNetdep is the directory walk's test on a file's first document: a
+// mapping with the netdep key, or a list of such mappings (a common slip:
+// "- netdep: v1" for several documents), whose error deserves reporting.
+func claimsNetdep(top *yaml.Node) bool {
+	if top.Kind == yaml.SequenceNode {
+		for _, it := range top.Content {
+			if hasMarker(it) {
+				return true
+			}
+		}
+		return false
+	}
+	return hasMarker(top)
+}
+
+// utf16Encoding names the encoding of text that starts with a UTF-16 byte
+// order mark (Windows editors save "Unicode" so), "" otherwise.
+func utf16Encoding(data []byte) string {
+	switch {
+	case bytes.HasPrefix(data, []byte{0xFF, 0xFE}):
+		return "UTF-16 (little-endian)"
+	case bytes.HasPrefix(data, []byte{0xFE, 0xFF}):
+		return "UTF-16 (big-endian)"
+	}
+	return ""
+}
+
+// utf16Text decodes UTF-16 text after its byte order mark, only to look for a
+// netdep marker in it.
+func utf16Text(data []byte) []byte {
+	big := data[0] == 0xFE
+	units := make([]uint16, 0, len(data)/2)
+	for i := 2; i+1 < len(data); i += 2 {
+		if big {
+			units = append(units, uint16(data[i])<<8|uint16(data[i+1]))
+		} else {
+			units = append(units, uint16(data[i+1])<<8|uint16(data[i]))
+		}
+	}
+	return []byte(string(utf16.Decode(units)))
 }
 
 // hasMarker reports whether a document's top level is a mapping with a
@@ -231,37 +301,211 @@ func hasMarkerLine(data []byte) bool {
 // top level has a netdep key, or the file does not parse but has a netdep:
 // line (so its syntax error is reported rather than silently skipped).
 func isNetdepFile(data []byte) bool {
+	if utf16Encoding(data) != "" {
+		return hasMarkerLine(utf16Text(data))
+	}
 	data = bytes.TrimPrefix(data, utf8BOM)
 	if !utf8.Valid(data) {
 		return hasMarkerLine(data)
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
-	for {
+	for docs := 0; ; docs++ {
 		var doc yaml.Node
 		err := dec.Decode(&doc)
 		if errors.Is(err, io.EOF) {
 			return false
 		}
-		if err != nil {
+		if err != nil || docs == MaxDocuments {
 			return hasMarkerLine(data)
 		}
 		if len(doc.Content) == 0 || isNull(doc.Content[0]) {
 			continue
 		}
-		return hasMarker(doc.Content[0])
+		return claimsNetdep(doc.Content[0])
 	}
 }
 
-func yamlError(file string, err error) Problem {
-	msg := err.Error()
+var unknownAnchor = regexp.MustCompile(`^unknown anchor '(.*)' referenced$`)
+
+// yamlError turns a yaml.v3 syntax error into a Problem. yaml.v3 gives only a
+// line, and for parser errors ("did not find expected ...") a 0-based one; the
+// column is recovered from the text for the mistakes people make most (an
+// unclosed bracket or quote, a tab, a stray colon), with a word on the usual
+// cause.
+func yamlError(file string, data []byte, err error) Problem {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
 	pos := Pos{File: file}
-	if m := yamlLine.FindStringSubmatch(msg); m != nil {
-		pos.Line, _ = strconv.Atoi(m[1])
-		msg = msg[len(m[0]):]
-	} else if len(msg) > 6 && msg[:6] == "yaml: " {
-		msg = msg[6:]
+	lines := strings.Split(string(data), "\n")
+	for i := range lines {
+		lines[i] = strings.TrimSuffix(lines[i], "\r")
 	}
-	return errorf(pos, "", "invalid yaml: %s", msg)
+	if m := unknownAnchor.FindStringSubmatch(msg); m != nil {
+		for i, l := range lines {
+			if c := strings.Index(l, "*"+m[1]); c >= 0 {
+				pos.Line, pos.Column = i+1, c+1
+				break
+			}
+		}
+		return errorf(pos, "", "invalid yaml: alias *%s refers to no anchor; expected &%s on a value earlier in the same document", m[1], m[1])
+	}
+	m := yamlLine.FindStringSubmatch(err.Error())
+	if m == nil {
+		return errorf(pos, "", "invalid yaml: %s", msg)
+	}
+	pos.Line, _ = strconv.Atoi(m[1])
+	msg = strings.TrimPrefix(err.Error(), m[0])
+	if strings.HasPrefix(msg, "did not find expected") {
+		pos.Line++
+	}
+	line := func(n int) string {
+		if n < 1 || n > len(lines) {
+			return ""
+		}
+		return lines[n-1]
+	}
+	hint := ""
+	switch {
+	case strings.Contains(msg, "tab") || strings.Contains(msg, "cannot start any token"):
+		for _, n := range []int{pos.Line, pos.Line + 1} {
+			if c := leadingTab(line(n)); c > 0 {
+				pos.Line, pos.Column = n, c
+				return errorf(pos, "", "invalid yaml: expected spaces for indentation, found a tab; yaml does not allow tabs there")
+			}
+		}
+		if c := strings.IndexAny(line(pos.Line), "@`"); c >= 0 {
+			pos.Column = c + 1
+			hint = fmt.Sprintf(" (%q cannot start a plain value; quote the value)", line(pos.Line)[c])
+		}
+	case strings.HasSuffix(msg, "',' or '}'"):
+		pos.Column = unclosed(line(pos.Line), '{', '}')
+		hint = " (the { here is not closed)"
+	case strings.HasSuffix(msg, "',' or ']'"):
+		pos.Column = unclosed(line(pos.Line), '[', ']')
+		hint = " (the [ here is not closed)"
+	case msg == "did not find expected node content":
+		// Usually the end of the file inside a bracket opened earlier.
+		for n := min(pos.Line, len(lines)); n >= 1 && n > pos.Line-3; n-- {
+			c, open := unclosed(line(n), '[', ']'), byte('[')
+			if c2 := unclosed(line(n), '{', '}'); c2 > 0 && (c == 0 || c2 < c) {
+				c, open = c2, '{'
+			}
+			if c > 0 {
+				pos.Line, pos.Column = n, c
+				hint = fmt.Sprintf(" (the %c here is not closed)", open)
+				break
+			}
+		}
+		if pos.Column == 0 {
+			pos.Column = firstNonSpace(line(pos.Line))
+		}
+	case msg == "did not find expected key" || msg == "did not find expected '-' indicator" || msg == "could not find expected ':'":
+		pos.Column = firstNonSpace(line(pos.Line))
+		hint = " (check the indentation of the lines after this one, and for a stray bracket)"
+	case msg == "mapping values are not allowed in this context":
+		pos.Column = lastColon(line(pos.Line))
+		hint = " (a \": \" inside a plain value, or a line indented deeper than the keys around it; quote the value or fix the indentation)"
+	case msg == "found unexpected end of stream":
+		if c := unclosedQuote(line(pos.Line)); c > 0 {
+			pos.Column = c
+			hint = " (the quoted value that starts here is not closed)"
+		}
+	}
+	if pos.Column == 0 {
+		hint = ""
+	}
+	return errorf(pos, "", "invalid yaml: %s%s", msg, hint)
+}
+
+// leadingTab is the 1-based column of a tab in a line's indentation, 0 if none.
+func leadingTab(l string) int {
+	for i, c := range l {
+		switch c {
+		case '\t':
+			return i + 1
+		case ' ', '-':
+			continue
+		}
+		return 0
+	}
+	return 0
+}
+
+func firstNonSpace(l string) int {
+	if i := strings.IndexFunc(l, func(r rune) bool { return r != ' ' && r != '\t' }); i >= 0 {
+		return i + 1
+	}
+	return 0
+}
+
+// unclosed is the 1-based column of the first open bracket of a line that the
+// line does not close, 0 if none. Quoted text is skipped.
+func unclosed(l string, open, close byte) int {
+	var stack []int
+	var quote byte
+	for i := 0; i < len(l); i++ {
+		c := l[i]
+		switch {
+		case quote != 0:
+			if c == quote {
+				quote = 0
+			}
+		case c == '"' || c == '\'':
+			quote = c
+		case c == '#' && (i == 0 || l[i-1] == ' '):
+			i = len(l)
+		case c == open:
+			stack = append(stack, i+1)
+		case c == close && len(stack) > 0:
+			stack = stack[:len(stack)-1]
+		}
+	}
+	if len(stack) == 0 {
+		return 0
+	}
+	return stack[0]
+}
+
+// unclosedQuote is the 1-based column of a quote the line opens and does not
+// close, 0 if none.
+func unclosedQuote(l string) int {
+	var quote byte
+	at := 0
+	for i := 0; i < len(l); i++ {
+		c := l[i]
+		switch {
+		case quote != 0:
+			if c == quote {
+				quote = 0
+			}
+		case c == '"' || c == '\'':
+			quote, at = c, i+1
+		}
+	}
+	if quote == 0 {
+		return 0
+	}
+	return at
+}
+
+// lastColon is the 1-based column of the last ": " (or trailing ":") of a
+// line outside quotes: the one yaml refused.
+func lastColon(l string) int {
+	var quote byte
+	at := 0
+	for i := 0; i < len(l); i++ {
+		c := l[i]
+		switch {
+		case quote != 0:
+			if c == quote {
+				quote = 0
+			}
+		case c == '"' || c == '\'':
+			quote = c
+		case c == ':' && (i+1 == len(l) || l[i+1] == ' '):
+			at = i + 1
+		}
+	}
+	return at
 }
 
 func invalidUTF8Pos(file string, data []byte) Pos {
@@ -288,7 +532,11 @@ func (d *decoder) document(top *yaml.Node) (*rawDep, *rawProject) {
 		return nil, nil
 	}
 	if top.Kind != yaml.MappingNode {
-		d.errorf(top, "", "expected a mapping with netdep: v1 at the top of the document, found %s", describe(top))
+		hint := ""
+		if top.Kind == yaml.SequenceNode && claimsNetdep(top) {
+			hint = "; write each document as a mapping without a leading \"- \", and separate documents with ---"
+		}
+		d.errorf(top, "", "expected a mapping with netdep: v1 at the top of the document, found %s%s", describe(top), hint)
 		return nil, nil
 	}
 	// First pass without key checks: which kind of document is this?
@@ -411,6 +659,8 @@ func (d *decoder) service(doc *rawDep, p pair) *rawService {
 		case "environments":
 			s.EnvsPos = d.pos(sp.K)
 			s.Envs, s.EnvsSet = d.strList(sp.V, f, "environment names")
+		case "edge":
+			s.Edge, _ = d.boolean(sp.V, f)
 		}
 	}
 	return s
@@ -474,7 +724,11 @@ func (d *decoder) entry(n *yaml.Node, field, refKey string) *rawEntry {
 		return e
 	}
 	if n.Kind != yaml.MappingNode {
-		d.errorf(n, field, "expected a service reference (\"svc\", \"ns/svc:port\") or a mapping with %s, cidr or namespace/selector, found %s", refKey, describe(n))
+		hint := ""
+		if n.Tag == "!!int" {
+			hint = " (a port needs its service: \"svc:" + n.Value + "\")"
+		}
+		d.errorf(n, field, "expected a service reference (\"svc\", \"ns/svc:port\") or a mapping with %s, cidr or namespace/selector, found %s%s", refKey, describe(n), hint)
 		return nil
 	}
 	all := []string{refKey, "cidr", "except", "namespace", "selector", "ports", "environments"}
@@ -508,7 +762,15 @@ func (d *decoder) entry(n *yaml.Node, field, refKey string) *rawEntry {
 		allowed = []string{"namespace", "selector", "ports", "environments"}
 	default:
 		if !keyProblems { // an unknown key already says what is wrong
-			d.errorf(n, field, "expected a peer: one of %s, cidr, namespace or selector", refKey)
+			found := "an empty mapping"
+			if len(pairs) > 0 {
+				var keys []string
+				for _, p := range pairs {
+					keys = append(keys, p.Key)
+				}
+				found = "only " + strings.Join(keys, ", ")
+			}
+			d.errorf(n, field, "expected a peer: one of %s, cidr, namespace or selector, found %s", refKey, found)
 		}
 		return nil
 	}
@@ -554,6 +816,10 @@ func (d *decoder) entry(n *yaml.Node, field, refKey string) *rawEntry {
 			if v.Kind == yaml.ScalarNode && v.Tag == "!!str" && v.Value == "any" {
 				e.AnyPort = true
 				continue
+			}
+			if v.Kind == yaml.ScalarNode && (v.Tag == "!!int" || v.Tag == "!!str") {
+				d.errorf(v, f, "expected a list of ports or the word any, found %s (did you mean ports: [%s]?)", describe(v), v.Value)
+				return nil
 			}
 			items, ok := d.list(v, f, "a list of ports or the word any")
 			if !ok {
@@ -612,7 +878,7 @@ func (d *decoder) settings(n *yaml.Node, field string) rawSettings {
 	if n == nil || isNull(n) {
 		return s
 	}
-	pairs, _ := d.mapping(n, field, "a mapping with dns and cidrs", settingsKeys)
+	pairs, _ := d.mapping(n, field, "a mapping with dns, cidrs, podCIDRs and serviceCIDRs", settingsKeys)
 	for _, p := range pairs {
 		f := field + "." + p.Key
 		switch p.Key {
@@ -625,6 +891,18 @@ func (d *decoder) settings(n *yaml.Node, field string) rawSettings {
 				set := rawCIDRSet{Name: sp.Key, Pos: d.pos(sp.K), Field: sf}
 				set.CIDRs, _ = d.strList(sp.V, sf, "cidrs")
 				s.CIDRs = append(s.CIDRs, set)
+			}
+		case "podCIDRs", "serviceCIDRs":
+			r := &rawRanges{Field: f}
+			if v := d.resolve(p.V); v != nil && v.Kind == yaml.ScalarNode && v.Tag == "!!str" {
+				r.CIDRs = []strPos{{S: v.Value, Pos: d.pos(v)}} // one range written without a list
+			} else {
+				r.CIDRs, _ = d.strList(p.V, f, "cidrs")
+			}
+			if p.Key == "podCIDRs" {
+				s.PodCIDRs = r
+			} else {
+				s.ServiceCIDRs = r
 			}
 		}
 	}
@@ -665,6 +943,10 @@ func (d *decoder) dns(n *yaml.Node, field string) *rawDNS {
 				r.CIDRs = []strPos{s}
 			}
 		case "ports":
+			if v := d.resolve(p.V); v != nil && v.Kind == yaml.ScalarNode && (v.Tag == "!!int" || v.Tag == "!!str") {
+				d.errorf(v, f, "expected a list of ports, found %s (did you mean ports: [%s]?)", describe(v), v.Value)
+				continue
+			}
 			r.PortsSet = true
 			items, _ := d.list(p.V, f, "a list of ports")
 			for i, it := range items {

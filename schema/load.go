@@ -34,8 +34,11 @@ func Parse(files []File) (*Spec, Problems) {
 	}
 	spec := resolve(deps, projects, &probs)
 	probs.Sort()
-	if len(probs.Errors()) > 0 {
-		return nil, probs
+	if errs := probs.Errors(); len(errs) > 0 {
+		// Warnings about a spec that does not load are noise (an invalid
+		// namespace name is not also an empty namespace): they come back
+		// once the errors are fixed.
+		return nil, errs
 	}
 	return spec, probs
 }

@@ -160,7 +160,7 @@ func (d *decoder) mapping(n *yaml.Node, field, what string, known []string) (pai
 			continue
 		}
 		if first, dup := seen[kn.Value]; dup {
-			d.errorf(kn, field, "duplicate key %q (first at line %d, column %d)", kn.Value, first.Line, first.Column)
+			d.errorf(kn, field, "duplicate key %q (first at line %d, column %d); expected each key once per mapping", kn.Value, first.Line, first.Column)
 			continue
 		}
 		seen[kn.Value] = kn
@@ -285,6 +285,21 @@ func hintOrList(s string, known []string) string {
 	sorted := append([]string(nil), known...)
 	sort.Strings(sorted)
 	return "(expected one of " + strings.Join(sorted, ", ") + ")"
+}
+
+// hintOrNames is didYouMean, or when nothing is close "; <intro> a, b, c"
+// (at most eight names), so the reader learns what was expected.
+func hintOrNames(s string, names []string, intro string) string {
+	if h := didYouMean(s, names); h != "" {
+		return h
+	}
+	switch {
+	case len(names) == 0:
+		return "; " + intro + " no services"
+	case len(names) > 8:
+		return fmt.Sprintf("; %s %s and %d more", intro, strings.Join(names[:8], ", "), len(names)-8)
+	}
+	return "; " + intro + " " + strings.Join(names, ", ")
 }
 
 // didYouMean is " (did you mean "x"?)" or "".

@@ -97,8 +97,15 @@ func TestParseValid(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			got, probs := Parse(caseFiles(t, filepath.Join("testdata", "valid", tc.name)))
-			if len(probs) > 0 {
+			if len(probs.Errors()) > 0 {
 				t.Fatalf("unexpected problems:\n%s", probs.Error())
+			}
+			// Warnings do not change the Spec; their texts are tested in
+			// testdata/problems and the CLI catalogue.
+			for _, w := range probs.Warnings() {
+				if !strings.Contains(w.Message, "not marked as an edge") {
+					t.Errorf("unexpected warning: %s", w)
+				}
 			}
 			if diff := cmp.Diff(tc.want, got); diff != "" {
 				t.Errorf("Spec mismatch (-want +got):\n%s", diff)
@@ -110,8 +117,13 @@ func TestParseValid(t *testing.T) {
 // TestParseProductExample keeps the example of PRODUCT.md valid.
 func TestParseProductExample(t *testing.T) {
 	spec, probs := Parse(caseFiles(t, filepath.Join("testdata", "valid", "product")))
-	if len(probs) > 0 {
+	if len(probs.Errors()) > 0 {
 		t.Fatalf("unexpected problems:\n%s", probs.Error())
+	}
+	// The contract's frontend takes 0.0.0.0/0 without edge: true, which is
+	// legal and worth the one warning.
+	if w := probs.Warnings(); len(w) != 1 || !strings.Contains(w[0].Message, "not marked as an edge") {
+		t.Errorf("want the one edge warning, got:\n%s", w.Error())
 	}
 	if got := spec.Environment("prod").DNS.Peers[0].CIDR; got != "169.254.20.10/32" {
 		t.Errorf("prod dns = %s, want the NodeLocal DNSCache address", got)
@@ -162,8 +174,8 @@ func TestProblemsAcrossFiles(t *testing.T) {
 	want := strings.Join([]string{
 		"a/deps.yaml:4:21: services.b.ports.http: port 0 out of range: expected 1 to 65535",
 		"a/deps.yaml:5:7: services.c: unknown key \"colls\" (did you mean \"calls\"?)",
-		"m/deps.yaml:2:12: namespace: invalid namespace \"M\": a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name', or '123-abc')",
-		"z/deps.yaml:4:15: services.a.calls[0]: unknown service \"nope\" in namespace \"z\"",
+		"m/deps.yaml:2:12: namespace: invalid namespace \"M\": a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name', or '123-abc') (did you mean \"m\"?)",
+		"z/deps.yaml:4:15: services.a.calls[0]: unknown service \"nope\" in namespace \"z\"; namespace \"z\" declares a",
 	}, "\n")
 	if got := probs.Error(); got != want {
 		t.Errorf("got\n%s\nwant\n%s", got, want)
@@ -197,9 +209,9 @@ func TestEncodings(t *testing.T) {
 		data string
 		want string // "" for no problem
 	}{
-		{"bom-crlf", "\xef\xbb\xbfnetdep: v1\r\nnamespace: shop\r\n", ""},
-		{"latin1", "netdep: v1\nnamespace: shop\nservices:\n  caf\xe9: {}\n", "f.yaml:4:6: file is not valid UTF-8 text; save it as UTF-8"},
-		{"utf16", "\xff\xfen\x00e\x00", "f.yaml:1:1: file is not valid UTF-8 text; save it as UTF-8"},
+		{"bom-crlf", "\xef\xbb\xbfnetdep: v1\r\nnamespace: shop\r\nservices:\r\n  cart: {ports: {http: 8080}}\r\n", ""},
+		{"latin1", "netdep: v1\nnamespace: shop\nservices:\n  caf\xe9: {}\n", "f.yaml:4:6: expected UTF-8 text, found a byte sequence that is not UTF-8; save the file as UTF-8"},
+		{"utf16", "\xff\xfen\x00e\x00", "f.yaml:1:1: expected UTF-8 text, found UTF-16 (little-endian) (it starts with a UTF-16 byte order mark); save the file as UTF-8"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -223,7 +235,7 @@ func TestDirectoryFileSkipping(t *testing.T) {
 		{"helm-template", "{{ if .Values.x }}\nkind: {{ .Values.kind }}\n", ""},
 		{"list", "- a\n- b\n", ""},
 		{"empty", "", ""},
-		{"broken-netdep", "netdep: v1\nnamespace: [\n", "f.yaml:2: invalid yaml: did not find expected node content"},
+		{"broken-netdep", "netdep: v1\nnamespace: [\n", "f.yaml:2:12: invalid yaml: did not find expected node content (the [ here is not closed)"},
 		{"marker-in-second-document", "kind: X\n---\nnetdep: v1\n", ""},
 	}
 	for _, tc := range tests {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"sort"
+	"strconv"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -12,7 +13,9 @@ import (
 
 // reservedServices are the names of the namespace-wide policies: a service
 // of that name would collide with them in the generated tree.
-var reservedServices = []string{"default-deny", "allow-dns"}
+// "kustomization" would be written as kustomization.yaml, the one file name
+// kustomize reads as a kustomization rather than a resource.
+var reservedServices = []string{"default-deny", "allow-dns", "kustomization"}
 
 // defaultDNS is the cluster DNS of kubeadm, kind, GKE, EKS and AKS alike.
 func defaultDNS() *DNS {
@@ -39,6 +42,8 @@ type resolver struct {
 type envSettings struct {
 	cidrs map[string]cidrSet
 	dns   *DNS
+	// pods and services are the cluster's own ranges, nil when unknown.
+	pods, services []netip.Prefix
 }
 
 type cidrSet struct {
@@ -55,6 +60,10 @@ type nsInfo struct {
 type svcInfo struct {
 	raw *rawService
 	svc *Service
+	// badPorts are the names of declared ports whose values were invalid
+	// (already reported): a reference to them, or to a service whose only
+	// ports they are, is not a second mistake.
+	badPorts map[string]bool
 	// envs is where the service exists, nil for everywhere.
 	envs map[string]bool
 }
@@ -87,12 +96,19 @@ func (r *resolver) errorf(pos Pos, field, format string, args ...any) {
 	r.add(errorf(pos, field, format, args...))
 }
 
+func (r *resolver) warnf(pos Pos, field, format string, args ...any) {
+	p := errorf(pos, field, format, args...)
+	p.Warning = true
+	r.add(p)
+}
+
 func resolve(deps []*rawDep, projects []*rawProject, probs *Problems) *Spec {
 	r := &resolver{probs: probs, namespaces: map[string]*nsInfo{}, settings: map[string]*envSettings{}}
 	r.resolveProject(projects)
 	r.resolveNamespaces(deps)
 	r.checkSelectorOverlap()
 	r.resolveEntries()
+	r.warn()
 	return r.spec()
 }
 
@@ -106,7 +122,7 @@ func (r *resolver) resolveProject(projects []*rawProject) {
 	sort.SliceStable(projects, func(i, j int) bool { return posLess(projects[i].Pos, projects[j].Pos) })
 	r.project = projects[0]
 	for _, p := range projects[1:] {
-		r.errorf(p.Pos, "", "a second project document; only one is allowed per run (the first is at %s)", r.project.Pos)
+		r.errorf(p.Pos, "", "expected at most one project document per run, found a second (the first is at %s); merge them", r.project.Pos)
 	}
 	pr := r.project
 	clusterSets := r.cidrSets(pr.Cluster.CIDRs)
@@ -114,11 +130,19 @@ func (r *resolver) resolveProject(projects []*rawProject) {
 	if pr.Cluster.DNS != nil {
 		clusterDNS = r.dns(pr.Cluster.DNS)
 	}
+	clusterPods := r.ranges(pr.Cluster.PodCIDRs)
+	clusterServices := r.ranges(pr.Cluster.ServiceCIDRs)
 	for _, e := range pr.Envs {
 		if msg := checkLabel("environment name", e.Name); msg != "" {
 			r.errorf(e.Pos, e.Field, "%s", msg)
 		}
-		s := &envSettings{cidrs: map[string]cidrSet{}, dns: clusterDNS}
+		s := &envSettings{cidrs: map[string]cidrSet{}, dns: clusterDNS, pods: clusterPods, services: clusterServices}
+		if e.Settings.PodCIDRs != nil {
+			s.pods = r.ranges(e.Settings.PodCIDRs)
+		}
+		if e.Settings.ServiceCIDRs != nil {
+			s.services = r.ranges(e.Settings.ServiceCIDRs)
+		}
 		for name, set := range clusterSets {
 			s.cidrs[name] = set
 		}
@@ -157,6 +181,24 @@ func (r *resolver) cidrSets(raw []rawCIDRSet) map[string]cidrSet {
 		sort.Slice(set.blocks, func(i, j int) bool { return prefixLess(set.blocks[i], set.blocks[j]) })
 		out[s.Name] = set
 	}
+	return out
+}
+
+// ranges parses podCIDRs or serviceCIDRs; nil when not written.
+func (r *resolver) ranges(raw *rawRanges) []netip.Prefix {
+	if raw == nil {
+		return nil
+	}
+	out := []netip.Prefix{}
+	for i, c := range raw.CIDRs {
+		p, err := parseCIDR(c.S)
+		if err != nil {
+			r.errorf(c.Pos, fmt.Sprintf("%s[%d]", raw.Field, i), "%v", err)
+			continue
+		}
+		out = append(out, p)
+	}
+	sort.Slice(out, func(i, j int) bool { return prefixLess(out[i], out[j]) })
 	return out
 }
 
@@ -377,8 +419,8 @@ func (r *resolver) resolveNamespaces(deps []*rawDep) {
 }
 
 func (r *resolver) service(ns string, managed bool, rs *rawService) *svcInfo {
-	svc := &Service{Namespace: ns, Name: rs.Name, Source: rs.Pos}
-	si := &svcInfo{raw: rs, svc: svc}
+	svc := &Service{Namespace: ns, Name: rs.Name, Source: rs.Pos, Edge: rs.Edge}
+	si := &svcInfo{raw: rs, svc: svc, badPorts: map[string]bool{}}
 	if msg := checkLabel("service name", rs.Name); msg != "" {
 		r.errorf(rs.Pos, rs.Field, "%s", msg)
 	}
@@ -405,11 +447,13 @@ func (r *resolver) service(ns string, managed bool, rs *rawService) *svcInfo {
 		p, err := parsePortValue(rp.Value.S)
 		if err != nil {
 			r.errorf(rp.Value.Pos, rp.Field, "%v", err)
+			si.badPorts[rp.Name] = true
 			continue
 		}
 		p.Name = rp.Name
 		if other, dup := seen[p.String()]; dup {
-			r.errorf(rp.Value.Pos, rp.Field, "port %s is already declared as %q", p, other)
+			r.errorf(rp.Value.Pos, rp.Field, "port %s is already declared as %q; expected each port and protocol once", p, other)
+			si.badPorts[rp.Name] = true
 			continue
 		}
 		seen[p.String()] = rp.Name
@@ -669,7 +713,7 @@ func (r *resolver) refEntry(it *intent) bool {
 	}
 	peer, ok := info.services[svcName]
 	if !ok {
-		r.errorf(e.Ref.Pos, e.Field, "unknown service %q in namespace %q%s", svcName, nsName, didYouMean(svcName, sortedKeys(info.services)))
+		r.errorf(e.Ref.Pos, e.Field, "unknown service %q in namespace %q%s", svcName, nsName, hintOrNames(svcName, sortedKeys(info.services), "namespace "+strconv.Quote(nsName)+" declares"))
 		return false
 	}
 	it.peer = peer
@@ -682,13 +726,18 @@ func (r *resolver) refEntry(it *intent) bool {
 	ports, msg := r.calleePorts(callee, portSpec, it.from)
 	if msg != "" {
 		r.errorf(e.Ref.Pos, e.Field, "%s", msg)
+	}
+	if ports == nil {
 		return false
 	}
 	it.ports = ports
 	return true
 }
 
-// calleePorts resolves "", a port name, or "N[/PROTO]" on the callee.
+// calleePorts resolves "", a port name, or "N[/PROTO]" on the callee. It
+// returns the ports, or nil and the message to report; nil and "" mean the
+// reference hit a port whose own declaration was invalid, which is reported
+// there already (one mistake, one message).
 func (r *resolver) calleePorts(callee *svcInfo, spec string, own bool) ([]Port, string) {
 	svc := callee.svc
 	who := fmt.Sprintf("service %q", svc.ID())
@@ -696,10 +745,15 @@ func (r *resolver) calleePorts(callee *svcInfo, spec string, own bool) ([]Port, 
 		who = "this service"
 	}
 	if len(svc.Ports) == 0 {
-		if own {
-			return nil, "this service declares no ports, so callers have nothing to connect to; add ports to it"
+		switch {
+		case len(callee.badPorts) > 0:
+			return nil, ""
+		case own:
+			return nil, "expected this service to declare ports, found none: callers have nothing to connect to; add the ports its pods listen on (ports: {http: 8080})"
+		case !r.namespaces[svc.Namespace].ns.Managed:
+			return nil, fmt.Sprintf("expected a service with ports, found service %q (%s) with none: it cannot be called; its namespace is managed: false, so only its document can say which ports its pods listen on: add them there", svc.ID(), svc.Source)
 		}
-		return nil, fmt.Sprintf("service %q declares no ports, so it cannot be called; add ports to it", svc.ID())
+		return nil, fmt.Sprintf("expected a service with ports, found service %q (%s) with none: it cannot be called; add the ports its pods listen on", svc.ID(), svc.Source)
 	}
 	if spec == "" {
 		return append([]Port(nil), svc.Ports...), ""
@@ -711,6 +765,9 @@ func (r *resolver) calleePorts(callee *svcInfo, spec string, own bool) ([]Port, 
 				return []Port{p}, ""
 			}
 			names = append(names, p.Name)
+		}
+		if callee.badPorts[spec] {
+			return nil, ""
 		}
 		if strings.Contains(spec, "/") {
 			return nil, fmt.Sprintf("invalid port %q: a protocol goes with a number (8080/TCP), a port name already has one", spec)
@@ -743,6 +800,9 @@ func (r *resolver) calleePorts(callee *svcInfo, spec string, own bool) ([]Port, 
 		}
 	}
 	if len(out) == 0 {
+		if len(callee.badPorts) > 0 {
+			return nil, "" // perhaps the port whose value is invalid
+		}
 		var decl []string
 		for _, p := range svc.Ports {
 			decl = append(decl, p.String())
@@ -773,6 +833,8 @@ func (r *resolver) entryPorts(it *intent) bool {
 		ports, msg := r.calleePorts(it.owner, "", true)
 		if msg != "" {
 			r.errorf(e.Pos, e.Field, "%s", msg)
+		}
+		if ports == nil {
 			return false
 		}
 		it.ports = ports
@@ -787,6 +849,8 @@ func (r *resolver) entryPorts(it *intent) bool {
 		ports, msg := r.calleePorts(it.owner, v.S, true)
 		if msg != "" {
 			r.errorf(v.Pos, fmt.Sprintf("%s[%d]", field, i), "%s", msg)
+		}
+		if ports == nil {
 			ok = false
 			continue
 		}
@@ -852,7 +916,7 @@ func (r *resolver) cidrEntry(it *intent) bool {
 // exceptProblem says why x cannot be an except of block, "" if it can.
 func exceptProblem(x, block netip.Prefix) string {
 	if x.Addr().Is4() != block.Addr().Is4() {
-		return fmt.Sprintf("except %s and cidr %s are of different ip families", x, block)
+		return fmt.Sprintf("expected an except of the same ip family as cidr %s (%s), found %s (%s)", block, family(block), x, family(x))
 	}
 	if !prefixInside(x, block) {
 		return fmt.Sprintf("except %s is not inside cidr %s (expected a smaller block within it)", x, block)
@@ -924,6 +988,8 @@ func (r *resolver) environment(env string) *Environment {
 	set := r.settings[env]
 	if set != nil {
 		out.DNS = set.dns
+		out.PodCIDRs = prefixStrings(set.pods)
+		out.ServiceCIDRs = prefixStrings(set.services)
 	}
 	exists := func(si *svcInfo) bool { return env == "" || in(si.envs, env) }
 	for _, si := range r.services {
@@ -1036,6 +1102,17 @@ func dedupRules(rules []Rule) []Rule {
 		}
 		seen[k] = true
 		out = append(out, r)
+	}
+	return out
+}
+
+func prefixStrings(ps []netip.Prefix) []string {
+	if len(ps) == 0 {
+		return nil
+	}
+	out := make([]string, len(ps))
+	for i, p := range ps {
+		out[i] = p.String()
 	}
 	return out
 }

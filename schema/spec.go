@@ -86,6 +86,9 @@ type Service struct {
 	Environments []string
 	// Source is where the service is declared (its key in services:).
 	Source Pos
+	// Edge marks a service meant to be reachable from the internet: ingress
+	// from very wide address blocks is then intended, not a warning.
+	Edge bool
 }
 
 // ID is "namespace/name", the service's identity in messages and reports.
@@ -182,6 +185,12 @@ type Environment struct {
 	// DNS is where pods resolve names; nil when the project turns DNS egress
 	// off.
 	DNS *DNS
+	// PodCIDRs and ServiceCIDRs are the cluster's pod and service address
+	// ranges as the project file declares them (canonical, sorted); empty
+	// when it does not. The loader uses them only to warn about ipBlock
+	// rules that cover the cluster itself.
+	PodCIDRs     []string
+	ServiceCIDRs []string
 }
 
 // DNS is the cluster DNS that every pod of an egress-isolated namespace may

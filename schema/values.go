@@ -35,8 +35,11 @@ func parsePortValue(s string) (Port, error) {
 		if err != nil {
 			return Port{}, err
 		}
-		if last <= first {
-			return Port{}, fmt.Errorf("invalid port range %q: expected the first port lower than the last", s)
+		if last < first {
+			return Port{}, fmt.Errorf("invalid port range %q: expected the first port lower than the last (did you mean \"%d-%d\"?)", s, last, first)
+		}
+		if last == first {
+			return Port{}, fmt.Errorf("invalid port range %q: expected the first port lower than the last (write %d for one port)", s, first)
 		}
 		p.EndPort = last
 	}
@@ -167,9 +170,38 @@ func k8sMessage(msgs []string) string {
 // set names), returning "" when it is valid.
 func checkLabel(what, s string) string {
 	if msgs := validation.IsDNS1123Label(s); len(msgs) > 0 {
-		return fmt.Sprintf("invalid %s %q: %s", what, s, k8sMessage(msgs))
+		return fmt.Sprintf("invalid %s %q: %s%s", what, s, k8sMessage(msgs), labelHint(s))
 	}
 	return ""
+}
+
+// labelHint suggests the DNS-1123 label a name was probably meant to be:
+// lower case, '-' for '_', '.' and spaces, at most 63 characters.
+func labelHint(s string) string {
+	l := strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'A' && r <= 'Z':
+			return r + 'a' - 'A'
+		case r == '_' || r == '.' || r == ' ':
+			return '-'
+		}
+		return r
+	}, s)
+	if len(l) > validation.DNS1123LabelMaxLength {
+		l = l[:validation.DNS1123LabelMaxLength]
+	}
+	l = strings.Trim(l, "-")
+	if l == s || len(validation.IsDNS1123Label(l)) > 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (did you mean %q?)", l)
+}
+
+func family(p netip.Prefix) string {
+	if p.Addr().Is4() {
+		return "IPv4"
+	}
+	return "IPv6"
 }
 
 // checkSelector validates label keys and values as the API server would.
