@@ -32,9 +32,10 @@ type Evaluator struct {
 	nsMask   []bitset // per namespace: its pod classes
 
 	classes  []podClass
-	podClass []int // per pod
-	nPod     int   // number of pod classes
-	nEP      int   // pod classes + address classes
+	podClass []int          // per pod
+	podIndex map[string]int // "namespace/name" -> pod
+	nPod     int            // number of pod classes
+	nEP      int            // pod classes + address classes
 
 	part   partition
 	blocks []ipBlock
@@ -131,8 +132,15 @@ func (r RuleRef) String() string { return r.PolicyRef.String() + "[" + strconv.I
 func New(u Universe, policies []*networkingv1.NetworkPolicy) (*Evaluator, error) {
 	e := &Evaluator{universe: u, nsIndex: map[string]int{}}
 	var errs []error
+	seen := map[string]bool{}
 	for _, p := range policies {
 		d := Default(p)
+		// Two objects with one name: a cluster keeps only one of them.
+		if id := d.Namespace + "/" + d.Name; seen[id] {
+			errs = append(errs, fmt.Errorf("networkpolicy %s: defined twice", id))
+		} else {
+			seen[id] = true
+		}
 		for _, err := range Validate(d) {
 			errs = append(errs, fmt.Errorf("networkpolicy %s/%s: %w", d.Namespace, d.Name, err))
 		}
@@ -145,7 +153,7 @@ func New(u Universe, policies []*networkingv1.NetworkPolicy) (*Evaluator, error)
 		return nil, errors.Join(errs...)
 	}
 	e.buildBlocks()
-	e.index = buildLabelIndex(e.classes, e.nPod)
+	e.index = buildLabelIndex(e.classes)
 	e.buildPolicies()
 	return e, nil
 }
@@ -178,15 +186,15 @@ func (e *Evaluator) buildUniverse() error {
 			e.addNamespace(p.Namespace, nil)
 		}
 	}
-	seen := map[string]bool{}
 	byKey := map[string]int{}
 	e.podClass = make([]int, len(e.universe.Pods))
+	e.podIndex = make(map[string]int, len(e.universe.Pods))
 	for i, pod := range e.universe.Pods {
 		id := pod.Namespace + "/" + pod.Name
-		if seen[id] {
+		if _, dup := e.podIndex[id]; dup {
 			errs = append(errs, fmt.Errorf("pod %s listed twice", id))
 		}
-		seen[id] = true
+		e.podIndex[id] = i
 		ns, ok := e.nsIndex[pod.Namespace]
 		if !ok {
 			ns = e.addNamespace(pod.Namespace, nil)
@@ -477,83 +485,76 @@ func compilePorts(ports []networkingv1.NetworkPolicyPort) cports {
 	return out
 }
 
-// labelIndex finds the pod classes a selector matches with bitset algebra
-// rather than one Matches call per class: key=value -> classes, key -> classes.
+// labelIndex finds the pod classes a selector matches without one Matches
+// call per class: it enumerates the classes of the selector's most
+// selective positive requirement (key=value, key in (...), key exists) and
+// checks only those. Selectors with no positive requirement scan the mask.
 type labelIndex struct {
-	n      int
-	values map[string]map[string]bitset
-	keys   map[string]bitset
+	values map[string]map[string][]int32 // key -> value -> classes
+	keys   map[string][]int32            // key -> classes
 }
 
-func buildLabelIndex(classes []podClass, n int) labelIndex {
-	idx := labelIndex{n: n, values: map[string]map[string]bitset{}, keys: map[string]bitset{}}
+func buildLabelIndex(classes []podClass) labelIndex {
+	idx := labelIndex{values: map[string]map[string][]int32{}, keys: map[string][]int32{}}
 	for c, pc := range classes {
 		for k, v := range pc.labels {
 			vs, ok := idx.values[k]
 			if !ok {
-				vs = map[string]bitset{}
+				vs = map[string][]int32{}
 				idx.values[k] = vs
-				idx.keys[k] = newBitset(n)
 			}
-			b, ok := vs[v]
-			if !ok {
-				b = newBitset(n)
-				vs[v] = b
-			}
-			b.set(c)
-			idx.keys[k].set(c)
+			vs[v] = append(vs[v], int32(c))
+			idx.keys[k] = append(idx.keys[k], int32(c))
 		}
 	}
 	return idx
 }
 
-// eval returns the pod classes within mask that sel matches. mask holds pod
-// classes only (addresses have no labels) and may be longer than the index's
-// bitsets (endpoint-sized).
+// eval returns the pod classes within mask that sel matches, as a bitset
+// of mask's size. mask holds pod classes only: addresses have no labels.
 func (idx *labelIndex) eval(sel labels.Selector, mask bitset, classes []podClass) bitset {
-	out := mask.clone()
 	reqs, selectable := sel.Requirements()
 	if !selectable {
-		out.clear()
-		return out
+		return make(bitset, len(mask))
 	}
-	tmp := newBitset(len(out) * 64)
-	union := func(key string, values []string) bitset {
-		tmp.clear()
-		for _, v := range values {
-			if b, ok := idx.values[key][v]; ok {
-				for i := range b {
-					tmp[i] |= b[i]
-				}
-			}
-		}
-		return tmp
+	if len(reqs) == 0 {
+		return mask.clone() // {} selects everything
 	}
+	var best [][]int32
+	bestSize := -1
 	for _, r := range reqs {
+		var lists [][]int32
 		switch r.Operator() {
 		case selection.Equals, selection.DoubleEquals, selection.In:
-			out.and(union(r.Key(), r.ValuesUnsorted()))
-		case selection.NotEquals, selection.NotIn:
-			// NotIn also matches pods without the key.
-			out.andNot(union(r.Key(), r.ValuesUnsorted()))
+			for _, v := range r.ValuesUnsorted() {
+				lists = append(lists, idx.values[r.Key()][v])
+			}
 		case selection.Exists:
-			tmp.clear()
-			if b, ok := idx.keys[r.Key()]; ok {
-				copy(tmp, b)
-			}
-			out.and(tmp)
-		case selection.DoesNotExist:
-			if b, ok := idx.keys[r.Key()]; ok {
-				tmp.clear()
-				copy(tmp, b)
-				out.andNot(tmp)
-			}
+			lists = [][]int32{idx.keys[r.Key()]}
 		default:
-			out.each(func(c int) {
-				if !r.Matches(classes[c].labels) {
-					out[c>>6] &^= 1 << (uint(c) & 63)
-				}
-			})
+			continue
+		}
+		size := 0
+		for _, l := range lists {
+			size += len(l)
+		}
+		if bestSize < 0 || size < bestSize {
+			best, bestSize = lists, size
+		}
+	}
+	out := make(bitset, len(mask))
+	check := func(c int) {
+		if mask.has(c) && sel.Matches(classes[c].labels) {
+			out.set(c)
+		}
+	}
+	if bestSize < 0 {
+		mask.each(check)
+		return out
+	}
+	for _, l := range best {
+		for _, c := range l {
+			check(int(c))
 		}
 	}
 	return out

@@ -48,12 +48,8 @@ func (e *Evaluator) ExternalFor(a netip.Addr) Endpoint {
 
 // PodIndex returns the index in Universe.Pods of namespace/name.
 func (e *Evaluator) PodIndex(namespace, name string) (int, bool) {
-	for i, p := range e.universe.Pods {
-		if p.Namespace == namespace && p.Name == name {
-			return i, true
-		}
-	}
-	return 0, false
+	i, ok := e.podIndex[namespace+"/"+name]
+	return i, ok
 }
 
 // Policies returns the policies as evaluated: defaulted, in the given order.
