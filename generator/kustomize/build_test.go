@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -177,10 +178,8 @@ func TestTreeDiff(t *testing.T) {
 	b := mustBuild(t, map[string]string{"x": "1", "y": "changed", "w": "new"})
 	c := a.Diff(b)
 	want := Changes{Added: []string{"w"}, Removed: []string{"z"}, Modified: []string{MarkerName, "y"}}
-	if strings.Join(c.Added, ",") != strings.Join(want.Added, ",") ||
-		strings.Join(c.Removed, ",") != strings.Join(want.Removed, ",") ||
-		strings.Join(c.Modified, ",") != strings.Join(want.Modified, ",") {
-		t.Errorf("Diff = %+v, want %+v", c, want)
+	if d := cmp.Diff(want, c); d != "" {
+		t.Errorf("Diff (-want +got):\n%s", d)
 	}
 	if a.Equal(b) || !a.Equal(a) || c.Empty() {
 		t.Error("Equal/Empty disagree with Diff")

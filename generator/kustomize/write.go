@@ -399,6 +399,16 @@ func removeOwned(fsys FS, root string) error {
 		}
 		listed = nil
 	}
+	// Refuse before removing anything, so a leftover someone put a file
+	// into stays whole for them to inspect. Removal below is by the list
+	// anyway, which keeps a file added meanwhile safe.
+	foreign, err := foreignFiles(fsys, root, listed)
+	if err != nil {
+		return err
+	}
+	if len(foreign) > 0 {
+		return fmt.Errorf("%s: %w: kept, it holds files netdep did not write (%s); move them out and remove it", root, ErrNotOwned, summarize(foreign))
+	}
 	for _, p := range listed {
 		if err := fsys.Remove(joinSlash(root, p)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return err
@@ -416,9 +426,13 @@ func removeOwned(fsys FS, root string) error {
 	}); err != nil {
 		return err
 	}
+	// A directory someone put a file into fails to go, and so does root;
+	// that is reported below as what it is.
+	var firstErr error
 	for i := len(dirs) - 1; i >= 0; i-- {
-		// Fails harmlessly on a directory someone put a file into.
-		_ = fsys.Remove(joinSlash(root, dirs[i]))
+		if err := fsys.Remove(joinSlash(root, dirs[i])); err != nil && firstErr == nil {
+			firstErr = err
+		}
 	}
 	if err := fsys.Remove(root); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
@@ -427,6 +441,9 @@ func removeOwned(fsys FS, root string) error {
 		foreign, ferr := foreignFiles(fsys, root, nil)
 		if ferr == nil && len(foreign) > 0 {
 			return fmt.Errorf("%s: %w: kept, it holds files netdep did not write (%s); move them out and remove it", root, ErrNotOwned, summarize(foreign))
+		}
+		if firstErr != nil {
+			return firstErr
 		}
 		return err
 	}

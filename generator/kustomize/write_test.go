@@ -11,9 +11,10 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
+// mustWrite writes without fsync (see faultFS.realSync).
 func mustWrite(t *testing.T, dir string, tree Tree) {
 	t.Helper()
-	if err := Write(dir, tree, WriteOptions{}); err != nil {
+	if err := Write(dir, tree, WriteOptions{FS: &faultFS{}}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -50,7 +51,10 @@ func TestWriteCreatesAndReplaces(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mustWrite(t, dir, first)
+	// The real file system, fsync and all, once.
+	if err := Write(dir, first, WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
 	requireTree(t, dir, first)
 	requireNoLeftovers(t, dir)
 
