@@ -1,0 +1,241 @@
+package tests
+
+import (
+	"bytes"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"gopkg.in/yaml.v3"
+)
+
+// gitopsObject is the part of an Argo CD or Flux object these tests read.
+type gitopsObject struct {
+	APIVersion string `yaml:"apiVersion"`
+	Kind       string `yaml:"kind"`
+	Metadata   struct {
+		Name string `yaml:"name"`
+	} `yaml:"metadata"`
+	Data map[string]string `yaml:"data"`
+	Spec struct {
+		// Argo CD Application and ApplicationSet template.
+		Source *struct {
+			Path      string         `yaml:"path"`
+			Kustomize map[string]any `yaml:"kustomize"`
+			Plugin    *struct {
+				Name string `yaml:"name"`
+				Env  []struct {
+					Name  string `yaml:"name"`
+					Value string `yaml:"value"`
+				} `yaml:"env"`
+			} `yaml:"plugin"`
+		} `yaml:"source"`
+		SyncPolicy *struct {
+			SyncOptions []string `yaml:"syncOptions"`
+		} `yaml:"syncPolicy"`
+		Template *struct {
+			Spec struct {
+				Source struct {
+					Path      string         `yaml:"path"`
+					Kustomize map[string]any `yaml:"kustomize"`
+				} `yaml:"source"`
+				SyncPolicy struct {
+					SyncOptions []string `yaml:"syncOptions"`
+				} `yaml:"syncPolicy"`
+			} `yaml:"spec"`
+		} `yaml:"template"`
+		Generators []struct {
+			Clusters *struct {
+				Selector struct {
+					MatchExpressions []struct {
+						Key    string   `yaml:"key"`
+						Values []string `yaml:"values"`
+					} `yaml:"matchExpressions"`
+				} `yaml:"selector"`
+			} `yaml:"clusters"`
+		} `yaml:"generators"`
+		// Flux Kustomization.
+		Path             string         `yaml:"path"`
+		Prune            *bool          `yaml:"prune"`
+		CommonMetadata   map[string]any `yaml:"commonMetadata"`
+		Patches          []any          `yaml:"patches"`
+		TargetNamespace  string         `yaml:"targetNamespace"`
+		PostBuild        map[string]any `yaml:"postBuild"`
+		SourceRef        map[string]any `yaml:"sourceRef"`
+		ReconcileOptions map[string]any `yaml:"reconcileOptions"`
+	} `yaml:"spec"`
+}
+
+func readGitops(t *testing.T, root string) map[string][]gitopsObject {
+	t.Helper()
+	out := map[string][]gitopsObject{}
+	err := filepath.WalkDir(filepath.Join(root, "examples"), func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() || !strings.HasSuffix(p, ".yaml") || !strings.Contains(filepath.ToSlash(p), "/deploy/") {
+			return nil
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		dec := yaml.NewDecoder(bytes.NewReader(data))
+		for {
+			var o gitopsObject
+			if err := dec.Decode(&o); err != nil {
+				if err.Error() == "EOF" {
+					break
+				}
+				t.Fatalf("%s: %v", p, err)
+			}
+			rel, _ := filepath.Rel(root, p)
+			out[rel] = append(out[rel], o)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestGitopsWiring reads every Argo CD and Flux manifest under examples/ and
+// checks what would break a sync or a policy: paths that do not exist in the
+// committed tree, label or patch transformers that rewrite selectors, a
+// missing PruneLast or prune.
+func TestGitopsWiring(t *testing.T) {
+	root := repoRoot(t)
+	files := readGitops(t, root)
+	if len(files) == 0 {
+		t.Fatal("no Argo CD or Flux manifests found under examples/*/deploy")
+	}
+	kinds := map[string]int{}
+	isOverlay := func(t *testing.T, where, path string) {
+		t.Helper()
+		full := filepath.Join(root, filepath.FromSlash(strings.TrimPrefix(path, "./")))
+		if _, err := os.Stat(filepath.Join(full, "kustomization.yaml")); err != nil {
+			t.Errorf("%s: path %q is not a kustomization in the committed tree: %v", where, path, err)
+		}
+	}
+	pruneLast := func(t *testing.T, where string, opts []string) {
+		t.Helper()
+		for _, o := range opts {
+			if o == "PruneLast=true" {
+				return
+			}
+		}
+		t.Errorf("%s: syncOptions %v lack PruneLast=true (a renamed policy would be pruned before its successor exists)", where, opts)
+	}
+	for file, objs := range files {
+		for _, o := range objs {
+			where := file + ": " + o.Kind + " " + o.Metadata.Name
+			kinds[o.Kind]++
+			switch o.Kind {
+			case "Application":
+				src := o.Spec.Source
+				if src == nil {
+					t.Errorf("%s: no spec.source", where)
+					continue
+				}
+				if src.Kustomize != nil {
+					t.Errorf("%s: spec.source.kustomize %v: netdep trees must be applied as written (commonLabels rewrites podSelectors)", where, src.Kustomize)
+				}
+				if src.Plugin == nil {
+					isOverlay(t, where, src.Path)
+				} else if _, err := os.Stat(filepath.Join(root, src.Path)); err != nil {
+					t.Errorf("%s: plugin source path %q: %v", where, src.Path, err)
+				}
+				if o.Spec.SyncPolicy == nil {
+					t.Errorf("%s: no syncPolicy", where)
+				} else {
+					pruneLast(t, where, o.Spec.SyncPolicy.SyncOptions)
+				}
+			case "ApplicationSet":
+				tpl := o.Spec.Template
+				if tpl == nil {
+					t.Errorf("%s: no template", where)
+					continue
+				}
+				if tpl.Spec.Source.Kustomize != nil {
+					t.Errorf("%s: template source.kustomize must not be set", where)
+				}
+				pruneLast(t, where, tpl.Spec.SyncPolicy.SyncOptions)
+				// Every environment a cluster may be labelled with must
+				// resolve to an overlay.
+				var envs []string
+				for _, g := range o.Spec.Generators {
+					if g.Clusters == nil {
+						continue
+					}
+					for _, m := range g.Clusters.Selector.MatchExpressions {
+						envs = append(envs, m.Values...)
+					}
+				}
+				if len(envs) == 0 {
+					t.Errorf("%s: no environments in the cluster selector", where)
+				}
+				for _, env := range envs {
+					path := tpl.Spec.Source.Path
+					i, j := strings.Index(path, "{{"), strings.Index(path, "}}")
+					if i < 0 || j < i {
+						t.Errorf("%s: template path %q does not name the environment", where, path)
+						break
+					}
+					isOverlay(t, where+" ("+env+")", path[:i]+env+path[j+2:])
+				}
+			case "Kustomization":
+				if !strings.HasPrefix(o.APIVersion, "kustomize.toolkit.fluxcd.io/") {
+					continue
+				}
+				isOverlay(t, where, o.Spec.Path)
+				if o.Spec.Prune == nil || !*o.Spec.Prune {
+					t.Errorf("%s: prune must be true so policies removed from the tree leave the cluster", where)
+				}
+				if o.Spec.CommonMetadata != nil || o.Spec.Patches != nil || o.Spec.TargetNamespace != "" {
+					t.Errorf("%s: commonMetadata, patches and targetNamespace rewrite or replace policies", where)
+				}
+			case "ConfigMap":
+				if p := o.Data["plugin.yaml"]; p != "" && !strings.Contains(p, "netdep render") {
+					t.Errorf("%s: the plugin does not run netdep render", where)
+				}
+			}
+		}
+	}
+	for _, k := range []string{"Application", "ApplicationSet", "Kustomization", "GitRepository"} {
+		if kinds[k] == 0 {
+			t.Errorf("no %s among the examples' GitOps manifests", k)
+		}
+	}
+}
+
+// TestRenderMatchesOverlay: `netdep render --env E` prints exactly what
+// building the committed overlay prints, so generate-at-sync and the
+// committed tree apply the same objects.
+func TestRenderMatchesOverlay(t *testing.T) {
+	root := repoRoot(t)
+	kubectl, err := exec.LookPath("kubectl")
+	if err != nil {
+		t.Skipf("kubectl not installed (%v)", err)
+	}
+	for _, env := range []string{"dev", "staging", "prod"} {
+		res := run(t, root, "render", "--env", env, "examples/shop")
+		if res.code != 0 {
+			t.Fatalf("render %s: exit %d\n%s", env, res.code, res.stderr)
+		}
+		if res.stderr != "" {
+			t.Errorf("render %s wrote to stderr: %q", env, res.stderr)
+		}
+		out, err := exec.Command(kubectl, "kustomize", filepath.Join(root, "examples/shop/netpol/overlays", env)).Output()
+		if err != nil {
+			t.Fatalf("kubectl kustomize: %v", err)
+		}
+		if diff := cmp.Diff(string(out), res.stdout); diff != "" {
+			t.Errorf("render --env %s differs from kubectl kustomize overlays/%s (-kubectl +render):\n%s", env, env, diff)
+		}
+	}
+}
