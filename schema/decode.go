@@ -210,10 +210,23 @@ func decodeFile(f File, probs *Problems) fileDocs {
 		if isFirst && !f.Explicit && !claimsNetdep(top) {
 			return fileDocs{skip: true}
 		}
+		if isFirst && top.Kind == yaml.MappingNode && !hasMarker(top) {
+			// Named explicitly but not a netdep file at all (a manifest,
+			// a values file): one message, not one per foreign key.
+			found := "a yaml mapping without it"
+			if k := kindOf(top); k != "" {
+				found = fmt.Sprintf("a yaml mapping without it (kind: %s)", k)
+			}
+			*probs = append(*probs, errorf(Pos{File: f.Path, Line: top.Line, Column: top.Column}, "", "expected a netdep file (netdep: v1 at the top), found %s; name netdep files or their directories only", found))
+			return out
+		}
 		// A document's own problems are collected separately so that the
 		// alias budget of one document does not spill over to the next.
 		d := newDecoder(f.Path, probs, &doc)
 		dep, proj := d.document(top)
+		if d.aborted {
+			continue // half a document would only yield confusing problems
+		}
 		if dep != nil {
 			out.deps = append(out.deps, dep)
 		}
@@ -225,6 +238,16 @@ func decodeFile(f File, probs *Problems) fileDocs {
 		*probs = append(*probs, errorf(Pos{File: f.Path, Line: 1, Column: 1}, "", "expected a mapping with netdep: v1, found an empty file (only blank lines, comments or ---)"))
 	}
 	return out
+}
+
+// kindOf is the kind: of a Kubernetes manifest, "" for anything else.
+func kindOf(top *yaml.Node) string {
+	for i := 0; i+1 < len(top.Content); i += 2 {
+		if k, v := top.Content[i], top.Content[i+1]; k.Value == "kind" && v.Kind == yaml.ScalarNode {
+			return short(v.Value)
+		}
+	}
+	return ""
 }
 
 // MaxDocuments bounds the YAML documents of one file. A dependency file holds
@@ -549,6 +572,12 @@ func (d *decoder) document(top *yaml.Node) (*rawDep, *rawProject) {
 			marker = &pairs[i]
 		case "environments", "cluster":
 			project = true
+		default:
+			// "enviroments:" is a project file with a typo, not a
+			// dependency file missing its namespace.
+			if !contains(depKeys, p.Key) && closest(p.Key, []string{"environments", "cluster"}) != "" {
+				project = true
+			}
 		}
 	}
 	if marker == nil {
@@ -569,22 +598,26 @@ func (d *decoder) document(top *yaml.Node) (*rawDep, *rawProject) {
 // unknownKeys reports top-level keys outside known. The document kind is only
 // known after a first pass, so top-level keys are checked here rather than in
 // mapping.
-func (d *decoder) unknownKeys(pairs []pair, known []string, kind string) []pair {
-	var out []pair
+// The keys the unknown ones were probably meant to be come back too, so that a
+// misspelt required key is one mistake, not also a missing key.
+func (d *decoder) unknownKeys(pairs []pair, known []string, kind string) (out []pair, meant map[string]bool) {
+	meant = map[string]bool{}
 	for _, p := range pairs {
 		if !contains(known, p.Key) {
 			d.errorf(p.K, "", "unknown key %q in a %s %s", p.Key, kind, hintOrList(p.Key, known))
+			meant[closest(p.Key, known)] = true
 			continue
 		}
 		out = append(out, p)
 	}
-	return out
+	return out, meant
 }
 
 func (d *decoder) dep(top *yaml.Node, pairs []pair) *rawDep {
 	doc := &rawDep{File: d.file, Pos: d.pos(top)}
-	hasNS := false
-	for _, p := range d.unknownKeys(pairs, depKeys, "dependency document") {
+	valid, meant := d.unknownKeys(pairs, depKeys, "dependency document")
+	hasNS := meant["namespace"]
+	for _, p := range valid {
 		switch p.Key {
 		case "namespace":
 			if s, ok := d.str(p.V, "namespace", "a namespace name"); ok {
@@ -849,8 +882,9 @@ func firstOf(has map[string]pair, keys ...string) string {
 
 func (d *decoder) project(top *yaml.Node, pairs []pair) *rawProject {
 	pr := &rawProject{File: d.file, Pos: d.pos(top)}
-	hasEnvs := false
-	for _, p := range d.unknownKeys(pairs, projectKeys, "project document") {
+	valid, meant := d.unknownKeys(pairs, projectKeys, "project document")
+	hasEnvs := meant["environments"]
+	for _, p := range valid {
 		switch p.Key {
 		case "cluster":
 			pr.Cluster = d.settings(p.V, "cluster")

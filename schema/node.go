@@ -333,6 +333,19 @@ func closest(s string, candidates []string) string {
 			best, bestD = c, dist
 		}
 	}
+	if best != "" || len(s) < 3 {
+		return best
+	}
+	// A cut-short word ("stage" for "staging") is a typo too, when only one
+	// candidate starts with it.
+	for _, c := range candidates {
+		if strings.HasPrefix(strings.ToLower(c), strings.ToLower(s)) {
+			if best != "" {
+				return ""
+			}
+			best = c
+		}
+	}
 	return best
 }
 

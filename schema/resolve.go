@@ -424,7 +424,10 @@ func (r *resolver) service(ns string, managed bool, rs *rawService) *svcInfo {
 	if msg := checkLabel("service name", rs.Name); msg != "" {
 		r.errorf(rs.Pos, rs.Field, "%s", msg)
 	}
-	if contains(reservedServices, rs.Name) {
+	switch {
+	case rs.Name == "kustomization":
+		r.errorf(rs.Pos, rs.Field, "service name %q is reserved: its policy file would be kustomization.yaml, which kustomize reads as a kustomization; rename the service", rs.Name)
+	case contains(reservedServices, rs.Name):
 		r.errorf(rs.Pos, rs.Field, "service name %q is reserved for netdep's namespace-wide policy of that name; rename the service", rs.Name)
 	}
 	switch {
@@ -486,6 +489,7 @@ func (r *resolver) envList(list []strPos, field string, pos Pos) ([]string, map[
 	}
 	set := map[string]bool{}
 	var out []string
+	unknown := false
 	for i, e := range list {
 		f := fmt.Sprintf("%s[%d]", field, i)
 		switch {
@@ -493,10 +497,16 @@ func (r *resolver) envList(list []strPos, field string, pos Pos) ([]string, map[
 			r.errorf(e.Pos, f, "duplicate environment %q", e.S)
 		case !contains(r.envNames, e.S):
 			r.errorf(e.Pos, f, "unknown environment %q%s; %s declares %s", e.S, didYouMean(e.S, r.envNames), r.project.File, strings.Join(r.envNames, ", "))
+			unknown = true
 		default:
 			set[e.S] = true
 			out = append(out, e.S)
 		}
+	}
+	if unknown {
+		// What the list meant is unclear: checks that depend on it (an
+		// entry that never applies) would only guess.
+		return nil, nil
 	}
 	sort.Strings(out)
 	return out, set
@@ -555,7 +565,15 @@ func coexist(a, b map[string]bool) bool {
 func (r *resolver) lookupNamespace(name string, pos Pos, field string) *nsInfo {
 	info, ok := r.namespaces[name]
 	if !ok {
-		r.errorf(pos, field, "unknown namespace %q%s; no dependency file describes it (add one with managed: false to describe services there)", name, didYouMean(name, r.nsNames))
+		var valid []string
+		for _, n := range r.nsNames {
+			if checkLabel("namespace", n) == "" {
+				valid = append(valid, n)
+			} else if labelFix(n) == name {
+				return nil // "Payments": its invalid name is the one mistake
+			}
+		}
+		r.errorf(pos, field, "unknown namespace %q%s; no dependency file describes it (add one with managed: false to describe services there)", name, didYouMean(name, valid))
 	}
 	return info
 }

@@ -178,6 +178,15 @@ func checkLabel(what, s string) string {
 // labelHint suggests the DNS-1123 label a name was probably meant to be:
 // lower case, '-' for '_', '.' and spaces, at most 63 characters.
 func labelHint(s string) string {
+	l := labelFix(s)
+	if l == s || len(validation.IsDNS1123Label(l)) > 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (did you mean %q?)", l)
+}
+
+// labelFix is the DNS-1123 label s was probably meant to be.
+func labelFix(s string) string {
 	l := strings.Map(func(r rune) rune {
 		switch {
 		case r >= 'A' && r <= 'Z':
@@ -190,11 +199,7 @@ func labelHint(s string) string {
 	if len(l) > validation.DNS1123LabelMaxLength {
 		l = l[:validation.DNS1123LabelMaxLength]
 	}
-	l = strings.Trim(l, "-")
-	if l == s || len(validation.IsDNS1123Label(l)) > 0 {
-		return ""
-	}
-	return fmt.Sprintf(" (did you mean %q?)", l)
+	return strings.Trim(l, "-")
 }
 
 func family(p netip.Prefix) string {
