@@ -94,6 +94,8 @@ environment, ready for Argo CD or Flux.`,
 		NewVerifyCommand(streams),
 		NewRenderCommand(streams),
 		NewVersionCommand(streams),
+		NewGraphCommand(streams),
+		NewExplainCommand(streams),
 	)
 	return root
 }

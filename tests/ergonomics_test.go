@@ -1,0 +1,136 @@
+package tests
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// transcript is what a golden file of this file holds: the command line, its
+// stdout and stderr, and its exit code, so a reviewer reads the whole story.
+func transcript(args []string, res result) string {
+	var b strings.Builder
+	b.WriteString("$ netdep " + strings.Join(args, " ") + "\n")
+	b.WriteString(res.stdout)
+	if res.stderr != "" {
+		b.WriteString("--- stderr\n" + res.stderr)
+	}
+	b.WriteString("--- exit " + strconv.Itoa(res.code) + "\n")
+	return b.String()
+}
+
+// TestGraph draws every example in both formats; the committed pictures
+// under examples/ must be what the command draws.
+func TestGraph(t *testing.T) {
+	root := repoRoot(t)
+	for _, ex := range []string{"seed", "shop"} {
+		for _, format := range []string{"mermaid", "dot"} {
+			t.Run(ex+"/"+format, func(t *testing.T) {
+				args := []string{"graph", "examples/" + ex, "--format", format}
+				res := run(t, root, args...)
+				if res.code != 0 {
+					t.Fatalf("exit %d:\n%s", res.code, res.stderr)
+				}
+				ext := map[string]string{"mermaid": "mmd", "dot": "dot"}[format]
+				checkGolden(t, "ergonomics/graph-"+ex+"."+ext, res.stdout)
+				if format == "mermaid" {
+					checkExamplePicture(t, ex, res.stdout)
+				}
+				if again := run(t, root, args...); again.stdout != res.stdout {
+					t.Errorf("a second run drew a different picture")
+				}
+			})
+		}
+	}
+	t.Run("shop/prod", func(t *testing.T) {
+		args := []string{"graph", "examples/shop", "--env", "prod"}
+		res := run(t, root, args...)
+		checkGolden(t, "ergonomics/graph-shop-prod.mmd", transcript(args, res))
+	})
+	t.Run("bad format", func(t *testing.T) {
+		res := run(t, root, "graph", "examples/seed", "--format", "png")
+		if res.code != 2 || !strings.Contains(res.stderr, "--format must be mermaid or dot") {
+			t.Errorf("exit %d, stderr %q; want 2 and a --format message", res.code, res.stderr)
+		}
+	})
+	t.Run("unknown env", func(t *testing.T) {
+		res := run(t, root, "graph", "examples/shop", "--env", "qa")
+		if res.code != 2 || !strings.Contains(res.stderr, `unknown environment "qa"`) {
+			t.Errorf("exit %d, stderr %q; want 2 and an unknown environment message", res.code, res.stderr)
+		}
+	})
+}
+
+// checkExamplePicture compares the committed examples/<ex>/graph.mmd with
+// what graph draws, and checks that graph.svg (drawn by make graphs with
+// Graphviz, which tests do not need) names every service.
+func checkExamplePicture(t *testing.T, ex, mermaid string) {
+	t.Helper()
+	dir := filepath.Join(repoRoot(t), "examples", ex)
+	mmd := filepath.Join(dir, "graph.mmd")
+	if *update {
+		if err := os.WriteFile(mmd, []byte(mermaid), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := os.ReadFile(mmd)
+	if err != nil {
+		t.Fatalf("%v (run make graphs)", err)
+	}
+	if string(got) != mermaid {
+		t.Errorf("%s is stale: run make graphs", mmd)
+	}
+	svg, err := os.ReadFile(filepath.Join(dir, "graph.svg"))
+	if err != nil {
+		t.Fatalf("%v (run make graphs)", err)
+	}
+	for _, m := range regexp.MustCompile(`\["([a-z0-9-]+)`).FindAllStringSubmatch(mermaid, -1) {
+		if !strings.Contains(string(svg), ">"+strings.ReplaceAll(m[1], "-", "&#45;")) {
+			t.Errorf("%s/graph.svg does not show %q: run make graphs", dir, m[1])
+		}
+	}
+}
+
+// TestExplain asks about connections the examples allow and deny, and
+// checks the verdict, the deciding policies and rules, and the exit code.
+func TestExplain(t *testing.T) {
+	root := repoRoot(t)
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+	}{
+		{"allowed", []string{"storefront/frontend", "storefront/cart:grpc", "examples/shop", "--env", "dev"}, 0},
+		{"allowed-every-environment", []string{"checkout/checkout", "payments/payment:50051", "examples/shop"}, 0},
+		{"denied-by-isolation", []string{"storefront/*", "storefront/cart", "examples/shop", "--env", "prod"}, 1},
+		{"denied-missing-rule", []string{"storefront/frontend", "storefront/cart:7071", "examples/shop", "--env", "dev"}, 1},
+		{"denied-other-direction", []string{"storefront/cart", "checkout/checkout:http", "examples/shop", "--env", "staging"}, 1},
+		{"every-declared-port", []string{"monitoring/prometheus", "storefront/frontend", "examples/shop", "--env", "dev"}, 1},
+		{"allowed-by-dns", []string{"storefront/frontend", "kube-system/{k8s-app=kube-dns}:53/UDP", "examples/shop", "--env", "dev"}, 0},
+		{"dns-address", []string{"storefront/frontend", "169.254.20.10:53/UDP", "examples/shop", "--env", "prod"}, 0},
+		{"address-peer", []string{"payments/payment", "198.51.100.7:443", "examples/shop"}, 0},
+		{"address-outside-peer", []string{"payments/payment", "198.51.100.200:443", "examples/shop", "--env", "prod"}, 1},
+		{"address-source", []string{"203.0.113.9", "default/my-app", "examples/seed"}, 1},
+		{"raw-peer", []string{"checkout/order-export", "monitoring/{app=pushgateway}:9091", "examples/shop", "--env", "dev"}, 0},
+		{"ingress-only-namespace", []string{"catalog/recommendation", "198.51.100.7:443", "examples/shop", "--env", "dev"}, 0},
+		{"environment-limited", []string{"frontend", "storefront/toolbox", "examples/shop"}, 0},
+		{"generated-tree", []string{"default/trusted-app", "default/my-app:http", "examples/seed", "--out", "examples/seed/netpol"}, 0},
+		{"manifests", []string{"default/trusted-app", "default/my-app:80", "examples/seed", "--manifests", "examples/seed/netpol/base"}, 0},
+		{"unknown-service", []string{"storefront/frontend", "storefront/carts", "examples/shop", "--env", "dev"}, 2},
+		{"unknown-port-name", []string{"storefront/frontend", "storefront/cart:http", "examples/shop", "--env", "dev"}, 2},
+		{"manifests-denied", []string{"default/my-app", "default/trusted-app:80", "examples/seed", "--manifests", "examples/seed/netpol/base"}, 1},
+		{"address-needs-port", []string{"storefront/frontend", "10.0.0.1", "examples/shop", "--env", "dev"}, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			args := append([]string{"explain"}, tc.args...)
+			res := run(t, root, args...)
+			if res.code != tc.code {
+				t.Errorf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", res.code, tc.code, res.stdout, res.stderr)
+			}
+			checkGolden(t, "ergonomics/explain-"+tc.name+".txt", transcript(args, res))
+		})
+	}
+}
