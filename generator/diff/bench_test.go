@@ -1,10 +1,14 @@
 package diff
 
 import (
+	"bytes"
 	"io"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/netdep/netdep/generator"
+	"github.com/netdep/netdep/schema"
 )
 
 // BenchmarkCompare measures a whole change review after loading: flows over
@@ -46,6 +50,32 @@ func BenchmarkGenerateAndCompare(b *testing.B) {
 		}
 		if _, err := Compare(base, head, Side{Ref: "base"}, WorkingTree); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkCompareShop is the bundled example against itself with one
+// more call: the size of a typical pull request on a small project.
+func BenchmarkCompareShop(b *testing.B) {
+	files, probs := schema.ReadPaths([]string{"../../examples/shop"})
+	if len(probs.Errors()) > 0 {
+		b.Fatal(probs)
+	}
+	base := mustGenerate(b, files)
+	changed := slices.Clone(files)
+	for i, f := range changed {
+		if strings.HasSuffix(f.Path, "storefront/deps.yaml") {
+			changed[i].Data = bytes.Replace(f.Data, []byte("      - cart:grpc\n"), []byte("      - cart:grpc\n      - payments/payment:grpc\n"), 1)
+		}
+	}
+	head := mustGenerate(b, changed)
+	for b.Loop() {
+		r, err := Compare(base, head, Side{Ref: "base"}, WorkingTree)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if !r.Changed() {
+			b.Fatal("no change")
 		}
 	}
 }

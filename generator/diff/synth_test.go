@@ -1,7 +1,10 @@
 package diff
 
 import (
+	"flag"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -62,4 +65,25 @@ func mustGenerate(tb testing.TB, files []schema.File) *generator.Output {
 		tb.Fatal(err)
 	}
 	return out
+}
+
+var synthDir = flag.String("synth", "", "write the synthetic 1,000-service project (base/ and head/) to this directory, for timing the CLI")
+
+// TestWriteSynth writes the benchmark's synthetic project to disk when
+// -synth is given, so the whole command can be timed on it.
+func TestWriteSynth(t *testing.T) {
+	if *synthDir == "" {
+		t.Skip("no -synth directory")
+	}
+	for side, change := range map[string]int{"base": 0, "head": 10} {
+		for _, f := range synthFiles(1000, change) {
+			p := filepath.Join(*synthDir, side, filepath.FromSlash(f.Path))
+			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(p, f.Data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
 }
