@@ -12,6 +12,10 @@ command -v ipset >/dev/null || need+=(ipset)
 command -v etcd >/dev/null || need+=(etcd-server)
 
 if ((${#need[@]})); then
+	if [[ $(id -u) -ne 0 ]]; then
+		echo "setup.sh: missing ${need[*]} and not root: cannot install" >&2
+		exit 1
+	fi
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update -qq
 	apt-get install -y -qq --no-install-recommends "${need[@]}"
