@@ -119,10 +119,10 @@ func sortedProblems(lines []string) bool {
 		parts := strings.SplitN(s, ":", 4)
 		k.file = parts[0]
 		if len(parts) > 1 {
-			k.line = atoi(parts[1])
+			k.line = catalogAtoi(parts[1])
 		}
 		if len(parts) > 2 {
-			k.col = atoi(parts[2])
+			k.col = catalogAtoi(parts[2])
 		}
 		return k
 	}
@@ -135,7 +135,7 @@ func sortedProblems(lines []string) bool {
 	return true
 }
 
-func atoi(s string) int {
+func catalogAtoi(s string) int {
 	n := 0
 	for _, c := range s {
 		if c < '0' || c > '9' {
@@ -162,5 +162,121 @@ func checkCaseGolden(t *testing.T, path, got string) {
 	}
 	if string(want) != got {
 		t.Errorf("stderr differs from %s (-want +got):\n%s", path, cmp.Diff(string(want), got))
+	}
+}
+
+// TestCatalogFileSystem covers hostile trees that cannot be committed as
+// they are (symlinks leaving the repository, files of many megabytes) or
+// whose bytes git might rewrite (CRLF): each is built in a temporary
+// directory and run from there, so paths read as the user typed them.
+func TestCatalogFileSystem(t *testing.T) {
+	const deps = "netdep: v1\nnamespace: shop\nservices:\n  cart:\n    ports: {grpc: 7070}\n"
+	tests := []struct {
+		name  string
+		setup func(t *testing.T, dir string)
+		args  []string
+		code  int
+		want  string // stderr
+	}{
+		{
+			name: "bom-and-crlf-accepted",
+			setup: func(t *testing.T, dir string) {
+				catalogWrite(t, dir, "in/deps.yaml", "\xef\xbb\xbf"+strings.ReplaceAll(deps, "\n", "\r\n"))
+			},
+			args: []string{"in"},
+		},
+		{
+			name: "symlink-loop",
+			setup: func(t *testing.T, dir string) {
+				catalogWrite(t, dir, "in/deps.yaml", deps)
+				catalogSymlink(t, "..", filepath.Join(dir, "in", "parent"))
+				catalogSymlink(t, "b.yaml", filepath.Join(dir, "in", "a.yaml"))
+				catalogSymlink(t, "a.yaml", filepath.Join(dir, "in", "b.yaml"))
+			},
+			args: []string{"in"},
+			want: "in/a.yaml: warning: symlink not followed: too many levels of symbolic links (a symlink loop)\n" +
+				"in/b.yaml: warning: symlink not followed: too many levels of symbolic links (a symlink loop)\n" +
+				"in/parent: warning: symlink not followed: it points outside in\n",
+		},
+		{
+			name: "symlink-out-of-the-tree",
+			setup: func(t *testing.T, dir string) {
+				catalogWrite(t, dir, "in/deps.yaml", deps)
+				catalogWrite(t, dir, "secret/other.yaml", "netdep: v1\nnamespace: other\nservices:\n  x: {ports: {http: 80}}\n")
+				catalogSymlink(t, filepath.Join(dir, "secret", "other.yaml"), filepath.Join(dir, "in", "other.yaml"))
+				catalogSymlink(t, "../secret", filepath.Join(dir, "in", "secret"))
+			},
+			args: []string{"in"},
+			want: "in/other.yaml: warning: symlink not followed: it points outside in\n" +
+				"in/secret: warning: symlink not followed: it points outside in\n",
+		},
+		{
+			name: "file-too-large",
+			setup: func(t *testing.T, dir string) {
+				catalogWrite(t, dir, "in/deps.yaml", deps+"# "+strings.Repeat("x", 8<<20)+"\n")
+			},
+			args: []string{"in/deps.yaml"},
+			code: 2,
+			want: "in/deps.yaml: file is larger than the 8 MiB limit for netdep files\n" +
+				"netdep: 1 error, nothing written\n",
+		},
+		{
+			name: "large-foreign-file-skipped",
+			setup: func(t *testing.T, dir string) {
+				catalogWrite(t, dir, "in/deps.yaml", deps)
+				catalogWrite(t, dir, "in/generated.yaml", "kind: List\nitems:\n"+strings.Repeat("- {kind: ConfigMap}\n", 500_000))
+			},
+			args: []string{"in"},
+		},
+		{
+			name:  "missing-path",
+			setup: func(t *testing.T, dir string) {},
+			args:  []string{"nope"},
+			code:  2,
+			want:  "nope: cannot read: no such file or directory\nnetdep: 1 error, nothing written\n",
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			tc.setup(t, dir)
+			out := filepath.Join(t.TempDir(), "netpol")
+			res := run(t, dir, append([]string{"generate", "--quiet", "--out", out}, tc.args...)...)
+			if res.code != tc.code {
+				t.Errorf("exit code = %d, want %d", res.code, tc.code)
+			}
+			if res.stderr != tc.want {
+				t.Errorf("stderr (-want +got):\n%s", cmp.Diff(tc.want, res.stderr))
+			}
+			if tc.code != 0 {
+				expectFailure(t, res, out)
+				return
+			}
+			if _, err := os.Stat(filepath.Join(out, "base", "shop", "cart.yaml")); err != nil {
+				t.Errorf("the tree was not written: %v", err)
+			}
+			res = run(t, dir, append([]string{"generate", "--strict", "--out", out + "-strict"}, tc.args...)...)
+			if want := map[bool]int{true: 0, false: 2}[tc.want == ""]; res.code != want {
+				t.Errorf("--strict: exit code = %d, want %d", res.code, want)
+			}
+		})
+	}
+}
+
+func catalogWrite(t *testing.T, dir, name, data string) {
+	t.Helper()
+	p := filepath.Join(dir, filepath.FromSlash(name))
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func catalogSymlink(t *testing.T, target, link string) {
+	t.Helper()
+	if err := os.Symlink(target, link); err != nil {
+		t.Skipf("symlinks unavailable: %v", err)
 	}
 }
