@@ -10,16 +10,22 @@ import (
 // FuzzParse feeds arbitrary bytes to Parse as a dependency file next to a
 // fixed valid one. Parse must not panic or hang, must return either a Spec or
 // errors, and every problem must carry the file and the expected format.
-// Seeds are every input under testdata.
+// Seeds are every input under testdata, the CLI catalogue of mistakes and
+// the examples.
 func FuzzParse(f *testing.F) {
-	_ = filepath.WalkDir("testdata", func(p string, d os.DirEntry, err error) error {
-		if err == nil && !d.IsDir() && strings.HasSuffix(p, ".yaml") {
-			if data, err := os.ReadFile(p); err == nil {
-				f.Add(data)
+	for _, root := range []string{"testdata", "../tests/testdata/catalog", "../examples"} {
+		_ = filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+			if err == nil && d.IsDir() && d.Name() == "netpol" {
+				return filepath.SkipDir
 			}
-		}
-		return nil
-	})
+			if err == nil && !d.IsDir() && strings.HasSuffix(p, ".yaml") {
+				if data, err := os.ReadFile(p); err == nil {
+					f.Add(data)
+				}
+			}
+			return nil
+		})
+	}
 	other := []byte("netdep: v1\nnamespace: shop\nservices:\n  cart: {ports: {grpc: 7070}}\n")
 	f.Fuzz(func(t *testing.T, data []byte) {
 		for _, explicit := range []bool{true, false} {

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Run every fuzz target of netdep for a fixed, short time each: the loader
+# alone (schema FuzzParse) and the whole generate pipeline (generator
+# FuzzPipeline). go test -fuzz takes one target per run, hence the loop.
+#
+#   FUZZTIME=20s hack/fuzz.sh            # CI default
+#   FUZZTIME=10m hack/fuzz.sh            # a longer local hunt
+#
+# A failure leaves the crashing input under <package>/testdata/fuzz/<Target>/;
+# commit it with the fix, so it stays a regression test of plain `go test`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+FUZZTIME="${FUZZTIME:-20s}"
+GO="${GO:-go}"
+
+targets=(
+	"./schema FuzzParse"
+	"./generator FuzzPipeline"
+)
+
+for t in "${targets[@]}"; do
+	read -r pkg name <<<"$t"
+	echo "--- fuzz $pkg $name for $FUZZTIME"
+	"$GO" test "$pkg" -run '^$' -fuzz "^${name}\$" -fuzztime "$FUZZTIME"
+done
