@@ -94,6 +94,7 @@ environment, ready for Argo CD or Flux.`,
 		NewVerifyCommand(streams),
 		NewRenderCommand(streams),
 		NewVersionCommand(streams),
+		NewImportCommand(streams),
 		NewGraphCommand(streams),
 		NewExplainCommand(streams),
 	)
