@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -131,6 +132,138 @@ func TestExplain(t *testing.T) {
 				t.Errorf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", res.code, tc.code, res.stdout, res.stderr)
 			}
 			checkGolden(t, "ergonomics/explain-"+tc.name+".txt", transcript(args, res))
+		})
+	}
+}
+
+// TestInit scaffolds with flags (stdin is not a terminal, so nothing is
+// asked), compares the files with goldens, generates and verifies them, and
+// checks that a second run refuses to overwrite.
+func TestInit(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		args  []string
+		files []string
+	}{
+		{"defaults", nil, []string{"netdep.yaml", "scaffold/deps.yaml"}},
+		{"flags", []string{"--namespace", "shop", "--service", "frontend", "--service", "cart", "--service", "cart-redis", "--port", "7070", "--environments", "dev,staging,prod"},
+			[]string{"netdep.yaml", "shop/deps.yaml"}},
+		{"no-environments", []string{"--namespace", "tools", "--environments", ""}, []string{"tools/deps.yaml"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "scaffold")
+			args := append([]string{"init", dir}, tc.args...)
+			res := run(t, filepath.Dir(dir), args...)
+			if res.code != 0 {
+				t.Fatalf("init exited %d:\n%s", res.code, res.stderr)
+			}
+			got := readTree(t, dir)
+			if len(got) != len(tc.files) {
+				t.Errorf("init wrote %d files, want %v", len(got), tc.files)
+			}
+			for _, f := range tc.files {
+				b, ok := got[f]
+				if !ok {
+					t.Errorf("init did not write %s", f)
+					continue
+				}
+				// .golden: a deps.yaml in testdata would be a netdep file.
+				checkGolden(t, "ergonomics/init-"+tc.name+"/"+f+".golden", string(b))
+			}
+
+			out := filepath.Join(t.TempDir(), "netpol")
+			if res := run(t, dir, "generate", ".", "--out", out, "--strict"); res.code != 0 {
+				t.Fatalf("the scaffold does not generate (exit %d):\n%s", res.code, res.stderr)
+			}
+			if res := run(t, dir, "verify", ".", "--out", out); res.code != 0 {
+				t.Errorf("the scaffold does not verify (exit %d):\n%s%s", res.code, res.stdout, res.stderr)
+			}
+
+			again := run(t, filepath.Dir(dir), args...)
+			if again.code != 2 || !strings.Contains(again.stderr, "never overwrites") {
+				t.Errorf("second init: exit %d, stderr %q; want 2 and a refusal", again.code, again.stderr)
+			}
+			compareTrees(t, got, readTree(t, dir), "the scaffold before the refused run")
+		})
+	}
+}
+
+// TestInitRefusesPartly: one existing file is enough to write nothing.
+func TestInitRefusesPartly(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "netdep.yaml"), []byte("# mine\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res := run(t, dir, "init", ".", "--namespace", "shop")
+	if res.code != 2 {
+		t.Errorf("exit %d, want 2", res.code)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "shop")); !os.IsNotExist(err) {
+		t.Errorf("init wrote shop/ although netdep.yaml existed")
+	}
+}
+
+// TestInitBadNames: invalid names are usage errors, all reported at once.
+func TestInitBadNames(t *testing.T) {
+	dir := t.TempDir()
+	res := run(t, dir, "init", ".", "--namespace", "Shop", "--service", "allow-dns", "--environments", "dev,Prod")
+	if res.code != 2 {
+		t.Errorf("exit %d, want 2", res.code)
+	}
+	for _, want := range []string{`namespace "Shop"`, `service "allow-dns"`, `environment "Prod"`} {
+		if !strings.Contains(res.stderr, want) {
+			t.Errorf("stderr lacks %s:\n%s", want, res.stderr)
+		}
+	}
+	if files := readTree(t, dir); len(files) > 0 {
+		t.Errorf("init wrote %v", files)
+	}
+}
+
+// TestCompletion: cobra's completion command exists for every shell, and
+// the dynamic completions offer services and environments.
+func TestCompletion(t *testing.T) {
+	root := repoRoot(t)
+	for _, shell := range []string{"bash", "zsh", "fish", "powershell"} {
+		t.Run(shell, func(t *testing.T) {
+			res := run(t, root, "completion", shell)
+			if res.code != 0 || !strings.Contains(res.stdout, "netdep") || len(res.stdout) < 500 {
+				t.Errorf("exit %d, %d bytes; want a script naming netdep\n%s", res.code, len(res.stdout), res.stderr)
+			}
+		})
+	}
+	shop := filepath.Join(root, "examples", "shop")
+	for _, tc := range []struct {
+		name string
+		dir  string
+		args []string
+		want []string
+		not  []string
+	}{
+		{"explain SRC", shop, []string{"explain", "storefront/"}, []string{"storefront/cart", "storefront/frontend", "storefront/toolbox", "storefront/*"}, []string{"catalog/catalog"}},
+		{"explain DST port", shop, []string{"explain", "storefront/frontend", "storefront/cart:"}, []string{"storefront/cart:grpc"}, nil},
+		{"explain PATH", shop, []string{"explain", "a", "b", ""}, nil, []string{"storefront/cart"}},
+		{"explain --env", shop, []string{"explain", "a", "b", "--env", ""}, []string{"dev", "prod", "staging"}, nil},
+		{"graph --env with PATH", root, []string{"graph", "examples/shop", "--env", "p"}, []string{"prod"}, []string{"dev"}},
+		{"graph --format", root, []string{"graph", "--format", ""}, []string{"mermaid", "dot"}, nil},
+		{"explain SRC, no files", t.TempDir(), []string{"explain", ""}, nil, []string{"storefront/cart"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res := run(t, tc.dir, append([]string{"__complete"}, tc.args...)...)
+			if res.code != 0 {
+				t.Fatalf("exit %d:\n%s", res.code, res.stderr)
+			}
+			lines := strings.Split(res.stdout, "\n")
+			for _, w := range tc.want {
+				if !slices.Contains(lines, w) {
+					t.Errorf("completions lack %q:\n%s", w, res.stdout)
+				}
+			}
+			for _, n := range tc.not {
+				if slices.Contains(lines, n) {
+					t.Errorf("completions offer %q:\n%s", n, res.stdout)
+				}
+			}
 		})
 	}
 }

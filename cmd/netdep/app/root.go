@@ -97,6 +97,7 @@ environment, ready for Argo CD or Flux.`,
 		NewImportCommand(streams),
 		NewGraphCommand(streams),
 		NewExplainCommand(streams),
+		NewInitCommand(streams),
 	)
 	return root
 }
