@@ -16,8 +16,8 @@ var randomCases = flag.Int("random-cases", 1000, "random cases for TestMatchesRe
 // of endpoints (pods and probe addresses) and every probe port and protocol.
 func TestMatchesReference(t *testing.T) {
 	n := *randomCases
-	if testing.Short() {
-		n = 300
+	if testing.Short() || raceEnabled {
+		n = min(n, 150)
 	}
 	probes, allowed := 0, 0
 	for seed := 0; seed < n; seed++ {
