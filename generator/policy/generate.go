@@ -35,6 +35,7 @@ const NamespaceLabel = "kubernetes.io/metadata.name"
 // collides with a service's own policy.
 func Generate(spec *schema.Spec) (*Set, error) {
 	envs := spec.EnvNames()
+	g := newGen(spec)
 	perEnv := make([]map[unitKey]*unit, len(envs))
 	var keys []unitKey
 	seen := map[unitKey]bool{}
@@ -43,7 +44,7 @@ func Generate(spec *schema.Spec) (*Set, error) {
 		if env == nil {
 			return nil, fmt.Errorf("spec has no resolved environment %q", name)
 		}
-		units, err := buildUnits(spec, env)
+		units, err := g.buildUnits(env)
 		if err != nil {
 			return nil, err
 		}
@@ -176,7 +177,74 @@ func policyTypes(ingress, egress bool) []networkingv1.PolicyType {
 	return out
 }
 
-func buildUnits(spec *schema.Spec, env *schema.Environment) (map[unitKey]*unit, error) {
+// gen holds what one Generate call computes once and reuses: rendering the
+// same peer or port for every policy that names it is most of the work on
+// large organisations.
+type gen struct {
+	spec       *schema.Spec
+	namespaces map[string]*schema.Namespace
+	peers      map[peerCacheKey]renderedPeer
+	ports      map[schema.Port]renderedPort
+}
+
+type peerCacheKey struct {
+	own string
+	// one of: the service, or a string identity of a raw or CIDR peer
+	service *schema.Service
+	other   string
+}
+
+type renderedPeer struct {
+	peer networkingv1.NetworkPolicyPeer
+	key  string
+}
+
+type renderedPort struct {
+	port *networkingv1.NetworkPolicyPort
+	key  string
+}
+
+func newGen(spec *schema.Spec) *gen {
+	g := &gen{spec: spec, namespaces: map[string]*schema.Namespace{},
+		peers: map[peerCacheKey]renderedPeer{}, ports: map[schema.Port]renderedPort{}}
+	for _, ns := range spec.Namespaces {
+		g.namespaces[ns.Name] = ns
+	}
+	return g
+}
+
+func (g *gen) peer(own string, p schema.Peer) renderedPeer {
+	k := peerCacheKey{own: own}
+	switch p.Kind {
+	case schema.PeerService:
+		k.service = p.Service
+	case schema.PeerCIDR:
+		k.other = "c" + p.CIDR + "|" + strings.Join(p.Except, ",")
+	default:
+		k.other = "s" + p.Namespace + "|" + labelKey(p.Selector)
+	}
+	if r, ok := g.peers[k]; ok {
+		return r
+	}
+	peer, key := renderPeer(own, p)
+	r := renderedPeer{peer: peer, key: key}
+	g.peers[k] = r
+	return r
+}
+
+func (g *gen) port(p schema.Port) renderedPort {
+	p.Name = "" // the name never reaches the policy: ports are numeric
+	if r, ok := g.ports[p]; ok {
+		return r
+	}
+	port, key := renderPort(p)
+	r := renderedPort{port: port, key: key}
+	g.ports[p] = r
+	return r
+}
+
+func (g *gen) buildUnits(env *schema.Environment) (map[unitKey]*unit, error) {
+	spec := g.spec
 	units := map[unitKey]*unit{}
 	byService := map[*schema.Service]*unit{}
 	for _, ns := range spec.Namespaces {
@@ -202,14 +270,14 @@ func buildUnits(spec *schema.Spec, env *schema.Environment) (map[unitKey]*unit, 
 			}
 			for _, p := range env.DNS.Peers {
 				for _, port := range env.DNS.Ports {
-					dns.add(schema.Egress, ns.Name, p, &port)
+					dns.add(g, schema.Egress, ns.Name, p, &port)
 				}
 			}
 			units[unitKey{ns.Name, AllowDNSName}] = dns
 		}
 	}
 	for _, s := range env.Services {
-		ns := spec.Namespace(s.Namespace)
+		ns := g.namespaces[s.Namespace]
 		if ns == nil {
 			return nil, fmt.Errorf("service %s: namespace not in spec", s.ID())
 		}
@@ -237,7 +305,7 @@ func buildUnits(spec *schema.Spec, env *schema.Environment) (map[unitKey]*unit, 
 		if u == nil {
 			continue // unmanaged namespace, or service absent here
 		}
-		ns := spec.Namespace(r.Service.Namespace)
+		ns := g.namespaces[r.Service.Namespace]
 		if r.Direction == schema.Ingress && !ns.IsolateIngress ||
 			r.Direction == schema.Egress && !ns.IsolateEgress {
 			// A direction netdep does not isolate is open anyway; an allow
@@ -245,11 +313,11 @@ func buildUnits(spec *schema.Spec, env *schema.Environment) (map[unitKey]*unit, 
 			continue
 		}
 		if r.AnyPort {
-			u.add(r.Direction, r.Service.Namespace, r.Peer, nil)
+			u.add(g, r.Direction, r.Service.Namespace, r.Peer, nil)
 			continue
 		}
 		for _, p := range r.Ports {
-			u.add(r.Direction, r.Service.Namespace, r.Peer, &p)
+			u.add(g, r.Direction, r.Service.Namespace, r.Peer, &p)
 		}
 	}
 	return units, nil
@@ -266,11 +334,12 @@ type atom struct {
 	peerKey, portKey string
 }
 
-func (u *unit) add(dir schema.Direction, ownNamespace string, p schema.Peer, port *schema.Port) {
-	peer, peerKey := renderPeer(ownNamespace, p)
-	a := atom{dir: dir, peer: peer, peerKey: peerKey, portKey: "*"}
+func (u *unit) add(g *gen, dir schema.Direction, ownNamespace string, p schema.Peer, port *schema.Port) {
+	rp := g.peer(ownNamespace, p)
+	a := atom{dir: dir, peer: rp.peer, peerKey: rp.key, portKey: "*"}
 	if port != nil {
-		a.port, a.portKey = renderPort(*port)
+		r := g.port(*port)
+		a.port, a.portKey = r.port, r.key
 	}
 	u.atoms[string(dir)+"|"+a.peerKey+"|"+a.portKey] = a
 }

@@ -16,7 +16,9 @@ const (
 	DenyWave  = "1"
 )
 
-// Set is the generated policies of one run.
+// Set is the generated policies of one run. Policies share read-only
+// sub-objects (selectors, ports) to keep large organisations cheap: DeepCopy
+// a policy before changing it.
 type Set struct {
 	// Environments are the environments that have an overlay, sorted; empty
 	// when the run has only the implicit environment (base only).
