@@ -4,7 +4,7 @@ import (
 	"testing"
 
 	"github.com/netdep/netdep/generator/policy"
-	"github.com/netdep/netdep/internal/synth"
+	"github.com/netdep/netdep/tests/synth"
 	"github.com/netdep/netdep/schema"
 )
 
