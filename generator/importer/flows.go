@@ -522,7 +522,7 @@ func Flows(obs *Observed, o FlowOptions) (*Result, error) {
 			switch {
 			case docs[e.src.ns].managed:
 				for _, r := range refs {
-					addEntry(e.src.doc.calls, quote(r), origin)
+					addEntry(e.src.doc.calls, quoteRef(r), origin)
 				}
 			case docs[e.dst.ns].managed:
 				ref = e.src.name
@@ -533,7 +533,7 @@ func Flows(obs *Observed, o FlowOptions) (*Result, error) {
 					p, _ := e.dst.doc.portByRange(k.r)
 					ref += ":" + p.name
 				}
-				addEntry(e.dst.doc.from, quote(ref), origin)
+				addEntry(e.dst.doc.from, quoteRef(ref), origin)
 			}
 		case e.src != nil:
 			if !docs[e.src.ns].managed {

@@ -217,6 +217,15 @@ func quote(s string) string {
 	return strconv.Quote(s)
 }
 
+// quoteRef writes a service reference (ns/svc:port): a colon inside a
+// plain scalar is fine in block context, where calls and from entries are.
+func quoteRef(s string) string {
+	if q := quote(strings.ReplaceAll(s, ":", "/")); !strings.HasPrefix(q, "\"") && !strings.HasPrefix(s, ":") {
+		return s
+	}
+	return quote(s)
+}
+
 func looksNumeric(s string) bool {
 	_, err := strconv.ParseFloat(s, 64)
 	return err == nil

@@ -347,6 +347,40 @@ func (im *policyImporter) universe() error {
 	if im.dnsPod < 0 {
 		im.dnsPod = addPod("kube-system", "(pods k8s-app=kube-dns)", dnsLabels, nil, nil)
 	}
+	// Pods a peer names by labels that no workload of the inputs carries
+	// (ingress-nginx's controller, a Prometheus from another repository):
+	// one pod with exactly those labels, as verify's world has for a raw
+	// peer, so that what the policies allow them is imported as a raw peer.
+	for _, p := range im.c.Policies {
+		ns := p.Namespace
+		if ns == "" {
+			ns = eval.DefaultNamespace
+		}
+		var peers []networkingv1.NetworkPolicyPeer
+		for _, r := range p.Spec.Ingress {
+			peers = append(peers, r.From...)
+		}
+		for _, r := range p.Spec.Egress {
+			peers = append(peers, r.To...)
+		}
+		for _, peer := range peers {
+			sel := peer.PodSelector
+			if sel == nil || len(sel.MatchExpressions) > 0 || len(sel.MatchLabels) == 0 {
+				continue
+			}
+			for _, n := range im.peerNamespaces(ns, peer.NamespaceSelector, nsLabels) {
+				carried := false
+				for _, i := range im.nsPods[n] {
+					if subset(sel.MatchLabels, im.u.Pods[i].Labels) {
+						carried = true
+					}
+				}
+				if !carried {
+					addPod(n, "(pods "+labelKey(sel.MatchLabels)+")", copyMap(sel.MatchLabels), nil, nil)
+				}
+			}
+		}
+	}
 	im.u.Addresses = append(im.u.Addresses, im.o.PodCIDRs...)
 	ev, err := eval.New(im.u, im.c.Policies)
 	if err != nil {
@@ -354,6 +388,29 @@ func (im *policyImporter) universe() error {
 	}
 	im.ev, im.r, im.ext = ev, ev.Reachability(), ev.Externals()
 	return nil
+}
+
+// peerNamespaces are the known namespaces a peer's namespaceSelector
+// matches (the policy's own when it has none).
+func (im *policyImporter) peerNamespaces(own string, s *metav1.LabelSelector, nsLabels map[string]map[string]string) []string {
+	if s == nil {
+		return []string{own}
+	}
+	sel, err := metav1.LabelSelectorAsSelector(s)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, n := range im.namespaces {
+		l := labels.Set{eval.NamespaceNameLabel: n}
+		for k, v := range nsLabels[n] {
+			l[k] = v
+		}
+		if sel.Matches(l) {
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 // namedNamespace returns the namespace a selector names by
@@ -595,11 +652,11 @@ func (im *policyImporter) edges() {
 			}
 			if a.doc != nil && im.docs[a.ns].managed {
 				for _, ref := range refPorts(svcRef(a.ns, b), b.doc, ps) {
-					addEntry(a.doc.calls, quote(ref), im.origin(src, dst, portsOfRef(ref, b.doc, ps)))
+					addEntry(a.doc.calls, quoteRef(ref), im.origin(src, dst, portsOfRef(ref, b.doc, ps)))
 				}
 			} else {
 				for _, ref := range refPorts(svcRef(b.ns, a), b.doc, ps) {
-					addEntry(b.doc.from, quote(ref), im.origin(src, dst, portsOfRef(ref, b.doc, ps)))
+					addEntry(b.doc.from, quoteRef(ref), im.origin(src, dst, portsOfRef(ref, b.doc, ps)))
 				}
 			}
 		}
@@ -632,28 +689,61 @@ func svcRef(fromNS string, s *svcInfo) string {
 func (im *policyImporter) rawPeers() {
 	for _, n := range im.namespaces {
 		pods := im.nsPods[n]
-		unl := -1
+		// Groups: every pod of n (represented by its unlabelled pod), then
+		// the pods a peer selects by labels no workload carries.
+		type group struct {
+			rep int
+			sel map[string]string
+		}
+		var groups []group
 		for _, p := range pods {
 			if im.byPod[p] == nil && im.u.Pods[p].Labels == nil {
-				unl = p
+				groups = append([]group{{rep: p}}, groups...)
+			} else if im.byPod[p] == nil {
+				groups = append(groups, group{rep: p, sel: im.u.Pods[p].Labels})
 			}
 		}
 		for _, s := range im.svcs {
 			self := eval.PodEndpoint(s.pod)
-			// s calls every pod of n.
-			if im.isEg(s.ns) && !im.isIn(n) {
-				if q := im.common(pods, s.pod, func(p int) eval.PortSet { return im.r.Ports(self, eval.PodEndpoint(p)) }); !q.IsEmpty() {
-					addEntry(s.doc.calls, fmt.Sprintf("{namespace: %s, ports: %s}", quote(n), portValues(q)),
-						im.origin(self, eval.PodEndpoint(unl), q))
+			var allEg, allIn eval.PortSet
+			for gi, g := range groups {
+				var members []int
+				for _, p := range pods {
+					if subset(g.sel, im.u.Pods[p].Labels) {
+						members = append(members, p)
+					}
 				}
-			}
-			// every pod of n calls s.
-			if im.isIn(s.ns) && !im.isEg(n) {
-				if q := im.common(pods, s.pod, func(p int) eval.PortSet { return im.r.Ports(eval.PodEndpoint(p), self) }); !q.IsEmpty() {
-					q = q.Intersect(s.doc.portSet().Union(anyIfAll(q)))
+				peerText := "namespace: " + quote(n)
+				if g.sel != nil {
+					peerText += ", selector: " + flowMap(g.sel)
+				}
+				rep := eval.PodEndpoint(g.rep)
+				// s calls the group.
+				if im.isEg(s.ns) && !im.isIn(n) {
+					q := im.common(members, s.pod, func(p int) eval.PortSet { return im.r.Ports(self, eval.PodEndpoint(p)) })
+					if g.rep == im.dnsPod {
+						q = subtract(q, im.dnsPorts()) // allow-dns covers it
+					}
+					if gi > 0 {
+						q = subtract(q, allEg)
+					} else {
+						allEg = q
+					}
 					if !q.IsEmpty() {
-						addEntry(s.doc.from, fmt.Sprintf("{namespace: %s%s}", quote(n), ownPorts(s.doc, q)),
-							im.origin(eval.PodEndpoint(unl), self, q))
+						addEntry(s.doc.calls, fmt.Sprintf("{%s, ports: %s}", peerText, portValues(q)), im.origin(self, rep, q))
+					}
+				}
+				// the group calls s.
+				if im.isIn(s.ns) && !im.isEg(n) {
+					q := im.common(members, s.pod, func(p int) eval.PortSet { return im.r.Ports(eval.PodEndpoint(p), self) })
+					q = q.Intersect(s.doc.portSet().Union(anyIfAll(q)))
+					if gi > 0 {
+						q = subtract(q, allIn)
+					} else {
+						allIn = q
+					}
+					if !q.IsEmpty() {
+						addEntry(s.doc.from, fmt.Sprintf("{%s%s}", peerText, ownPorts(s.doc, q)), im.origin(rep, self, q))
 					}
 				}
 			}
