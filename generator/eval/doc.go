@@ -24,10 +24,20 @@
 //     never matched by an ipBlock. A pod with several IPs is matched when any
 //     of them is.
 //   - Only TCP, UDP and SCTP are modelled, on ports 1-65535.
+//   - A named port resolves on the destination pod of the connection, by
+//     name and protocol, per pod (for an egress rule that is the peer); on
+//     an address outside the cluster it matches nothing.
+//   - A peer with no field set (`- {}`) is rejected by the API server and
+//     so by Validate and New; it does not mean "everyone" (a rule without
+//     from/to does).
+//   - Address classes (Externals) cover the whole address space, pod IPs
+//     included: give the pod and service CIDRs in Universe.Addresses to see
+//     them as classes of their own.
 //   - Addresses outside the cluster are never isolated: a connection from an
 //     external address needs only ingress at its destination pod, one to an
 //     external address only egress at its source pod. Connections between
-//     two external addresses are not reported.
+//     two external addresses are not reported by Reachability (Explain
+//     calls them allowed: no policy can isolate them).
 //   - A pod's connection to itself (loopback) is not reported by
 //     Reachability.Flows; Ports and Explain evaluate it by the rules like a
 //     connection between two replicas.

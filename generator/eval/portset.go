@@ -121,7 +121,7 @@ func (s PortSet) Contains(p corev1.Protocol, port int32) bool {
 	if !ok {
 		return false
 	}
-	i, found := slices.BinarySearchFunc(s.spans, x, func(a span, x uint32) int {
+	_, found := slices.BinarySearchFunc(s.spans, x, func(a span, x uint32) int {
 		switch {
 		case a.hi < x:
 			return -1
@@ -130,7 +130,6 @@ func (s PortSet) Contains(p corev1.Protocol, port int32) bool {
 		}
 		return 0
 	})
-	_ = i
 	return found
 }
 
