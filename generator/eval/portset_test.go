@@ -8,8 +8,12 @@ import (
 )
 
 func TestPortSet(t *testing.T) {
-	tcp := func(from, to int32) eval.PortRange { return eval.PortRange{Protocol: corev1.ProtocolTCP, From: from, To: to} }
-	udp := func(from, to int32) eval.PortRange { return eval.PortRange{Protocol: corev1.ProtocolUDP, From: from, To: to} }
+	tcp := func(from, to int32) eval.PortRange {
+		return eval.PortRange{Protocol: corev1.ProtocolTCP, From: from, To: to}
+	}
+	udp := func(from, to int32) eval.PortRange {
+		return eval.PortRange{Protocol: corev1.ProtocolUDP, From: from, To: to}
+	}
 	tests := []struct {
 		name string
 		got  eval.PortSet
