@@ -1,0 +1,144 @@
+package schema
+
+//go:generate go test -run TestJSONSchema -update .
+
+// The types below describe netdep files for the JSON schema that editors use
+// (netdep.schema.json, generated from them by TestJSONSchema in
+// jsonschema_test.go). They document the format of docs/reference.md; the
+// loader does not use them (it decodes yaml.v3 nodes to keep positions).
+// Values that take several forms (a call written as a string or a mapping,
+// a port as a number or a string) are interfaces here and get their schema
+// from jsonschemaForms in the test.
+
+// DependencyDoc is a dependency document: the services of one namespace.
+type DependencyDoc struct {
+	Netdep    string      `json:"netdep" jsonschema:"enum=v1" jsonschema_description:"Schema marker: every netdep document starts with netdep: v1."`
+	Namespace NameDoc     `json:"namespace" jsonschema_description:"The Kubernetes namespace the services live in (a DNS-1123 label)."`
+	Managed   bool        `json:"managed,omitempty" jsonschema:"default=true" jsonschema_description:"true (default): netdep owns this namespace's policies. false: the document only describes services others call or are called by (selectors, ports); nothing is emitted for it and it may not use isolate, calls or from."`
+	Isolate   []string    `json:"isolate,omitempty" jsonschema:"minItems=1,uniqueItems=true,enum=ingress,enum=egress" jsonschema_description:"Directions netdep isolates (default-deny) in this namespace: [ingress, egress] by default; [ingress] leaves egress open for gradual adoption. Every document of a namespace must agree."`
+	Services  ServicesDoc `json:"services,omitempty" jsonschema_description:"The workloads of the namespace, by name (a DNS-1123 label, not default-deny or allow-dns)."`
+}
+
+// ServicesDoc maps service names to services.
+type ServicesDoc map[string]ServiceDoc
+
+// ServiceDoc is one workload: the pods its selector matches.
+type ServiceDoc struct {
+	Selector     SelectorDoc     `json:"selector,omitempty" jsonschema_description:"The pods' labels (matchLabels); default {app: <service name>}. At least one label."`
+	Ports        PortsDoc        `json:"ports,omitempty" jsonschema_description:"Ports the pods listen on (container ports, not Service ports), by name: http: 8080, dns: 53/UDP, range: 9000-9100/TCP. A service that is called or has from entries must declare ports."`
+	Calls        []CallDoc       `json:"calls,omitempty" jsonschema_description:"Egress intents: what this service connects to. Each is a service reference (svc, svc:port, ns/svc, ns/svc:port) or a mapping with to, cidr or namespace/selector."`
+	From         []FromDoc       `json:"from,omitempty" jsonschema_description:"Ingress intents for callers that declare no calls; ports are this service's own."`
+	Environments EnvironmentsDoc `json:"environments,omitempty" jsonschema_description:"Environments the service exists in (default: all); names declared by the project file."`
+}
+
+// PortsDoc maps port names (IANA service names) to port values.
+type PortsDoc map[string]PortValueDoc
+
+// CallDoc is one calls entry: ServiceRefDoc, CallToDoc, CIDRCallDoc or
+// RawCallDoc.
+type CallDoc any
+
+// CallToDoc is a service reference limited to some environments.
+type CallToDoc struct {
+	To           ServiceRefDoc   `json:"to" jsonschema_description:"The service called: svc, svc:port, ns/svc or ns/svc:port (port: a name or number the target declares, optionally /PROTO). Without a port, every port the target declares."`
+	Environments EnvironmentsDoc `json:"environments,omitempty" jsonschema_description:"Only in these environments."`
+}
+
+// CIDRCallDoc is egress to an address block.
+type CIDRCallDoc struct {
+	CIDR         CIDRDoc         `json:"cidr" jsonschema_description:"A CIDR with no host bits set (203.0.113.0/24; a single address is 10.0.0.1/32) or the name of a cidr set from the project file."`
+	Except       []CIDRDoc       `json:"except,omitempty" jsonschema_description:"Blocks inside cidr that are carved out, each strictly smaller than it and of the same IP family."`
+	Ports        CallPortsDoc    `json:"ports" jsonschema_description:"Port values (numbers, 53/UDP, 9000-9100/TCP) or the word any for every port."`
+	Environments EnvironmentsDoc `json:"environments,omitempty" jsonschema_description:"Only in these environments."`
+}
+
+// RawCallDoc is egress to pods named by namespace and labels (a raw peer).
+type RawCallDoc struct {
+	Namespace    NameDoc         `json:"namespace,omitempty" jsonschema:"anyof_required=namespace" jsonschema_description:"The peer's namespace (default: this document's); it need not be described by any file."`
+	Selector     PeerSelectorDoc `json:"selector,omitempty" jsonschema:"anyof_required=selector" jsonschema_description:"The peer pods' labels; omitted or {} means every pod of the namespace."`
+	Ports        CallPortsDoc    `json:"ports" jsonschema_description:"Port values (numbers, 53/UDP, 9000-9100/TCP) or the word any for every port."`
+	Environments EnvironmentsDoc `json:"environments,omitempty" jsonschema_description:"Only in these environments."`
+}
+
+// FromDoc is one from entry: ServiceRefDoc, FromRefDoc, CIDRFromDoc or
+// RawFromDoc.
+type FromDoc any
+
+// FromRefDoc is a caller limited to some environments.
+type FromRefDoc struct {
+	From         ServiceRefDoc   `json:"from" jsonschema_description:"The calling service: svc, svc:port, ns/svc or ns/svc:port, the port being one of this service's own. Without a port, all of this service's ports."`
+	Environments EnvironmentsDoc `json:"environments,omitempty" jsonschema_description:"Only in these environments."`
+}
+
+// CIDRFromDoc is ingress from an address block.
+type CIDRFromDoc struct {
+	CIDR         CIDRDoc         `json:"cidr" jsonschema_description:"A CIDR with no host bits set (0.0.0.0/0, 10.0.0.0/8) or the name of a cidr set from the project file."`
+	Except       []CIDRDoc       `json:"except,omitempty" jsonschema_description:"Blocks inside cidr that are carved out, each strictly smaller than it and of the same IP family."`
+	Ports        FromPortsDoc    `json:"ports,omitempty" jsonschema_description:"This service's own ports (names or numbers it declares); default all of them; any for every port, declared or not."`
+	Environments EnvironmentsDoc `json:"environments,omitempty" jsonschema_description:"Only in these environments."`
+}
+
+// RawFromDoc is ingress from pods named by namespace and labels.
+type RawFromDoc struct {
+	Namespace    NameDoc         `json:"namespace,omitempty" jsonschema:"anyof_required=namespace" jsonschema_description:"The callers' namespace (default: this document's); it need not be described by any file."`
+	Selector     PeerSelectorDoc `json:"selector,omitempty" jsonschema:"anyof_required=selector" jsonschema_description:"The calling pods' labels; omitted or {} means every pod of the namespace."`
+	Ports        FromPortsDoc    `json:"ports,omitempty" jsonschema_description:"This service's own ports (names or numbers it declares); default all of them; any for every port, declared or not."`
+	Environments EnvironmentsDoc `json:"environments,omitempty" jsonschema_description:"Only in these environments."`
+}
+
+// ProjectDoc is the project document: environments and cluster settings.
+type ProjectDoc struct {
+	Netdep       string         `json:"netdep" jsonschema:"enum=v1" jsonschema_description:"Schema marker: every netdep document starts with netdep: v1."`
+	Cluster      SettingsDoc    `json:"cluster,omitempty" jsonschema_description:"Defaults for every environment."`
+	Environments EnvSettingsDoc `json:"environments" jsonschema_description:"The environments (DNS-1123 labels), each with what differs in its cluster ({} when nothing does); one overlay each."`
+}
+
+// EnvSettingsDoc maps environment names to their settings.
+type EnvSettingsDoc map[string]SettingsDoc
+
+// SettingsDoc is what an environment's cluster looks like.
+type SettingsDoc struct {
+	DNS   DNSDoc      `json:"dns,omitempty" jsonschema_description:"Where pods resolve names: {namespace, selector, ports} (DNS pods), {cidr, ports} (an address such as NodeLocal DNSCache), false for no allow-dns policies, true for the default {namespace: kube-system, selector: {k8s-app: kube-dns}, ports: [53/UDP, 53/TCP]}. An environment's dns replaces the cluster's."`
+	CIDRs CIDRSetsDoc `json:"cidrs,omitempty" jsonschema_description:"Named lists of CIDRs that calls and from entries use as cidr: <name>. An environment's entry replaces the cluster's entry of the same name."`
+}
+
+// CIDRSetsDoc maps cidr set names to their blocks.
+type CIDRSetsDoc map[string][]CIDRDoc
+
+// DNSDoc is a project's dns: a boolean, DNSPodsDoc or DNSCIDRDoc.
+type DNSDoc any
+
+// DNSPodsDoc is DNS served by pods.
+type DNSPodsDoc struct {
+	Namespace NameDoc         `json:"namespace,omitempty" jsonschema:"anyof_required=namespace" jsonschema_description:"The DNS pods' namespace (default kube-system); alone, every pod of it."`
+	Selector  PeerSelectorDoc `json:"selector,omitempty" jsonschema:"anyof_required=selector" jsonschema_description:"The DNS pods' labels."`
+	Ports     []PortValueDoc  `json:"ports,omitempty" jsonschema_description:"DNS ports; default [53/UDP, 53/TCP]."`
+}
+
+// DNSCIDRDoc is DNS served at addresses.
+type DNSCIDRDoc struct {
+	CIDR  any            `json:"cidr" jsonschema_description:"A CIDR or a list of CIDRs (169.254.20.10/32)."`
+	Ports []PortValueDoc `json:"ports,omitempty" jsonschema_description:"DNS ports; default [53/UDP, 53/TCP]."`
+}
+
+// Leaf values; their schemas are in jsonschemaForms.
+type (
+	// NameDoc is a DNS-1123 label.
+	NameDoc string
+	// ServiceRefDoc is svc, svc:port, ns/svc or ns/svc:port.
+	ServiceRefDoc string
+	// CIDRDoc is a literal CIDR or a cidr set name.
+	CIDRDoc string
+	// PortValueDoc is 8080, "53/UDP", "9000-9100" or "9000-9100/TCP".
+	PortValueDoc any
+	// CallPortsDoc is a list of port values or the word any.
+	CallPortsDoc any
+	// FromPortsDoc is a list of port values or names, or the word any.
+	FromPortsDoc any
+	// SelectorDoc is a service's pod labels: at least one.
+	SelectorDoc map[string]any
+	// PeerSelectorDoc is a peer's pod labels: {} for every pod.
+	PeerSelectorDoc map[string]any
+	// EnvironmentsDoc is a non-empty list of environment names.
+	EnvironmentsDoc []NameDoc
+)
