@@ -189,6 +189,7 @@ func decodeFile(f File, probs *Problems) fileDocs {
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	first := true
+	allowance := aliasAllowance
 	for docs := 0; ; docs++ {
 		var doc yaml.Node
 		err := dec.Decode(&doc)
@@ -220,13 +221,12 @@ func decodeFile(f File, probs *Problems) fileDocs {
 			*probs = append(*probs, errorf(Pos{File: f.Path, Line: top.Line, Column: top.Column}, "", "expected a netdep file (netdep: v1 at the top), found %s; name netdep files or their directories only", found))
 			return out
 		}
-		// A document's own problems are collected separately so that the
-		// alias budget of one document does not spill over to the next.
-		d := newDecoder(f.Path, probs, &doc)
+		d := newDecoder(f.Path, probs, &doc, allowance)
 		dep, proj := d.document(top)
 		if d.aborted {
-			continue // half a document would only yield confusing problems
+			return out // half a document would only yield confusing problems
 		}
+		allowance -= d.aliasVisits()
 		if dep != nil {
 			out.deps = append(out.deps, dep)
 		}

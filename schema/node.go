@@ -8,8 +8,9 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// aliasAllowance is how many node visits aliases may add to a document on top
-// of the nodes written in it. yaml.v3 keeps aliases as pointers in the node
+// aliasAllowance is how many node visits aliases may add to a file on top of
+// the nodes written in it (shared by its documents, or 1000 documents would
+// get 1000 allowances). yaml.v3 keeps aliases as pointers in the node
 // tree, so nothing is expanded until the decoder walks it; counting visits is
 // what stops a "billion laughs" file (nine aliases of nine aliases ...) from
 // turning a few hundred bytes into billions of visits.
@@ -21,8 +22,9 @@ const aliasAllowance = 100_000
 type decoder struct {
 	file  string
 	probs *Problems
-	// visits counts nodes resolved; budget is where decoding stops.
-	visits, budget int
+	// visits counts nodes resolved; budget is where decoding stops;
+	// written is the document's own node count.
+	visits, budget, written int
 	// aborted is set once the alias budget is exhausted: every accessor then
 	// returns nothing, so the document yields no further problems.
 	aborted bool
@@ -31,13 +33,20 @@ type decoder struct {
 	merging map[*yaml.Node]bool
 }
 
-func newDecoder(file string, probs *Problems, doc *yaml.Node) *decoder {
+func newDecoder(file string, probs *Problems, doc *yaml.Node, allowance int) *decoder {
+	written := countNodes(doc)
 	return &decoder{
 		file:    file,
 		probs:   probs,
-		budget:  countNodes(doc) + aliasAllowance,
+		budget:  written + allowance,
+		written: written,
 		merging: map[*yaml.Node]bool{},
 	}
+}
+
+// aliasVisits is how much of the allowance the document used.
+func (d *decoder) aliasVisits() int {
+	return max(0, d.visits-d.written)
 }
 
 // countNodes counts the nodes written in a document, without following
@@ -79,7 +88,7 @@ func (d *decoder) resolve(n *yaml.Node) *yaml.Node {
 	}
 	d.visits++
 	if d.visits > d.budget {
-		d.errorf(n, "", "yaml aliases expand this document by more than %d values (a \"billion laughs\" document?); write the values out instead of nesting aliases", aliasAllowance)
+		d.errorf(n, "", "yaml aliases expand this file by more than %d values (a \"billion laughs\" document?); write the values out instead of nesting aliases", aliasAllowance)
 		d.aborted = true
 		return nil
 	}
