@@ -1,0 +1,95 @@
+package graph
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/netdep/netdep/generator"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata")
+
+func checkGolden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./generator/graph -update)", err)
+	}
+	if string(want) != string(got) {
+		t.Errorf("%s differs (run with -update to accept):\n%s", path, got)
+	}
+}
+
+func sampleChanges() []ChangedEdge {
+	return []ChangedEdge{
+		{From: Endpoint{Kind: Service, Namespace: "storefront", Name: "frontend", Managed: true},
+			To: Endpoint{Kind: Service, Namespace: "storefront", Name: "cart", Managed: true}, Ports: []string{"TCP/7070"}},
+		{From: Endpoint{Kind: Service, Namespace: "storefront", Name: "frontend", Managed: true},
+			To: Endpoint{Kind: Service, Namespace: "catalog", Name: "search", Managed: true}, Ports: []string{"TCP/9200"}, Removed: true},
+		{From: Endpoint{Kind: Service, Namespace: "payments", Name: "payment", Managed: true},
+			To: Endpoint{Kind: CIDR, Name: "198.51.100.0/25"}, Ports: []string{"TCP/443"}},
+		{From: Endpoint{Kind: Unmanaged, Namespace: "monitoring", Name: "prometheus"},
+			To: Endpoint{Kind: Service, Namespace: "storefront", Name: "frontend", Managed: true}, Ports: []string{"TCP/9090"}},
+		{From: Endpoint{Kind: Selector, Namespace: "storefront", Name: "(other pods)", Managed: true},
+			To: Endpoint{Kind: Service, Namespace: "storefront", Name: "cart", Managed: true}, Ports: []string{"TCP/7070", "UDP/53"}, Removed: true},
+	}
+}
+
+// TestMermaidChanges: the changed part of a graph, as netdep diff shows it,
+// does not depend on the order of the changes.
+func TestMermaidChanges(t *testing.T) {
+	changes := sampleChanges()
+	got := MermaidChanges(changes)
+	checkGolden(t, "changes.mmd", got)
+	checkGolden(t, "changes.dot", DOT(Changes(changes)))
+	slices.Reverse(changes)
+	if again := MermaidChanges(changes); string(again) != string(got) {
+		t.Errorf("the picture depends on the order of the changes:\n%s", again)
+	}
+}
+
+// TestBuildEnvironments: one environment draws only what exists there,
+// without environment marks; every environment marks what differs.
+func TestBuildEnvironments(t *testing.T) {
+	out, err := generator.FromPaths([]string{"../../examples/shop"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	all, err := Build(out.Spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prod, err := Build(out.Spec, "prod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	find := func(g *Graph, from, to string) *Edge {
+		for _, e := range g.Edges {
+			if e.From == from && e.To == to {
+				return e
+			}
+		}
+		return nil
+	}
+	if e := find(all, "storefront/frontend", "storefront/toolbox"); e == nil || !slices.Equal(e.Environments, []string{"dev"}) {
+		t.Errorf("all environments: frontend -> toolbox = %+v, want an edge marked [dev]", e)
+	}
+	if e := find(prod, "storefront/frontend", "storefront/toolbox"); e != nil {
+		t.Errorf("prod draws frontend -> toolbox, which exists in dev only")
+	}
+	if e := find(prod, "storefront/frontend", "catalog/search"); e == nil || len(e.Environments) != 0 {
+		t.Errorf("prod: frontend -> search = %+v, want an unmarked edge", e)
+	}
+	if _, err := Build(out.Spec, "qa"); err == nil {
+		t.Errorf("Build accepted an unknown environment")
+	}
+}
