@@ -6,7 +6,10 @@
 // It is a separate module so that netdep's own go.mod never depends on
 // cyclonus. cyclonus v0.5.6 asks for k8s.io v0.30; its pkg/kube imports
 // client-go, which is pinned here to v0.37.2 to match k8s.io/api and
-// apimachinery v0.37.2 of the product module. That is the only pin.
+// apimachinery v0.37.2 of the product module. That is the only pin. The
+// product's requirements are part of this module's graph through the
+// replace directive: after the product go.mod changes, run `go mod tidy`
+// here too.
 //
 // Where cyclonus deviates from the API server's semantics, the tests
 // rewrite each policy into an equivalent one that cyclonus reads as the API
