@@ -33,6 +33,8 @@ type Drift struct {
 	Ports       string `json:"ports"`
 	Where       string `json:"where"`
 	Count       int    `json:"count,omitempty"`
+	// Dropped: every observation of it was denied where it was seen.
+	Dropped bool `json:"dropped,omitempty"`
 }
 
 // CompareObserved checks observations against the declared graph of env:
@@ -56,9 +58,10 @@ func CompareObserved(spec *schema.Spec, env string, obs *Observed) (*DriftReport
 		k := endpointName(ob.Src) + "|" + endpointName(ob.Dst) + "|" + obsPorts(ob)
 		if u := undeclared[k]; u != nil {
 			u.Count += ob.Count
+			u.Dropped = u.Dropped && ob.Dropped
 			continue
 		}
-		undeclared[k] = &Drift{Source: endpointName(ob.Src), Destination: endpointName(ob.Dst), Ports: obsPorts(ob), Where: ob.Where, Count: ob.Count}
+		undeclared[k] = &Drift{Source: endpointName(ob.Src), Destination: endpointName(ob.Dst), Ports: obsPorts(ob), Where: ob.Where, Count: ob.Count, Dropped: ob.Dropped}
 		order = append(order, k)
 	}
 	sort.Strings(order)
@@ -72,6 +75,9 @@ func CompareObserved(spec *schema.Spec, env string, obs *Observed) (*DriftReport
 		ports := portSetOf(r.Ports, r.AnyPort)
 		used := false
 		for _, ob := range obs.Observations {
+			if ob.Dropped {
+				continue // denied traffic does not use a declaration
+			}
 			self, peer := ob.Src, ob.Dst
 			if r.Direction == schema.Ingress {
 				self, peer = ob.Dst, ob.Src
@@ -267,8 +273,12 @@ func (r *DriftReport) Text() string {
 	for _, u := range r.Undeclared {
 		seen := "seen"
 		if u.Count > 0 {
-			seen = fmt.Sprintf("%d %s, first", u.Count, plural(u.Count, "flow", "flows"))
+			seen = fmt.Sprintf("%d %s", u.Count, plural(u.Count, "flow", "flows"))
 		}
+		if u.Dropped {
+			seen += " dropped"
+		}
+		seen += ", first"
 		fmt.Fprintf(&b, "  undeclared  %s -> %s %s\n              %s at %s\n", u.Source, u.Destination, u.Ports, seen, u.Where)
 	}
 	return b.String()

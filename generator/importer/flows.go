@@ -41,6 +41,9 @@ type Observation struct {
 	Count    int
 	// Where is the first place it was seen: file:line.
 	Where string
+	// Dropped connections were denied where they were seen: imports leave
+	// them out, drift reports them when nothing declares them.
+	Dropped bool
 }
 
 // Observed is what flow files say, with what was set aside and why.
@@ -133,7 +136,7 @@ func (o *Observed) addHubble(f *hubbleFlow, where string) {
 	case f.IsReply != nil && *f.IsReply || f.Reply:
 		o.Skipped["replies"]++
 		return
-	case f.Verdict != "" && f.Verdict != "FORWARDED" && f.Verdict != "AUDIT" && f.Verdict != "REDIRECTED":
+	case f.Verdict != "" && f.Verdict != "FORWARDED" && f.Verdict != "AUDIT" && f.Verdict != "REDIRECTED" && f.Verdict != "DROPPED":
 		o.Skipped[strings.ToLower(f.Verdict)+" flows"]++
 		return
 	case hasReserved(f.Source.Labels, "host", "remote-node", "health"):
@@ -169,7 +172,7 @@ func (o *Observed) addHubble(f *hubbleFlow, where string) {
 		o.Skipped["seen at both ends (counted once)"]++
 		return
 	}
-	o.Observations = append(o.Observations, Observation{Src: src, Dst: dst, Protocol: proto, Port: port, Count: 1, Where: where})
+	o.Observations = append(o.Observations, Observation{Src: src, Dst: dst, Protocol: proto, Port: port, Count: 1, Where: where, Dropped: f.Verdict == "DROPPED"})
 }
 
 func isDNS(l7 json.RawMessage) bool {
@@ -441,6 +444,10 @@ func Flows(obs *Observed, o FlowOptions) (*Result, error) {
 	edges := map[edgeKey]*edge{}
 	var keys []edgeKey
 	for _, ob := range obs.Observations {
+		if ob.Dropped {
+			notes[fmt.Sprintf("left out %s -> %s %d/%s: dropped where it was seen (first at %s)", endpointName(ob.Src), endpointName(ob.Dst), ob.Port, ob.Protocol, ob.Where)] = true
+			continue
+		}
 		r := eval.PortRange{Protocol: ob.Protocol, From: ob.Port, To: ob.Port}
 		k := edgeKey{r: r}
 		e := &edge{}

@@ -1091,6 +1091,19 @@ func (im *policyImporter) finish() (*Result, error) {
 	for _, d := range rep.Missing {
 		res.Changes = append(res.Changes, Change{Kind: "widened", Source: d.Source, Destination: d.Destination, Ports: d.Ports, Reason: im.reason(d, true)})
 	}
+	sort.SliceStable(res.Changes, func(i, j int) bool {
+		a, b := res.Changes[i], res.Changes[j]
+		if a.Kind != b.Kind {
+			return a.Kind < b.Kind
+		}
+		if a.Reason != b.Reason {
+			return a.Reason < b.Reason
+		}
+		if a.Source != b.Source {
+			return a.Source < b.Source
+		}
+		return a.Destination < b.Destination
+	})
 	// Write each namespace's changes and notes into its file's header.
 	perNS := map[string]*Result{}
 	at := func(n string) *Result {
