@@ -178,7 +178,13 @@ counted; addresses outside the cluster become /32 (or /128) cidr entries.
 			for _, n := range res.Notes {
 				fmt.Fprintf(streams.Err, "note: %s\n", n)
 			}
-			fmt.Fprintf(streams.Err, "imported %d %s into %d %s\n", len(obs.Observations), plural(len(obs.Observations), "observation", "observations"),
+			n := 0
+			for _, ob := range obs.Observations {
+				if !ob.Dropped {
+					n++
+				}
+			}
+			fmt.Fprintf(streams.Err, "imported %d %s into %d %s\n", n, plural(n, "observation", "observations"),
 				len(res.Files), plural(len(res.Files), "file", "files"))
 			return nil
 		},
