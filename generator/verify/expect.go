@@ -18,10 +18,27 @@ type declared struct {
 	env  *schema.Environment
 	// by service ID: its rules per direction.
 	egress, ingress map[string][]schema.Rule
+	// isoIn and isoEg say, per world pod, whether netdep isolates it.
+	isoIn, isoEg []bool
+	// podsByNS indexes world pods by namespace; podByService by service ID.
+	podsByNS     map[string][]int
+	podByService map[string]int
 }
 
 func newDeclared(w *World, spec *schema.Spec, env *schema.Environment) *declared {
 	d := &declared{w: w, spec: spec, env: env, egress: map[string][]schema.Rule{}, ingress: map[string][]schema.Rule{}}
+	d.podsByNS = map[string][]int{}
+	d.podByService = map[string]int{}
+	for i, p := range w.Universe.Pods {
+		d.podsByNS[p.Namespace] = append(d.podsByNS[p.Namespace], i)
+		if w.Pods[i].Kind == ServicePod {
+			d.podByService[w.Pods[i].Service.ID()] = i
+		}
+		ns := spec.Namespace(p.Namespace)
+		managed := ns != nil && ns.Managed
+		d.isoIn = append(d.isoIn, managed && ns.IsolateIngress)
+		d.isoEg = append(d.isoEg, managed && ns.IsolateEgress)
+	}
 	for _, r := range env.Rules {
 		id := r.Service.ID()
 		if r.Direction == schema.Egress {
@@ -36,14 +53,88 @@ func newDeclared(w *World, spec *schema.Spec, env *schema.Environment) *declared
 // isolated reports whether netdep isolates pod i in the given direction: the
 // pod lives in a managed namespace isolated that way.
 func (d *declared) isolated(pod int, egress bool) bool {
-	ns := d.spec.Namespace(d.w.Universe.Pods[pod].Namespace)
-	if ns == nil || !ns.Managed {
-		return false
-	}
 	if egress {
-		return ns.IsolateEgress
+		return d.isoEg[pod]
 	}
-	return ns.IsolateIngress
+	return d.isoIn[pod]
+}
+
+// eachDeclared calls fn for every (src, dst) pair with declared ports. For a
+// source netdep isolates, only the peers of its egress rules and DNS are
+// candidates; an open source may reach anyone.
+func (d *declared) eachDeclared(externals []eval.External, fn func(src, dst eval.Endpoint, want eval.PortSet)) {
+	nPods := len(d.w.Universe.Pods)
+	all := func(src eval.Endpoint, emit func(eval.Endpoint)) {
+		for i := 0; i < nPods; i++ {
+			emit(eval.PodEndpoint(i))
+		}
+		if !src.External {
+			for i := range externals {
+				emit(eval.ExternalEndpoint(i))
+			}
+		}
+	}
+	try := func(src, dst eval.Endpoint) {
+		if src == dst {
+			return
+		}
+		if want := d.ports(src, dst, externals); !want.IsEmpty() {
+			fn(src, dst, want)
+		}
+	}
+	for i := 0; i < nPods+len(externals); i++ {
+		src := eval.PodEndpoint(i)
+		if i >= nPods {
+			src = eval.ExternalEndpoint(i - nPods)
+		}
+		if src.External || !d.isolated(i, true) {
+			all(src, func(dst eval.Endpoint) { try(src, dst) })
+			continue
+		}
+		seen := map[eval.Endpoint]bool{}
+		cands := func(p schema.Peer) {
+			for _, dst := range d.peerEndpoints(p, externals) {
+				if !seen[dst] {
+					seen[dst] = true
+					try(src, dst)
+				}
+			}
+		}
+		if d.env.DNS != nil {
+			for _, p := range d.env.DNS.Peers {
+				cands(p)
+			}
+		}
+		if info := d.w.Pods[i]; info.Kind == ServicePod {
+			for _, r := range d.egress[info.Service.ID()] {
+				cands(r.Peer)
+			}
+		}
+	}
+}
+
+// peerEndpoints lists the world endpoints a declared peer matches.
+func (d *declared) peerEndpoints(p schema.Peer, externals []eval.External) []eval.Endpoint {
+	var out []eval.Endpoint
+	switch p.Kind {
+	case schema.PeerService:
+		if i, ok := d.podByService[p.Service.ID()]; ok {
+			out = append(out, eval.PodEndpoint(i))
+		}
+	case schema.PeerSelector:
+		for _, i := range d.podsByNS[p.Namespace] {
+			if d.matches(p, -1, eval.PodEndpoint(i), externals) {
+				out = append(out, eval.PodEndpoint(i))
+			}
+		}
+	case schema.PeerCIDR:
+		for i := range externals {
+			if d.matches(p, -1, eval.ExternalEndpoint(i), externals) {
+				out = append(out, eval.ExternalEndpoint(i))
+			}
+		}
+	}
+	return out
 }
 
 // ports returns the declared ports from src to dst (AllPorts when neither

@@ -37,6 +37,8 @@ type svc struct {
 	calls    []any
 	from     []any
 	labels   map[string]string
+	// edge marks a service reachable from the internet on purpose.
+	edge bool
 }
 
 type port struct {
@@ -174,6 +176,7 @@ func Org(o Options) []schema.File {
 			s.from = append(s.from, "edge/gateway:"+s.ports[0].name)
 		case 1:
 			s.from = append(s.from, map[string]any{"cidr": "0.0.0.0/0", "ports": []string{s.ports[0].name}})
+			s.edge = true
 		case 2:
 			s.from = append(s.from, map[string]any{"namespace": "monitoring", "selector": map[string]string{"app": "prometheus"}})
 		}
@@ -217,6 +220,9 @@ func Org(o Options) []schema.File {
 			m["ports"] = ports
 			if s.labels != nil {
 				m["selector"] = s.labels
+			}
+			if s.edge {
+				m["edge"] = true
 			}
 			if s.envs != nil {
 				m["environments"] = s.envs
