@@ -4,8 +4,8 @@ import (
 	"testing"
 
 	"github.com/netdep/netdep/generator/policy"
-	"github.com/netdep/netdep/tests/synth"
 	"github.com/netdep/netdep/schema"
+	"github.com/netdep/netdep/tests/synth"
 )
 
 // TestRandomSpecsAreExact is the exactness guarantee as a property: for
