@@ -29,6 +29,7 @@ type ServiceDoc struct {
 	Calls        []CallDoc       `json:"calls,omitempty" jsonschema_description:"Egress intents: what this service connects to. Each is a service reference (svc, svc:port, ns/svc, ns/svc:port) or a mapping with to, cidr or namespace/selector."`
 	From         []FromDoc       `json:"from,omitempty" jsonschema_description:"Ingress intents for callers that declare no calls; ports are this service's own."`
 	Environments EnvironmentsDoc `json:"environments,omitempty" jsonschema_description:"Environments the service exists in (default: all); names declared by the project file."`
+	Edge         bool            `json:"edge,omitempty" jsonschema_description:"true: the service is meant to be reachable from the internet, so ingress from very wide blocks (/0 to /8) is intended and not warned about."`
 }
 
 // PortsDoc maps port names (IANA service names) to port values.
@@ -98,8 +99,10 @@ type EnvSettingsDoc map[string]SettingsDoc
 
 // SettingsDoc is what an environment's cluster looks like.
 type SettingsDoc struct {
-	DNS   DNSDoc      `json:"dns,omitempty" jsonschema_description:"Where pods resolve names: {namespace, selector, ports} (DNS pods), {cidr, ports} (an address such as NodeLocal DNSCache), false for no allow-dns policies, true for the default {namespace: kube-system, selector: {k8s-app: kube-dns}, ports: [53/UDP, 53/TCP]}. An environment's dns replaces the cluster's."`
-	CIDRs CIDRSetsDoc `json:"cidrs,omitempty" jsonschema_description:"Named lists of CIDRs that calls and from entries use as cidr: <name>. An environment's entry replaces the cluster's entry of the same name."`
+	DNS          DNSDoc      `json:"dns,omitempty" jsonschema_description:"Where pods resolve names: {namespace, selector, ports} (DNS pods), {cidr, ports} (an address such as NodeLocal DNSCache), false for no allow-dns policies, true for the default {namespace: kube-system, selector: {k8s-app: kube-dns}, ports: [53/UDP, 53/TCP]}. An environment's dns replaces the cluster's."`
+	CIDRs        CIDRSetsDoc `json:"cidrs,omitempty" jsonschema_description:"Named lists of CIDRs that calls and from entries use as cidr: <name>. An environment's entry replaces the cluster's entry of the same name."`
+	PodCIDRs     []CIDRDoc   `json:"podCIDRs,omitempty" jsonschema_description:"The cluster's pod address ranges; egress blocks covering them are warned about. An environment's list replaces the cluster's."`
+	ServiceCIDRs []CIDRDoc   `json:"serviceCIDRs,omitempty" jsonschema_description:"The cluster's service address ranges; egress blocks covering them are warned about. An environment's list replaces the cluster's."`
 }
 
 // CIDRSetsDoc maps cidr set names to their blocks.
