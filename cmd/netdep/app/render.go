@@ -48,5 +48,6 @@ so stdout can be applied as it is.`,
 		},
 	}
 	cmd.Flags().StringVar(&env, "env", "", "environment to render (required when the project declares environments)")
+	registerEnvCompletion(cmd)
 	return cmd
 }

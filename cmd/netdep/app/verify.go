@@ -97,6 +97,7 @@ Exit 0 when exact, 1 when a connection is missing or in excess, 2 on bad input.`
 	cmd.Flags().StringVarP(&o.out, "out", "o", "netpol", "generated tree to check")
 	cmd.Flags().StringSliceVar(&o.manifests, "manifests", nil, "check these NetworkPolicy manifests (files, directories, kustomizations) instead of --out")
 	cmd.Flags().StringVar(&o.env, "env", "", "check only this environment")
+	registerEnvCompletion(cmd)
 	cmd.Flags().StringVar(&o.format, "format", "text", "output format: text or json")
 	return cmd
 }
