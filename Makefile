@@ -46,5 +46,9 @@ graphs: build
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
+# Run each fuzz target for FUZZTIME (default 20s).
+fuzz:
+	hack/fuzz.sh
+
 clean:
 	rm -rf bin
