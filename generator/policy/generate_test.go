@@ -417,3 +417,44 @@ func TestDeterminism(t *testing.T) {
 		}
 	}
 }
+
+// TestNamesStable: adding a service and an edge renames nothing else, so a
+// sync never deletes and recreates an unrelated policy (which would open a
+// window without it).
+func TestNamesStable(t *testing.T) {
+	build := func(extra bool) map[string]bool {
+		b := newSpec("dev", "prod")
+		ns := b.ns("shop", true, true, true)
+		a := b.svc(ns, "a", nil, tcp(80))
+		c := b.svc(ns, "c", nil, tcp(80))
+		b.edge(a, c, []string{"dev"}, tcp(80))
+		if extra {
+			n := b.svc(ns, "new", nil, tcp(81))
+			b.edge(n, a, nil, tcp(80))
+			b.edge(n, c, []string{"prod"}, tcp(80))
+		}
+		set, err := Generate(b.spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		names := map[string]bool{}
+		for _, p := range set.Base {
+			names["base/"+p.Namespace+"/"+p.Name] = true
+		}
+		for i, env := range set.Environments {
+			for _, p := range set.Overlays[i] {
+				names[env+"/"+p.Namespace+"/"+p.Name] = true
+			}
+		}
+		return names
+	}
+	before, after := build(false), build(true)
+	for n := range before {
+		if !after[n] {
+			t.Errorf("policy %s disappeared when an unrelated service was added", n)
+		}
+	}
+	if len(after) <= len(before) {
+		t.Errorf("the new service added no policy: %v", after)
+	}
+}
