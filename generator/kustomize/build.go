@@ -1,6 +1,7 @@
 package kustomize
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"path"
@@ -291,7 +292,9 @@ func Marshal(p *networkingv1.NetworkPolicy) ([]byte, error) {
 	// (creationTimestamp used to print as null), and the output must not
 	// depend on them.
 	var obj map[string]any
-	if err := json.Unmarshal(raw, &obj); err != nil {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber() // keep integers exact, not float64
+	if err := dec.Decode(&obj); err != nil {
 		return nil, err
 	}
 	delete(obj, "status")

@@ -1,0 +1,7 @@
+//go:build !unix
+
+package kustomize
+
+import "os"
+
+func killSelf() { os.Exit(137) }
