@@ -98,6 +98,7 @@ type rawProject struct {
 	Pos     Pos
 	Cluster rawSettings
 	Envs    []rawEnv
+	Layout  string
 }
 
 type rawEnv struct {
@@ -146,7 +147,7 @@ type rawCIDRSet struct {
 
 var (
 	depKeys      = []string{"netdep", "namespace", "managed", "isolate", "services"}
-	projectKeys  = []string{"netdep", "cluster", "environments"}
+	projectKeys  = []string{"netdep", "cluster", "environments", "layout"}
 	serviceKeys  = []string{"selector", "ports", "calls", "from", "environments", "edge"}
 	settingsKeys = []string{"dns", "cidrs", "podCIDRs", "serviceCIDRs"}
 	dnsKeys      = []string{"namespace", "selector", "cidr", "ports"}
@@ -888,6 +889,15 @@ func (d *decoder) project(top *yaml.Node, pairs []pair) *rawProject {
 		switch p.Key {
 		case "cluster":
 			pr.Cluster = d.settings(p.V, "cluster")
+		case "layout":
+			if v, ok := d.scalar(p.V, "layout", "auto, environment or namespace"); ok {
+				switch v.S {
+				case "auto", "environment", "namespace":
+					pr.Layout = v.S
+				default:
+					d.errorf(p.V, "layout", "expected auto, environment or namespace, found %q", v.S)
+				}
+			}
 		case "environments":
 			hasEnvs = true
 			envs, ok := d.mapping(p.V, "environments", "a mapping of environment names to settings", nil)

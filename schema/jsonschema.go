@@ -92,6 +92,7 @@ type ProjectDoc struct {
 	Netdep       string         `json:"netdep" jsonschema:"enum=v1" jsonschema_description:"Schema marker: every netdep document starts with netdep: v1."`
 	Cluster      SettingsDoc    `json:"cluster,omitempty" jsonschema_description:"Defaults for every environment."`
 	Environments EnvSettingsDoc `json:"environments" jsonschema_description:"The environments (DNS-1123 labels), each with what differs in its cluster ({} when nothing does); one overlay each."`
+	Layout       string         `json:"layout,omitempty" jsonschema:"enum=auto,enum=environment,enum=namespace" jsonschema_description:"Output layout: environment (one kustomization per environment), namespace (one per namespace and environment, for large organisations) or auto (namespace when an environment renders more than 500 policies). The generate --layout flag overrides it."`
 }
 
 // EnvSettingsDoc maps environment names to their settings.

@@ -991,6 +991,7 @@ func (r *resolver) spec() *Spec {
 	s := &Spec{Environments: r.envNames}
 	if r.project != nil {
 		s.ProjectFile = r.project.File
+		s.Layout = r.project.Layout
 	}
 	for _, name := range r.nsNames {
 		s.Namespaces = append(s.Namespaces, r.namespaces[name].ns)

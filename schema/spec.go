@@ -24,6 +24,10 @@ type Spec struct {
 
 	// ProjectFile is the path of the project file, "" when there is none.
 	ProjectFile string
+
+	// Layout is the project's choice of output layout ("auto",
+	// "environment" or "namespace"); "" when the project does not say.
+	Layout string
 }
 
 // EnvNames returns the environments a run produces: the declared ones, or the

@@ -11,6 +11,7 @@ import (
 
 type generateOptions struct {
 	out    string
+	layout string
 	strict bool
 	quiet  bool
 }
@@ -33,7 +34,7 @@ previous contents. netdep replaces only a tree it generated itself.`,
   # generate from the repository root into ./netpol
   netdep generate`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			out, err := generator.FromPaths(pathsOrDot(args))
+			out, err := generator.FromPaths(pathsOrDot(args), generator.Options{Layout: o.layout})
 			if err != nil {
 				return err
 			}
@@ -51,6 +52,8 @@ previous contents. netdep replaces only a tree it generated itself.`,
 	}
 	cmd.Flags().StringVarP(&o.out, "out", "o", "netpol", "directory to write the tree to")
 	cmd.Flags().BoolVar(&o.strict, "strict", false, "treat warnings as errors")
+	cmd.Flags().StringVar(&o.layout, "layout", "",
+		"tree layout: environment (one kustomization per environment), namespace (one per namespace and environment, for large organisations) or auto (namespace above 500 policies in one environment); default: the project file's layout, else auto")
 	cmd.Flags().BoolVarP(&o.quiet, "quiet", "q", false, "print nothing on success")
 	return cmd
 }
