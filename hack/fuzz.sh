@@ -17,6 +17,7 @@ GO="${GO:-go}"
 targets=(
 	"./schema FuzzParse"
 	"./generator FuzzPipeline"
+	"./generator/eval FuzzDecode"
 )
 
 for t in "${targets[@]}"; do
