@@ -239,3 +239,41 @@ func TestRenderMatchesOverlay(t *testing.T) {
 		}
 	}
 }
+
+// TestNamespaceLayoutLeaves: in the per-namespace layout every directory the
+// documented ApplicationSet glob (overlays/*/*) finds is a kustomization that
+// builds on its own, and the leaves of an environment together verify exact.
+func TestNamespaceLayoutLeaves(t *testing.T) {
+	root := repoRoot(t)
+	out := t.TempDir() + "/netpol"
+	if res := run(t, root, "generate", "examples/shop", "--out", out, "--layout", "namespace", "--quiet"); res.code != 0 {
+		t.Fatalf("generate: %s", res.stderr)
+	}
+	for _, env := range []string{"dev", "staging", "prod"} {
+		leaves, err := filepath.Glob(filepath.Join(out, "overlays", env, "*"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var manifests []string
+		for _, leaf := range leaves {
+			if st, err := os.Stat(leaf); err != nil || !st.IsDir() {
+				continue
+			}
+			if _, err := os.Stat(filepath.Join(leaf, "kustomization.yaml")); err != nil {
+				t.Errorf("%s: the ApplicationSet glob finds a directory that is not a kustomization", leaf)
+				continue
+			}
+			manifests = append(manifests, leaf)
+		}
+		if len(manifests) < 4 {
+			t.Fatalf("%s: expected a leaf per managed namespace, found %v", env, manifests)
+		}
+		args := []string{"verify", "examples/shop", "--env", env}
+		for _, m := range manifests {
+			args = append(args, "--manifests", m)
+		}
+		if res := run(t, root, args...); res.code != 0 {
+			t.Errorf("%s: the union of the leaves is not exact (exit %d):\n%s%s", env, res.code, res.stdout, res.stderr)
+		}
+	}
+}
