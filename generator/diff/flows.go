@@ -117,7 +117,7 @@ func PortsString(ps []Port) string {
 	if set.IsAll() {
 		return "any"
 	}
-	rest := toPorts(subtract(eval.AllPorts(), set))
+	rest := toPorts(eval.AllPorts().Subtract(set))
 	if len(rest) < len(ps) {
 		return "any except " + joinPorts(rest)
 	}
@@ -184,10 +184,10 @@ func flowChanges(b, h *generator.Output, env string) (added, removed []Flow, err
 			if pb.Equal(ph) {
 				continue
 			}
-			if add := subtract(ph, pb); !add.IsEmpty() {
+			if add := ph.Subtract(pb); !add.IsEmpty() {
 				added = append(added, Flow{From: u.eps[s], To: u.eps[d], Ports: toPorts(add)})
 			}
-			if rem := subtract(pb, ph); !rem.IsEmpty() {
+			if rem := pb.Subtract(ph); !rem.IsEmpty() {
 				removed = append(removed, Flow{From: u.eps[s], To: u.eps[d], Ports: toPorts(rem)})
 			}
 		}
@@ -212,27 +212,6 @@ func evaluate(u *universe, side int, pols []*networkingv1.NetworkPolicy) (func(s
 		}
 	}
 	return func(s, d int) eval.PortSet { return r.Ports(eps[s], eps[d]) }, nil
-}
-
-// subtract returns the ports of a not in b.
-func subtract(a, b eval.PortSet) eval.PortSet {
-	var gaps []eval.PortRange
-	for _, proto := range eval.Protocols {
-		next := int32(eval.MinPort)
-		for _, r := range b.Ranges() {
-			if r.Protocol != proto {
-				continue
-			}
-			if r.From > next {
-				gaps = append(gaps, eval.PortRange{Protocol: proto, From: next, To: r.From - 1})
-			}
-			next = r.To + 1
-		}
-		if next <= eval.MaxPort {
-			gaps = append(gaps, eval.PortRange{Protocol: proto, From: next, To: eval.MaxPort})
-		}
-	}
-	return a.Intersect(eval.NewPortSet(gaps...))
 }
 
 func fromPorts(ps []Port) eval.PortSet {

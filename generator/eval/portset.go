@@ -166,6 +166,33 @@ func (s PortSet) Intersect(o PortSet) PortSet {
 	return PortSet{spans: out}
 }
 
+// Subtract returns s \ o: the ports of s that are not in o.
+func (s PortSet) Subtract(o PortSet) PortSet {
+	var out []span
+	j := 0
+	for _, a := range s.spans {
+		lo := a.lo
+		for j < len(o.spans) && o.spans[j].hi < lo {
+			j++
+		}
+		for k := j; k < len(o.spans) && o.spans[k].lo <= a.hi; k++ {
+			b := o.spans[k]
+			if b.lo > lo {
+				out = append(out, span{lo, b.lo - 1})
+			}
+			if b.hi >= a.hi {
+				lo = a.hi + 1
+				break
+			}
+			lo = b.hi + 1
+		}
+		if lo <= a.hi {
+			out = append(out, span{lo, a.hi})
+		}
+	}
+	return PortSet{spans: out}
+}
+
 // Equal reports whether s and o hold the same ports.
 func (s PortSet) Equal(o PortSet) bool { return slices.Equal(s.spans, o.spans) }
 

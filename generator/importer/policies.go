@@ -637,7 +637,7 @@ func (im *policyImporter) edges() {
 				continue
 			}
 			if eg && b.pod == im.dnsPod && !in {
-				got = subtract(got, im.dnsPorts()) // allow-dns covers it
+				got = got.Subtract(im.dnsPorts()) // allow-dns covers it
 			}
 			ps := got.Intersect(b.doc.portSet())
 			if got.IsAll() && !ps.IsAll() {
@@ -722,10 +722,10 @@ func (im *policyImporter) rawPeers() {
 				if im.isEg(s.ns) && !im.isIn(n) {
 					q := im.common(members, s.pod, func(p int) eval.PortSet { return im.r.Ports(self, eval.PodEndpoint(p)) })
 					if g.rep == im.dnsPod {
-						q = subtract(q, im.dnsPorts()) // allow-dns covers it
+						q = q.Subtract(im.dnsPorts()) // allow-dns covers it
 					}
 					if gi > 0 {
-						q = subtract(q, allEg)
+						q = q.Subtract(allEg)
 					} else {
 						allEg = q
 					}
@@ -738,7 +738,7 @@ func (im *policyImporter) rawPeers() {
 					q := im.common(members, s.pod, func(p int) eval.PortSet { return im.r.Ports(eval.PodEndpoint(p), self) })
 					q = q.Intersect(s.doc.portSet().Union(anyIfAll(q)))
 					if gi > 0 {
-						q = subtract(q, allIn)
+						q = q.Subtract(allIn)
 					} else {
 						allIn = q
 					}
@@ -907,7 +907,7 @@ func (im *policyImporter) cidrs(pols []*networkingv1.NetworkPolicy) {
 				}
 				fresh := false
 				for _, x := range cls {
-					if !subtract(q, covered[x]).IsEmpty() {
+					if !q.Subtract(covered[x]).IsEmpty() {
 						fresh = true
 					}
 				}
@@ -947,35 +947,6 @@ func joinPrefixes(ps []netip.Prefix) string {
 		s = append(s, p.String())
 	}
 	return strings.Join(s, ",")
-}
-
-// subtract returns the ports of a that are not in b.
-func subtract(a, b eval.PortSet) eval.PortSet {
-	var out []eval.PortRange
-	for _, ra := range a.Ranges() {
-		pieces := []eval.PortRange{ra}
-		for _, rb := range b.Ranges() {
-			if rb.Protocol != ra.Protocol {
-				continue
-			}
-			var next []eval.PortRange
-			for _, p := range pieces {
-				if rb.To < p.From || rb.From > p.To {
-					next = append(next, p)
-					continue
-				}
-				if rb.From > p.From {
-					next = append(next, eval.PortRange{Protocol: p.Protocol, From: p.From, To: rb.From - 1})
-				}
-				if rb.To < p.To {
-					next = append(next, eval.PortRange{Protocol: p.Protocol, From: rb.To + 1, To: p.To})
-				}
-			}
-			pieces = next
-		}
-		out = append(out, pieces...)
-	}
-	return eval.NewPortSet(out...)
 }
 
 // scan notes what the policies say that the check cannot see: selectors
