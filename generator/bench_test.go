@@ -1,0 +1,94 @@
+package generator_test
+
+import (
+	"testing"
+
+	"github.com/netdep/netdep/generator"
+	"github.com/netdep/netdep/generator/kustomize"
+	"github.com/netdep/netdep/generator/policy"
+	"github.com/netdep/netdep/schema"
+	"github.com/netdep/netdep/tests/synth"
+)
+
+// The Generate benchmarks run the in-memory part of `netdep generate` (parse,
+// generate, lay out the tree in the layout auto picks) on synthetic
+// organisations of 1,000, 5,000 and 10,000 services. Writing to disk is
+// measured by tests/bench/scale.sh, which runs the binary. Besides ns/op and
+// allocations each reports the number of policies and files.
+func BenchmarkGenerate1k(b *testing.B)  { benchmarkGenerate(b, 1000) }
+func BenchmarkGenerate5k(b *testing.B)  { benchmarkGenerate(b, 5000) }
+func BenchmarkGenerate10k(b *testing.B) { benchmarkGenerate(b, 10000) }
+
+func benchmarkGenerate(b *testing.B, services int) {
+	files := synth.Org(synth.Options{Services: services, Seed: 1})
+	b.ReportAllocs()
+	var out *generator.Output
+	for b.Loop() {
+		var err error
+		out, err = generator.FromFiles(files)
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(countPolicies(out.Set)), "policies")
+	b.ReportMetric(float64(out.Tree.Len()), "files")
+}
+
+// BenchmarkStages times each stage of the pipeline on its own at 10,000
+// services, so a profile or a regression points at one of them.
+func BenchmarkStages(b *testing.B) {
+	files := synth.Org(synth.Options{Services: 10000, Seed: 1})
+	spec, probs := schema.Parse(files)
+	if errs := probs.Errors(); len(errs) > 0 {
+		b.Fatal(errs)
+	}
+	set, err := policy.Generate(spec)
+	if err != nil {
+		b.Fatal(err)
+	}
+	layout, err := generator.ChooseLayout(set, "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("parse", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			schema.Parse(files)
+		}
+	})
+	b.Run("generate", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := policy.Generate(spec); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("build", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := kustomize.BuildWithOptions(set, kustomize.Options{Layout: layout}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("marshal", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			for _, p := range set.Base {
+				if _, err := kustomize.Marshal(p); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+		b.ReportMetric(float64(len(set.Base)), "policies")
+	})
+}
+
+func countPolicies(set *policy.Set) int {
+	n := len(set.Base)
+	for _, o := range set.Overlays {
+		n += len(o)
+	}
+	return n
+}
