@@ -1,8 +1,6 @@
 package kustomize
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"path"
 	"sort"
@@ -11,7 +9,6 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/validation"
-	"sigs.k8s.io/yaml"
 
 	"github.com/netdep/netdep/generator/policy"
 )
@@ -270,50 +267,6 @@ func kustomization(resources []string) []byte {
 		b.WriteString("- " + r + "\n")
 	}
 	return []byte(b.String())
-}
-
-// Marshal serialises one policy as a netdep file: the header, then the object
-// with apiVersion and kind set, fields in sigs.k8s.io/yaml's stable
-// (alphabetical) order, without creationTimestamp or status, ports numeric.
-// p is not modified.
-func Marshal(p *networkingv1.NetworkPolicy) ([]byte, error) {
-	if err := checkNumericPorts(p); err != nil {
-		return nil, err
-	}
-	q := p.DeepCopy()
-	q.APIVersion = networkingv1.SchemeGroupVersion.String()
-	q.Kind = "NetworkPolicy"
-	raw, err := json.Marshal(q)
-	if err != nil {
-		return nil, fmt.Errorf("policy %s/%s: %w", p.Namespace, p.Name, err)
-	}
-	// Strip server-populated fields through a generic map: the typed
-	// struct's omitempty rules have changed across k8s.io/api releases
-	// (creationTimestamp used to print as null), and the output must not
-	// depend on them.
-	var obj map[string]any
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber() // keep integers exact, not float64
-	if err := dec.Decode(&obj); err != nil {
-		return nil, err
-	}
-	delete(obj, "status")
-	if md, ok := obj["metadata"].(map[string]any); ok {
-		for _, k := range []string{"creationTimestamp", "resourceVersion", "uid", "generation", "managedFields", "selfLink"} {
-			delete(md, k)
-		}
-	}
-	raw, err = json.Marshal(obj)
-	if err != nil {
-		return nil, err
-	}
-	// JSONToYAML keeps integers integers (it decodes with a YAML decoder),
-	// so ports stay 8080, not 8080.0 or "8080".
-	y, err := yaml.JSONToYAML(raw)
-	if err != nil {
-		return nil, fmt.Errorf("policy %s/%s: %w", p.Namespace, p.Name, err)
-	}
-	return append([]byte(Header), y...), nil
 }
 
 // checkNumericPorts refuses named ports: the contract promises numeric ports
