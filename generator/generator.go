@@ -44,6 +44,15 @@ type Options struct {
 	// Layout is "auto" (the default when empty), "environment" or
 	// "namespace".
 	Layout string
+	// Progress, when set, is told when each stage ends, so a command can
+	// show progress on long runs; the library itself never prints.
+	Progress func(stage string)
+}
+
+func (o Options) progress(format string, args ...any) {
+	if o.Progress != nil {
+		o.Progress(fmt.Sprintf(format, args...))
+	}
 }
 
 // ChooseLayout applies the auto rule to a generated set.
@@ -66,6 +75,9 @@ func ChooseLayout(set *policy.Set, layout string) (kustomize.Layout, error) {
 // FromPaths runs the pipeline on the dependency files found under paths.
 func FromPaths(paths []string, opts ...Options) (*Output, error) {
 	files, probs := schema.ReadPaths(paths)
+	if len(opts) > 0 {
+		opts[0].progress("read %d files", len(files))
+	}
 	if errs := probs.Errors(); len(errs) > 0 {
 		probs.Sort()
 		return nil, &ProblemsError{Problems: probs}
@@ -90,11 +102,25 @@ func FromFiles(files []schema.File, opts ...Options) (*Output, error) {
 		o = opts[0]
 	}
 	spec, probs := schema.Parse(files)
+	if spec != nil {
+		services := 0
+		for _, ns := range spec.Namespaces {
+			services += len(ns.Services)
+		}
+		o.progress("validated %d namespaces, %d services", len(spec.Namespaces), services)
+	}
 	if len(probs.Errors()) > 0 {
 		probs.Sort()
 		return nil, &ProblemsError{Problems: probs}
 	}
 	set, err := policy.Generate(spec)
+	if err == nil {
+		n := len(set.Base)
+		for _, ps := range set.Overlays {
+			n += len(ps)
+		}
+		o.progress("generated %d policies", n)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("generating policies: %w", err)
 	}

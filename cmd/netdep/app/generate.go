@@ -34,7 +34,7 @@ previous contents. netdep replaces only a tree it generated itself.`,
   # generate from the repository root into ./netpol
   netdep generate`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			out, err := generator.FromPaths(pathsOrDot(args), generator.Options{Layout: o.layout})
+			out, err := generator.FromPaths(pathsOrDot(args), generator.Options{Layout: o.layout, Progress: progress(streams.Err, o.quiet)})
 			if err != nil {
 				return err
 			}

@@ -4,6 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"time"
+
+	"golang.org/x/term"
 
 	"github.com/spf13/cobra"
 
@@ -123,4 +127,18 @@ func reportWarnings(out *generator.Output, strict bool, stderr io.Writer) error 
 		fmt.Fprintln(stderr, w.String())
 	}
 	return nil
+}
+
+// progress returns a printer of progress lines for long runs: on stderr,
+// only when stderr is a terminal and not quieted, each line with the time
+// since the command started.
+func progress(stderr io.Writer, quiet bool) func(string) {
+	f, ok := stderr.(*os.File)
+	if quiet || !ok || !term.IsTerminal(int(f.Fd())) {
+		return nil
+	}
+	start := time.Now()
+	return func(stage string) {
+		fmt.Fprintf(stderr, "netdep: %s (%.1fs)\n", stage, time.Since(start).Seconds())
+	}
 }
