@@ -48,3 +48,30 @@ func TestVerifyCatchesHandEdit(t *testing.T) {
 		checkGolden(t, "verify-hand-edit."+format, res.stdout)
 	}
 }
+
+// TestVerifyNamespaceLabels: hand-written policies whose cross-namespace
+// peers select namespaces by a team label are exact when the Namespace
+// objects carrying that label are given with --manifests, and miss the
+// declared flow when they are not (a namespace then has only its name
+// label, as verify cannot know the cluster's).
+func TestVerifyNamespaceLabels(t *testing.T) {
+	root := repoRoot(t)
+	const dir = "tests/testdata/namespace-labels"
+	for _, tc := range []struct {
+		name      string
+		manifests string
+		code      int
+	}{
+		{"with-namespaces", dir + "/policies," + dir + "/namespaces", 0},
+		{"without-namespaces", dir + "/policies", 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			args := []string{"verify", dir + "/spec", "--manifests", tc.manifests}
+			res := run(t, root, args...)
+			if res.code != tc.code {
+				t.Errorf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", res.code, tc.code, res.stdout, res.stderr)
+			}
+			checkGolden(t, "namespace-labels/verify-"+tc.name+".txt", transcript(args, res))
+		})
+	}
+}

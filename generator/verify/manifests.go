@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -17,32 +19,94 @@ import (
 	"github.com/netdep/netdep/generator/eval"
 )
 
-// LoadManifests reads the NetworkPolicies of paths: YAML files, directories
-// of YAML files (walked recursively), and kustomization directories, which
-// are built with krusty as `kustomize build` would. Other kinds of object are
-// ignored.
-func LoadManifests(paths []string) ([]*networkingv1.NetworkPolicy, error) {
-	var out []*networkingv1.NetworkPolicy
-	for _, p := range paths {
-		ps, err := loadManifest(p)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, ps...)
-	}
-	return out, nil
+// Manifests are what LoadManifests reads: NetworkPolicies, and the
+// namespaces the Namespace objects among them declare, with their labels.
+type Manifests struct {
+	Policies []*networkingv1.NetworkPolicy
+	// Namespaces are sorted by name; pass them to Options.Namespaces so
+	// that label-based namespaceSelectors select what they would in the
+	// cluster.
+	Namespaces []eval.Namespace
 }
 
-func loadManifest(p string) ([]*networkingv1.NetworkPolicy, error) {
+// LoadManifests reads the NetworkPolicies and Namespaces of paths: YAML
+// files, directories of YAML files (walked recursively), and kustomization
+// directories, which are built with krusty as `kustomize build` would. Other
+// kinds of object are ignored. A namespace declared twice must carry the
+// same labels both times.
+func LoadManifests(paths []string) (*Manifests, error) {
+	c := &collector{}
+	for _, p := range paths {
+		if err := c.load(p); err != nil {
+			return nil, err
+		}
+	}
+	return c.manifests(), nil
+}
+
+// collector gathers the objects of several streams, remembering where each
+// namespace came from to name both places of a conflict.
+type collector struct {
+	policies   []*networkingv1.NetworkPolicy
+	namespaces map[string]eval.Namespace
+	nsSource   map[string]string
+}
+
+func (c *collector) manifests() *Manifests {
+	m := &Manifests{Policies: c.policies}
+	for _, n := range c.namespaces {
+		m.Namespaces = append(m.Namespaces, n)
+	}
+	sort.Slice(m.Namespaces, func(i, j int) bool { return m.Namespaces[i].Name < m.Namespaces[j].Name })
+	return m
+}
+
+// add decodes one stream; name is how errors call it.
+func (c *collector) add(name string, data []byte) error {
+	ps, err := eval.Decode(data)
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	nss, err := decodeNamespaces(data)
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	c.policies = append(c.policies, ps...)
+	for _, n := range nss {
+		if err := c.addNamespace(n, name); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// addNamespace keeps n, read from source; the same namespace again must
+// carry the same labels.
+func (c *collector) addNamespace(n eval.Namespace, source string) error {
+	if prev, ok := c.namespaces[n.Name]; ok {
+		if !maps.Equal(prev.Labels, n.Labels) {
+			return fmt.Errorf("%s: Namespace %q: labels %s differ from the ones in %s (%s)",
+				source, n.Name, showLabels(n.Labels), c.nsSource[n.Name], showLabels(prev.Labels))
+		}
+		return nil
+	}
+	if c.namespaces == nil {
+		c.namespaces, c.nsSource = map[string]eval.Namespace{}, map[string]string{}
+	}
+	c.namespaces[n.Name], c.nsSource[n.Name] = n, source
+	return nil
+}
+
+func (c *collector) load(p string) error {
 	st, err := os.Stat(p)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if !st.IsDir() {
-		return decodeFile(p)
+		return c.addFile(p)
 	}
 	if isKustomization(p) {
-		return BuildKustomization(p)
+		return c.build(p)
 	}
 	var files []string
 	err = filepath.WalkDir(p, func(f string, d fs.DirEntry, err error) error {
@@ -58,18 +122,23 @@ func loadManifest(p string) ([]*networkingv1.NetworkPolicy, error) {
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
 	sort.Strings(files)
-	var out []*networkingv1.NetworkPolicy
 	for _, f := range files {
-		ps, err := decodeFile(f)
-		if err != nil {
-			return nil, err
+		if err := c.addFile(f); err != nil {
+			return err
 		}
-		out = append(out, ps...)
 	}
-	return out, nil
+	return nil
+}
+
+func (c *collector) addFile(p string) error {
+	data, err := os.ReadFile(p)
+	if err != nil {
+		return err
+	}
+	return c.add(p, data)
 }
 
 func isKustomization(dir string) bool {
@@ -89,64 +158,64 @@ func isKustomization(dir string) bool {
 // at ten thousand). Anything else is built with krusty, as `kustomize build`
 // would.
 func BuildKustomization(dir string) ([]*networkingv1.NetworkPolicy, error) {
-	if ps, ok, err := resourcesOnly(dir, 0); ok || err != nil {
+	c := &collector{}
+	if err := c.build(dir); err != nil {
+		return nil, err
+	}
+	return c.policies, nil
+}
+
+func (c *collector) build(dir string) error {
+	sub := &collector{}
+	if ok, err := sub.resourcesOnly(dir, 0); ok || err != nil {
 		if err != nil {
-			return nil, err
+			return err
 		}
 		// kustomize refuses two objects with one id; so does this path.
 		seen := map[string]bool{}
-		for _, p := range ps {
+		for _, p := range sub.policies {
 			id := p.Namespace + "/" + p.Name
 			if seen[id] {
-				return nil, fmt.Errorf("kustomize build %s: NetworkPolicy %s appears twice", dir, id)
+				return fmt.Errorf("kustomize build %s: NetworkPolicy %s appears twice", dir, id)
 			}
 			seen[id] = true
 		}
-		return ps, nil
+		c.policies = append(c.policies, sub.policies...)
+		for _, name := range slices.Sorted(maps.Keys(sub.namespaces)) {
+			if err := c.addNamespace(sub.namespaces[name], sub.nsSource[name]); err != nil {
+				return err
+			}
+		}
+		return nil
 	}
 	abs, err := filepath.Abs(dir)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	opts := krusty.MakeDefaultOptions()
 	opts.Reorder = krusty.ReorderOptionUnspecified
 	m, err := krusty.MakeKustomizer(opts).Run(filesys.MakeFsOnDisk(), abs)
 	if err != nil {
-		return nil, fmt.Errorf("kustomize build %s: %w", dir, err)
+		return fmt.Errorf("kustomize build %s: %w", dir, err)
 	}
 	data, err := m.AsYaml()
 	if err != nil {
-		return nil, fmt.Errorf("kustomize build %s: %w", dir, err)
+		return fmt.Errorf("kustomize build %s: %w", dir, err)
 	}
-	ps, err := eval.Decode(data)
-	if err != nil {
-		return nil, fmt.Errorf("kustomize build %s: %w", dir, err)
-	}
-	return ps, nil
-}
-
-func decodeFile(p string) ([]*networkingv1.NetworkPolicy, error) {
-	data, err := os.ReadFile(p)
-	if err != nil {
-		return nil, err
-	}
-	ps, err := eval.Decode(data)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", p, err)
-	}
-	return ps, nil
+	return c.add("kustomize build "+dir, data)
 }
 
 // resourcesOnly resolves a kustomization that has nothing but apiVersion,
-// kind and resources (files or further such kustomizations). ok is false when
-// it has anything else, so the caller falls back to krusty.
-func resourcesOnly(dir string, depth int) (ps []*networkingv1.NetworkPolicy, ok bool, err error) {
+// kind and resources (files or further such kustomizations) into c. ok is
+// false when it has anything else, so the caller drops c and falls back to
+// krusty.
+func (c *collector) resourcesOnly(dir string, depth int) (ok bool, err error) {
 	if depth > 20 {
-		return nil, false, nil
+		return false, nil
 	}
 	data, err := os.ReadFile(filepath.Join(dir, "kustomization.yaml"))
 	if err != nil {
-		return nil, false, nil
+		return false, nil
 	}
 	var k struct {
 		APIVersion string   `yaml:"apiVersion"`
@@ -156,30 +225,26 @@ func resourcesOnly(dir string, depth int) (ps []*networkingv1.NetworkPolicy, ok 
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&k); err != nil || k.Kind != "Kustomization" {
-		return nil, false, nil
+		return false, nil
 	}
 	for _, r := range k.Resources {
 		if strings.Contains(r, "://") {
-			return nil, false, nil
+			return false, nil
 		}
 		p := filepath.Join(dir, filepath.FromSlash(r))
 		st, err := os.Stat(p)
 		if err != nil {
-			return nil, false, nil
+			return false, nil
 		}
 		if st.IsDir() {
-			sub, ok, err := resourcesOnly(p, depth+1)
-			if !ok || err != nil {
-				return nil, ok, err
+			if ok, err := c.resourcesOnly(p, depth+1); !ok || err != nil {
+				return ok, err
 			}
-			ps = append(ps, sub...)
 			continue
 		}
-		sub, err := decodeFile(p)
-		if err != nil {
-			return nil, true, err
+		if err := c.addFile(p); err != nil {
+			return true, err
 		}
-		ps = append(ps, sub...)
 	}
-	return ps, true, nil
+	return true, nil
 }

@@ -33,7 +33,9 @@ func TestResourcesOnlyMatchesKrusty(t *testing.T) {
 		return m
 	}
 	for _, dir := range dirs {
-		got, ok, err := resourcesOnly(dir, 0)
+		c := &collector{}
+		ok, err := c.resourcesOnly(dir, 0)
+		got := c.policies
 		if !ok || err != nil {
 			t.Fatalf("%s: resourcesOnly ok=%v err=%v", dir, ok, err)
 		}

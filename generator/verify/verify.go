@@ -43,14 +43,27 @@ type Difference struct {
 	Reason string `json:"reason"`
 }
 
+// Options change the world a check evaluates over.
+type Options struct {
+	// Namespaces label the world's namespaces (World.LabelNamespaces): the
+	// Namespace objects given with the policies, as LoadManifests reads them.
+	Namespaces []eval.Namespace
+}
+
 // Check evaluates policies over env's world and compares the allowed
 // connections with the ones env's dependency files declare.
 func Check(spec *schema.Spec, env string, policies []*networkingv1.NetworkPolicy) (*Report, error) {
+	return CheckWith(spec, env, policies, Options{})
+}
+
+// CheckWith is Check over a world changed by o.
+func CheckWith(spec *schema.Spec, env string, policies []*networkingv1.NetworkPolicy, o Options) (*Report, error) {
 	e := spec.Environment(env)
 	if e == nil {
 		return nil, fmt.Errorf("unknown environment %q", env)
 	}
 	w := NewWorld(env, spec)
+	w.LabelNamespaces(o.Namespaces)
 	ev, err := eval.New(w.Universe, policies)
 	if err != nil {
 		return nil, err

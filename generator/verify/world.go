@@ -129,6 +129,36 @@ func NewWorld(env string, specs ...*schema.Spec) *World {
 	return w
 }
 
+// LabelNamespaces gives the world's namespaces the labels ns declares (the
+// Namespace objects given with the policies), so that a label-based
+// namespaceSelector selects the namespaces it would in the cluster: without
+// them a namespace carries only kubernetes.io/metadata.name, which the API
+// server sets. A namespace of ns the world lacks is added with its
+// unlabelled pod, so a selector that also matches a namespace no dependency
+// file describes admits someone, as it would in the cluster. Call it before
+// evaluating; the world stays sorted.
+func (w *World) LabelNamespaces(ns []eval.Namespace) {
+	byName := map[string]int{}
+	for i, n := range w.Universe.Namespaces {
+		byName[n.Name] = i
+	}
+	added := false
+	for _, n := range ns {
+		if i, ok := byName[n.Name]; ok {
+			w.Universe.Namespaces[i].Labels = copyLabels(n.Labels)
+			continue
+		}
+		byName[n.Name] = len(w.Universe.Namespaces)
+		w.Universe.Namespaces = append(w.Universe.Namespaces, eval.Namespace{Name: n.Name, Labels: copyLabels(n.Labels)})
+		w.Universe.Pods = append(w.Universe.Pods, eval.Pod{Namespace: n.Name, Name: "(unlabelled)"})
+		w.Pods = append(w.Pods, PodInfo{Kind: UnlabelledPod, Name: n.Name + "/(unlabelled)"})
+		added = true
+	}
+	if added {
+		sort.Slice(w.Universe.Namespaces, func(i, j int) bool { return w.Universe.Namespaces[i].Name < w.Universe.Namespaces[j].Name })
+	}
+}
+
 // containerPorts gives a service pod its declared ports, so that a policy
 // written with named ports resolves as it would on the real pod. A range has
 // no container-port form; it is represented by its first port, unnamed.

@@ -95,9 +95,11 @@ input.`,
 			}
 			var manifests []*networkingv1.NetworkPolicy
 			if len(o.manifests) > 0 {
-				if manifests, err = verify.LoadManifests(o.manifests); err != nil {
+				m, err := verify.LoadManifests(o.manifests)
+				if err != nil {
 					return err
 				}
+				manifests = m.Policies
 			}
 			denied := false
 			var skipped []error

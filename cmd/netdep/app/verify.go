@@ -34,7 +34,11 @@ allowed connections with the ones the dependency files under PATH declare.
 By default the generated tree under --out is checked, every environment's
 overlay; --manifests checks any NetworkPolicy manifests instead (YAML files,
 directories of them, or kustomization directories), applied to every
-environment.
+environment. Namespace objects among the manifests label the namespaces of
+the world, so that a namespaceSelector on labels such as {team: web} selects
+what it would in the cluster; without them a namespace carries only its
+kubernetes.io/metadata.name label. A namespace they declare that no
+dependency file describes joins the world with an unlabelled pod.
 
 Exit 0 when exact, 1 when a connection is missing or in excess, 2 on bad input.`,
 		Example: `  netdep verify examples/shop --out examples/shop/netpol
@@ -56,24 +60,23 @@ Exit 0 when exact, 1 when a connection is missing or in excess, 2 on bad input.`
 				envs = []string{o.env}
 			}
 			var shared []*networkingv1.NetworkPolicy
+			var opts verify.Options
 			if len(o.manifests) > 0 {
-				if shared, err = verify.LoadManifests(o.manifests); err != nil {
+				m, err := verify.LoadManifests(o.manifests)
+				if err != nil {
 					return err
 				}
+				shared, opts.Namespaces = m.Policies, m.Namespaces
 			}
 			var reports []*verify.Report
 			for _, env := range envs {
 				policies := shared
 				if len(o.manifests) == 0 {
-					dir := filepath.Join(o.out, "base")
-					if env != "" {
-						dir = filepath.Join(o.out, "overlays", env)
-					}
-					if policies, err = verify.BuildKustomization(dir); err != nil {
+					if policies, err = verify.BuildKustomization(overlayDir(o.out, env)); err != nil {
 						return fmt.Errorf("%w (generate the tree first, or pass --out or --manifests)", err)
 					}
 				}
-				r, err := verify.Check(out.Spec, env, policies)
+				r, err := verify.CheckWith(out.Spec, env, policies, opts)
 				if err != nil {
 					return fmt.Errorf("environment %q: %w", env, err)
 				}
@@ -95,11 +98,19 @@ Exit 0 when exact, 1 when a connection is missing or in excess, 2 on bad input.`
 		},
 	}
 	cmd.Flags().StringVarP(&o.out, "out", "o", "netpol", "generated tree to check")
-	cmd.Flags().StringSliceVar(&o.manifests, "manifests", nil, "check these NetworkPolicy manifests (files, directories, kustomizations) instead of --out")
+	cmd.Flags().StringSliceVar(&o.manifests, "manifests", nil, "check these NetworkPolicy manifests (files, directories, kustomizations) instead of --out; their Namespace objects label the namespaces")
 	cmd.Flags().StringVar(&o.env, "env", "", "check only this environment")
 	registerEnvCompletion(cmd)
 	cmd.Flags().StringVar(&o.format, "format", "text", "output format: text or json")
 	return cmd
+}
+
+// overlayDir is the kustomization of env in a generated tree.
+func overlayDir(out, env string) string {
+	if env == "" {
+		return filepath.Join(out, "base")
+	}
+	return filepath.Join(out, "overlays", env)
 }
 
 func envLabel(env string) string {
