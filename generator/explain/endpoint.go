@@ -1,0 +1,148 @@
+package explain
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"net/netip"
+	"slices"
+	"strings"
+
+	"github.com/netdep/netdep/schema"
+)
+
+// Endpoint is SRC or DST as written, resolved against an environment: pods
+// (a namespace and labels, Service set when they are a declared service's)
+// or, when IsAddr, an address outside the cluster.
+type Endpoint struct {
+	// Text is how answers show the endpoint: as written, but ns/svc for a
+	// service written by its bare name.
+	Text      string
+	Namespace string
+	// Labels are the pods' labels: the service's selector for a service,
+	// nil for ns/*.
+	Labels  map[string]string
+	Service *schema.Service
+	Addr    netip.Addr
+	IsAddr  bool
+}
+
+func (e Endpoint) String() string { return e.Text }
+
+// PodName is how the world names the pod standing for e: the service's
+// name, "(unlabelled)", or "(pods k=v,...)" with the labels sorted.
+func (e Endpoint) PodName() string {
+	switch {
+	case e.Service != nil:
+		return e.Service.Name
+	case len(e.Labels) == 0:
+		return "(unlabelled)"
+	}
+	keys := slices.Sorted(maps.Keys(e.Labels))
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = k + "=" + e.Labels[k]
+	}
+	return "(pods " + strings.Join(parts, ",") + ")"
+}
+
+// ErrNotInEnvironment is matched (errors.Is) by an endpoint that names a
+// service the environment does not have: with several environments, the
+// others can still be answered.
+var ErrNotInEnvironment = errors.New("service not in this environment")
+
+type notInEnv struct{ error }
+
+func (notInEnv) Is(target error) bool { return target == ErrNotInEnvironment }
+
+// ParseEndpoint reads "ns/svc", "svc" (a service name unique across
+// namespaces), "ns/*" (an unlabelled pod; "ns/(unlabelled)" as reports
+// write it), "ns/{k=v,...}" (a pod with exactly these labels, the service
+// whose selector they are when there is one) or an address ("10.1.2.3",
+// "2001:db8::1", "[2001:db8::1]"). s carries no port: see SplitPort.
+func ParseEndpoint(env *schema.Environment, s string) (Endpoint, error) {
+	e := Endpoint{Text: s}
+	if a, err := netip.ParseAddr(strings.Trim(s, "[]")); err == nil {
+		e.Addr, e.IsAddr = a.Unmap(), true
+		return e, nil
+	}
+	ns, name, ok := strings.Cut(s, "/")
+	if !ok {
+		var found []*schema.Service
+		for _, svc := range env.Services {
+			if svc.Name == s {
+				found = append(found, svc)
+			}
+		}
+		switch len(found) {
+		case 1:
+			e.Namespace, e.Service, e.Labels = found[0].Namespace, found[0], found[0].Selector
+			e.Text = found[0].ID()
+			return e, nil
+		case 0:
+			return e, notInEnv{fmt.Errorf("%q: expected ns/svc, ns/*, ns/{labels} or an address; no service %q %s", s, s, inEnv(env))}
+		}
+		ids := make([]string, len(found))
+		for i, f := range found {
+			ids[i] = f.ID()
+		}
+		return e, fmt.Errorf("%q: service name in several namespaces; write one of %s", s, strings.Join(ids, ", "))
+	}
+	e.Namespace = ns
+	switch {
+	case name == "*" || name == "(unlabelled)":
+		return e, nil
+	case strings.HasPrefix(name, "{") && strings.HasSuffix(name, "}"):
+		e.Labels = map[string]string{}
+		for _, kv := range strings.Split(strings.Trim(name, "{}"), ",") {
+			if kv = strings.TrimSpace(kv); kv == "" {
+				continue
+			}
+			k, v, ok := strings.Cut(kv, "=")
+			if !ok {
+				return e, fmt.Errorf("%q: expected labels as {key=value,...}, found %q", s, kv)
+			}
+			e.Labels[k] = v
+		}
+		// Labels that are exactly a service's selector are that service.
+		for _, svc := range env.Services {
+			if svc.Namespace == ns && maps.Equal(svc.Selector, e.Labels) {
+				e.Service = svc
+			}
+		}
+		return e, nil
+	}
+	for _, svc := range env.Services {
+		if svc.Namespace == ns && svc.Name == name {
+			e.Service, e.Labels = svc, svc.Selector
+			return e, nil
+		}
+	}
+	return e, notInEnv{fmt.Errorf("%q: no service %q in namespace %q %s", s, name, ns, inEnv(env))}
+}
+
+func inEnv(env *schema.Environment) string {
+	if env.Name == "" {
+		return "is declared"
+	}
+	return "exists in environment " + env.Name
+}
+
+// SplitPort cuts ":PORT[/PROTO]" off DST, minding IPv6 addresses: an
+// address with a port is written [2001:db8::1]:443, and a bare IPv6 address
+// has no port.
+func SplitPort(s string) (endpoint, port string) {
+	if strings.HasPrefix(s, "[") {
+		if i := strings.Index(s, "]"); i >= 0 {
+			rest := s[i+1:]
+			return s[:i+1], strings.TrimPrefix(rest, ":")
+		}
+	}
+	if _, err := netip.ParseAddr(s); err == nil {
+		return s, ""
+	}
+	if i := strings.LastIndex(s, ":"); i >= 0 && !strings.Contains(s[i:], "}") {
+		return s[:i], s[i+1:]
+	}
+	return s, ""
+}

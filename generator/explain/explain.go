@@ -1,0 +1,180 @@
+package explain
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+
+	networkingv1 "k8s.io/api/networking/v1"
+
+	"github.com/netdep/netdep/generator/eval"
+	"github.com/netdep/netdep/generator/policy"
+	"github.com/netdep/netdep/generator/verify"
+	"github.com/netdep/netdep/schema"
+)
+
+// Query is SRC -> DST on each of Ports, resolved in one environment.
+type Query struct {
+	Src, Dst Endpoint
+	Ports    []Port
+}
+
+// ArgError is a problem with SRC or DST (its port included) as written: the
+// command line is wrong, or, when errors.Is(err, ErrNotInEnvironment), names
+// a service this environment lacks.
+type ArgError struct {
+	Arg string // "SRC" or "DST"
+	Err error
+}
+
+func (e *ArgError) Error() string { return e.Arg + " " + e.Err.Error() }
+func (e *ArgError) Unwrap() error { return e.Err }
+
+// Parse resolves SRC and DST[:PORT[/PROTO]] against env. Every error is an
+// *ArgError.
+func Parse(env *schema.Environment, src, dst string) (Query, error) {
+	var q Query
+	var err error
+	if q.Src, err = ParseEndpoint(env, src); err != nil {
+		return q, &ArgError{"SRC", err}
+	}
+	dstText, portText := SplitPort(dst)
+	if q.Dst, err = ParseEndpoint(env, dstText); err != nil {
+		return q, &ArgError{"DST", err}
+	}
+	if q.Ports, err = ParsePorts(q.Dst, portText); err != nil {
+		return q, &ArgError{"DST", err}
+	}
+	return q, nil
+}
+
+// Options change the world a connection is evaluated over.
+type Options struct {
+	// Namespaces label the world's namespaces, as verify.Options does: the
+	// Namespace objects given with hand-written policies.
+	Namespaces []eval.Namespace
+}
+
+// Answer is one checked connection.
+type Answer struct {
+	Src, Dst Endpoint
+	Port     Port
+	Verdict  eval.Verdict
+	// Sources are the netdep.io/source annotations of the policies, where
+	// they have one: the dependency file to edit.
+	Sources map[eval.PolicyRef]string
+}
+
+// Evaluate decides q in environment env of spec under policies, over the
+// world verify checks (verify.NewWorld) plus the pods SRC and DST name when
+// the world lacks them, such as a pod with labels no service has.
+func Evaluate(spec *schema.Spec, env string, policies []*networkingv1.NetworkPolicy, q Query, o Options) ([]Answer, error) {
+	w := verify.NewWorld(env, spec)
+	w.LabelNamespaces(o.Namespaces)
+	u := w.Universe
+	for _, ep := range []Endpoint{q.Src, q.Dst} {
+		if ep.IsAddr {
+			continue
+		}
+		exists := slices.ContainsFunc(u.Pods, func(p eval.Pod) bool {
+			return p.Namespace == ep.Namespace && p.Name == ep.PodName()
+		})
+		if !exists {
+			u.Pods = append(slices.Clip(u.Pods), eval.Pod{Namespace: ep.Namespace, Name: ep.PodName(), Labels: ep.Labels})
+		}
+	}
+	ev, err := eval.New(u, policies)
+	if err != nil {
+		return nil, err
+	}
+	at := func(ep Endpoint) eval.Endpoint {
+		if ep.IsAddr {
+			return ev.ExternalFor(ep.Addr)
+		}
+		i, _ := ev.PodIndex(ep.Namespace, ep.PodName())
+		return eval.PodEndpoint(i)
+	}
+	sources := map[eval.PolicyRef]string{}
+	for _, p := range ev.Policies() {
+		if src := p.Annotations[policy.SourceAnnotation]; src != "" {
+			sources[eval.PolicyRef{Namespace: p.Namespace, Name: p.Name}] = src
+		}
+	}
+	var out []Answer
+	for _, p := range q.Ports {
+		v := ev.Explain(eval.Query{Src: at(q.Src), Dst: at(q.Dst), Protocol: p.Protocol, Port: p.Port})
+		out = append(out, Answer{q.Src, q.Dst, p, v, sources})
+	}
+	return out, nil
+}
+
+// PolicySource gives the NetworkPolicies in force in an environment.
+type PolicySource func(env string) ([]*networkingv1.NetworkPolicy, error)
+
+// Report is the answer in every environment asked about.
+type Report struct {
+	Environments []EnvironmentReport
+}
+
+// EnvironmentReport is the answer in one environment.
+type EnvironmentReport struct {
+	// Environment is the environment's name, "" for the implicit one.
+	Environment string
+	// Skipped says why the environment was not answered: SRC or DST names a
+	// service it lacks (an *ArgError matching ErrNotInEnvironment).
+	Skipped error
+	Answers []Answer
+}
+
+// Allowed reports whether every connection answered is allowed.
+func (r *Report) Allowed() bool {
+	for _, e := range r.Environments {
+		for _, a := range e.Answers {
+			if !a.Verdict.Allowed {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// Explain answers SRC -> DST[:PORT[/PROTO]] in each of envs of spec, under
+// the policies that policies gives for it. With several environments, one
+// where SRC or DST names a service it lacks is skipped, unless all are.
+// Errors about SRC and DST are *ArgError.
+func Explain(spec *schema.Spec, envs []string, policies PolicySource, src, dst string, o Options) (*Report, error) {
+	r := &Report{}
+	skipped := 0
+	var firstSkip error
+	for _, env := range envs {
+		ps, err := policies(env)
+		if err != nil {
+			return nil, err
+		}
+		e := spec.Environment(env)
+		if e == nil {
+			return nil, fmt.Errorf("unknown environment %q", env)
+		}
+		q, err := Parse(e, src, dst)
+		if len(envs) > 1 && errors.Is(err, ErrNotInEnvironment) {
+			// Answered in the environments where both ends exist.
+			r.Environments = append(r.Environments, EnvironmentReport{Environment: env, Skipped: err})
+			if skipped++; firstSkip == nil {
+				firstSkip = err
+			}
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		answers, err := Evaluate(spec, env, ps, q, o)
+		if err != nil {
+			return nil, err
+		}
+		r.Environments = append(r.Environments, EnvironmentReport{Environment: env, Answers: answers})
+	}
+	if skipped == len(envs) && firstSkip != nil {
+		return nil, firstSkip
+	}
+	return r, nil
+}
