@@ -124,6 +124,10 @@ func TestExplain(t *testing.T) {
 		{"unknown-port-name", []string{"storefront/frontend", "storefront/cart:http", "examples/shop", "--env", "dev"}, 2},
 		{"manifests-denied", []string{"default/my-app", "default/trusted-app:80", "examples/seed", "--manifests", "examples/seed/netpol/base"}, 1},
 		{"address-needs-port", []string{"storefront/frontend", "10.0.0.1", "examples/shop", "--env", "dev"}, 2},
+		{"manifests-namespace-labels", []string{"web/frontend", "api/api", "tests/testdata/namespace-labels/spec",
+			"--manifests", "tests/testdata/namespace-labels/policies", "--manifests", "tests/testdata/namespace-labels/namespaces"}, 0},
+		{"manifests-without-namespace-labels", []string{"web/frontend", "api/api", "tests/testdata/namespace-labels/spec",
+			"--manifests", "tests/testdata/namespace-labels/policies"}, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			args := append([]string{"explain"}, tc.args...)

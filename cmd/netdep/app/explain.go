@@ -42,7 +42,11 @@ Without a port, every port DST declares is checked.
 
 By default the policies are the ones netdep generates for the dependency files
 under PATH; --out reads a generated tree and --manifests any NetworkPolicy
-manifests instead. Without --env, every environment is checked.
+manifests instead. Namespace objects among the manifests label the
+namespaces, so that a namespaceSelector on labels selects what it would in
+the cluster; without them a namespace carries only its
+kubernetes.io/metadata.name label. Without --env, every environment is
+checked.
 
 Exit 0 when allowed (in every environment checked), 1 when denied, 2 on bad
 input.`,
@@ -92,6 +96,7 @@ input.`,
 				if err != nil {
 					return err
 				}
+				opts.Namespaces = m.Namespaces
 				policies = func(string) ([]*networkingv1.NetworkPolicy, error) { return m.Policies, nil }
 			case o.out != "":
 				policies = func(env string) ([]*networkingv1.NetworkPolicy, error) {
@@ -117,7 +122,7 @@ input.`,
 	}
 	cmd.Flags().StringVar(&o.env, "env", "", "check only this environment")
 	cmd.Flags().StringVarP(&o.out, "out", "o", "", "evaluate the generated tree in this directory instead of generating in memory")
-	cmd.Flags().StringSliceVar(&o.manifests, "manifests", nil, "evaluate these NetworkPolicy manifests (files, directories, kustomizations)")
+	cmd.Flags().StringSliceVar(&o.manifests, "manifests", nil, "evaluate these NetworkPolicy manifests (files, directories, kustomizations); their Namespace objects label the namespaces")
 	registerEnvCompletion(cmd)
 	return cmd
 }
