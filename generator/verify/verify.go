@@ -90,11 +90,11 @@ func CheckWith(spec *schema.Spec, env string, policies []*networkingv1.NetworkPo
 		if want.Equal(got) {
 			return
 		}
-		if missing := subtract(want, got); !missing.IsEmpty() {
+		if missing := want.Subtract(got); !missing.IsEmpty() {
 			r.Missing = append(r.Missing, Difference{Source: name(src), Destination: name(dst),
 				Ports: missing.String(), Reason: explain(ev, src, dst, missing, name)})
 		}
-		if excess := subtract(got, want); !excess.IsEmpty() {
+		if excess := got.Subtract(want); !excess.IsEmpty() {
 			r.Excess = append(r.Excess, Difference{Source: name(src), Destination: name(dst),
 				Ports: excess.String(), Reason: explain(ev, src, dst, excess, name)})
 		}
@@ -185,33 +185,4 @@ func addressName(x eval.External) string {
 		parts = append(parts, p.String())
 	}
 	return "addresses " + strings.Join(parts, " ")
-}
-
-// subtract returns the ports of a that are not in b.
-func subtract(a, b eval.PortSet) eval.PortSet {
-	var out []eval.PortRange
-	for _, ra := range a.Ranges() {
-		pieces := []eval.PortRange{ra}
-		for _, rb := range b.Ranges() {
-			if rb.Protocol != ra.Protocol {
-				continue
-			}
-			var next []eval.PortRange
-			for _, p := range pieces {
-				if rb.To < p.From || rb.From > p.To {
-					next = append(next, p)
-					continue
-				}
-				if rb.From > p.From {
-					next = append(next, eval.PortRange{Protocol: p.Protocol, From: p.From, To: rb.From - 1})
-				}
-				if rb.To < p.To {
-					next = append(next, eval.PortRange{Protocol: p.Protocol, From: rb.To + 1, To: p.To})
-				}
-			}
-			pieces = next
-		}
-		out = append(out, pieces...)
-	}
-	return eval.NewPortSet(out...)
 }
