@@ -18,6 +18,7 @@ type verifyOptions struct {
 	manifests []string
 	env       string
 	format    string
+	quiet     bool
 }
 
 // NewVerifyCommand builds `netdep verify`.
@@ -48,7 +49,8 @@ Exit 0 when exact, 1 when a connection is missing or in excess, 2 on bad input.`
 			if o.format != "text" && o.format != "json" {
 				return usageError{fmt.Errorf("--format must be text or json, not %q", o.format)}
 			}
-			out, err := generator.FromPaths(pathsOrDot(args))
+			report := progress(streams.Err, o.quiet)
+			out, err := generator.FromPaths(pathsOrDot(args), generator.Options{Progress: report})
 			if err != nil {
 				return err
 			}
@@ -69,7 +71,10 @@ Exit 0 when exact, 1 when a connection is missing or in excess, 2 on bad input.`
 				shared, opts.Namespaces = m.Policies, m.Namespaces
 			}
 			var reports []*verify.Report
-			for _, env := range envs {
+			for i, env := range envs {
+				if report != nil {
+					report(fmt.Sprintf("verifying %s (%d of %d)", envLabel(env), i+1, len(envs)))
+				}
 				policies := shared
 				if len(o.manifests) == 0 {
 					if policies, err = verify.BuildKustomization(overlayDir(o.out, env)); err != nil {
@@ -102,6 +107,7 @@ Exit 0 when exact, 1 when a connection is missing or in excess, 2 on bad input.`
 	cmd.Flags().StringVar(&o.env, "env", "", "check only this environment")
 	registerEnvCompletion(cmd)
 	cmd.Flags().StringVar(&o.format, "format", "text", "output format: text or json")
+	cmd.Flags().BoolVarP(&o.quiet, "quiet", "q", false, "no progress lines on stderr")
 	return cmd
 }
 
