@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
@@ -26,9 +27,9 @@ type faultFS struct {
 	failAt     int  // 0: never fail
 	kill       bool // SIGKILL the process instead of returning an error
 	noExchange bool // act like a platform without renameat2
-	// realSync makes Sync and SyncDir reach the disk. Off by default: a
-	// killed or failing process is what these tests model, not a power
-	// cut, and thousands of fsyncs would make them slow.
+	// realSync makes SyncDir and SyncTree reach the disk. Off by default:
+	// a killed or failing process is what these tests model, not a power
+	// cut, and syncs would make them slow.
 	realSync bool
 	ops      []string // every mutating call, for failure messages
 }
@@ -75,6 +76,16 @@ func (f *faultFS) SyncDir(name string) error {
 	return f.OS.SyncDir(name)
 }
 
+func (f *faultFS) SyncTree(root string) error {
+	if err := f.hit("synctree", root); err != nil {
+		return err
+	}
+	if !f.realSync {
+		return nil
+	}
+	return f.OS.SyncTree(root)
+}
+
 func (f *faultFS) Rename(a, b string) error {
 	if err := f.hit("rename", a); err != nil {
 		return err
@@ -112,16 +123,6 @@ func (f *faultFile) Write(b []byte) (int, error) {
 		return n, err
 	}
 	return f.File.Write(b)
-}
-
-func (f *faultFile) Sync() error {
-	if err := f.fs.hit("sync", f.name); err != nil {
-		return err
-	}
-	if !f.fs.realSync {
-		return nil
-	}
-	return f.File.Sync()
 }
 
 func (f *faultFile) Close() error {
@@ -179,6 +180,34 @@ func countOps(t *testing.T, prev *Tree, next Tree, noExchange bool) []string {
 		t.Fatal(err)
 	}
 	return f.ops
+}
+
+// TestWriteSyncsBeforeSwap: the new tree is flushed once, after its last
+// file is closed and before the swap makes it visible: a swap durable before
+// the data it points at would leave empty files after a power cut.
+func TestWriteSyncsBeforeSwap(t *testing.T) {
+	old, next := oldAndNew(t)
+	for _, noExchange := range []bool{false, true} {
+		for _, prev := range []*Tree{nil, &old} {
+			ops := countOps(t, prev, next, noExchange)
+			syncAt, lastClose, swapAt, syncs := -1, -1, -1, 0
+			for i, op := range ops {
+				kind, _, _ := strings.Cut(op, " ")
+				switch {
+				case kind == "synctree":
+					syncAt = i
+					syncs++
+				case kind == "close":
+					lastClose = i
+				case (kind == "rename" || kind == "exchange") && swapAt < 0:
+					swapAt = i
+				}
+			}
+			if syncs != 1 || syncAt < lastClose || syncAt > swapAt {
+				t.Errorf("exchange=%v fresh=%v: want one synctree between the last close and the swap, got %v", !noExchange, prev == nil, ops)
+			}
+		}
+	}
 }
 
 // requireWhole fails unless dir holds exactly one of the trees, and returns

@@ -20,6 +20,9 @@ type FS interface {
 	Create(name string, perm fs.FileMode) (File, error)
 	// SyncDir flushes a directory's entries (new names, renames) to disk.
 	SyncDir(name string) error
+	// SyncTree flushes everything written under the directory root, file
+	// contents and directory entries, to disk.
+	SyncTree(root string) error
 	Rename(oldpath, newpath string) error
 	// Exchange atomically swaps two existing paths. It returns an error
 	// wrapping ErrExchangeUnsupported when the platform or file system
@@ -29,10 +32,10 @@ type FS interface {
 	Remove(name string) error
 }
 
-// File is a file being written.
+// File is a file being written. It is not synced on its own: Write syncs
+// the whole new tree with one FS.SyncTree.
 type File interface {
 	io.Writer
-	Sync() error
 	Close() error
 }
 
@@ -57,6 +60,12 @@ func (OS) Exchange(a, b string) error                 { return exchange(a, b) }
 func (OS) Create(name string, perm fs.FileMode) (File, error) {
 	return os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
 }
+
+// SyncTree is syncfs(2) of root's file system on Linux: one call instead
+// of an fsync per file, which on a tree of 20,000 files took minutes on a
+// busy disk (each fsync waits for its own journal commit). Elsewhere it
+// fsyncs every file and directory under root, children first.
+func (OS) SyncTree(root string) error { return syncTree(root) }
 
 func (OS) SyncDir(name string) error {
 	d, err := os.Open(name)

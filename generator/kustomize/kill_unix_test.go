@@ -61,14 +61,13 @@ func TestWriteKilled(t *testing.T) {
 				n := i + 1
 				// A process start costs far more than a call, so kill
 				// only where the state on disk can differ. Skipped: the
-				// write, sync and close of each file but the marker (the
-				// same partial file in the unfinished tree as after its
+				// write and close of each file but the marker (the same
+				// partial file in the unfinished tree as after its
 				// create), and calls inside a run of the same kind (the
-				// middle of the directory syncs or of the removal of the
-				// old tree). TestWriteFailsAtEveryStep stops at each.
+				// middle of the removal of the old tree). TestWriteFailsAtEveryStep stops at each.
 				_, file, _ := strings.Cut(op, " ")
 				k := kind(i)
-				if (k == "write" || k == "sync" || k == "close") && file != MarkerName {
+				if (k == "write" || k == "close") && file != MarkerName {
 					continue
 				}
 				if k != "rename" && k != "exchange" && kind(i-1) == k && kind(i+1) == k {

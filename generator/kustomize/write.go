@@ -54,7 +54,7 @@ func randSuffix() string             { b := make([]byte, 6); rand.Read(b); retur
 func joinSlash(dir, p string) string { return filepath.Join(dir, filepath.FromSlash(p)) }
 
 // Write replaces directory dir with tree, atomically: the tree is written
-// and fsynced in a sibling directory, then swapped in with one
+// and synced (FS.SyncTree) in a sibling directory, then swapped in with one
 // renameat2(RENAME_EXCHANGE) where available (else two renames, a crash
 // between which the next run repairs), then the previous tree is removed.
 // A failed Write leaves dir as it was.
@@ -326,12 +326,13 @@ func walk(fsys FS, root, rel string, fn func(rel string, d fs.DirEntry) error) e
 
 // writeTree writes every file of tree under the empty directory root, the
 // marker first: whatever a crash leaves behind is then listed by a marker,
-// so the next run can remove exactly that and nothing else.
+// so the next run can remove exactly that and nothing else. It returns once
+// the whole tree is on disk: the swap that follows must not be durable
+// before the data it points at, or a power cut would leave empty files.
 func writeTree(fsys FS, root string, tree Tree) error {
 	paths := tree.Paths()
 	paths = slices.DeleteFunc(paths, func(p string) bool { return p == MarkerName })
 	paths = append([]string{MarkerName}, paths...)
-	dirs := []string{root}
 	made := map[string]bool{".": true}
 	for _, p := range paths {
 		var need []string
@@ -339,24 +340,20 @@ func writeTree(fsys FS, root string, tree Tree) error {
 			need = append(need, d)
 		}
 		for i := len(need) - 1; i >= 0; i-- {
-			full := joinSlash(root, need[i])
-			if err := fsys.Mkdir(full, 0o755); err != nil {
+			if err := fsys.Mkdir(joinSlash(root, need[i]), 0o755); err != nil {
 				return err
 			}
 			made[need[i]] = true
-			dirs = append(dirs, full)
 		}
 		data, _ := tree.Get(p)
 		if err := writeFile(fsys, joinSlash(root, p), data); err != nil {
 			return err
 		}
 	}
-	// Directory entries are durable only once each directory is synced;
-	// children first, so a parent never names a child that is not on disk.
-	for i := len(dirs) - 1; i >= 0; i-- {
-		if err := fsys.SyncDir(dirs[i]); err != nil {
-			return err
-		}
+	// One flush for the whole tree, files and directory entries alike,
+	// rather than an fsync per file and directory.
+	if err := fsys.SyncTree(root); err != nil {
+		return err
 	}
 	return nil
 }
@@ -367,11 +364,6 @@ func writeFile(fsys FS, name string, data []byte) error {
 		return err
 	}
 	_, err = f.Write(data)
-	if err == nil {
-		// Sync before the swap: a rename is durable before the data it
-		// points at otherwise, and a power cut would leave empty files.
-		err = f.Sync()
-	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
