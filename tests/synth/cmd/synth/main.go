@@ -1,7 +1,7 @@
 // Command synth writes a synthetic organisation's dependency files to a
 // directory, for benchmarks and for trying netdep at scale:
 //
-//	go run ./tests/synth/cmd/synth -services 10000 -out /tmp/org
+//	go run ./tests/synth/cmd/synth -services 10000 -out "$(mktemp -d)/org"
 package main
 
 import (
