@@ -1,8 +1,10 @@
 package schema
 
 import (
+	"cmp"
 	"fmt"
 	"net/netip"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -1003,7 +1005,9 @@ func (r *resolver) spec() *Spec {
 }
 
 func (r *resolver) environment(env string) *Environment {
-	out := &Environment{Name: env, Services: []*Service{}, Rules: []Rule{}}
+	// A reference entry makes two rules (egress and ingress), most others
+	// one: sizing Rules up front saves growing a slice of 200-byte rules.
+	out := &Environment{Name: env, Services: make([]*Service, 0, len(r.services)), Rules: make([]Rule, 0, 2*len(r.intents))}
 	set := r.settings[env]
 	if set != nil {
 		out.DNS = set.dns
@@ -1055,28 +1059,103 @@ func (r *resolver) environment(env string) *Environment {
 			}
 		}
 	}
-	sortRules(out.Rules)
-	out.Rules = dedupRules(out.Rules)
+	out.Rules = sortedUniqueRules(out.Rules)
 	return out
 }
 
-func sortRules(rules []Rule) {
-	sort.SliceStable(rules, func(i, j int) bool {
-		a, b := rules[i], rules[j]
-		if a.Service.Namespace != b.Service.Namespace {
-			return a.Service.Namespace < b.Service.Namespace
+// sortedUniqueRules returns rules sorted stably by (service namespace,
+// service name, direction, source position, peer), without a rule
+// identical to an earlier one (a call declared on both sides, or twice):
+// the first, by source position, explains it.
+//
+// An environment of 10,000 services has some 90,000 rules of about 200
+// bytes each, and sort.SliceStable moved them O(n log² n) times through
+// reflection: a fifth of loading. Here rule indexes are bucketed by service
+// (a stable counting sort over the services' ranks), each bucket of a few
+// rules is sorted on its own, and each rule kept is copied once.
+func sortedUniqueRules(rules []Rule) []Rule {
+	if len(rules) < 2 {
+		return rules
+	}
+	// Rank the services by (namespace, name); equal names share a rank,
+	// so the order is the one comparing names would give.
+	ids := map[*Service]int32{}
+	var svcs []*Service
+	ruleSvc := make([]int32, len(rules))
+	for i := range rules {
+		s := rules[i].Service
+		id, ok := ids[s]
+		if !ok {
+			id = int32(len(svcs))
+			ids[s] = id
+			svcs = append(svcs, s)
 		}
-		if a.Service.Name != b.Service.Name {
-			return a.Service.Name < b.Service.Name
-		}
-		if a.Direction != b.Direction {
-			return a.Direction < b.Direction
-		}
-		if a.Source != b.Source {
-			return posLess(a.Source, b.Source)
-		}
-		return peerKey(a.Peer) < peerKey(b.Peer)
+		ruleSvc[i] = id
+	}
+	byName := make([]int32, len(svcs))
+	for i := range byName {
+		byName[i] = int32(i)
+	}
+	slices.SortFunc(byName, func(a, b int32) int {
+		return cmp.Or(strings.Compare(svcs[a].Namespace, svcs[b].Namespace), strings.Compare(svcs[a].Name, svcs[b].Name))
 	})
+	rank := make([]int32, len(svcs))
+	n := int32(0)
+	for k, id := range byName {
+		if k > 0 {
+			prev := svcs[byName[k-1]]
+			if prev.Namespace != svcs[id].Namespace || prev.Name != svcs[id].Name {
+				n++
+			}
+		}
+		rank[id] = n
+	}
+	// Stable counting sort of rule indexes by rank.
+	start := make([]int32, n+2)
+	for _, id := range ruleSvc {
+		start[rank[id]+1]++
+	}
+	for i := 1; i < len(start); i++ {
+		start[i] += start[i-1]
+	}
+	idx := make([]int32, len(rules))
+	next := slices.Clone(start)
+	for i, id := range ruleSvc {
+		r := rank[id]
+		idx[next[r]] = int32(i)
+		next[r]++
+	}
+	// Within one service: direction, source, peer; ties keep their order.
+	for r := 0; r+1 < len(start); r++ {
+		if bucket := idx[start[r]:start[r+1]]; len(bucket) > 1 {
+			slices.SortStableFunc(bucket, func(i, j int32) int { return compareInService(&rules[i], &rules[j]) })
+		}
+	}
+	seen := make(map[string]struct{}, len(rules))
+	out := make([]Rule, 0, len(rules))
+	var key []byte
+	for _, j := range idx {
+		key = appendRuleKey(key[:0], &rules[j])
+		if _, dup := seen[string(key)]; dup {
+			continue
+		}
+		seen[string(key)] = struct{}{}
+		out = append(out, rules[j])
+	}
+	return out
+}
+
+func compareInService(a, b *Rule) int {
+	if c := strings.Compare(string(a.Direction), string(b.Direction)); c != 0 {
+		return c
+	}
+	if a.Source != b.Source {
+		if posLess(a.Source, b.Source) {
+			return -1
+		}
+		return 1
+	}
+	return strings.Compare(peerKey(a.Peer), peerKey(b.Peer))
 }
 
 // peerKey orders and identifies peers. CIDRs sort as written in canonical
@@ -1097,32 +1176,37 @@ func peerKey(p Peer) string {
 	}
 }
 
-func ruleKey(r Rule) string {
-	var b strings.Builder
-	b.WriteString(r.Service.ID() + " " + string(r.Direction) + " " + peerKey(r.Peer))
+// appendRuleKey appends the identity of r (service, direction, peer,
+// ports) to b.
+func appendRuleKey(b []byte, r *Rule) []byte {
+	b = append(b, r.Service.Namespace...)
+	b = append(b, '/')
+	b = append(b, r.Service.Name...)
+	b = append(b, ' ')
+	b = append(b, r.Direction...)
+	b = append(b, ' ')
+	if r.Peer.Kind == PeerService {
+		b = append(b, "0 "...)
+		b = append(b, r.Peer.Service.Namespace...)
+		b = append(b, '/')
+		b = append(b, r.Peer.Service.Name...)
+	} else {
+		b = append(b, peerKey(r.Peer)...)
+	}
 	if r.AnyPort {
-		b.WriteString(" any")
+		b = append(b, " any"...)
 	}
 	for _, p := range r.Ports {
-		b.WriteString(" " + p.String())
-	}
-	return b.String()
-}
-
-// dedupRules drops a rule identical to an earlier one (a call declared on
-// both sides, or twice): the first, by source position, explains it.
-func dedupRules(rules []Rule) []Rule {
-	seen := map[string]bool{}
-	out := rules[:0]
-	for _, r := range rules {
-		k := ruleKey(r)
-		if seen[k] {
-			continue
+		b = append(b, ' ')
+		b = strconv.AppendInt(b, int64(p.Port), 10)
+		if p.EndPort != 0 {
+			b = append(b, '-')
+			b = strconv.AppendInt(b, int64(p.EndPort), 10)
 		}
-		seen[k] = true
-		out = append(out, r)
+		b = append(b, '/')
+		b = append(b, p.Protocol...)
 	}
-	return out
+	return b
 }
 
 func prefixStrings(ps []netip.Prefix) []string {
