@@ -1,7 +1,9 @@
 package policy
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -57,6 +59,7 @@ func Generate(spec *schema.Spec) (*Set, error) {
 		}
 	}
 	sort.Slice(keys, func(i, j int) bool { return keys[i].less(keys[j]) })
+	g.rank()
 
 	set := &Set{}
 	if len(spec.Environments) > 0 {
@@ -91,7 +94,7 @@ func split(set *Set, k unitKey, versions []*unit, everywhere bool) {
 		common := versions[0].atoms
 		same := true
 		for _, u := range versions[1:] {
-			if !sameKeys(common, u.atoms) {
+			if !slices.Equal(common, u.atoms) {
 				same = false
 			}
 			common = intersect(common, u.atoms)
@@ -145,10 +148,13 @@ type unit struct {
 	// alwaysEmit keeps a base policy even when the environments share no
 	// rule: a service's own policy documents (and enforces) its isolation.
 	alwaysEmit bool
-	atoms      map[string]atom
+	// atoms are sorted and unique once buildUnits returns (atom.compare).
+	atoms []atom
+	// gen is where the atoms' peers and ports are.
+	gen *gen
 }
 
-func (u *unit) with(atoms map[string]atom) *unit {
+func (u *unit) with(atoms []atom) *unit {
 	c := *u
 	c.atoms = atoms
 	return &c
@@ -157,7 +163,7 @@ func (u *unit) with(atoms map[string]atom) *unit {
 func (u *unit) directions() []networkingv1.PolicyType {
 	var in, eg bool
 	for _, a := range u.atoms {
-		if a.dir == schema.Ingress {
+		if a.ingress {
 			in = true
 		} else {
 			eg = true
@@ -179,19 +185,37 @@ func policyTypes(ingress, egress bool) []networkingv1.PolicyType {
 
 // gen holds what one Generate call computes once and reuses: rendering the
 // same peer or port for every policy that names it is most of the work on
-// large organisations.
+// large organisations. Peers and ports are interned by their canonical key
+// (the string that orders and identifies them): an atom is then three small
+// numbers, and comparing the atoms of a policy across environments is a
+// merge of sorted slices rather than string-keyed map operations.
 type gen struct {
 	spec       *schema.Spec
 	namespaces map[string]*schema.Namespace
-	peers      map[peerCacheKey]renderedPeer
-	ports      map[schema.Port]renderedPort
+
+	peers   []renderedPeer   // by peer id
+	peerIDs map[string]int32 // by key
+	ports   []renderedPort   // by port id; 0 is every port ("*")
+	portIDs map[string]int32 // by key
+	// peerRank and portRank order ids by key, filled by rank once every
+	// unit is built.
+	peerRank, portRank []int32
+
+	// Caches in front of rendering: a service peer depends only on the
+	// service and whether it is in the policy's own namespace.
+	svcPeers   map[svcPeerKey]int32
+	otherPeers map[otherPeerKey]int32
+	portCache  map[schema.Port]int32
 }
 
-type peerCacheKey struct {
-	own string
-	// one of: the service, or a string identity of a raw or CIDR peer
+type svcPeerKey struct {
 	service *schema.Service
-	other   string
+	sameNS  bool
+}
+
+type otherPeerKey struct {
+	own   string
+	other string // a string identity of a raw or CIDR peer
 }
 
 type renderedPeer struct {
@@ -206,41 +230,86 @@ type renderedPort struct {
 
 func newGen(spec *schema.Spec) *gen {
 	g := &gen{spec: spec, namespaces: map[string]*schema.Namespace{},
-		peers: map[peerCacheKey]renderedPeer{}, ports: map[schema.Port]renderedPort{}}
+		peerIDs: map[string]int32{}, portIDs: map[string]int32{"*": 0},
+		ports:    []renderedPort{{key: "*"}},
+		svcPeers: map[svcPeerKey]int32{}, otherPeers: map[otherPeerKey]int32{}, portCache: map[schema.Port]int32{}}
 	for _, ns := range spec.Namespaces {
 		g.namespaces[ns.Name] = ns
 	}
 	return g
 }
 
-func (g *gen) peer(own string, p schema.Peer) renderedPeer {
-	k := peerCacheKey{own: own}
-	switch p.Kind {
-	case schema.PeerService:
-		k.service = p.Service
-	case schema.PeerCIDR:
+// peer returns the id of p as seen from a policy in namespace own.
+func (g *gen) peer(own string, p schema.Peer) int32 {
+	if p.Kind == schema.PeerService {
+		k := svcPeerKey{service: p.Service, sameNS: p.Service.Namespace == own}
+		if id, ok := g.svcPeers[k]; ok {
+			return id
+		}
+		id := g.internPeer(renderPeer(own, p))
+		g.svcPeers[k] = id
+		return id
+	}
+	k := otherPeerKey{own: own}
+	if p.Kind == schema.PeerCIDR {
 		k.other = "c" + p.CIDR + "|" + strings.Join(p.Except, ",")
-	default:
+	} else {
 		k.other = "s" + p.Namespace + "|" + labelKey(p.Selector)
 	}
-	if r, ok := g.peers[k]; ok {
-		return r
+	if id, ok := g.otherPeers[k]; ok {
+		return id
 	}
-	peer, key := renderPeer(own, p)
-	r := renderedPeer{peer: peer, key: key}
-	g.peers[k] = r
-	return r
+	id := g.internPeer(renderPeer(own, p))
+	g.otherPeers[k] = id
+	return id
 }
 
-func (g *gen) port(p schema.Port) renderedPort {
+// internPeer returns the id of the peer with this key, the first rendering
+// of it being the one every policy shares.
+func (g *gen) internPeer(peer networkingv1.NetworkPolicyPeer, key string) int32 {
+	if id, ok := g.peerIDs[key]; ok {
+		return id
+	}
+	id := int32(len(g.peers))
+	g.peers = append(g.peers, renderedPeer{peer: peer, key: key})
+	g.peerIDs[key] = id
+	return id
+}
+
+func (g *gen) port(p schema.Port) int32 {
 	p.Name = "" // the name never reaches the policy: ports are numeric
-	if r, ok := g.ports[p]; ok {
-		return r
+	if id, ok := g.portCache[p]; ok {
+		return id
 	}
 	port, key := renderPort(p)
-	r := renderedPort{port: port, key: key}
-	g.ports[p] = r
-	return r
+	id, ok := g.portIDs[key]
+	if !ok {
+		id = int32(len(g.ports))
+		g.ports = append(g.ports, renderedPort{port: port, key: key})
+		g.portIDs[key] = id
+	}
+	g.portCache[p] = id
+	return id
+}
+
+// rank orders peer and port ids by their keys, the order policies list
+// them in.
+func (g *gen) rank() {
+	g.peerRank = rankByKey(len(g.peers), func(i int) string { return g.peers[i].key })
+	g.portRank = rankByKey(len(g.ports), func(i int) string { return g.ports[i].key })
+}
+
+func rankByKey(n int, key func(int) string) []int32 {
+	ids := make([]int32, n)
+	for i := range ids {
+		ids[i] = int32(i)
+	}
+	sort.Slice(ids, func(i, j int) bool { return key(int(ids[i])) < key(int(ids[j])) })
+	rank := make([]int32, n)
+	for r, id := range ids {
+		rank[id] = int32(r)
+	}
+	return rank
 }
 
 func (g *gen) buildUnits(env *schema.Environment) (map[unitKey]*unit, error) {
@@ -258,7 +327,7 @@ func (g *gen) buildUnits(env *schema.Environment) (map[unitKey]*unit, error) {
 			source:      source,
 			wave:        DenyWave,
 			alwaysEmit:  true,
-			atoms:       map[string]atom{},
+			gen:         g,
 		}
 		if ns.IsolateEgress && env.DNS != nil {
 			dns := &unit{
@@ -266,11 +335,12 @@ func (g *gen) buildUnits(env *schema.Environment) (map[unitKey]*unit, error) {
 				policyTypes: policyTypes(false, true),
 				source:      source,
 				wave:        AllowWave,
-				atoms:       map[string]atom{},
+				gen:         g,
 			}
 			for _, p := range env.DNS.Peers {
+				peer := g.peer(ns.Name, p)
 				for _, port := range env.DNS.Ports {
-					dns.add(g, schema.Egress, ns.Name, p, &port)
+					dns.add(schema.Egress, peer, g.port(port))
 				}
 			}
 			units[unitKey{ns.Name, AllowDNSName}] = dns
@@ -295,7 +365,7 @@ func (g *gen) buildUnits(env *schema.Environment) (map[unitKey]*unit, error) {
 			source:      s.Source.File,
 			wave:        AllowWave,
 			alwaysEmit:  true,
-			atoms:       map[string]atom{},
+			gen:         g,
 		}
 		units[k] = u
 		byService[s] = u
@@ -312,36 +382,46 @@ func (g *gen) buildUnits(env *schema.Environment) (map[unitKey]*unit, error) {
 			// rule there would claim control it does not have.
 			continue
 		}
+		peer := g.peer(r.Service.Namespace, r.Peer)
 		if r.AnyPort {
-			u.add(g, r.Direction, r.Service.Namespace, r.Peer, nil)
+			u.add(r.Direction, peer, 0)
 			continue
 		}
 		for _, p := range r.Ports {
-			u.add(g, r.Direction, r.Service.Namespace, r.Peer, &p)
+			u.add(r.Direction, peer, g.port(p))
 		}
+	}
+	for _, u := range units {
+		slices.SortFunc(u.atoms, atom.compare)
+		u.atoms = slices.Compact(u.atoms)
 	}
 	return units, nil
 }
 
-// atom is one allowed (direction, peer, port) of a policy. A nil port means
-// every port.
+// atom is one allowed (direction, peer, port) of a policy: peer and port
+// are ids in gen, port 0 meaning every port. Ids stand for canonical keys
+// one to one, so equal atoms are equal (direction, peer key, port key).
 type atom struct {
-	dir  schema.Direction
-	peer networkingv1.NetworkPolicyPeer
-	port *networkingv1.NetworkPolicyPort
-	// peerKey and portKey are canonical strings used for grouping, equality
-	// across environments and sorting.
-	peerKey, portKey string
+	ingress    bool
+	peer, port int32
 }
 
-func (u *unit) add(g *gen, dir schema.Direction, ownNamespace string, p schema.Peer, port *schema.Port) {
-	rp := g.peer(ownNamespace, p)
-	a := atom{dir: dir, peer: rp.peer, peerKey: rp.key, portKey: "*"}
-	if port != nil {
-		r := g.port(*port)
-		a.port, a.portKey = r.port, r.key
+// compare is any fixed total order; sets of atoms are sorted by it.
+func (a atom) compare(b atom) int {
+	if a.ingress != b.ingress {
+		if !a.ingress {
+			return -1
+		}
+		return 1
 	}
-	u.atoms[string(dir)+"|"+a.peerKey+"|"+a.portKey] = a
+	if c := cmp.Compare(a.peer, b.peer); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.port, b.port)
+}
+
+func (u *unit) add(dir schema.Direction, peer, port int32) {
+	u.atoms = append(u.atoms, atom{ingress: dir == schema.Ingress, peer: peer, port: port})
 }
 
 func renderPeer(ownNamespace string, p schema.Peer) (networkingv1.NetworkPolicyPeer, string) {
@@ -429,34 +509,35 @@ func renderPort(p schema.Port) (*networkingv1.NetworkPolicyPort, string) {
 	return out, key
 }
 
-func sameKeys(a, b map[string]atom) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k := range a {
-		if _, ok := b[k]; !ok {
-			return false
-		}
-	}
-	return true
-}
-
-func intersect(a, b map[string]atom) map[string]atom {
-	out := map[string]atom{}
-	for k, v := range a {
-		if _, ok := b[k]; ok {
-			out[k] = v
+// intersect and subtract work on sorted, unique atom slices.
+func intersect(a, b []atom) []atom {
+	var out []atom
+	for i, j := 0, 0; i < len(a) && j < len(b); {
+		switch c := a[i].compare(b[j]); {
+		case c < 0:
+			i++
+		case c > 0:
+			j++
+		default:
+			out = append(out, a[i])
+			i++
+			j++
 		}
 	}
 	return out
 }
 
-func subtract(a, b map[string]atom) map[string]atom {
-	out := map[string]atom{}
-	for k, v := range a {
-		if _, ok := b[k]; !ok {
-			out[k] = v
+func subtract(a, b []atom) []atom {
+	var out []atom
+	j := 0
+	for _, x := range a {
+		for j < len(b) && b[j].compare(x) < 0 {
+			j++
 		}
+		if j < len(b) && b[j] == x {
+			continue
+		}
+		out = append(out, x)
 	}
 	return out
 }
@@ -479,81 +560,87 @@ func (u *unit) policy(name string) *networkingv1.NetworkPolicy {
 		},
 	}
 	for _, g := range u.groups(schema.Ingress) {
-		np.Spec.Ingress = append(np.Spec.Ingress, networkingv1.NetworkPolicyIngressRule{From: g.policyPeers(), Ports: g.ports})
+		np.Spec.Ingress = append(np.Spec.Ingress, networkingv1.NetworkPolicyIngressRule{From: u.policyPeers(g), Ports: g.ports})
 	}
 	for _, g := range u.groups(schema.Egress) {
-		np.Spec.Egress = append(np.Spec.Egress, networkingv1.NetworkPolicyEgressRule{To: g.policyPeers(), Ports: g.ports})
+		np.Spec.Egress = append(np.Spec.Egress, networkingv1.NetworkPolicyEgressRule{To: u.policyPeers(g), Ports: g.ports})
 	}
 	return np
 }
 
 type group struct {
 	key   string
-	peers []*peerPorts
+	peers []int32
 	ports []networkingv1.NetworkPolicyPort
 }
 
-type peerPorts struct {
-	peer  networkingv1.NetworkPolicyPeer
-	key   string
-	ports map[string]*networkingv1.NetworkPolicyPort
-}
-
+// groups returns the rules of one direction: peers with the same port set
+// share a rule, rules ordered by their port keys joined with ";", peers in
+// a rule by their keys, ports by theirs ("*", every port, subsumes the rest).
 func (u *unit) groups(dir schema.Direction) []group {
-	byPeer := map[string]*peerPorts{}
+	g := u.gen
+	ingress := dir == schema.Ingress
+	var atoms []atom
 	for _, a := range u.atoms {
-		if a.dir != dir {
-			continue
+		if a.ingress == ingress {
+			atoms = append(atoms, a)
 		}
-		pp := byPeer[a.peerKey]
-		if pp == nil {
-			pp = &peerPorts{peer: a.peer, key: a.peerKey, ports: map[string]*networkingv1.NetworkPolicyPort{}}
-			byPeer[a.peerKey] = pp
-		}
-		pp.ports[a.portKey] = a.port
 	}
-	byPorts := map[string]*group{}
-	for _, pp := range byPeer {
-		if _, any := pp.ports["*"]; any {
-			// Every port subsumes the listed ones.
-			pp.ports = map[string]*networkingv1.NetworkPolicyPort{"*": nil}
+	if len(atoms) == 0 {
+		return nil
+	}
+	// By peer key, then port key: each peer's ports come as a sorted run.
+	slices.SortFunc(atoms, func(a, b atom) int {
+		if c := cmp.Compare(g.peerRank[a.peer], g.peerRank[b.peer]); c != 0 {
+			return c
 		}
-		portKeys := sortedKeys(pp.ports)
-		gk := strings.Join(portKeys, ";")
-		g := byPorts[gk]
-		if g == nil {
-			g = &group{key: gk}
-			for _, k := range portKeys {
-				if p := pp.ports[k]; p != nil {
-					g.ports = append(g.ports, *p)
+		return cmp.Compare(g.portRank[a.port], g.portRank[b.port])
+	})
+	var out []group
+	byPorts := map[string]int{}
+	var b strings.Builder
+	for i := 0; i < len(atoms); {
+		j := i
+		anyPort := false
+		for j < len(atoms) && atoms[j].peer == atoms[i].peer {
+			anyPort = anyPort || atoms[j].port == 0
+			j++
+		}
+		run := atoms[i:j]
+		if anyPort {
+			run = []atom{{port: 0}}
+		}
+		b.Reset()
+		for k, a := range run {
+			if k > 0 {
+				b.WriteByte(';')
+			}
+			b.WriteString(g.ports[a.port].key)
+		}
+		gk := b.String()
+		n, ok := byPorts[gk]
+		if !ok {
+			n = len(out)
+			byPorts[gk] = n
+			grp := group{key: gk}
+			for _, a := range run {
+				if p := g.ports[a.port].port; p != nil {
+					grp.ports = append(grp.ports, *p)
 				}
 			}
-			byPorts[gk] = g
+			out = append(out, grp)
 		}
-		g.peers = append(g.peers, pp)
-	}
-	out := make([]group, 0, len(byPorts))
-	for _, g := range byPorts {
-		sort.Slice(g.peers, func(i, j int) bool { return g.peers[i].key < g.peers[j].key })
-		out = append(out, *g)
+		out[n].peers = append(out[n].peers, atoms[i].peer)
+		i = j
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].key < out[j].key })
 	return out
 }
 
-func (g group) policyPeers() []networkingv1.NetworkPolicyPeer {
-	out := make([]networkingv1.NetworkPolicyPeer, len(g.peers))
-	for i, pp := range g.peers {
-		out[i] = pp.peer
+func (u *unit) policyPeers(grp group) []networkingv1.NetworkPolicyPeer {
+	out := make([]networkingv1.NetworkPolicyPeer, len(grp.peers))
+	for i, id := range grp.peers {
+		out[i] = u.gen.peers[id].peer
 	}
 	return out
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
