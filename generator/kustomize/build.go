@@ -143,7 +143,7 @@ func BuildWithOptions(set *policy.Set, opts Options) (Tree, error) {
 			return Tree{}, err
 		}
 	}
-	return NewTree(files)
+	return newTree(files)
 }
 
 // FileName is the one place a policy's file name is derived from its name.

@@ -396,6 +396,15 @@ func (e *emitter) scalar(s string, isKey bool) {
 // handles: valid UTF-8, printable, on one line. Everything else is
 // styleOther.
 func scalarStyle(s string) int {
+	if isName(s) {
+		// Names, label keys and values, paths: no indicator, no space,
+		// nothing that reads as a number; only yes/no/true/null-like
+		// words need quotes.
+		if resolvesToString(s) {
+			return stylePlain
+		}
+		return styleDouble
+	}
 	if !utf8.ValidString(s) {
 		return styleOther
 	}
@@ -417,6 +426,24 @@ func scalarStyle(s string) int {
 		return styleSingle
 	}
 }
+
+// isName reports whether s is a letter followed by letters, digits and
+// ".-_/": the common case, which yaml.v2 writes plain unless it is one of
+// its boolean or null words.
+func isName(s string) bool {
+	if s == "" || !isLetter(s[0]) {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		c := s[i]
+		if !isLetter(c) && !('0' <= c && c <= '9') && c != '.' && c != '-' && c != '_' && c != '/' {
+			return false
+		}
+	}
+	return true
+}
+
+func isLetter(c byte) bool { return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' }
 
 type analysis struct {
 	// printable: every character printable, no line break, no tab; the

@@ -28,15 +28,24 @@ type Tree struct {
 // Paths must be clean, relative, slash-separated and must not name the
 // marker; one path may not be both a file and a directory.
 func NewTree(files map[string][]byte) (Tree, error) {
-	t := Tree{files: make(map[string][]byte, len(files)+1)}
+	own := make(map[string][]byte, len(files)+1)
 	for p, b := range files {
+		own[p] = bytes.Clone(b)
+	}
+	return newTree(own)
+}
+
+// newTree is NewTree taking ownership of files (Build's own map of fresh
+// buffers needs no copy), adding the marker to it.
+func newTree(files map[string][]byte) (Tree, error) {
+	t := Tree{files: files}
+	for p := range files {
 		if err := checkPath(p); err != nil {
 			return Tree{}, err
 		}
 		if p == MarkerName {
 			return Tree{}, fmt.Errorf("%s: reserved for the ownership marker", p)
 		}
-		t.files[p] = bytes.Clone(b)
 	}
 	paths := t.Paths()
 	// A path that is also a directory of another path cannot be written.
