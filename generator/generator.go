@@ -62,7 +62,8 @@ func ChooseLayout(set *policy.Set, layout string) (kustomize.Layout, error) {
 	}
 	largest := len(set.Base)
 	for _, env := range set.Environments {
-		if n := len(set.Render(env)); n > largest {
+		// Render's length without its copy and sort: overlays only add.
+		if n := len(set.Base) + len(set.Overlay(env)); n > largest {
 			largest = n
 		}
 	}
