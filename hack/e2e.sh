@@ -14,4 +14,8 @@ else
 fi
 
 cd tests/e2e
-NETDEP_E2E=1 exec go test -count=1 -v -timeout 45m "$@" ./...
+# Build (or find cached) kube-apiserver and kube-router first, outside go
+# test's -timeout: a cold build takes minutes, more on a busy machine.
+time go run ./cmd/e2e-tools
+# One package (not ./...): go test streams -v output only then.
+NETDEP_E2E=1 exec go test -count=1 -v -timeout 45m "$@" .

@@ -33,6 +33,26 @@ var (
 	toolKubeRouter    = Tool{"kube-router", "github.com/cloudnativelabs/kube-router/v2/cmd/kube-router"}
 )
 
+// BuildTools builds or finds every tool; toolsDir is this module's tools/.
+// Etcd is not among them: the distribution's etcd-server serves.
+func BuildTools(ctx context.Context, toolsDir string, logf func(string, ...any)) (Binaries, error) {
+	var b Binaries
+	cache, err := CacheDir()
+	if err != nil {
+		return b, err
+	}
+	if toolsDir, err = filepath.Abs(toolsDir); err != nil {
+		return b, err
+	}
+	if b.KubeAPIServer, err = toolKubeAPIServer.Build(ctx, toolsDir, cache, logf); err != nil {
+		return b, err
+	}
+	if b.KubeRouter, err = toolKubeRouter.Build(ctx, toolsDir, cache, logf); err != nil {
+		return b, err
+	}
+	return b, nil
+}
+
 // CacheDir is where built tools are kept between runs, outside the
 // repository: $NETDEP_E2E_CACHE, else $XDG_CACHE_HOME/netdep-e2e, else
 // ~/.cache/netdep-e2e.

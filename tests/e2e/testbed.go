@@ -45,6 +45,13 @@ func NewTestbed(ctx context.Context, u *Universe, scenario int) (tb *Testbed, er
 		{"net.ipv4.ip_forward", "1"},
 		{"net.ipv4.conf.all.rp_filter", "0"},
 		{"net.ipv4.conf.default.rp_filter", "0"},
+		// kube-router REJECTs with ICMP port unreachable, sent by the node.
+		// The kernel's ICMP rate limits (per peer: a burst of 6 then one a
+		// second; overall 1000/s) would drop most rejections of a sweep
+		// from one source, so denied probes would wait for a timeout.
+		{"net.ipv4.icmp_ratelimit", "0"},
+		{"net.ipv4.icmp_msgs_per_sec", "1000000"},
+		{"net.ipv4.icmp_msgs_burst", "1000000"},
 	} {
 		if err := tb.Node.Sysctl(kv[0], kv[1]); err != nil {
 			return tb, fmt.Errorf("node sysctl %s: %w", kv[0], err)
@@ -52,13 +59,10 @@ func NewTestbed(ctx context.Context, u *Universe, scenario int) (tb *Testbed, er
 	}
 	node := tb.Node.Name
 	gw := nodeIP.String()
-	if err := ipCmd(ctx, "-n", node, "link", "add", "node0", "type", "dummy"); err != nil {
-		return tb, err
-	}
-	if err := ipCmd(ctx, "-n", node, "addr", "add", gw+"/32", "dev", "node0"); err != nil {
-		return tb, err
-	}
-	if err := ipCmd(ctx, "-n", node, "link", "set", "node0", "up"); err != nil {
+	// The node's InternalIP sits on its loopback (no dummy device needed:
+	// the kernel answers ARP for any local address on any interface), and
+	// is every pod's gateway.
+	if err := ipCmd(ctx, "-n", node, "addr", "add", gw+"/32", "dev", "lo"); err != nil {
 		return tb, err
 	}
 	for i, e := range u.Endpoints() {
