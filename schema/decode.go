@@ -314,6 +314,48 @@ func hasMarker(top *yaml.Node) bool {
 
 var markerLine = regexp.MustCompile(`(?m)^netdep[ \t]*:`)
 
+// startsWithMarker reports whether the first line with content, after blank
+// lines, comments and "---" lines, is "netdep:" at column 0 followed by a
+// blank or the end of the line. Such a file's first document is a mapping
+// with the netdep key, or fails to parse and has a marker line: either way
+// isNetdepFile is true, without decoding the whole file once more than
+// Parse will (a third of reading 10,000 services).
+func startsWithMarker(data []byte) bool {
+	for len(data) > 0 {
+		line := data
+		if i := bytes.IndexByte(data, '\n'); i >= 0 {
+			line, data = data[:i], data[i+1:]
+		} else {
+			data = nil
+		}
+		line = bytes.TrimSuffix(line, []byte("\r"))
+		content := bytes.TrimLeft(line, " \t")
+		switch {
+		case len(content) == 0, content[0] == '#':
+			continue
+		case isDocumentStart(line):
+			continue
+		}
+		rest, ok := bytes.CutPrefix(line, []byte("netdep"))
+		if !ok {
+			return false
+		}
+		rest = bytes.TrimLeft(rest, " \t")
+		return len(rest) > 0 && rest[0] == ':' && (len(rest) == 1 || rest[1] == ' ' || rest[1] == '\t')
+	}
+	return false
+}
+
+// isDocumentStart reports whether line is "---" alone or with a comment.
+func isDocumentStart(line []byte) bool {
+	rest, ok := bytes.CutPrefix(line, []byte("---"))
+	if !ok {
+		return false
+	}
+	trimmed := bytes.TrimLeft(rest, " \t")
+	return len(trimmed) == 0 || trimmed[0] == '#' && len(trimmed) < len(rest)
+}
+
 // hasMarkerLine tells a broken netdep file from a foreign file that is not
 // YAML at all (a Helm template, say) when a directory walk finds it: only the
 // former deserves an error.
@@ -332,6 +374,11 @@ func isNetdepFile(data []byte) bool {
 	if !utf8.Valid(data) {
 		return hasMarkerLine(data)
 	}
+	return startsWithMarker(data) || firstDocClaimsNetdep(data)
+}
+
+// firstDocClaimsNetdep is isNetdepFile for valid UTF-8 text, the long way.
+func firstDocClaimsNetdep(data []byte) bool {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	for docs := 0; ; docs++ {
 		var doc yaml.Node
