@@ -1072,7 +1072,7 @@ func (r *resolver) environment(env string) *Environment {
 // bytes each, and sort.SliceStable moved them O(n log² n) times through
 // reflection: a fifth of loading. Here rule indexes are bucketed by service
 // (a stable counting sort over the services' ranks), each bucket of a few
-// rules is sorted on its own, and each rule kept is copied once.
+// rules is sorted on its own, and the rules are permuted in place.
 func sortedUniqueRules(rules []Rule) []Rule {
 	if len(rules) < 2 {
 		return rules
@@ -1131,18 +1131,41 @@ func sortedUniqueRules(rules []Rule) []Rule {
 			slices.SortStableFunc(bucket, func(i, j int32) int { return compareInService(&rules[i], &rules[j]) })
 		}
 	}
+	// Apply the permutation in place, cycle by cycle: a second array of
+	// rules would be tens of megabytes of fresh pages to fault in.
+	for i := range idx {
+		if idx[i] < 0 {
+			continue
+		}
+		tmp := rules[i]
+		j := int32(i)
+		for {
+			k := idx[j]
+			idx[j] = -1
+			if k == int32(i) {
+				rules[j] = tmp
+				break
+			}
+			rules[j] = rules[k]
+			j = k
+		}
+	}
 	seen := make(map[string]struct{}, len(rules))
-	out := make([]Rule, 0, len(rules))
+	kept := 0
 	var key []byte
-	for _, j := range idx {
-		key = appendRuleKey(key[:0], &rules[j])
+	for i := range rules {
+		key = appendRuleKey(key[:0], &rules[i])
 		if _, dup := seen[string(key)]; dup {
 			continue
 		}
 		seen[string(key)] = struct{}{}
-		out = append(out, rules[j])
+		if kept != i {
+			rules[kept] = rules[i]
+		}
+		kept++
 	}
-	return out
+	clear(rules[kept:]) // drop what the duplicates point at
+	return rules[:kept]
 }
 
 func compareInService(a, b *Rule) int {
