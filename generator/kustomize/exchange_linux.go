@@ -3,7 +3,6 @@ package kustomize
 import (
 	"errors"
 	"fmt"
-	"os"
 
 	"golang.org/x/sys/unix"
 )
@@ -20,26 +19,6 @@ func exchange(a, b string) error {
 	}
 	if err != nil {
 		return fmt.Errorf("exchange %s and %s: %w", a, b, err)
-	}
-	return nil
-}
-
-// syncTree flushes the file system holding root with syncfs(2). That writes
-// back every dirty inode and commits the journal once, which covers each
-// file and directory entry of the new tree (and, harmlessly, whatever else
-// is dirty on that file system). Since Linux 5.8 it also reports writeback
-// errors of any file on it, as fsync would.
-func syncTree(root string) error {
-	d, err := os.Open(root)
-	if err != nil {
-		return err
-	}
-	err = unix.Syncfs(int(d.Fd()))
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("syncfs %s: %w", root, err)
 	}
 	return nil
 }

@@ -2,52 +2,10 @@
 
 package kustomize
 
-import (
-	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
-)
+import "fmt"
 
 // exchange is Linux-only (renameat2); elsewhere Write swaps with two renames
 // and a crash between them is repaired by the next run.
 func exchange(a, b string) error {
 	return fmt.Errorf("exchange %s and %s: %w", a, b, ErrExchangeUnsupported)
-}
-
-// syncTree fsyncs every file and directory under root, children before
-// their directory, so a directory never names an entry not yet on disk.
-func syncTree(root string) error {
-	var dirs []string
-	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() {
-			dirs = append(dirs, p)
-			return nil
-		}
-		return syncPath(p)
-	})
-	if err != nil {
-		return err
-	}
-	for i := len(dirs) - 1; i >= 0; i-- {
-		if err := syncPath(dirs[i]); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func syncPath(p string) error {
-	f, err := os.Open(p)
-	if err != nil {
-		return err
-	}
-	err = f.Sync()
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
 }

@@ -57,9 +57,7 @@ func (OS) Rename(oldpath, newpath string) error       { return os.Rename(oldpath
 func (OS) Remove(name string) error                   { return os.Remove(name) }
 func (OS) Exchange(a, b string) error                 { return exchange(a, b) }
 
-func (OS) Create(name string, perm fs.FileMode) (File, error) {
-	return os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
-}
+func (OS) Create(name string, perm fs.FileMode) (File, error) { return createFile(name, perm) }
 
 // SyncTree is syncfs(2) of root's file system on Linux: one call instead
 // of an fsync per file, which on a tree of 20,000 files took minutes on a
