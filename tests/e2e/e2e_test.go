@@ -6,7 +6,9 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -28,6 +30,7 @@ func TestEnforcement(t *testing.T) {
 	ctx, cancel := testContext(t)
 	defer cancel()
 	cleanupOnSignal(t)
+	t.Cleanup(func() { SweepOwn(context.Background()) })
 	if stale := SweepStale(ctx); len(stale) > 0 {
 		t.Logf("removed namespaces left by killed runs: %v", stale)
 	}
@@ -161,8 +164,13 @@ func cleanupOnSignal(t *testing.T) {
 			activeMu.Lock()
 			for r, once := range active {
 				once.Do(r.Close)
+				// t.TempDir's own cleanup does not run on os.Exit.
+				if parent := filepath.Dir(r.Dir); strings.HasPrefix(filepath.Base(parent), "TestEnforcement") {
+					_ = os.RemoveAll(parent)
+				}
 			}
 			activeMu.Unlock()
+			SweepOwn(context.Background())
 			os.Exit(2)
 		case <-done:
 		}

@@ -153,6 +153,22 @@ func killNetNSProcesses(ctx context.Context, name string) {
 	}
 }
 
+// SweepOwn removes every namespace of this process, whether or not the code
+// that created it got to record it (a signal can arrive between `ip netns
+// add` and the bookkeeping).
+func SweepOwn(ctx context.Context) {
+	out, err := exec.CommandContext(ctx, "ip", "netns", "list").Output()
+	if err != nil {
+		return
+	}
+	own := runTag() + "-"
+	for _, line := range strings.Split(string(out), "\n") {
+		if f := strings.Fields(line); len(f) > 0 && strings.HasPrefix(f[0], own) {
+			_ = (&NetNS{Name: f[0]}).Delete(ctx)
+		}
+	}
+}
+
 // SweepStale removes the namespaces of earlier runs whose test process is
 // gone (a run killed with SIGKILL cannot clean up after itself). Namespaces
 // of runs still alive are left alone.
