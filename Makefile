@@ -46,9 +46,14 @@ graphs: build
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
+# Prove the policies on real packets: kube-router enforcing every example
+# through a real kube-apiserver (root; the first run builds both).
+e2e:
+	bash tests/scripts/e2e.sh
+
 # Run each fuzz target for FUZZTIME (default 20s).
 fuzz:
-	hack/fuzz.sh
+	tests/scripts/fuzz.sh
 
 clean:
 	rm -rf bin

@@ -9,7 +9,7 @@ import (
 )
 
 // BenchmarkEvaluate compiles an organisation's policies and computes the
-// whole connectivity matrix (hack/bench-eval.sh prints CPU and memory, and
+// whole connectivity matrix (tests/scripts/bench-eval.sh prints CPU and memory, and
 // cyclonus's figures on the same input).
 func BenchmarkEvaluate(b *testing.B) {
 	for _, n := range []int{2000, 10000} {

@@ -1,7 +1,7 @@
 // Package cyclonus holds differential tests of netdep's NetworkPolicy
 // evaluator (generator/eval) against an upstream one,
 // github.com/mattfenwick/cyclonus pkg/matcher, and the benchmark command
-// that compares their cost (cmd/evalbench, run by hack/bench-eval.sh).
+// that compares their cost (cmd/evalbench, run by tests/scripts/bench-eval.sh).
 //
 // It is a separate module so that netdep's own go.mod never depends on
 // cyclonus. cyclonus v0.5.6 asks for k8s.io v0.30; its pkg/kube imports

@@ -35,7 +35,7 @@ func TestEnforcement(t *testing.T) {
 		t.Logf("removed namespaces left by killed runs: %v", stale)
 	}
 
-	// hack/e2e.sh builds the tools first (cmd/e2e-tools), without go
+	// tests/scripts/e2e.sh builds the tools first (cmd/e2e-tools), without go
 	// test's timeout; here they are normally found in the cache.
 	tb := time.Now()
 	bins, err := BuildTools(ctx, "tools", t.Logf)

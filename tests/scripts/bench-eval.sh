@@ -4,9 +4,9 @@
 # organisations: one pod and one policy per workload, plus a default-deny
 # and an allow-dns per namespace (generator/eval/evaltest.Org).
 #
-#   hack/bench-eval.sh               # 2,000 and 10,000 workloads
-#   SIZES="500 2000" hack/bench-eval.sh
-#   CYCLONUS_SAMPLE=1 hack/bench-eval.sh   # cyclonus asks every pair (slow:
+#   tests/scripts/bench-eval.sh               # 2,000 and 10,000 workloads
+#   SIZES="500 2000" tests/scripts/bench-eval.sh
+#   CYCLONUS_SAMPLE=1 tests/scripts/bench-eval.sh   # cyclonus asks every pair (slow:
 #                                    # minutes); by default it asks every K-th
 #                                    # source, about 200,000 pairs, and
 #                                    # scales its CPU by K
@@ -16,7 +16,7 @@
 # the evaluation only, from getrusage. See tests/cyclonus/cmd/evalbench for
 # what each evaluator is asked.
 set -euo pipefail
-root="$(cd "$(dirname "$0")/.." && pwd)"
+root="$(cd "$(dirname "$0")/../.." && pwd)"
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 (cd "$root/tests/cyclonus" && go build -o "$tmp/evalbench" ./cmd/evalbench)

@@ -5,12 +5,12 @@
 # why. The first run builds kube-apiserver and kube-router (minutes on two
 # cores) into ~/.cache/netdep-e2e (or $NETDEP_E2E_CACHE); later runs reuse them.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 
 if [[ $(id -u) -eq 0 ]]; then
 	bash tests/e2e/setup.sh
 else
-	echo "hack/e2e.sh: not root: not installing prerequisites; the e2e test will skip" >&2
+	echo "tests/scripts/e2e.sh: not root: not installing prerequisites; the e2e test will skip" >&2
 fi
 
 cd tests/e2e

@@ -3,13 +3,13 @@
 # alone (schema FuzzParse) and the whole generate pipeline (generator
 # FuzzPipeline). go test -fuzz takes one target per run, hence the loop.
 #
-#   FUZZTIME=20s hack/fuzz.sh            # CI default
-#   FUZZTIME=10m hack/fuzz.sh            # a longer local hunt
+#   FUZZTIME=20s tests/scripts/fuzz.sh            # CI default
+#   FUZZTIME=10m tests/scripts/fuzz.sh            # a longer local hunt
 #
 # A failure leaves the crashing input under <package>/testdata/fuzz/<Target>/;
 # commit it with the fix, so it stays a regression test of plain `go test`.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 
 FUZZTIME="${FUZZTIME:-20s}"
 GO="${GO:-go}"

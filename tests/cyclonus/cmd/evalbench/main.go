@@ -1,6 +1,6 @@
 // Command evalbench measures one NetworkPolicy evaluator on a generated
 // organisation (evaltest.Org) and prints CPU seconds and peak memory as
-// key=value pairs; hack/bench-eval.sh runs it for netdep and cyclonus.
+// key=value pairs; tests/scripts/bench-eval.sh runs it for netdep and cyclonus.
 //
 // netdep computes the whole matrix: every pod and address class, every
 // port of every protocol. cyclonus is asked pair by pair, as its own tools

@@ -1,5 +1,5 @@
 // Command e2e-tools builds (or finds in the cache) the upstream programs the
-// e2e test runs, and prints their paths. hack/e2e.sh runs it before the test
+// e2e test runs, and prints their paths. tests/scripts/e2e.sh runs it before the test
 // so that a cold build, minutes long, is not bounded by go test's -timeout.
 package main
 
