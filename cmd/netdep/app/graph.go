@@ -73,14 +73,3 @@ graph does.`,
 	registerFixedCompletion(cmd, "format", "mermaid", "dot")
 	return cmd
 }
-
-// checkEnv is a usage error for an environment the project does not declare.
-func checkEnv(out *generator.Output, env string) error {
-	if out.Spec.Environment(env) == nil {
-		if len(out.Spec.Environments) == 0 {
-			return usageError{fmt.Errorf("unknown environment %q (there is no project file, so no environments)", env)}
-		}
-		return usageError{fmt.Errorf("unknown environment %q (the project declares %v)", env, out.Spec.Environments)}
-	}
-	return nil
-}

@@ -246,12 +246,9 @@ Exit 0 when they agree, 1 on drift, 2 on bad input.`,
 			if err != nil {
 				return err
 			}
-			envs := out.Spec.EnvNames()
-			if o.env != "" {
-				if out.Spec.Environment(o.env) == nil {
-					return usageError{fmt.Errorf("unknown environment %q (the project declares %v)", o.env, out.Spec.Environments)}
-				}
-				envs = []string{o.env}
+			envs, err := selectEnvs(out, o.env)
+			if err != nil {
+				return err
 			}
 			var reports []*importer.DriftReport
 			for _, env := range envs {

@@ -34,8 +34,8 @@ so stdout can be applied as it is.`,
 			case env == "" && len(out.Spec.Environments) > 0:
 				return usageError{fmt.Errorf("--env is required: the project declares %v", out.Spec.Environments)}
 			case env != "":
-				if out.Spec.Environment(env) == nil {
-					return usageError{fmt.Errorf("unknown environment %q (the project declares %v)", env, out.Spec.Environments)}
+				if err := checkEnv(out, env); err != nil {
+					return err
 				}
 				dir = "overlays/" + env
 			}

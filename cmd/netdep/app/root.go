@@ -142,3 +142,26 @@ func progress(stderr io.Writer, quiet bool) func(string) {
 		fmt.Fprintf(stderr, "netdep: %s (%.1fs)\n", stage, time.Since(start).Seconds())
 	}
 }
+
+// checkEnv is a usage error for an environment the project does not declare.
+func checkEnv(out *generator.Output, env string) error {
+	if out.Spec.Environment(env) == nil {
+		if len(out.Spec.Environments) == 0 {
+			return usageError{fmt.Errorf("unknown environment %q (there is no project file, so no environments)", env)}
+		}
+		return usageError{fmt.Errorf("unknown environment %q (the project declares %v)", env, out.Spec.Environments)}
+	}
+	return nil
+}
+
+// selectEnvs returns the environments a command works on: the one --env
+// names, or every environment of the run.
+func selectEnvs(out *generator.Output, env string) ([]string, error) {
+	if env == "" {
+		return out.Spec.EnvNames(), nil
+	}
+	if err := checkEnv(out, env); err != nil {
+		return nil, err
+	}
+	return []string{env}, nil
+}

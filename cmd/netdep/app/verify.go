@@ -54,12 +54,9 @@ Exit 0 when exact, 1 when a connection is missing or in excess, 2 on bad input.`
 			if err != nil {
 				return err
 			}
-			envs := out.Spec.EnvNames()
-			if o.env != "" {
-				if out.Spec.Environment(o.env) == nil {
-					return usageError{fmt.Errorf("unknown environment %q (the project declares %v)", o.env, out.Spec.Environments)}
-				}
-				envs = []string{o.env}
+			envs, err := selectEnvs(out, o.env)
+			if err != nil {
+				return err
 			}
 			var shared []*networkingv1.NetworkPolicy
 			var opts verify.Options
