@@ -2,6 +2,7 @@ package generator_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/netdep/netdep/generator"
 	"github.com/netdep/netdep/generator/kustomize"
@@ -14,7 +15,9 @@ import (
 // generate, lay out the tree in the layout auto picks) on synthetic
 // organisations of 1,000, 5,000 and 10,000 services. Writing to disk is
 // measured by tests/bench/scale.sh, which runs the binary. Besides ns/op and
-// allocations each reports the number of policies and files.
+// allocations each reports the process CPU time per op (cpu-ns/op, which
+// includes the garbage collector's workers and not waiting for a core) and
+// the number of policies and files.
 func BenchmarkGenerate1k(b *testing.B)  { benchmarkGenerate(b, 1000) }
 func BenchmarkGenerate5k(b *testing.B)  { benchmarkGenerate(b, 5000) }
 func BenchmarkGenerate10k(b *testing.B) { benchmarkGenerate(b, 10000) }
@@ -23,6 +26,7 @@ func benchmarkGenerate(b *testing.B, services int) {
 	files := synth.Org(synth.Options{Services: services, Seed: 1})
 	b.ReportAllocs()
 	var out *generator.Output
+	cpu := startCPU()
 	for b.Loop() {
 		var err error
 		out, err = generator.FromFiles(files)
@@ -30,6 +34,7 @@ func benchmarkGenerate(b *testing.B, services int) {
 			b.Fatal(err)
 		}
 	}
+	cpu.report(b)
 	b.ReportMetric(float64(countPolicies(out.Set)), "policies")
 	b.ReportMetric(float64(out.Tree.Len()), "files")
 }
@@ -52,28 +57,35 @@ func BenchmarkStages(b *testing.B) {
 	}
 	b.Run("parse", func(b *testing.B) {
 		b.ReportAllocs()
+		cpu := startCPU()
 		for b.Loop() {
 			schema.Parse(files)
 		}
+		cpu.report(b)
 	})
 	b.Run("generate", func(b *testing.B) {
 		b.ReportAllocs()
+		cpu := startCPU()
 		for b.Loop() {
 			if _, err := policy.Generate(spec); err != nil {
 				b.Fatal(err)
 			}
 		}
+		cpu.report(b)
 	})
 	b.Run("build", func(b *testing.B) {
 		b.ReportAllocs()
+		cpu := startCPU()
 		for b.Loop() {
 			if _, err := kustomize.BuildWithOptions(set, kustomize.Options{Layout: layout}); err != nil {
 				b.Fatal(err)
 			}
 		}
+		cpu.report(b)
 	})
 	b.Run("marshal", func(b *testing.B) {
 		b.ReportAllocs()
+		cpu := startCPU()
 		for b.Loop() {
 			for _, p := range set.Base {
 				if _, err := kustomize.Marshal(p); err != nil {
@@ -81,6 +93,7 @@ func BenchmarkStages(b *testing.B) {
 				}
 			}
 		}
+		cpu.report(b)
 		b.ReportMetric(float64(len(set.Base)), "policies")
 	})
 }
@@ -91,4 +104,22 @@ func countPolicies(set *policy.Set) int {
 		n += len(o)
 	}
 	return n
+}
+
+type cpuStart struct {
+	at time.Duration
+	ok bool
+}
+
+func startCPU() cpuStart {
+	at, ok := cpuTime()
+	return cpuStart{at, ok}
+}
+
+// report adds cpu-ns/op where the platform tells CPU time.
+func (c cpuStart) report(b *testing.B) {
+	now, ok := cpuTime()
+	if c.ok && ok && b.N > 0 {
+		b.ReportMetric(float64(now-c.at)/float64(b.N), "cpu-ns/op")
+	}
 }
