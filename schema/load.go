@@ -1,6 +1,9 @@
 package schema
 
-import "sort"
+import (
+	"sort"
+	"strings"
+)
 
 // File is one input file: its path as shown to people (relative to the current
 // directory, slash-separated) and its bytes.
@@ -24,13 +27,28 @@ func Parse(files []File) (*Spec, Problems) {
 	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].Path < sorted[j].Path })
 	var deps []*rawDep
 	var projects []*rawProject
+	unreadable := false
 	for i, f := range sorted {
 		if i > 0 && sorted[i-1].Path == f.Path {
 			continue // the same file named twice
 		}
+		before := len(probs)
 		fd := decodeFile(f, &probs)
 		deps = append(deps, fd.deps...)
 		projects = append(projects, fd.projects...)
+		for _, p := range probs[before:] {
+			if strings.HasPrefix(p.Message, "invalid yaml") {
+				unreadable = true
+			}
+		}
+	}
+	if unreadable {
+		// A file that is not YAML may declare the namespaces and services
+		// every other file refers to: resolving without it would bury its
+		// one syntax error under a reference error at every call into it.
+		// References are checked once every file reads.
+		probs.Sort()
+		return nil, probs.Errors()
 	}
 	spec := resolve(deps, projects, &probs)
 	probs.Sort()
