@@ -117,6 +117,11 @@ func WriteMarkdown(w io.Writer, r *Report, o MarkdownOptions) error {
 		}
 		if shown < n {
 			fmt.Fprintf(&b, "\n_%d more %s in %s not shown._\n", n-shown, plural(n-shown, "flow", "flows"), mdEnv(e.Name))
+		} else if pic := picture(e); pic != nil {
+			block := "\n```mermaid\n" + string(pic) + "```\n"
+			if b.Len()+len(block) <= flowLimit {
+				b.WriteString(block)
+			}
 		}
 		shownFlows += shown
 	}
