@@ -536,11 +536,10 @@ func unclosed(l string, open, close byte) int {
 	return stack[0]
 }
 
-// unclosedQuote is the 1-based column of a quote the line opens and does not
-// close, 0 if none.
-func unclosedQuote(l string) int {
+// unquoted calls fn for every byte of l outside quotes and reports the
+// 1-based column of a quote the line opens and does not close (0 if none).
+func unquoted(l string, fn func(i int)) (openQuote int) {
 	var quote byte
-	at := 0
 	for i := 0; i < len(l); i++ {
 		c := l[i]
 		switch {
@@ -549,33 +548,32 @@ func unclosedQuote(l string) int {
 				quote = 0
 			}
 		case c == '"' || c == '\'':
-			quote, at = c, i+1
+			quote, openQuote = c, i+1
+		default:
+			fn(i)
 		}
 	}
 	if quote == 0 {
 		return 0
 	}
-	return at
+	return openQuote
+}
+
+// unclosedQuote is the 1-based column of a quote the line opens and does not
+// close, 0 if none.
+func unclosedQuote(l string) int {
+	return unquoted(l, func(int) {})
 }
 
 // lastColon is the 1-based column of the last ": " (or trailing ":") of a
 // line outside quotes: the one yaml refused.
 func lastColon(l string) int {
-	var quote byte
 	at := 0
-	for i := 0; i < len(l); i++ {
-		c := l[i]
-		switch {
-		case quote != 0:
-			if c == quote {
-				quote = 0
-			}
-		case c == '"' || c == '\'':
-			quote = c
-		case c == ':' && (i+1 == len(l) || l[i+1] == ' '):
+	unquoted(l, func(i int) {
+		if l[i] == ':' && (i+1 == len(l) || l[i+1] == ' ') {
 			at = i + 1
 		}
-	}
+	})
 	return at
 }
 
