@@ -76,9 +76,7 @@ func ChooseLayout(set *policy.Set, layout string) (kustomize.Layout, error) {
 // FromPaths runs the pipeline on the dependency files found under paths.
 func FromPaths(paths []string, opts ...Options) (*Output, error) {
 	files, probs := schema.ReadPaths(paths)
-	if len(opts) > 0 {
-		opts[0].progress("read %d files", len(files))
-	}
+	firstOptions(opts).progress("read %d files", len(files))
 	if errs := probs.Errors(); len(errs) > 0 {
 		probs.Sort()
 		return nil, &ProblemsError{Problems: probs}
@@ -98,10 +96,7 @@ func FromPaths(paths []string, opts ...Options) (*Output, error) {
 // FromFiles runs the pipeline on files already read (from disk or from a git
 // revision).
 func FromFiles(files []schema.File, opts ...Options) (*Output, error) {
-	var o Options
-	if len(opts) > 0 {
-		o = opts[0]
-	}
+	o := firstOptions(opts)
 	spec, probs := schema.Parse(files)
 	if spec != nil {
 		services := 0
@@ -115,16 +110,14 @@ func FromFiles(files []schema.File, opts ...Options) (*Output, error) {
 		return nil, &ProblemsError{Problems: probs}
 	}
 	set, err := policy.Generate(spec)
-	if err == nil {
-		n := len(set.Base)
-		for _, ps := range set.Overlays {
-			n += len(ps)
-		}
-		o.progress("generated %d policies", n)
-	}
 	if err != nil {
 		return nil, fmt.Errorf("generating policies: %w", err)
 	}
+	n := len(set.Base)
+	for _, ps := range set.Overlays {
+		n += len(ps)
+	}
+	o.progress("generated %d policies", n)
 	if o.Layout == "" {
 		o.Layout = spec.Layout
 	}
@@ -137,4 +130,13 @@ func FromFiles(files []schema.File, opts ...Options) (*Output, error) {
 		return nil, fmt.Errorf("laying out the tree: %w", err)
 	}
 	return &Output{Spec: spec, Set: set, Tree: tree, Warnings: probs.Warnings()}, nil
+}
+
+// firstOptions makes the options argument optional: callers that want the
+// defaults pass none.
+func firstOptions(opts []Options) Options {
+	if len(opts) == 0 {
+		return Options{}
+	}
+	return opts[0]
 }
