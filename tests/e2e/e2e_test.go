@@ -96,7 +96,7 @@ func requireHost(t *testing.T) string {
 	if os.Geteuid() != 0 {
 		t.Skip("SKIPPED: the e2e test must run as root (it creates network namespaces and iptables rules inside them)")
 	}
-	for _, bin := range []string{"ip", "iptables", "iptables-save", "iptables-restore", "ipset"} {
+	for _, bin := range []string{"ip", "iptables", "iptables-save", "iptables-restore", "ipset", "conntrack"} {
 		if _, err := exec.LookPath(bin); err != nil {
 			t.Skipf("SKIPPED: %s not found (run tests/e2e/setup.sh): %v", bin, err)
 		}

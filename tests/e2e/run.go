@@ -182,6 +182,14 @@ func (r *Run) Execute(ctx context.Context) error {
 		return err
 	}
 	r.Logf("%d policies applied and programmed in %s", len(sc.Policies), time.Since(t3).Round(time.Millisecond))
+	// The control sweep left conntrack entries in the node. An enforced UDP
+	// probe that happens to reuse a control probe's source port (ephemeral
+	// ports collide about once in a few runs over thousands of flows) would
+	// ride such an entry through kube-router's ESTABLISHED accept and pass
+	// although the policy denies it.
+	if _, err := r.Testbed.Node.Output(ctx, "conntrack", "-F"); err != nil {
+		return fmt.Errorf("flushing the node's conntrack table after the negative control: %w", err)
+	}
 	obs, took = Sweep(ctx, r.Testbed, u)
 	for _, o := range sc.Oracles {
 		r.Phases = append(r.Phases, Judge("enforced by "+r.Agent.Name(), obs, took, o))

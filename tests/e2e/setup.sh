@@ -9,6 +9,7 @@ need=()
 command -v ip >/dev/null || need+=(iproute2)
 command -v iptables-save >/dev/null || need+=(iptables)
 command -v ipset >/dev/null || need+=(ipset)
+command -v conntrack >/dev/null || need+=(conntrack)
 command -v etcd >/dev/null || need+=(etcd-server)
 
 if ((${#need[@]})); then
