@@ -509,36 +509,30 @@ func firstNonSpace(l string) int {
 }
 
 // unclosed is the 1-based column of the first open bracket of a line that the
-// line does not close, 0 if none. Quoted text is skipped.
+// line does not close, 0 if none. Quoted text and comments are skipped.
 func unclosed(l string, open, close byte) int {
 	var stack []int
-	var quote byte
-	for i := 0; i < len(l); i++ {
-		c := l[i]
-		switch {
-		case quote != 0:
-			if c == quote {
-				quote = 0
-			}
-		case c == '"' || c == '\'':
-			quote = c
+	unquoted(l, func(i int) bool {
+		switch c := l[i]; {
 		case c == '#' && (i == 0 || l[i-1] == ' '):
-			i = len(l)
+			return false
 		case c == open:
 			stack = append(stack, i+1)
 		case c == close && len(stack) > 0:
 			stack = stack[:len(stack)-1]
 		}
-	}
+		return true
+	})
 	if len(stack) == 0 {
 		return 0
 	}
 	return stack[0]
 }
 
-// unquoted calls fn for every byte of l outside quotes and reports the
-// 1-based column of a quote the line opens and does not close (0 if none).
-func unquoted(l string, fn func(i int)) (openQuote int) {
+// unquoted calls fn for every byte of l outside quotes, until fn returns
+// false, and reports the 1-based column of a quote the line opens and does
+// not close (0 if none).
+func unquoted(l string, fn func(i int) bool) (openQuote int) {
 	var quote byte
 	for i := 0; i < len(l); i++ {
 		c := l[i]
@@ -550,7 +544,9 @@ func unquoted(l string, fn func(i int)) (openQuote int) {
 		case c == '"' || c == '\'':
 			quote, openQuote = c, i+1
 		default:
-			fn(i)
+			if !fn(i) {
+				return 0
+			}
 		}
 	}
 	if quote == 0 {
@@ -562,17 +558,18 @@ func unquoted(l string, fn func(i int)) (openQuote int) {
 // unclosedQuote is the 1-based column of a quote the line opens and does not
 // close, 0 if none.
 func unclosedQuote(l string) int {
-	return unquoted(l, func(int) {})
+	return unquoted(l, func(int) bool { return true })
 }
 
 // lastColon is the 1-based column of the last ": " (or trailing ":") of a
 // line outside quotes: the one yaml refused.
 func lastColon(l string) int {
 	at := 0
-	unquoted(l, func(i int) {
+	unquoted(l, func(i int) bool {
 		if l[i] == ':' && (i+1 == len(l) || l[i+1] == ' ') {
 			at = i + 1
 		}
+		return true
 	})
 	return at
 }
