@@ -1,8 +1,12 @@
 package schema
 
 import (
+	"runtime"
+	"slices"
 	"sort"
 	"strings"
+
+	"golang.org/x/sync/errgroup"
 )
 
 // File is one input file: its path as shown to people (relative to the current
@@ -25,22 +29,32 @@ func Parse(files []File) (*Spec, Problems) {
 	var probs Problems
 	sorted := append([]File(nil), files...)
 	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].Path < sorted[j].Path })
+	sorted = slices.CompactFunc(sorted, func(a, b File) bool { return a.Path == b.Path }) // the same file named twice
+	// Files decode independently, and decoding is most of loading: spread
+	// it over the cores, then take the results in path order.
+	decoded := make([]fileDocs, len(sorted))
+	fileProbs := make([]Problems, len(sorted))
+	var g errgroup.Group
+	g.SetLimit(runtime.GOMAXPROCS(0))
+	for i, f := range sorted {
+		g.Go(func() error {
+			decoded[i] = decodeFile(f, &fileProbs[i])
+			return nil
+		})
+	}
+	_ = g.Wait() // the goroutines return no error
 	var deps []*rawDep
 	var projects []*rawProject
 	unreadable := false
-	for i, f := range sorted {
-		if i > 0 && sorted[i-1].Path == f.Path {
-			continue // the same file named twice
-		}
-		before := len(probs)
-		fd := decodeFile(f, &probs)
+	for i, fd := range decoded {
 		deps = append(deps, fd.deps...)
 		projects = append(projects, fd.projects...)
-		for _, p := range probs[before:] {
+		for _, p := range fileProbs[i] {
 			if strings.HasPrefix(p.Message, "invalid yaml") {
 				unreadable = true
 			}
 		}
+		probs = append(probs, fileProbs[i]...)
 	}
 	if unreadable {
 		// A file that is not YAML may declare the namespaces and services

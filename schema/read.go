@@ -7,7 +7,10 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"runtime"
 	"strings"
+
+	"golang.org/x/sync/errgroup"
 )
 
 // MaxFileSize bounds one input file. Dependency files are a few kilobytes; a
@@ -37,6 +40,7 @@ type walker struct {
 	absLinks bool
 
 	files     []File
+	real      []string       // real path of each file
 	index     map[string]int // real path -> index in files
 	walked    map[string]bool
 	deferred  []pendingLink
@@ -139,6 +143,7 @@ func (w *walker) root(real, shown string) {
 		return
 	}
 	w.rootReal, w.rootShown = real, shown
+	defer w.classify(len(w.files))
 	if !info.IsDir() {
 		w.file(real, shown, true, info)
 		return
@@ -287,11 +292,45 @@ func (w *walker) file(real, shown string, explicit bool, info fs.FileInfo) {
 		}
 		return
 	}
-	if !explicit && !isNetdepFile(data) {
-		return
-	}
+	// Whether a file found in a directory is a netdep file is decided for
+	// all of a root's files at once, by classify.
 	w.index[real] = len(w.files)
 	w.files = append(w.files, File{Path: shown, Data: data, Explicit: explicit})
+	w.real = append(w.real, real)
+}
+
+// classify drops the files from index from on that were found in a
+// directory walk and are not netdep files. Telling needs a YAML parse of the
+// first document, the costliest part of reading, so it runs on every core.
+func (w *walker) classify(from int) {
+	files := w.files[from:]
+	keep := make([]bool, len(files))
+	var g errgroup.Group
+	g.SetLimit(runtime.GOMAXPROCS(0))
+	for i, f := range files {
+		if f.Explicit {
+			keep[i] = true
+			continue
+		}
+		g.Go(func() error {
+			keep[i] = isNetdepFile(f.Data)
+			return nil
+		})
+	}
+	_ = g.Wait() // the goroutines return no error
+	n := from
+	for i := range files {
+		real := w.real[from+i]
+		if !keep[i] {
+			delete(w.index, real) // read again if named explicitly later
+			continue
+		}
+		w.files[n], w.real[n] = w.files[from+i], real
+		w.index[real] = n
+		n++
+	}
+	clear(w.files[n:])
+	w.files, w.real = w.files[:n], w.real[:n]
 }
 
 // readLimited reads at most MaxFileSize bytes; tooBig reports that there was

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"golang.org/x/sync/errgroup"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
 )
@@ -998,9 +999,17 @@ func (r *resolver) spec() *Spec {
 	for _, name := range r.nsNames {
 		s.Namespaces = append(s.Namespaces, r.namespaces[name].ns)
 	}
-	for _, env := range s.EnvNames() {
-		s.Envs = append(s.Envs, r.environment(env))
+	// Environments only read the resolver's state: build them side by side.
+	names := s.EnvNames()
+	s.Envs = make([]*Environment, len(names))
+	var g errgroup.Group
+	for i, env := range names {
+		g.Go(func() error {
+			s.Envs[i] = r.environment(env)
+			return nil
+		})
 	}
+	_ = g.Wait() // the goroutines return no error
 	return s
 }
 
@@ -1150,22 +1159,63 @@ func sortedUniqueRules(rules []Rule) []Rule {
 			j = k
 		}
 	}
-	seen := make(map[string]struct{}, len(rules))
+	// Drop duplicates service by service: identical rules share a bucket.
 	kept := 0
+	var seen map[string]struct{}
 	var key []byte
-	for i := range rules {
-		key = appendRuleKey(key[:0], &rules[i])
-		if _, dup := seen[string(key)]; dup {
-			continue
+	for r := 0; r+1 < len(start); r++ {
+		lo, hi := kept, int(start[r+1])
+		// A hub called by thousands has a bucket as big: compare keys
+		// through a map there rather than every pair.
+		big := hi-int(start[r]) > 64
+		if big {
+			seen = make(map[string]struct{}, hi-int(start[r]))
 		}
-		seen[string(key)] = struct{}{}
-		if kept != i {
-			rules[kept] = rules[i]
+		for i := int(start[r]); i < hi; i++ {
+			if big {
+				key = appendRuleKey(key[:0], &rules[i])
+				if _, dup := seen[string(key)]; dup {
+					continue
+				}
+				seen[string(key)] = struct{}{}
+			} else if containsRule(rules[lo:kept], &rules[i]) {
+				continue
+			}
+			if kept != i {
+				rules[kept] = rules[i]
+			}
+			kept++
 		}
-		kept++
 	}
 	clear(rules[kept:]) // drop what the duplicates point at
 	return rules[:kept]
+}
+
+func containsRule(rules []Rule, r *Rule) bool {
+	for i := range rules {
+		if sameRule(&rules[i], r) {
+			return true
+		}
+	}
+	return false
+}
+
+// sameRule reports whether two rules of one service allow the same
+// connections: appendRuleKey's identity without building the keys.
+func sameRule(a, b *Rule) bool {
+	if a.Direction != b.Direction || a.AnyPort != b.AnyPort || a.Peer.Kind != b.Peer.Kind || len(a.Ports) != len(b.Ports) {
+		return false
+	}
+	for i := range a.Ports {
+		x, y := &a.Ports[i], &b.Ports[i]
+		if x.Port != y.Port || x.EndPort != y.EndPort || x.Protocol != y.Protocol {
+			return false
+		}
+	}
+	if a.Peer.Kind == PeerService {
+		return a.Peer.Service.Namespace == b.Peer.Service.Namespace && a.Peer.Service.Name == b.Peer.Service.Name
+	}
+	return peerKey(a.Peer) == peerKey(b.Peer)
 }
 
 func compareInService(a, b *Rule) int {

@@ -52,7 +52,8 @@ func sortAndDedupReference(rules []Rule) []Rule {
 
 // TestSortedUniqueRules compares the bucketed sort with the reference over
 // random rule lists full of ties: few services (two of them distinct
-// objects with one name), few sources, duplicate rules, every peer kind.
+// objects with one name), few sources, duplicate rules, every peer kind,
+// small and large buckets.
 func TestSortedUniqueRules(t *testing.T) {
 	r := rand.New(rand.NewSource(1))
 	var svcs []*Service
@@ -74,7 +75,9 @@ func TestSortedUniqueRules(t *testing.T) {
 	ports := [][]Port{nil, {{Protocol: corev1.ProtocolTCP, Port: 80}}, {{Protocol: corev1.ProtocolUDP, Port: 53}, {Protocol: corev1.ProtocolTCP, Port: 8000, EndPort: 8100}}}
 	for round := range 300 {
 		var rules []Rule
-		for range r.Intn(60) {
+		// Odd rounds make buckets (rules of one service) of more than 64
+		// rules, which are deduplicated through a map.
+		for range r.Intn([]int{60, 600}[round%2]) {
 			rule := Rule{
 				Service:   svcs[r.Intn(len(svcs))],
 				Direction: []Direction{Ingress, Egress}[r.Intn(2)],
