@@ -3,9 +3,12 @@ package kustomize
 import (
 	"fmt"
 	"path"
+	"runtime"
+	"slices"
 	"sort"
 	"strings"
 
+	"golang.org/x/sync/errgroup"
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/validation"
@@ -169,21 +172,37 @@ func FileName(p *networkingv1.NetworkPolicy) (string, error) {
 // emit writes one file per policy under dir and returns the file names
 // (relative to dir) grouped by namespace, and the namespace/name ids seen.
 func emit(ps []*networkingv1.NetworkPolicy, dir string, add func(string, []byte, string) error) (map[string][]string, map[string]bool, error) {
+	if slices.Contains(ps, nil) {
+		return nil, nil, fmt.Errorf("nil policy")
+	}
+	// Marshalling is most of building a tree, and each policy is its own:
+	// spread it over the cores. Errors are kept per policy so the one
+	// reported is the first in order, whichever core met it first.
+	docs := make([][]byte, len(ps))
+	errs := make([]error, len(ps))
+	var g errgroup.Group
+	g.SetLimit(runtime.GOMAXPROCS(0))
+	const run = 256
+	for lo := 0; lo < len(ps); lo += run {
+		g.Go(func() error {
+			for i := lo; i < min(lo+run, len(ps)); i++ {
+				docs[i], errs[i] = Marshal(ps[i])
+			}
+			return nil
+		})
+	}
+	_ = g.Wait() // errors are in errs
 	byNS := map[string][]string{}
 	ids := map[string]bool{}
-	for _, p := range ps {
-		if p == nil {
-			return nil, nil, fmt.Errorf("nil policy")
-		}
+	for i, p := range ps {
 		name, err := FileName(p)
 		if err != nil {
 			return nil, nil, err
 		}
-		b, err := Marshal(p)
-		if err != nil {
-			return nil, nil, err
+		if errs[i] != nil {
+			return nil, nil, errs[i]
 		}
-		if err := add(dir+"/"+name, b, "policy "+p.Namespace+"/"+p.Name); err != nil {
+		if err := add(dir+"/"+name, docs[i], "policy "+p.Namespace+"/"+p.Name); err != nil {
 			return nil, nil, err
 		}
 		ids[p.Namespace+"/"+p.Name] = true

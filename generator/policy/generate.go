@@ -3,10 +3,12 @@ package policy
 import (
 	"cmp"
 	"fmt"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
 
+	"golang.org/x/sync/errgroup"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -37,20 +39,33 @@ const NamespaceLabel = "kubernetes.io/metadata.name"
 // collides with a service's own policy.
 func Generate(spec *schema.Spec) (*Set, error) {
 	envs := spec.EnvNames()
-	g := newGen(spec)
-	perEnv := make([]map[unitKey]*unit, len(envs))
-	var keys []unitKey
-	seen := map[unitKey]bool{}
-	for i, name := range envs {
-		env := spec.Environment(name)
-		if env == nil {
+	for _, name := range envs {
+		if spec.Environment(name) == nil {
 			return nil, fmt.Errorf("spec has no resolved environment %q", name)
 		}
-		units, err := g.buildUnits(env)
-		if err != nil {
-			return nil, err
-		}
-		perEnv[i] = units
+	}
+	// Environments are built side by side, each interning peers and ports
+	// in its own gen; merge then renumbers them into one in environment
+	// order, so ids (and so everything after) do not depend on scheduling.
+	locals := make([]*gen, len(envs))
+	perEnv := make([]map[unitKey]*unit, len(envs))
+	var eg errgroup.Group
+	for i, name := range envs {
+		eg.Go(func() error {
+			locals[i] = newGen(spec)
+			units, err := locals[i].buildUnits(spec.Environment(name))
+			perEnv[i] = units
+			return err
+		})
+	}
+	if err := eg.Wait(); err != nil {
+		return nil, err
+	}
+	g := newGen(spec)
+	var keys []unitKey
+	seen := map[unitKey]bool{}
+	for i, units := range perEnv {
+		g.merge(locals[i], units)
 		for k := range units {
 			if !seen[k] {
 				seen[k] = true
@@ -66,6 +81,7 @@ func Generate(spec *schema.Spec) (*Set, error) {
 		set.Environments = append([]string(nil), spec.Environments...)
 		set.Overlays = make([][]*networkingv1.NetworkPolicy, len(envs))
 	}
+	var placed []placement
 	for _, k := range keys {
 		versions := make([]*unit, len(envs))
 		present := 0
@@ -76,10 +92,32 @@ func Generate(spec *schema.Spec) (*Set, error) {
 			}
 		}
 		if set.Environments == nil {
-			set.Base = append(set.Base, versions[0].policy(k.name))
+			placed = append(placed, placement{versions[0], k.name, -1})
 			continue
 		}
-		split(set, k, versions, present == len(envs))
+		placed = split(placed, set.Environments, k, versions, present == len(envs))
+	}
+	// Rendering a policy reads only the merged gen: render them all on
+	// every core, then file them in the order split chose.
+	rendered := make([]*networkingv1.NetworkPolicy, len(placed))
+	var rg errgroup.Group
+	rg.SetLimit(runtime.GOMAXPROCS(0))
+	const run = 256
+	for lo := 0; lo < len(placed); lo += run {
+		rg.Go(func() error {
+			for i := lo; i < min(lo+run, len(placed)); i++ {
+				rendered[i] = placed[i].unit.policy(placed[i].name)
+			}
+			return nil
+		})
+	}
+	_ = rg.Wait() // rendering cannot fail
+	for i, p := range placed {
+		if p.env < 0 {
+			set.Base = append(set.Base, rendered[i])
+		} else {
+			set.Overlays[p.env] = append(set.Overlays[p.env], rendered[i])
+		}
 	}
 	for i := range set.Overlays {
 		sortPolicies(set.Overlays[i])
@@ -88,8 +126,16 @@ func Generate(spec *schema.Spec) (*Set, error) {
 	return set, nil
 }
 
+// placement is a policy split decided on: the unit to render, its name, and
+// where it goes (the index of an environment's overlay, -1 for the base).
+type placement struct {
+	unit *unit
+	name string
+	env  int
+}
+
 // split places one policy's per-environment versions into base and overlays.
-func split(set *Set, k unitKey, versions []*unit, everywhere bool) {
+func split(placed []placement, envs []string, k unitKey, versions []*unit, everywhere bool) []placement {
 	if everywhere {
 		common := versions[0].atoms
 		same := true
@@ -100,12 +146,10 @@ func split(set *Set, k unitKey, versions []*unit, everywhere bool) {
 			common = intersect(common, u.atoms)
 		}
 		if same {
-			set.Base = append(set.Base, versions[0].policy(k.name))
-			return
+			return append(placed, placement{versions[0], k.name, -1})
 		}
 		if len(common) > 0 || versions[0].alwaysEmit {
-			base := versions[0].with(common)
-			set.Base = append(set.Base, base.policy(k.name))
+			placed = append(placed, placement{versions[0].with(common), k.name, -1})
 			for i, u := range versions {
 				extra := u.with(subtract(u.atoms, common))
 				if len(extra.atoms) == 0 {
@@ -116,17 +160,17 @@ func split(set *Set, k unitKey, versions []*unit, everywhere bool) {
 				// rules for.
 				extra.policyTypes = extra.directions()
 				extra.wave = AllowWave
-				name := k.name + "." + set.Environments[i]
-				set.Overlays[i] = append(set.Overlays[i], extra.policy(name))
+				placed = append(placed, placement{extra, k.name + "." + envs[i], i})
 			}
-			return
+			return placed
 		}
 	}
 	for i, u := range versions {
 		if u != nil {
-			set.Overlays[i] = append(set.Overlays[i], u.policy(k.name))
+			placed = append(placed, placement{u, k.name, i})
 		}
 	}
+	return placed
 }
 
 type unitKey struct{ namespace, name string }
@@ -148,7 +192,7 @@ type unit struct {
 	// alwaysEmit keeps a base policy even when the environments share no
 	// rule: a service's own policy documents (and enforces) its isolation.
 	alwaysEmit bool
-	// atoms are sorted and unique once buildUnits returns (atom.compare).
+	// atoms are sorted and unique once merged (atom.compare).
 	atoms []atom
 	// gen is where the atoms' peers and ports are.
 	gen *gen
@@ -183,12 +227,14 @@ func policyTypes(ingress, egress bool) []networkingv1.PolicyType {
 	return out
 }
 
-// gen holds what one Generate call computes once and reuses: rendering the
+// gen holds what building policies computes once and reuses: rendering the
 // same peer or port for every policy that names it is most of the work on
 // large organisations. Peers and ports are interned by their canonical key
 // (the string that orders and identifies them): an atom is then three small
 // numbers, and comparing the atoms of a policy across environments is a
-// merge of sorted slices rather than string-keyed map operations.
+// merge of sorted slices rather than string-keyed map operations. Each
+// environment builds its units with a gen of its own; Generate merges them
+// into one, which every unit then refers to.
 type gen struct {
 	spec       *schema.Spec
 	namespaces map[string]*schema.Namespace
@@ -292,6 +338,34 @@ func (g *gen) port(p schema.Port) int32 {
 	return id
 }
 
+// merge renumbers the units one environment built with its own gen into g,
+// interning that gen's peers and ports (the first rendering of a key stays
+// the one every policy shares), and sorts each unit's atoms by the new ids.
+func (g *gen) merge(local *gen, units map[unitKey]*unit) {
+	peers := make([]int32, len(local.peers))
+	for i, p := range local.peers {
+		peers[i] = g.internPeer(p.peer, p.key)
+	}
+	ports := make([]int32, len(local.ports))
+	for i, p := range local.ports {
+		id, ok := g.portIDs[p.key]
+		if !ok {
+			id = int32(len(g.ports))
+			g.ports = append(g.ports, p)
+			g.portIDs[p.key] = id
+		}
+		ports[i] = id
+	}
+	for _, u := range units {
+		for i, a := range u.atoms {
+			u.atoms[i] = atom{ingress: a.ingress, peer: peers[a.peer], port: ports[a.port]}
+		}
+		slices.SortFunc(u.atoms, atom.compare)
+		u.atoms = slices.Compact(u.atoms)
+		u.gen = g
+	}
+}
+
 // rank orders peer and port ids by their keys, the order policies list
 // them in.
 func (g *gen) rank() {
@@ -390,10 +464,6 @@ func (g *gen) buildUnits(env *schema.Environment) (map[unitKey]*unit, error) {
 		for _, p := range r.Ports {
 			u.add(r.Direction, peer, g.port(p))
 		}
-	}
-	for _, u := range units {
-		slices.SortFunc(u.atoms, atom.compare)
-		u.atoms = slices.Compact(u.atoms)
 	}
 	return units, nil
 }
