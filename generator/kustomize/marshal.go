@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -34,11 +35,19 @@ func Marshal(p *networkingv1.NetworkPolicy) ([]byte, error) {
 	if err := checkNumericPorts(p); err != nil {
 		return nil, err
 	}
-	if b, ok := appendPolicy(make([]byte, 0, 1024), p); ok {
-		return b, nil
+	buf := scratch.Get().(*[]byte)
+	defer scratch.Put(buf)
+	if b, ok := appendPolicy((*buf)[:0], p); ok {
+		*buf = b
+		// One allocation of the final size: growing a fresh buffer by
+		// doubling allocated twice the tree's bytes, every page of them new.
+		return bytes.Clone(b), nil
 	}
 	return marshalViaJSON(p)
 }
+
+// scratch holds buffers Marshal emits into before copying out the result.
+var scratch = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
 
 // marshalViaJSON is the general path, and the oracle the direct emitter is
 // tested against.

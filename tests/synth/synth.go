@@ -7,6 +7,7 @@ package synth
 
 import (
 	"fmt"
+	"maps"
 	"math/rand"
 	"sort"
 
@@ -257,16 +258,23 @@ func overlap(a, b, all []string) bool {
 	return false
 }
 
+// file writes docs as people (and netdep init and import) write them:
+// netdep: v1 first, the other keys after it. yaml.Marshal sorts keys, which
+// would put namespace first, and a file that does not open with netdep:
+// costs the directory walk a YAML parse to tell what it is.
 func file(path string, docs ...map[string]any) schema.File {
 	var data []byte
 	for i, d := range docs {
-		b, err := yaml.Marshal(d)
+		rest := maps.Clone(d)
+		delete(rest, "netdep")
+		b, err := yaml.Marshal(rest)
 		if err != nil {
 			panic(err) // only maps of strings, numbers and lists: cannot fail
 		}
 		if i > 0 {
 			data = append(data, "---\n"...)
 		}
+		data = append(data, "netdep: "+d["netdep"].(string)+"\n"...)
 		data = append(data, b...)
 	}
 	return schema.File{Path: "org/" + path, Data: data}
