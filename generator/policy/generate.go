@@ -44,16 +44,18 @@ func Generate(spec *schema.Spec) (*Set, error) {
 			return nil, fmt.Errorf("spec has no resolved environment %q", name)
 		}
 	}
-	// Environments are built side by side, each interning peers and ports
-	// in its own gen; merge then renumbers them into one in environment
-	// order, so ids (and so everything after) do not depend on scheduling.
-	locals := make([]*gen, len(envs))
+	// Environments are built side by side, each numbering its peers and
+	// ports on its own; merge then renders and renumbers them into g in
+	// environment order, so ids (and so everything after) do not depend on
+	// scheduling.
+	g := newGen(spec)
+	locals := make([]*numbering, len(envs))
 	perEnv := make([]map[unitKey]*unit, len(envs))
 	var eg errgroup.Group
 	for i, name := range envs {
 		eg.Go(func() error {
-			locals[i] = newGen(spec)
-			units, err := locals[i].buildUnits(spec.Environment(name))
+			locals[i] = newNumbering()
+			units, err := g.buildUnits(spec.Environment(name), locals[i])
 			perEnv[i] = units
 			return err
 		})
@@ -61,7 +63,6 @@ func Generate(spec *schema.Spec) (*Set, error) {
 	if err := eg.Wait(); err != nil {
 		return nil, err
 	}
-	g := newGen(spec)
 	var keys []unitKey
 	seen := map[unitKey]bool{}
 	for i, units := range perEnv {
@@ -233,8 +234,8 @@ func policyTypes(ingress, egress bool) []networkingv1.PolicyType {
 // (the string that orders and identifies them): an atom is then three small
 // numbers, and comparing the atoms of a policy across environments is a
 // merge of sorted slices rather than string-keyed map operations. Each
-// environment builds its units with a gen of its own; Generate merges them
-// into one, which every unit then refers to.
+// environment numbers its peers and ports on its own (numbering); merge
+// renders them into the one gen every unit then refers to.
 type gen struct {
 	spec       *schema.Spec
 	namespaces map[string]*schema.Namespace
@@ -296,18 +297,21 @@ func (g *gen) peer(own string, p schema.Peer) int32 {
 		g.svcPeers[k] = id
 		return id
 	}
-	k := otherPeerKey{own: own}
-	if p.Kind == schema.PeerCIDR {
-		k.other = "c" + p.CIDR + "|" + strings.Join(p.Except, ",")
-	} else {
-		k.other = "s" + p.Namespace + "|" + labelKey(p.Selector)
-	}
+	k := otherKey(own, p)
 	if id, ok := g.otherPeers[k]; ok {
 		return id
 	}
 	id := g.internPeer(renderPeer(own, p))
 	g.otherPeers[k] = id
 	return id
+}
+
+// otherKey identifies a raw-selector or CIDR peer as seen from namespace own.
+func otherKey(own string, p schema.Peer) otherPeerKey {
+	if p.Kind == schema.PeerCIDR {
+		return otherPeerKey{own: own, other: "c" + p.CIDR + "|" + strings.Join(p.Except, ",")}
+	}
+	return otherPeerKey{own: own, other: "s" + p.Namespace + "|" + labelKey(p.Selector)}
 }
 
 // internPeer returns the id of the peer with this key, the first rendering
@@ -338,23 +342,73 @@ func (g *gen) port(p schema.Port) int32 {
 	return id
 }
 
-// merge renumbers the units one environment built with its own gen into g,
-// interning that gen's peers and ports (the first rendering of a key stays
-// the one every policy shares), and sorts each unit's atoms by the new ids.
-func (g *gen) merge(local *gen, units map[unitKey]*unit) {
-	peers := make([]int32, len(local.peers))
-	for i, p := range local.peers {
-		peers[i] = g.internPeer(p.peer, p.key)
-	}
-	ports := make([]int32, len(local.ports))
-	for i, p := range local.ports {
-		id, ok := g.portIDs[p.key]
-		if !ok {
-			id = int32(len(g.ports))
-			g.ports = append(g.ports, p)
-			g.portIDs[p.key] = id
+// numbering gives the peers and ports of one environment's rules local ids
+// by their identity alone (the keys of gen's caches), without rendering
+// them: environments are numbered side by side, and merge renders each
+// distinct peer and port once, into the shared gen.
+type numbering struct {
+	svcPeers   map[svcPeerKey]int32
+	otherPeers map[otherPeerKey]int32
+	peers      []peerRef // by local id
+	portIDs    map[schema.Port]int32
+	ports      []schema.Port // by local id; 0 is every port
+}
+
+// peerRef is a peer as a policy in namespace own sees it; the peer is the
+// spec's own (rules outlive Generate), not a copy of it.
+type peerRef struct {
+	own  string
+	peer *schema.Peer
+}
+
+func newNumbering() *numbering {
+	return &numbering{svcPeers: map[svcPeerKey]int32{}, otherPeers: map[otherPeerKey]int32{},
+		portIDs: map[schema.Port]int32{}, ports: []schema.Port{{}}}
+}
+
+func (n *numbering) peer(own string, p *schema.Peer) int32 {
+	if p.Kind == schema.PeerService {
+		sk := svcPeerKey{service: p.Service, sameNS: p.Service.Namespace == own}
+		if id, ok := n.svcPeers[sk]; ok {
+			return id
 		}
-		ports[i] = id
+		id := int32(len(n.peers))
+		n.peers = append(n.peers, peerRef{own, p})
+		n.svcPeers[sk] = id
+		return id
+	}
+	k := otherKey(own, *p)
+	if id, ok := n.otherPeers[k]; ok {
+		return id
+	}
+	id := int32(len(n.peers))
+	n.peers = append(n.peers, peerRef{own, p})
+	n.otherPeers[k] = id
+	return id
+}
+
+func (n *numbering) port(p schema.Port) int32 {
+	p.Name = "" // the name never reaches the policy: ports are numeric
+	if id, ok := n.portIDs[p]; ok {
+		return id
+	}
+	id := int32(len(n.ports))
+	n.ports = append(n.ports, p)
+	n.portIDs[p] = id
+	return id
+}
+
+// merge renumbers the units one environment built into g, rendering the
+// peers and ports its numbering met (the first rendering of a key stays the
+// one every policy shares), and sorts each unit's atoms by the new ids.
+func (g *gen) merge(local *numbering, units map[unitKey]*unit) {
+	peers := make([]int32, len(local.peers))
+	for i, r := range local.peers {
+		peers[i] = g.peer(r.own, *r.peer)
+	}
+	ports := make([]int32, len(local.ports)) // 0 stays 0, every port
+	for i, p := range local.ports[1:] {
+		ports[i+1] = g.port(p)
 	}
 	for _, u := range units {
 		for i, a := range u.atoms {
@@ -386,7 +440,9 @@ func rankByKey(n int, key func(int) string) []int32 {
 	return rank
 }
 
-func (g *gen) buildUnits(env *schema.Environment) (map[unitKey]*unit, error) {
+// buildUnits builds one environment's units, numbering peers and ports with
+// n; it only reads g, so environments can be built at once.
+func (g *gen) buildUnits(env *schema.Environment, n *numbering) (map[unitKey]*unit, error) {
 	spec := g.spec
 	units := map[unitKey]*unit{}
 	byService := map[*schema.Service]*unit{}
@@ -411,10 +467,10 @@ func (g *gen) buildUnits(env *schema.Environment) (map[unitKey]*unit, error) {
 				wave:        AllowWave,
 				gen:         g,
 			}
-			for _, p := range env.DNS.Peers {
-				peer := g.peer(ns.Name, p)
+			for i := range env.DNS.Peers {
+				peer := n.peer(ns.Name, &env.DNS.Peers[i])
 				for _, port := range env.DNS.Ports {
-					dns.add(schema.Egress, peer, g.port(port))
+					dns.add(schema.Egress, peer, n.port(port))
 				}
 			}
 			units[unitKey{ns.Name, AllowDNSName}] = dns
@@ -444,7 +500,8 @@ func (g *gen) buildUnits(env *schema.Environment) (map[unitKey]*unit, error) {
 		units[k] = u
 		byService[s] = u
 	}
-	for _, r := range env.Rules {
+	for i := range env.Rules {
+		r := &env.Rules[i]
 		u := byService[r.Service]
 		if u == nil {
 			continue // unmanaged namespace, or service absent here
@@ -456,13 +513,13 @@ func (g *gen) buildUnits(env *schema.Environment) (map[unitKey]*unit, error) {
 			// rule there would claim control it does not have.
 			continue
 		}
-		peer := g.peer(r.Service.Namespace, r.Peer)
+		peer := n.peer(r.Service.Namespace, &r.Peer)
 		if r.AnyPort {
 			u.add(r.Direction, peer, 0)
 			continue
 		}
 		for _, p := range r.Ports {
-			u.add(r.Direction, peer, g.port(p))
+			u.add(r.Direction, peer, n.port(p))
 		}
 	}
 	return units, nil
