@@ -355,13 +355,11 @@ func writeTree(fsys FS, root string, tree Tree) error {
 	}
 	// Creating a file is mostly the kernel's work (an inode, a directory
 	// entry), and on a tree of 20,000 files it was the longest stage: write
-	// on every core. Workers take runs of neighbouring paths, so two of
-	// them rarely add entries to the same directory at once.
-	const run = 64
+	// on every core.
 	g, ctx := errgroup.WithContext(context.Background())
 	g.SetLimit(runtime.GOMAXPROCS(0))
-	for lo := 0; lo < len(paths) && ctx.Err() == nil; lo += run {
-		batch := paths[lo:min(lo+run, len(paths))]
+	for lo := 0; lo < len(paths) && ctx.Err() == nil; lo += fileRun {
+		batch := paths[lo:min(lo+fileRun, len(paths))]
 		g.Go(func() error {
 			for _, p := range batch {
 				if ctx.Err() != nil {
@@ -382,6 +380,11 @@ func writeTree(fsys FS, root string, tree Tree) error {
 	// rather than an fsync per file and directory.
 	return fsys.SyncTree(root)
 }
+
+// fileRun is how many neighbouring paths one worker creates or removes at a
+// time: enough to amortise handing out work, few enough that workers rarely
+// meet in one directory.
+const fileRun = 64
 
 func writeFile(fsys FS, name string, data []byte) error {
 	f, err := fsys.Create(name, 0o644)
@@ -426,10 +429,26 @@ func removeOwned(fsys FS, root string) error {
 	if len(foreign) > 0 {
 		return fmt.Errorf("%s: %w: kept, it holds files netdep did not write (%s); move them out and remove it", root, ErrNotOwned, summarize(foreign))
 	}
-	for _, p := range listed {
-		if err := fsys.Remove(joinSlash(root, p)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return err
-		}
+	// Unlinking is the kernel's work, like creating: spread it over the
+	// cores in runs of neighbouring paths, stopping at the first error.
+	g, ctx := errgroup.WithContext(context.Background())
+	g.SetLimit(runtime.GOMAXPROCS(0))
+	for lo := 0; lo < len(listed) && ctx.Err() == nil; lo += fileRun {
+		batch := listed[lo:min(lo+fileRun, len(listed))]
+		g.Go(func() error {
+			for _, p := range batch {
+				if ctx.Err() != nil {
+					return nil // another worker failed; its error is returned
+				}
+				if err := fsys.Remove(joinSlash(root, p)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return err
 	}
 	if err := fsys.Remove(filepath.Join(root, MarkerName)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
