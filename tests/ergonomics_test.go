@@ -250,6 +250,7 @@ func TestCompletion(t *testing.T) {
 		{"explain --env", shop, []string{"explain", "a", "b", "--env", ""}, []string{"dev", "prod", "staging"}, nil},
 		{"graph --env with PATH", root, []string{"graph", "examples/shop", "--env", "p"}, []string{"prod"}, []string{"dev"}},
 		{"graph --format", root, []string{"graph", "--format", ""}, []string{"mermaid", "dot"}, nil},
+		{"render --namespace", root, []string{"render", "examples/shop", "--env", "prod", "--namespace", ""}, []string{"catalog", "checkout", "payments", "storefront"}, []string{"monitoring", "ingress-nginx"}},
 		{"explain SRC, no files", t.TempDir(), []string{"explain", ""}, nil, []string{"storefront/cart"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -240,6 +240,131 @@ func TestRenderMatchesOverlay(t *testing.T) {
 	}
 }
 
+// TestCMPPluginCommand runs the Config Management Plugin's generate command
+// through sh, as Argo CD's sidecar does, with a stand-in netdep on PATH that
+// records its arguments; netdep is then run with them and must print what
+// building the overlay (or, with NETDEP_NAMESPACE, the leaf) prints. This
+// holds the shell quoting of the documented command.
+func TestCMPPluginCommand(t *testing.T) {
+	root := repoRoot(t)
+	sh, err := exec.LookPath("sh")
+	if err != nil {
+		t.Skipf("sh not installed (%v)", err)
+	}
+	kubectl, err := exec.LookPath("kubectl")
+	if err != nil {
+		t.Skipf("kubectl not installed (%v)", err)
+	}
+	data, err := os.ReadFile(filepath.Join(root, "examples/shop/deploy/argocd/cmp-plugin.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cm struct {
+		Data map[string]string `yaml:"data"`
+	}
+	if err := yaml.NewDecoder(bytes.NewReader(data)).Decode(&cm); err != nil {
+		t.Fatal(err)
+	}
+	var plugin struct {
+		Spec struct {
+			Generate struct {
+				Command []string `yaml:"command"`
+				Args    []string `yaml:"args"`
+			} `yaml:"generate"`
+		} `yaml:"spec"`
+	}
+	if err := yaml.Unmarshal([]byte(cm.Data["plugin.yaml"]), &plugin); err != nil {
+		t.Fatal(err)
+	}
+	gen := plugin.Spec.Generate
+	if len(gen.Command) != 2 || gen.Command[0] != "sh" || gen.Command[1] != "-c" || len(gen.Args) != 1 {
+		t.Fatalf("generate is %v %v; expected [sh -c] and one script", gen.Command, gen.Args)
+	}
+	bin := t.TempDir()
+	record := filepath.Join(bin, "args")
+	stub := "#!/bin/sh\nfor a in \"$@\"; do printf '%s\\n' \"$a\"; done > " + record + "\n"
+	if err := os.WriteFile(filepath.Join(bin, "netdep"), []byte(stub), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// Argo CD runs the plugin in the Application's path, so the source
+	// annotations are relative to it: compare with trees generated there.
+	shop := filepath.Join(root, "examples/shop")
+	trees := map[string]string{}
+	for _, layout := range []string{"environment", "namespace"} {
+		trees[layout] = t.TempDir() + "/netpol"
+		if res := run(t, shop, "generate", ".", "--out", trees[layout], "--layout", layout, "--quiet"); res.code != 0 {
+			t.Fatalf("generate: %s", res.stderr)
+		}
+	}
+	for _, tc := range []struct{ env, namespace, layout, dir string }{
+		{"prod", "", "environment", "overlays/prod"},
+		{"dev", "payments", "namespace", "overlays/dev/payments"},
+	} {
+		cmd := exec.Command(sh, "-c", gen.Args[0])
+		cmd.Dir = shop
+		cmd.Env = append(os.Environ(), "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"), "ARGOCD_ENV_NETDEP_ENV="+tc.env)
+		if tc.namespace != "" {
+			cmd.Env = append(cmd.Env, "ARGOCD_ENV_NETDEP_NAMESPACE="+tc.namespace)
+		}
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("%s: %v\n%s", gen.Args[0], err, out)
+		}
+		recorded, err := os.ReadFile(record)
+		if err != nil {
+			t.Fatal(err)
+		}
+		args := strings.Split(strings.TrimSuffix(string(recorded), "\n"), "\n")
+		res := run(t, shop, args...)
+		if res.code != 0 || res.stderr != "" {
+			t.Fatalf("netdep %v: exit %d\n%s", args, res.code, res.stderr)
+		}
+		want, err := exec.Command(kubectl, "kustomize", filepath.Join(trees[tc.layout], tc.dir)).Output()
+		if err != nil {
+			t.Fatalf("kubectl kustomize %s: %v", tc.dir, err)
+		}
+		if diff := cmp.Diff(string(want), res.stdout); diff != "" {
+			t.Errorf("netdep %v differs from building %s (-build +render):\n%s", args, tc.dir, diff)
+		}
+	}
+}
+
+// TestRenderNamespace: `netdep render --env E --namespace NS` prints exactly
+// what building the leaf overlays/E/NS of the per-namespace layout prints,
+// and a namespace without policies is a usage error naming those that have.
+func TestRenderNamespace(t *testing.T) {
+	root := repoRoot(t)
+	kubectl, err := exec.LookPath("kubectl")
+	if err != nil {
+		t.Skipf("kubectl not installed (%v)", err)
+	}
+	out := t.TempDir() + "/netpol"
+	if res := run(t, root, "generate", "examples/shop", "--out", out, "--layout", "namespace", "--quiet"); res.code != 0 {
+		t.Fatalf("generate: %s", res.stderr)
+	}
+	for _, env := range []string{"dev", "prod"} {
+		for _, ns := range []string{"catalog", "storefront"} {
+			res := run(t, root, "render", "--env", env, "--namespace", ns, "examples/shop")
+			if res.code != 0 || res.stderr != "" {
+				t.Fatalf("render %s %s: exit %d\n%s", env, ns, res.code, res.stderr)
+			}
+			want, err := exec.Command(kubectl, "kustomize", filepath.Join(out, "overlays", env, ns)).Output()
+			if err != nil {
+				t.Fatalf("kubectl kustomize: %v", err)
+			}
+			if !strings.Contains(res.stdout, "namespace: "+ns) {
+				t.Errorf("render %s %s printed no policy of %s", env, ns, ns)
+			}
+			if diff := cmp.Diff(string(want), res.stdout); diff != "" {
+				t.Errorf("render --env %s --namespace %s differs from kubectl kustomize overlays/%s/%s (-kubectl +render):\n%s", env, ns, env, ns, diff)
+			}
+		}
+	}
+	res := run(t, root, "render", "--env", "prod", "--namespace", "monitoring", "examples/shop")
+	if res.code != 2 || res.stdout != "" || !strings.Contains(res.stderr, `namespace "monitoring" has no policies in overlays/prod (namespaces with policies: catalog, checkout, payments, storefront)`) {
+		t.Errorf("render of an unmanaged namespace: exit %d, stdout %q, stderr %q; want exit 2 naming the namespaces with policies", res.code, res.stdout, res.stderr)
+	}
+}
+
 // TestNamespaceLayoutLeaves: in the per-namespace layout every directory the
 // documented ApplicationSet glob (overlays/*/*) finds is a kustomization that
 // builds on its own, and the leaves of an environment together verify exact.

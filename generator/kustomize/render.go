@@ -3,6 +3,11 @@ package kustomize
 import (
 	"fmt"
 	"path"
+	"runtime"
+	"strings"
+	"sync/atomic"
+
+	"golang.org/x/sync/errgroup"
 
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
@@ -18,6 +23,15 @@ func Render(tree Tree, dir string) ([]byte, error) {
 	if err := checkPath(dir); err != nil {
 		return nil, fmt.Errorf("render: %w", err)
 	}
+	fs, err := inMemory(tree)
+	if err != nil {
+		return nil, err
+	}
+	return build(fs, dir)
+}
+
+// inMemory copies tree into a file system krusty can build from.
+func inMemory(tree Tree) (filesys.FileSystem, error) {
 	fs := filesys.MakeFsInMemory()
 	for _, p := range tree.Paths() {
 		if err := fs.MkdirAll(path.Dir("/" + p)); err != nil {
@@ -28,6 +42,10 @@ func Render(tree Tree, dir string) ([]byte, error) {
 			return nil, err
 		}
 	}
+	return fs, nil
+}
+
+func build(fs filesys.FileSystem, dir string) ([]byte, error) {
 	opts := krusty.MakeDefaultOptions()
 	// MakeDefaultOptions keeps input order; the kustomize CLI (and so Argo
 	// CD and Flux) leaves the choice unspecified, which means legacy order.
@@ -41,4 +59,77 @@ func Render(tree Tree, dir string) ([]byte, error) {
 		return nil, fmt.Errorf("render %s: %w", dir, err)
 	}
 	return out, nil
+}
+
+// Leaves lists, sorted, the namespaces that have a kustomization of their
+// own under dir ("base" or "overlays/<env>") in the per-namespace layout.
+func Leaves(tree Tree, dir string) []string {
+	var out []string
+	prefix := dir + "/"
+	for _, p := range tree.Paths() {
+		rest, ok := strings.CutPrefix(p, prefix)
+		if !ok {
+			continue
+		}
+		if ns, ok := strings.CutSuffix(rest, "/"+kustomizationFile); ok && !strings.Contains(ns, "/") {
+			out = append(out, ns)
+		}
+	}
+	return out // Paths is sorted, and "/" sorts before every name character
+}
+
+// RenderLeaves prints what building dir prints, for a tree in the
+// per-namespace layout, by building the leaves dir/<namespace> for the given
+// namespaces (every leaf of dir when nil) one by one, on every core, and
+// joining them. kustomize's cost grows faster than linearly with the
+// policies of one build (an environment of 10,000 services did not build in
+// 19 minutes; its leaves build in seconds), and the join is byte for byte
+// the whole build: dir only lists its leaves, every object is a
+// NetworkPolicy, and kustomize's legacy order sorts objects of one kind by
+// namespace, then name (TestRenderLeaves holds the two equal).
+func RenderLeaves(tree Tree, dir string, namespaces []string) ([]byte, error) {
+	if err := checkPath(dir); err != nil {
+		return nil, fmt.Errorf("render: %w", err)
+	}
+	if namespaces == nil {
+		namespaces = Leaves(tree, dir)
+	}
+	out := make([][]byte, len(namespaces))
+	errs := make([]error, len(namespaces))
+	var next atomic.Int64
+	var g errgroup.Group
+	for range min(runtime.GOMAXPROCS(0), len(namespaces)) {
+		g.Go(func() error {
+			// One copy of the tree per worker: krusty's in-memory file
+			// system is not documented as safe for concurrent use.
+			fs, err := inMemory(tree)
+			if err != nil {
+				return err
+			}
+			for i := int(next.Add(1)) - 1; i < len(namespaces); i = int(next.Add(1)) - 1 {
+				out[i], errs[i] = build(fs, dir+"/"+namespaces[i])
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	// The first failing leaf in order, whichever worker met it first.
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	var b []byte
+	for _, doc := range out {
+		if len(doc) == 0 {
+			continue
+		}
+		if len(b) > 0 {
+			b = append(b, "---\n"...)
+		}
+		b = append(b, doc...)
+	}
+	return b, nil
 }

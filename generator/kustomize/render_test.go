@@ -2,6 +2,7 @@ package kustomize
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +15,8 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/netdep/netdep/generator/policy"
+	"github.com/netdep/netdep/schema"
+	"github.com/netdep/netdep/tests/synth"
 )
 
 // renderCase is one kustomization directory of a built tree and the policies
@@ -110,6 +113,82 @@ func TestLayoutsRenderAlike(t *testing.T) {
 		if !bytes.Equal(a, b) {
 			t.Errorf("%s renders differently in the two layouts", dir)
 		}
+	}
+}
+
+// TestRenderLeaves: joining the leaves of the per-namespace layout prints
+// exactly what building the whole environment (or base) prints, in either
+// layout, for the test sets and for synthetic organisations with
+// environment-limited services, unmanaged namespaces and CIDR peers.
+func TestRenderLeaves(t *testing.T) {
+	sets := map[string]*policy.Set{"environments": testSet(), "base-only": baseOnlySet()}
+	for seed := range int64(4) {
+		files := synth.Org(synth.Options{Services: 40 + 30*int(seed), PerNamespace: 3 + int(seed), Seed: seed, NoProject: seed == 3})
+		spec, probs := schema.Parse(files)
+		if errs := probs.Errors(); len(errs) > 0 {
+			t.Fatal(errs)
+		}
+		set, err := policy.Generate(spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sets[fmt.Sprintf("synth-%d", seed)] = set
+	}
+	for name, set := range sets {
+		perEnv, err := BuildWithOptions(set, Options{Layout: LayoutPerEnvironment})
+		if err != nil {
+			t.Fatal(err)
+		}
+		perNS, err := BuildWithOptions(set, Options{Layout: LayoutPerNamespace})
+		if err != nil {
+			t.Fatal(err)
+		}
+		dirs := []string{"base"}
+		for _, env := range set.Environments {
+			dirs = append(dirs, "overlays/"+env)
+		}
+		for _, dir := range dirs {
+			t.Run(name+"/"+dir, func(t *testing.T) {
+				whole, err := Render(perEnv, dir)
+				if err != nil {
+					t.Fatal(err)
+				}
+				leaves := Leaves(perNS, dir)
+				if len(leaves) == 0 || !sort.StringsAreSorted(leaves) {
+					t.Fatalf("Leaves(%s) = %v, expected the sorted namespaces", dir, leaves)
+				}
+				if got := Leaves(perEnv, dir); len(got) != 0 {
+					t.Errorf("Leaves of the per-environment layout's %s = %v, expected none", dir, got)
+				}
+				joined, err := RenderLeaves(perNS, dir, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if d := cmp.Diff(string(whole), string(joined)); d != "" {
+					t.Errorf("the leaves of %s joined differ from building it whole (-whole +leaves):\n%s", dir, d)
+				}
+				// One leaf alone is what building that leaf prints.
+				last := leaves[len(leaves)-1]
+				one, err := RenderLeaves(perNS, dir, []string{last})
+				if err != nil {
+					t.Fatal(err)
+				}
+				want, err := Render(perNS, dir+"/"+last)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !bytes.Equal(one, want) {
+					t.Errorf("RenderLeaves(%s, [%s]) differs from Render(%s/%s)", dir, last, dir, last)
+				}
+			})
+		}
+	}
+	tree, err := BuildWithOptions(testSet(), Options{Layout: LayoutPerNamespace})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := RenderLeaves(tree, "overlays/dev", []string{"no-such-namespace"}); err == nil {
+		t.Error("RenderLeaves of a namespace without a leaf succeeded")
 	}
 }
 

@@ -13,7 +13,7 @@ import (
 
 // Shell completion is cobra's built-in `completion` command (bash, zsh, fish,
 // powershell); this file adds the dynamic parts: environment names for
-// --env, service names for explain's SRC and DST. Completion loads the
+// --env, namespaces for --namespace, service names for explain's SRC and DST. Completion loads the
 // dependency files as the command would, and offers nothing when they do not
 // load: a half-typed command line is no place for error messages.
 
@@ -26,6 +26,24 @@ func registerEnvCompletion(cmd *cobra.Command) {
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}
 		return filterPrefix(spec.Environments, toComplete), cobra.ShellCompDirectiveNoFileComp
+	})
+}
+
+// registerNamespaceCompletion completes --namespace with the namespaces
+// netdep writes policies for.
+func registerNamespaceCompletion(cmd *cobra.Command) {
+	_ = cmd.RegisterFlagCompletionFunc("namespace", func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+		spec := completionSpec(pathArgs(cmd, args))
+		if spec == nil {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		var names []string
+		for _, ns := range spec.Namespaces {
+			if ns.Managed {
+				names = append(names, ns.Name)
+			}
+		}
+		return filterPrefix(names, toComplete), cobra.ShellCompDirectiveNoFileComp
 	})
 }
 
