@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"net/netip"
+	"runtime"
 	"slices"
 	"sort"
 	"strconv"
@@ -581,18 +582,39 @@ func (r *resolver) lookupNamespace(name string, pos Pos, field string) *nsInfo {
 	return info
 }
 
+// resolveEntries binds every calls and from entry. Entries only read the
+// resolver (and report problems), so runs of services are resolved on every
+// core, each into problems of its own, and joined in service order.
 func (r *resolver) resolveEntries() {
-	for _, si := range r.services {
-		for _, e := range si.raw.Calls {
-			if it := r.entry(si, e, false); it != nil {
-				r.intents = append(r.intents, it)
+	const run = 256
+	chunks := (len(r.services) + run - 1) / run
+	intents := make([][]*intent, chunks)
+	probs := make([]Problems, chunks)
+	var g errgroup.Group
+	g.SetLimit(runtime.GOMAXPROCS(0))
+	for c := range chunks {
+		g.Go(func() error {
+			rc := *r
+			rc.probs = &probs[c]
+			for _, si := range r.services[c*run : min((c+1)*run, len(r.services))] {
+				for _, e := range si.raw.Calls {
+					if it := rc.entry(si, e, false); it != nil {
+						intents[c] = append(intents[c], it)
+					}
+				}
+				for _, e := range si.raw.From {
+					if it := rc.entry(si, e, true); it != nil {
+						intents[c] = append(intents[c], it)
+					}
+				}
 			}
-		}
-		for _, e := range si.raw.From {
-			if it := r.entry(si, e, true); it != nil {
-				r.intents = append(r.intents, it)
-			}
-		}
+			return nil
+		})
+	}
+	_ = g.Wait() // the goroutines return no error
+	for c := range chunks {
+		r.intents = append(r.intents, intents[c]...)
+		*r.probs = append(*r.probs, probs[c]...)
 	}
 }
 
@@ -761,9 +783,11 @@ func (r *resolver) refEntry(it *intent) bool {
 // there already (one mistake, one message).
 func (r *resolver) calleePorts(callee *svcInfo, spec string, own bool) ([]Port, string) {
 	svc := callee.svc
-	who := fmt.Sprintf("service %q", svc.ID())
-	if own {
-		who = "this service"
+	who := func() string {
+		if own {
+			return "this service"
+		}
+		return fmt.Sprintf("service %q", svc.ID())
 	}
 	if len(svc.Ports) == 0 {
 		switch {
@@ -794,7 +818,7 @@ func (r *resolver) calleePorts(callee *svcInfo, spec string, own bool) ([]Port, 
 			return nil, fmt.Sprintf("invalid port %q: a protocol goes with a number (8080/TCP), a port name already has one", spec)
 		}
 		sort.Strings(names)
-		return nil, fmt.Sprintf("unknown port %q on %s%s; it declares %s", spec, who, didYouMean(spec, names), strings.Join(names, ", "))
+		return nil, fmt.Sprintf("unknown port %q on %s%s; it declares %s", spec, who(), didYouMean(spec, names), strings.Join(names, ", "))
 	}
 	num, proto, hasProto := strings.Cut(spec, "/")
 	n, err := parsePortNumber(num)
@@ -828,7 +852,7 @@ func (r *resolver) calleePorts(callee *svcInfo, spec string, own bool) ([]Port, 
 		for _, p := range svc.Ports {
 			decl = append(decl, p.String())
 		}
-		return nil, fmt.Sprintf("%s does not declare port %s; it declares %s", who, spec, strings.Join(decl, ", "))
+		return nil, fmt.Sprintf("%s does not declare port %s; it declares %s", who(), spec, strings.Join(decl, ", "))
 	}
 	return dedupPorts(out), ""
 }
