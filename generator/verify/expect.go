@@ -16,23 +16,40 @@ type declared struct {
 	w    *World
 	spec *schema.Spec
 	env  *schema.Environment
-	// by service ID: its rules per direction.
-	egress, ingress map[string][]schema.Rule
+	// egress and ingress are, per world pod, the rules of the service the
+	// pod stands for (none for other pods).
+	egress, ingress []podRules
 	// isoIn and isoEg say, per world pod, whether netdep isolates it.
 	isoIn, isoEg []bool
-	// podsByNS indexes world pods by namespace; podByService by service ID.
+	// podsByNS indexes world pods by namespace; podByService by service.
 	podsByNS     map[string][]int
-	podByService map[string]int
+	podByService map[serviceKey]int
+}
+
+// serviceKey identifies a service across specs (two revisions' objects for
+// one service differ) without building its ID string.
+type serviceKey struct{ namespace, name string }
+
+func keyOf(s *schema.Service) serviceKey { return serviceKey{s.Namespace, s.Name} }
+
+// podRules are one pod's rules of one direction. A service peer is that
+// service's pod and no other, so those rules are kept as the ports they
+// allow per peer pod: a hub called by hundreds answers in one lookup.
+type podRules struct {
+	rules  []schema.Rule        // all of them, in order
+	byPeer map[int]eval.PortSet // service peers, by the peer's pod
+	other  []schema.Rule        // raw-selector and CIDR peers
 }
 
 func newDeclared(w *World, spec *schema.Spec, env *schema.Environment) *declared {
-	d := &declared{w: w, spec: spec, env: env, egress: map[string][]schema.Rule{}, ingress: map[string][]schema.Rule{}}
+	n := len(w.Universe.Pods)
+	d := &declared{w: w, spec: spec, env: env, egress: make([]podRules, n), ingress: make([]podRules, n)}
 	d.podsByNS = map[string][]int{}
-	d.podByService = map[string]int{}
+	d.podByService = map[serviceKey]int{}
 	for i, p := range w.Universe.Pods {
 		d.podsByNS[p.Namespace] = append(d.podsByNS[p.Namespace], i)
 		if w.Pods[i].Kind == ServicePod {
-			d.podByService[w.Pods[i].Service.ID()] = i
+			d.podByService[keyOf(w.Pods[i].Service)] = i
 		}
 		ns := spec.Namespace(p.Namespace)
 		managed := ns != nil && ns.Managed
@@ -40,12 +57,27 @@ func newDeclared(w *World, spec *schema.Spec, env *schema.Environment) *declared
 		d.isoEg = append(d.isoEg, managed && ns.IsolateEgress)
 	}
 	for _, r := range env.Rules {
-		id := r.Service.ID()
-		if r.Direction == schema.Egress {
-			d.egress[id] = append(d.egress[id], r)
-		} else {
-			d.ingress[id] = append(d.ingress[id], r)
+		pod, ok := d.podByService[keyOf(r.Service)]
+		if !ok {
+			continue
 		}
+		pr := &d.ingress[pod]
+		if r.Direction == schema.Egress {
+			pr = &d.egress[pod]
+		}
+		pr.rules = append(pr.rules, r)
+		if r.Peer.Kind != schema.PeerService {
+			pr.other = append(pr.other, r)
+			continue
+		}
+		peer, ok := d.podByService[keyOf(r.Peer.Service)]
+		if !ok {
+			continue // a service without a pod here: the rule matches nothing
+		}
+		if pr.byPeer == nil {
+			pr.byPeer = map[int]eval.PortSet{}
+		}
+		pr.byPeer[peer] = pr.byPeer[peer].Union(portSet(r.Ports, r.AnyPort))
 	}
 	return d
 }
@@ -105,10 +137,8 @@ func (d *declared) eachDeclared(externals []eval.External, fn func(src, dst eval
 				cands(p)
 			}
 		}
-		if info := d.w.Pods[i]; info.Kind == ServicePod {
-			for _, r := range d.egress[info.Service.ID()] {
-				cands(r.Peer)
-			}
+		for _, r := range d.egress[i].rules {
+			cands(r.Peer)
 		}
 	}
 }
@@ -118,7 +148,7 @@ func (d *declared) peerEndpoints(p schema.Peer, externals []eval.External) []eva
 	var out []eval.Endpoint
 	switch p.Kind {
 	case schema.PeerService:
-		if i, ok := d.podByService[p.Service.ID()]; ok {
+		if i, ok := d.podByService[keyOf(p.Service)]; ok {
 			out = append(out, eval.PodEndpoint(i))
 		}
 	case schema.PeerSelector:
@@ -168,11 +198,16 @@ func (d *declared) allowed(self int, peer eval.Endpoint, externals []eval.Extern
 	if info.Kind != ServicePod {
 		return out
 	}
-	rules := d.ingress[info.Service.ID()]
+	pr := &d.ingress[self]
 	if egress {
-		rules = d.egress[info.Service.ID()]
+		pr = &d.egress[self]
 	}
-	for _, r := range rules {
+	if !peer.External {
+		if ps, ok := pr.byPeer[peer.Index]; ok {
+			out = out.Union(ps)
+		}
+	}
+	for _, r := range pr.other {
 		if d.matches(r.Peer, self, peer, externals) {
 			out = out.Union(portSet(r.Ports, r.AnyPort))
 		}
@@ -195,7 +230,7 @@ func (d *declared) matches(p schema.Peer, self int, peer eval.Endpoint, external
 	switch p.Kind {
 	case schema.PeerService:
 		info := d.w.Pods[peer.Index]
-		return info.Kind == ServicePod && info.Service.ID() == p.Service.ID()
+		return info.Kind == ServicePod && keyOf(info.Service) == keyOf(p.Service)
 	case schema.PeerSelector:
 		if pod.Namespace != p.Namespace {
 			return false
