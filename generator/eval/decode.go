@@ -65,30 +65,58 @@ const (
 //   - Scalars follow YAML 1.2 (as kustomize reads them): `namespace: y` is
 //     the string "y", not a boolean.
 func Decode(data []byte) ([]*networkingv1.NetworkPolicy, error) {
+	return ParseDocuments(data).Policies()
+}
+
+// Documents are the YAML documents of one stream, parsed once, so that
+// every kind of object read from them (NetworkPolicies here, Namespaces in
+// verify) costs one parse.
+type Documents struct {
+	// Roots holds each document's top node, document i+1 at index i; nil
+	// for an empty document.
+	Roots []*yaml.Node
+	// Err is the syntax error that ended the stream, nil if it read whole.
+	Err *DecodeError
+}
+
+// ParseDocuments splits data into YAML documents, up to the first syntax
+// error.
+func ParseDocuments(data []byte) Documents {
+	var ds Documents
 	dec := yaml.NewDecoder(bytes.NewReader(data))
-	var out []*networkingv1.NetworkPolicy
-	var errs []error
 	for doc := 1; ; doc++ {
 		var n yaml.Node
 		err := dec.Decode(&n)
 		if errors.Is(err, io.EOF) {
-			break
+			return ds
 		}
 		if err != nil {
 			line, msg := yamlErr(err)
-			errs = append(errs, &DecodeError{Document: doc, Line: line, Msg: msg})
-			break
+			ds.Err = &DecodeError{Document: doc, Line: line, Msg: msg}
+			return ds
 		}
-		if len(n.Content) == 0 {
-			continue
+		var root *yaml.Node
+		if len(n.Content) > 0 && !(n.Content[0].Kind == yaml.ScalarNode && n.Content[0].Tag == "!!null") {
+			root = n.Content[0]
 		}
-		root := n.Content[0]
-		if root.Kind == yaml.ScalarNode && root.Tag == "!!null" {
+		ds.Roots = append(ds.Roots, root)
+	}
+}
+
+// Policies decodes the NetworkPolicies of the documents, as Decode does.
+func (ds Documents) Policies() ([]*networkingv1.NetworkPolicy, error) {
+	var out []*networkingv1.NetworkPolicy
+	var errs []error
+	for i, root := range ds.Roots {
+		if root == nil {
 			continue // an empty document
 		}
-		d := &decoder{doc: doc}
+		d := &decoder{doc: i + 1}
 		d.object(root, "", "", &out)
 		errs = append(errs, d.errs...)
+	}
+	if ds.Err != nil {
+		errs = append(errs, ds.Err)
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)

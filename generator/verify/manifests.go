@@ -7,10 +7,12 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
 
+	"golang.org/x/sync/errgroup"
 	"gopkg.in/yaml.v3"
 	networkingv1 "k8s.io/api/networking/v1"
 	"sigs.k8s.io/kustomize/api/krusty"
@@ -50,6 +52,7 @@ type collector struct {
 	policies   []*networkingv1.NetworkPolicy
 	namespaces map[string]eval.Namespace
 	nsSource   map[string]string
+	loader     *Loader // nil: decode every file
 }
 
 func (c *collector) manifests() *Manifests {
@@ -63,21 +66,93 @@ func (c *collector) manifests() *Manifests {
 
 // add decodes one stream; name is how errors call it.
 func (c *collector) add(name string, data []byte) error {
-	ps, err := eval.Decode(data)
-	if err != nil {
-		return fmt.Errorf("%s: %w", name, err)
+	return c.keep(decodeStream(name, data))
+}
+
+// stream is what one file or build decodes to.
+type stream struct {
+	name       string
+	policies   []*networkingv1.NetworkPolicy
+	namespaces []eval.Namespace
+	err        error
+}
+
+func decodeStream(name string, data []byte) stream {
+	s := stream{name: name}
+	ds := eval.ParseDocuments(data)
+	var err error
+	if s.policies, err = ds.Policies(); err != nil {
+		s.err = fmt.Errorf("%s: %w", name, err)
+		return s
 	}
-	nss, err := decodeNamespaces(data)
-	if err != nil {
-		return fmt.Errorf("%s: %w", name, err)
+	if s.namespaces, err = decodeNamespaces(ds); err != nil {
+		s.err = fmt.Errorf("%s: %w", name, err)
 	}
-	c.policies = append(c.policies, ps...)
-	for _, n := range nss {
-		if err := c.addNamespace(n, name); err != nil {
+	return s
+}
+
+// keep adds a decoded stream's objects.
+func (c *collector) keep(s stream) error {
+	if s.err != nil {
+		return s.err
+	}
+	c.policies = append(c.policies, s.policies...)
+	for _, n := range s.namespaces {
+		if err := c.addNamespace(n, s.name); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// addFiles reads and decodes files on every core (a generated tree of
+// 10,000 services is 20,000 files), then adds them in order, so the first
+// error reported is the first file's, as one by one.
+func (c *collector) addFiles(files []string) error {
+	out := make([]stream, len(files))
+	var g errgroup.Group
+	g.SetLimit(runtime.GOMAXPROCS(0))
+	for i, f := range files {
+		if s, ok := c.loader.get(f); ok {
+			out[i] = s
+			continue
+		}
+		g.Go(func() error {
+			data, err := os.ReadFile(f)
+			if err != nil {
+				out[i] = stream{err: err}
+				return nil
+			}
+			out[i] = decodeStream(f, data)
+			return nil
+		})
+	}
+	_ = g.Wait() // errors are in out
+	for i, s := range out {
+		c.loader.put(files[i], s)
+		if err := c.keep(s); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (l *Loader) get(file string) (stream, bool) {
+	if l == nil {
+		return stream{}, false
+	}
+	s, ok := l.decoded[file]
+	return s, ok
+}
+
+func (l *Loader) put(file string, s stream) {
+	if l == nil || s.err != nil {
+		return
+	}
+	if l.decoded == nil {
+		l.decoded = map[string]stream{}
+	}
+	l.decoded[file] = s
 }
 
 // addNamespace keeps n, read from source; the same namespace again must
@@ -103,7 +178,7 @@ func (c *collector) load(p string) error {
 		return err
 	}
 	if !st.IsDir() {
-		return c.addFile(p)
+		return c.addFiles([]string{p})
 	}
 	if isKustomization(p) {
 		return c.build(p)
@@ -125,20 +200,7 @@ func (c *collector) load(p string) error {
 		return err
 	}
 	sort.Strings(files)
-	for _, f := range files {
-		if err := c.addFile(f); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (c *collector) addFile(p string) error {
-	data, err := os.ReadFile(p)
-	if err != nil {
-		return err
-	}
-	return c.add(p, data)
+	return c.addFiles(files)
 }
 
 func isKustomization(dir string) bool {
@@ -158,7 +220,20 @@ func isKustomization(dir string) bool {
 // at ten thousand). Anything else is built with krusty, as `kustomize build`
 // would.
 func BuildKustomization(dir string) ([]*networkingv1.NetworkPolicy, error) {
-	c := &collector{}
+	return new(Loader).BuildKustomization(dir)
+}
+
+// Loader is BuildKustomization for several kustomizations that share files,
+// as the environments of a generated tree share its base: each file is
+// decoded once, and the policies read from it are shared (treat them as
+// read-only). The zero Loader is ready; it is not safe for concurrent use.
+type Loader struct {
+	decoded map[string]stream
+}
+
+// BuildKustomization is the package's BuildKustomization, through l.
+func (l *Loader) BuildKustomization(dir string) ([]*networkingv1.NetworkPolicy, error) {
+	c := &collector{loader: l}
 	if err := c.build(dir); err != nil {
 		return nil, err
 	}
@@ -166,9 +241,13 @@ func BuildKustomization(dir string) ([]*networkingv1.NetworkPolicy, error) {
 }
 
 func (c *collector) build(dir string) error {
-	sub := &collector{}
-	if ok, err := sub.resourcesOnly(dir, 0); ok || err != nil {
+	sub := &collector{loader: c.loader}
+	var files []string
+	if ok, err := resourcesOnly(dir, 0, &files); ok || err != nil {
 		if err != nil {
+			return err
+		}
+		if err := sub.addFiles(files); err != nil {
 			return err
 		}
 		// kustomize refuses two objects with one id; so does this path.
@@ -205,11 +284,11 @@ func (c *collector) build(dir string) error {
 	return c.add("kustomize build "+dir, data)
 }
 
-// resourcesOnly resolves a kustomization that has nothing but apiVersion,
-// kind and resources (files or further such kustomizations) into c. ok is
-// false when it has anything else, so the caller drops c and falls back to
-// krusty.
-func (c *collector) resourcesOnly(dir string, depth int) (ok bool, err error) {
+// resourcesOnly lists in *files, in order, the files a kustomization that
+// has nothing but apiVersion, kind and resources (files or further such
+// kustomizations) builds from. ok is false when it has anything else, so the
+// caller falls back to krusty.
+func resourcesOnly(dir string, depth int, files *[]string) (ok bool, err error) {
 	if depth > 20 {
 		return false, nil
 	}
@@ -237,14 +316,12 @@ func (c *collector) resourcesOnly(dir string, depth int) (ok bool, err error) {
 			return false, nil
 		}
 		if st.IsDir() {
-			if ok, err := c.resourcesOnly(p, depth+1); !ok || err != nil {
+			if ok, err := resourcesOnly(p, depth+1, files); !ok || err != nil {
 				return ok, err
 			}
 			continue
 		}
-		if err := c.addFile(p); err != nil {
-			return true, err
-		}
+		*files = append(*files, p)
 	}
 	return true, nil
 }

@@ -33,12 +33,16 @@ func TestResourcesOnlyMatchesKrusty(t *testing.T) {
 		return m
 	}
 	for _, dir := range dirs {
-		c := &collector{}
-		ok, err := c.resourcesOnly(dir, 0)
-		got := c.policies
+		var files []string
+		ok, err := resourcesOnly(dir, 0, &files)
 		if !ok || err != nil {
 			t.Fatalf("%s: resourcesOnly ok=%v err=%v", dir, ok, err)
 		}
+		c := &collector{}
+		if err := c.addFiles(files); err != nil {
+			t.Fatal(err)
+		}
+		got := c.policies
 		m, err := krusty.MakeKustomizer(krusty.MakeDefaultOptions()).Run(filesys.MakeFsOnDisk(), dir)
 		if err != nil {
 			t.Fatal(err)

@@ -1,10 +1,7 @@
 package verify
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
-	"io"
 	"maps"
 	"slices"
 	"strings"
@@ -15,29 +12,22 @@ import (
 )
 
 // decodeNamespaces returns the v1 Namespaces of a multi-document YAML
-// stream, Lists expanded, in stream order. It runs after eval.Decode has
-// accepted the stream, so the YAML itself is sound; other kinds are skipped,
-// and a Namespace is read leniently (only its name and labels matter here)
-// since a manifest may carry fields newer than this build knows.
-func decodeNamespaces(data []byte) ([]eval.Namespace, error) {
+// stream, Lists expanded, in stream order. It runs after eval has accepted
+// the stream's policies, so the YAML itself is sound; other kinds are
+// skipped, and a Namespace is read leniently (only its name and labels
+// matter here) since a manifest may carry fields newer than this build
+// knows.
+func decodeNamespaces(ds eval.Documents) ([]eval.Namespace, error) {
 	var out []eval.Namespace
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	for doc := 1; ; doc++ {
-		var n yaml.Node
-		err := dec.Decode(&n)
-		if errors.Is(err, io.EOF) {
-			return out, nil
-		}
-		if err != nil {
-			return nil, fmt.Errorf("document %d: %w", doc, err)
-		}
-		if len(n.Content) == 0 {
+	for i, root := range ds.Roots {
+		if root == nil {
 			continue
 		}
-		if err := namespaceObject(n.Content[0], "", "", &out); err != nil {
-			return nil, fmt.Errorf("document %d: %w", doc, err)
+		if err := namespaceObject(root, "", "", &out); err != nil {
+			return nil, fmt.Errorf("document %d: %w", i+1, err)
 		}
 	}
+	return out, nil
 }
 
 // namespaceObject reads one object (or List) at n; defAPIVersion and

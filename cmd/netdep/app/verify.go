@@ -68,13 +68,14 @@ Exit 0 when exact, 1 when a connection is missing or in excess, 2 on bad input.`
 				shared, opts.Namespaces = m.Policies, m.Namespaces
 			}
 			var reports []*verify.Report
+			var loader verify.Loader // the environments share the base
 			for i, env := range envs {
 				if report != nil {
 					report(fmt.Sprintf("verifying %s (%d of %d)", envLabel(env), i+1, len(envs)))
 				}
 				policies := shared
 				if len(o.manifests) == 0 {
-					if policies, err = verify.BuildKustomization(overlayDir(o.out, env)); err != nil {
+					if policies, err = loader.BuildKustomization(overlayDir(o.out, env)); err != nil {
 						return fmt.Errorf("%w (generate the tree first, or pass --out or --manifests)", err)
 					}
 				}
