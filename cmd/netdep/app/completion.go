@@ -119,7 +119,7 @@ func completionSpec(paths []string) *schema.Spec {
 			existing = append(existing, p)
 		}
 	}
-	out, err := generator.FromPaths(pathsOrDot(existing))
+	out, err := generator.FromPaths(pathsOrDot(existing), generator.Options{SpecOnly: true})
 	if err != nil || out == nil {
 		return nil
 	}

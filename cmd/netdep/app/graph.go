@@ -45,7 +45,7 @@ graph does.`,
 			if render == nil {
 				return usageError{fmt.Errorf("--format must be mermaid or dot, not %q", o.format)}
 			}
-			out, err := generator.FromPaths(pathsOrDot(args))
+			out, err := generator.FromPaths(pathsOrDot(args), generator.Options{SpecOnly: true})
 			if err != nil {
 				return err
 			}

@@ -50,7 +50,7 @@ Exit 0 when exact, 1 when a connection is missing or in excess, 2 on bad input.`
 				return usageError{fmt.Errorf("--format must be text or json, not %q", o.format)}
 			}
 			report := progress(streams.Err, o.quiet)
-			out, err := generator.FromPaths(pathsOrDot(args), generator.Options{Progress: report})
+			out, err := generator.FromPaths(pathsOrDot(args), generator.Options{Progress: report, SpecOnly: true})
 			if err != nil {
 				return err
 			}
