@@ -3,7 +3,9 @@
 # (tests/synth, seed 1) of 1,000, 5,000 and 10,000 services, each timed with
 # /usr/bin/time -v (wall, user+sys CPU, peak RSS); the size of the largest
 # kustomization and of the largest leaf of the tree, in policies; and the
-# time `kubectl kustomize` takes on the largest leaves of the 10k tree.
+# time `kubectl kustomize` takes on the largest leaves of the 10k tree; and
+# at the largest size, `netdep render` of one environment and of one
+# namespace, and `netdep verify` of the tree.
 #
 #   tests/bench/scale.sh                    # 1000 5000 10000
 #   SIZES="1000 10000" RUNS=3 tests/bench/scale.sh
@@ -82,7 +84,7 @@ policies() {
 	'
 }
 
-results=()
+results=() extra=()
 kubectl_leaf="" kubectl_time=""
 for n in $SIZES; do
 	org="$tmp/org-$n"
@@ -125,6 +127,19 @@ for n in $SIZES; do
 			else
 				echo "       kubectl not found: skipping the kubectl kustomize timing"
 			fi
+			# What generate-at-sync and CI run at this size: one
+			# environment, one namespace of it, and the proof.
+			leafns="${leaf##*/}"
+			for cmd in "render --env prod" "render --env prod --namespace $leafns" "verify --quiet --out $out"; do
+				# shellcheck disable=SC2086 # cmd is words on purpose
+				/usr/bin/time -f '%e %U %S %M' -o "$tmp/time-cmd" "$tmp/netdep" $cmd "$org" >/dev/null 2>"$tmp/err-cmd" || {
+					cat "$tmp/err-cmd" >&2
+					exit 1
+				}
+				read -r w u sy m <"$tmp/time-cmd"
+				printf '       netdep %s: wall %.2f s  cpu %.2f s  peak RSS %d MiB\n' "${cmd/ --out $out/}" "$w" "$(awk -v a="$u" -v b="$sy" 'BEGIN { print a + b }')" "$((m / 1024))"
+				extra+=("netdep ${cmd/ --out $out/}|$w|$(awk -v a="$u" -v b="$sy" 'BEGIN { print a + b }')|$((m / 1024))")
+			done
 		fi
 	done
 done
@@ -139,4 +154,13 @@ done
 if [[ -n "$kubectl_time" ]]; then
 	echo
 	echo "slowest leaf under kubectl kustomize: $kubectl_leaf, $kubectl_time s"
+fi
+if [[ ${#extra[@]} -gt 0 ]]; then
+	echo
+	echo "| at the largest size | wall s | cpu s | peak RSS MiB |"
+	echo "| --- | ---: | ---: | ---: |"
+	for r in "${extra[@]}"; do
+		IFS='|' read -r what w c m <<<"$r"
+		echo "| \`$what\` | $w | $c | $m |"
+	done
 fi
