@@ -49,6 +49,17 @@ func requireSameAsOracle(t *testing.T, p *networkingv1.NetworkPolicy) bool {
 
 func generated(t *testing.T, files []schema.File) []*networkingv1.NetworkPolicy {
 	t.Helper()
+	set := generatedSet(t, files)
+	ps := append([]*networkingv1.NetworkPolicy(nil), set.Base...)
+	for _, o := range set.Overlays {
+		ps = append(ps, o...)
+	}
+	return ps
+}
+
+// generatedSet is the policy set of files, which must load.
+func generatedSet(t *testing.T, files []schema.File) *policy.Set {
+	t.Helper()
 	spec, probs := schema.Parse(files)
 	if errs := probs.Errors(); len(errs) > 0 {
 		t.Fatal(errs)
@@ -57,11 +68,7 @@ func generated(t *testing.T, files []schema.File) []*networkingv1.NetworkPolicy 
 	if err != nil {
 		t.Fatal(err)
 	}
-	ps := append([]*networkingv1.NetworkPolicy(nil), set.Base...)
-	for _, o := range set.Overlays {
-		ps = append(ps, o...)
-	}
-	return ps
+	return set
 }
 
 // TestMarshalExamples: every policy of every example and of a synthetic

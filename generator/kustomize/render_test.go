@@ -15,7 +15,6 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/netdep/netdep/generator/policy"
-	"github.com/netdep/netdep/schema"
 	"github.com/netdep/netdep/tests/synth"
 )
 
@@ -124,15 +123,7 @@ func TestRenderLeaves(t *testing.T) {
 	sets := map[string]*policy.Set{"environments": testSet(), "base-only": baseOnlySet()}
 	for seed := range int64(4) {
 		files := synth.Org(synth.Options{Services: 40 + 30*int(seed), PerNamespace: 3 + int(seed), Seed: seed, NoProject: seed == 3})
-		spec, probs := schema.Parse(files)
-		if errs := probs.Errors(); len(errs) > 0 {
-			t.Fatal(errs)
-		}
-		set, err := policy.Generate(spec)
-		if err != nil {
-			t.Fatal(err)
-		}
-		sets[fmt.Sprintf("synth-%d", seed)] = set
+		sets[fmt.Sprintf("synth-%d", seed)] = generatedSet(t, files)
 	}
 	for name, set := range sets {
 		perEnv, err := BuildWithOptions(set, Options{Layout: LayoutPerEnvironment})

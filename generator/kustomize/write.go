@@ -356,24 +356,10 @@ func writeTree(fsys FS, root string, tree Tree) error {
 	// Creating a file is mostly the kernel's work (an inode, a directory
 	// entry), and on a tree of 20,000 files it was the longest stage: write
 	// on every core.
-	g, ctx := errgroup.WithContext(context.Background())
-	g.SetLimit(runtime.GOMAXPROCS(0))
-	for lo := 0; lo < len(paths) && ctx.Err() == nil; lo += fileRun {
-		batch := paths[lo:min(lo+fileRun, len(paths))]
-		g.Go(func() error {
-			for _, p := range batch {
-				if ctx.Err() != nil {
-					return nil // another worker failed; its error is returned
-				}
-				data, _ := tree.Get(p)
-				if err := writeFile(fsys, joinSlash(root, p), data); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-	}
-	if err := g.Wait(); err != nil {
+	if err := inRuns(paths, func(p string) error {
+		data, _ := tree.Get(p)
+		return writeFile(fsys, joinSlash(root, p), data)
+	}); err != nil {
 		return err
 	}
 	// One flush for the whole tree, files and directory entries alike,
@@ -381,10 +367,30 @@ func writeTree(fsys FS, root string, tree Tree) error {
 	return fsys.SyncTree(root)
 }
 
-// fileRun is how many neighbouring paths one worker creates or removes at a
-// time: enough to amortise handing out work, few enough that workers rarely
-// meet in one directory.
-const fileRun = 64
+// inRuns calls fn for every path, one worker per core taking runs of 64
+// neighbouring paths (enough to amortise handing out work, few enough that
+// workers rarely meet in one directory), and stops at the first error,
+// which it returns.
+func inRuns(paths []string, fn func(string) error) error {
+	const run = 64
+	g, ctx := errgroup.WithContext(context.Background())
+	g.SetLimit(runtime.GOMAXPROCS(0))
+	for lo := 0; lo < len(paths) && ctx.Err() == nil; lo += run {
+		batch := paths[lo:min(lo+run, len(paths))]
+		g.Go(func() error {
+			for _, p := range batch {
+				if ctx.Err() != nil {
+					return nil // another worker failed; its error is returned
+				}
+				if err := fn(p); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	return g.Wait()
+}
 
 func writeFile(fsys FS, name string, data []byte) error {
 	f, err := fsys.Create(name, 0o644)
@@ -429,25 +435,13 @@ func removeOwned(fsys FS, root string) error {
 	if len(foreign) > 0 {
 		return fmt.Errorf("%s: %w: kept, it holds files netdep did not write (%s); move them out and remove it", root, ErrNotOwned, summarize(foreign))
 	}
-	// Unlinking is the kernel's work, like creating: spread it over the
-	// cores in runs of neighbouring paths, stopping at the first error.
-	g, ctx := errgroup.WithContext(context.Background())
-	g.SetLimit(runtime.GOMAXPROCS(0))
-	for lo := 0; lo < len(listed) && ctx.Err() == nil; lo += fileRun {
-		batch := listed[lo:min(lo+fileRun, len(listed))]
-		g.Go(func() error {
-			for _, p := range batch {
-				if ctx.Err() != nil {
-					return nil // another worker failed; its error is returned
-				}
-				if err := fsys.Remove(joinSlash(root, p)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-					return err
-				}
-			}
-			return nil
-		})
-	}
-	if err := g.Wait(); err != nil {
+	// Unlinking is the kernel's work, like creating: on every core.
+	if err := inRuns(listed, func(p string) error {
+		if err := fsys.Remove(joinSlash(root, p)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		return nil
+	}); err != nil {
 		return err
 	}
 	if err := fsys.Remove(filepath.Join(root, MarkerName)); err != nil && !errors.Is(err, fs.ErrNotExist) {

@@ -248,11 +248,10 @@ type gen struct {
 	// unit is built.
 	peerRank, portRank []int32
 
-	// Caches in front of rendering: a service peer depends only on the
-	// service and whether it is in the policy's own namespace.
-	svcPeers   map[svcPeerKey]int32
-	otherPeers map[otherPeerKey]int32
-	portCache  map[schema.Port]int32
+	// seen numbers the peers and ports merged so far by identity, in
+	// front of rendering; peerOf and portOf map its ids to gen's.
+	seen           *numbering
+	peerOf, portOf []int32
 }
 
 type svcPeerKey struct {
@@ -278,31 +277,23 @@ type renderedPort struct {
 func newGen(spec *schema.Spec) *gen {
 	g := &gen{spec: spec, namespaces: map[string]*schema.Namespace{},
 		peerIDs: map[string]int32{}, portIDs: map[string]int32{"*": 0},
-		ports:    []renderedPort{{key: "*"}},
-		svcPeers: map[svcPeerKey]int32{}, otherPeers: map[otherPeerKey]int32{}, portCache: map[schema.Port]int32{}}
+		ports: []renderedPort{{key: "*"}},
+		seen:  newNumbering(), portOf: []int32{0}}
 	for _, ns := range spec.Namespaces {
 		g.namespaces[ns.Name] = ns
 	}
 	return g
 }
 
-// peer returns the id of p as seen from a policy in namespace own.
-func (g *gen) peer(own string, p schema.Peer) int32 {
-	if p.Kind == schema.PeerService {
-		k := svcPeerKey{service: p.Service, sameNS: p.Service.Namespace == own}
-		if id, ok := g.svcPeers[k]; ok {
-			return id
-		}
-		id := g.internPeer(renderPeer(own, p))
-		g.svcPeers[k] = id
-		return id
+// peer returns the id of p as seen from a policy in namespace own,
+// rendering it the first time: a service peer depends only on the service
+// and whether it is in the policy's own namespace.
+func (g *gen) peer(own string, p *schema.Peer) int32 {
+	if n := g.seen.peer(own, p); int(n) < len(g.peerOf) {
+		return g.peerOf[n]
 	}
-	k := otherKey(own, p)
-	if id, ok := g.otherPeers[k]; ok {
-		return id
-	}
-	id := g.internPeer(renderPeer(own, p))
-	g.otherPeers[k] = id
+	id := g.internPeer(renderPeer(own, *p))
+	g.peerOf = append(g.peerOf, id)
 	return id
 }
 
@@ -327,9 +318,8 @@ func (g *gen) internPeer(peer networkingv1.NetworkPolicyPeer, key string) int32 
 }
 
 func (g *gen) port(p schema.Port) int32 {
-	p.Name = "" // the name never reaches the policy: ports are numeric
-	if id, ok := g.portCache[p]; ok {
-		return id
+	if n := g.seen.port(p); int(n) < len(g.portOf) {
+		return g.portOf[n]
 	}
 	port, key := renderPort(p)
 	id, ok := g.portIDs[key]
@@ -338,14 +328,14 @@ func (g *gen) port(p schema.Port) int32 {
 		g.ports = append(g.ports, renderedPort{port: port, key: key})
 		g.portIDs[key] = id
 	}
-	g.portCache[p] = id
+	g.portOf = append(g.portOf, id)
 	return id
 }
 
-// numbering gives the peers and ports of one environment's rules local ids
-// by their identity alone (the keys of gen's caches), without rendering
-// them: environments are numbered side by side, and merge renders each
-// distinct peer and port once, into the shared gen.
+// numbering gives peers and ports ids by their identity alone, without
+// rendering them: environments are numbered side by side, and merge renders
+// each distinct peer and port once, into the shared gen (which keeps a
+// numbering of its own in front of rendering).
 type numbering struct {
 	svcPeers   map[svcPeerKey]int32
 	otherPeers map[otherPeerKey]int32
@@ -368,33 +358,25 @@ func newNumbering() *numbering {
 
 func (n *numbering) peer(own string, p *schema.Peer) int32 {
 	if p.Kind == schema.PeerService {
-		sk := svcPeerKey{service: p.Service, sameNS: p.Service.Namespace == own}
-		if id, ok := n.svcPeers[sk]; ok {
-			return id
-		}
-		id := int32(len(n.peers))
-		n.peers = append(n.peers, peerRef{own, p})
-		n.svcPeers[sk] = id
-		return id
+		return intern(n.svcPeers, svcPeerKey{service: p.Service, sameNS: p.Service.Namespace == own}, &n.peers, peerRef{own, p})
 	}
-	k := otherKey(own, *p)
-	if id, ok := n.otherPeers[k]; ok {
-		return id
-	}
-	id := int32(len(n.peers))
-	n.peers = append(n.peers, peerRef{own, p})
-	n.otherPeers[k] = id
-	return id
+	return intern(n.otherPeers, otherKey(own, *p), &n.peers, peerRef{own, p})
 }
 
 func (n *numbering) port(p schema.Port) int32 {
 	p.Name = "" // the name never reaches the policy: ports are numeric
-	if id, ok := n.portIDs[p]; ok {
+	return intern(n.portIDs, p, &n.ports, p)
+}
+
+// intern returns the id of k in ids, appending v to list (whose index is
+// the id) the first time.
+func intern[K comparable, V any](ids map[K]int32, k K, list *[]V, v V) int32 {
+	if id, ok := ids[k]; ok {
 		return id
 	}
-	id := int32(len(n.ports))
-	n.ports = append(n.ports, p)
-	n.portIDs[p] = id
+	id := int32(len(*list))
+	*list = append(*list, v)
+	ids[k] = id
 	return id
 }
 
@@ -404,7 +386,7 @@ func (n *numbering) port(p schema.Port) int32 {
 func (g *gen) merge(local *numbering, units map[unitKey]*unit) {
 	peers := make([]int32, len(local.peers))
 	for i, r := range local.peers {
-		peers[i] = g.peer(r.own, *r.peer)
+		peers[i] = g.peer(r.own, r.peer)
 	}
 	ports := make([]int32, len(local.ports)) // 0 stays 0, every port
 	for i, p := range local.ports[1:] {
