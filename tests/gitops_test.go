@@ -5,12 +5,15 @@ import (
 	"io/fs"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	"gopkg.in/yaml.v3"
+
+	"github.com/netdep/netdep/generator/kustomize"
 )
 
 // gitopsObject is the part of an Argo CD or Flux object these tests read.
@@ -49,6 +52,12 @@ type gitopsObject struct {
 			} `yaml:"spec"`
 		} `yaml:"template"`
 		Generators []struct {
+			Git *struct {
+				Directories []struct {
+					Path    string `yaml:"path"`
+					Exclude bool   `yaml:"exclude"`
+				} `yaml:"directories"`
+			} `yaml:"git"`
 			Clusters *struct {
 				Selector struct {
 					MatchExpressions []struct {
@@ -165,6 +174,10 @@ func TestGitopsWiring(t *testing.T) {
 					t.Errorf("%s: template source.kustomize must not be set", where)
 				}
 				pruneLast(t, where, tpl.Spec.SyncPolicy.SyncOptions)
+				if gitDirectories(o) {
+					checkLeaves(t, root, where, o)
+					continue
+				}
 				// Every environment a cluster may be labelled with must
 				// resolve to an overlay.
 				var envs []string
@@ -238,6 +251,95 @@ func TestRenderMatchesOverlay(t *testing.T) {
 			t.Errorf("render --env %s differs from kubectl kustomize overlays/%s (-kubectl +render):\n%s", env, env, diff)
 		}
 	}
+}
+
+// gitDirectories reports whether an ApplicationSet generates from git
+// directories.
+func gitDirectories(o gitopsObject) bool {
+	for _, g := range o.Spec.Generators {
+		if g.Git != nil && len(g.Git.Directories) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// checkLeaves holds an ApplicationSet with a git directory generator to what
+// the per-namespace layout needs: its template syncs the directory it found,
+// and its globs find, in the committed tree, every leaf kustomization of
+// every environment and nothing that is not one (in the per-environment
+// layout overlays/<env>/<namespace> holds additions without the base).
+func checkLeaves(t *testing.T, root, where string, o gitopsObject) {
+	t.Helper()
+	if p := o.Spec.Template.Spec.Source.Path; p != "{{ .path.path }}" {
+		t.Errorf("%s: template path %q; expected '{{ .path.path }}', the directory found", where, p)
+	}
+	found := map[string]bool{}
+	for _, g := range o.Spec.Generators {
+		if g.Git == nil {
+			continue
+		}
+		for _, d := range g.Git.Directories {
+			if d.Exclude {
+				continue
+			}
+			matches, err := filepath.Glob(filepath.Join(root, filepath.FromSlash(d.Path)))
+			if err != nil {
+				t.Fatalf("%s: %q: %v", where, d.Path, err)
+			}
+			for _, m := range matches {
+				if st, err := os.Stat(m); err != nil || !st.IsDir() {
+					continue // the generator finds directories only
+				}
+				rel, _ := filepath.Rel(root, m)
+				found[filepath.ToSlash(rel)] = true
+				if _, err := os.Stat(filepath.Join(m, "kustomization.yaml")); err != nil {
+					t.Errorf("%s: %q finds %s, which is not a kustomization", where, d.Path, rel)
+				}
+			}
+			// Every leaf of every environment of the tree the glob points
+			// into (the directory holding the .netdep-tree marker) must be
+			// found.
+			fixed, _, _ := strings.Cut(d.Path, "*")
+			tree := filepath.Join(root, filepath.FromSlash(path.Dir(fixed+"x")))
+			for tree != root {
+				if _, err := os.Stat(filepath.Join(tree, kustomize.MarkerName)); err == nil {
+					break
+				}
+				tree = filepath.Dir(tree)
+			}
+			if tree == root {
+				t.Errorf("%s: %q points into no generated tree", where, d.Path)
+				continue
+			}
+			_ = filepath.WalkDir(filepath.Join(tree, "overlays"), func(p string, e fs.DirEntry, err error) error {
+				if err != nil || e.IsDir() || e.Name() != "kustomization.yaml" {
+					return err
+				}
+				dir := filepath.Dir(p)
+				if entries, _ := os.ReadDir(dir); hasSubdir(entries) {
+					return nil // not a leaf
+				}
+				rel, _ := filepath.Rel(root, dir)
+				if !found[filepath.ToSlash(rel)] {
+					t.Errorf("%s: no Application for the leaf %s", where, rel)
+				}
+				return nil
+			})
+		}
+	}
+	if len(found) == 0 {
+		t.Errorf("%s: its directories find nothing in the committed tree", where)
+	}
+}
+
+func hasSubdir(entries []fs.DirEntry) bool {
+	for _, e := range entries {
+		if e.IsDir() {
+			return true
+		}
+	}
+	return false
 }
 
 // TestCMPPluginCommand runs the Config Management Plugin's generate command
