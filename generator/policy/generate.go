@@ -51,17 +51,20 @@ func Generate(spec *schema.Spec) (*Set, error) {
 	g := newGen(spec)
 	locals := make([]*numbering, len(envs))
 	perEnv := make([]map[unitKey]*unit, len(envs))
+	errs := make([]error, len(envs))
 	var eg errgroup.Group
 	for i, name := range envs {
 		eg.Go(func() error {
 			locals[i] = newNumbering()
-			units, err := g.buildUnits(spec.Environment(name), locals[i])
-			perEnv[i] = units
-			return err
+			perEnv[i], errs[i] = g.buildUnits(spec.Environment(name), locals[i])
+			return nil
 		})
 	}
-	if err := eg.Wait(); err != nil {
-		return nil, err
+	_ = eg.Wait() // errors are in errs
+	for _, err := range errs {
+		if err != nil {
+			return nil, err // the first environment's, whichever finished first
+		}
 	}
 	var keys []unitKey
 	seen := map[unitKey]bool{}
