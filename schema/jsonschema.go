@@ -10,6 +10,14 @@ package schema
 // a port as a number or a string) are interfaces here and get their schema
 // from jsonschemaForms in the test.
 
+// URL is where editors fetch netdep.schema.json: files netdep writes for
+// people to edit (init's scaffolds, import's dependency files) name it in a
+// yaml-language-server modeline.
+const URL = "https://raw.githubusercontent.com/netdep/netdep/main/schema/netdep.schema.json"
+
+// Modeline is the first line of those files.
+const Modeline = "# yaml-language-server: $schema=" + URL
+
 // DependencyDoc is a dependency document: the services of one namespace.
 type DependencyDoc struct {
 	Netdep    string      `json:"netdep" jsonschema:"enum=v1" jsonschema_description:"Schema marker: every netdep document starts with netdep: v1."`

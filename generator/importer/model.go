@@ -9,6 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/netdep/netdep/generator/eval"
+	"github.com/netdep/netdep/schema"
 )
 
 // File is one dependency file to write: its path relative to the output
@@ -121,6 +122,7 @@ func (s *svcDoc) portSet() eval.PortSet {
 // render writes the document in the compact schema.
 func (d *nsDoc) render() []byte {
 	var b strings.Builder
+	b.WriteString(schema.Modeline + "\n") // completion and checks in editors
 	for _, h := range d.header {
 		if h == "" {
 			b.WriteString("#\n")

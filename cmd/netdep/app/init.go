@@ -23,10 +23,6 @@ import (
 	"github.com/netdep/netdep/templates"
 )
 
-// SchemaURL is where editors fetch the JSON schema of netdep files; init
-// writes it in each scaffold's yaml-language-server modeline.
-const SchemaURL = "https://raw.githubusercontent.com/netdep/netdep/main/schema/netdep.schema.json"
-
 type initOptions struct {
 	namespace    string
 	environments []string
@@ -226,7 +222,7 @@ func (o *initOptions) render() (map[string][]byte, error) {
 	if len(bad) > 0 {
 		return nil, usageError{errors.New(strings.Join(bad, "\n"))}
 	}
-	data := scaffold{SchemaURL: SchemaURL, Namespace: o.namespace, Environments: o.environments, Services: o.services, Port: o.port}
+	data := scaffold{SchemaURL: schema.URL, Namespace: o.namespace, Environments: o.environments, Services: o.services, Port: o.port}
 	files := map[string][]byte{}
 	exec := func(tmpl, out string) error {
 		t, err := template.ParseFS(templates.FS, tmpl)
