@@ -1,6 +1,7 @@
 package kustomize
 
 import (
+	"bytes"
 	"fmt"
 	"path"
 	"runtime"
@@ -93,6 +94,15 @@ func RenderLeaves(tree Tree, dir string, namespaces []string) ([]byte, error) {
 	}
 	if namespaces == nil {
 		namespaces = Leaves(tree, dir)
+		// The join is the build only if dir lists its leaves and nothing
+		// else, as the per-namespace layout's kustomizations do.
+		got, ok := tree.Get(dir + "/" + kustomizationFile)
+		if !ok {
+			return nil, fmt.Errorf("render %s: no %s there", dir, kustomizationFile)
+		}
+		if !bytes.Equal(got, kustomization(namespaces)) {
+			return nil, fmt.Errorf("render %s: not an environment of the per-namespace layout (its kustomization lists more than its namespaces' kustomizations)", dir)
+		}
 	}
 	out := make([][]byte, len(namespaces))
 	errs := make([]error, len(namespaces))

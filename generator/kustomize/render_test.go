@@ -181,6 +181,17 @@ func TestRenderLeaves(t *testing.T) {
 	if _, err := RenderLeaves(tree, "overlays/dev", []string{"no-such-namespace"}); err == nil {
 		t.Error("RenderLeaves of a namespace without a leaf succeeded")
 	}
+	// The per-environment layout has no leaves to join: an error, not an
+	// empty rendering.
+	perEnv, err := Build(testSet())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, dir := range []string{"overlays/dev", "base", "overlays/staging"} {
+		if out, err := RenderLeaves(perEnv, dir, nil); err == nil {
+			t.Errorf("RenderLeaves(%s) of the per-environment layout succeeded with %d bytes", dir, len(out))
+		}
+	}
 }
 
 func TestRenderErrors(t *testing.T) {
