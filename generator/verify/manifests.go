@@ -220,13 +220,15 @@ func isKustomization(dir string) bool {
 // at ten thousand). Anything else is built with krusty, as `kustomize build`
 // would.
 func BuildKustomization(dir string) ([]*networkingv1.NetworkPolicy, error) {
-	return new(Loader).BuildKustomization(dir)
+	var l *Loader // nothing to share: no cache
+	return l.BuildKustomization(dir)
 }
 
 // Loader is BuildKustomization for several kustomizations that share files,
 // as the environments of a generated tree share its base: each file is
 // decoded once, and the policies read from it are shared (treat them as
-// read-only). The zero Loader is ready; it is not safe for concurrent use.
+// read-only). The zero Loader is ready (a nil one caches nothing); it is not
+// safe for concurrent use.
 type Loader struct {
 	decoded map[string]stream
 }
