@@ -1,6 +1,7 @@
 package kustomize
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -67,10 +68,19 @@ func joinSlash(dir, p string) string { return filepath.Join(dir, filepath.FromSl
 // earlier Write produced (its .netdep-tree marker lists every file in it).
 // It refuses the file-system root, the home directory and a directory
 // containing .git. Concurrent Writes to one dir are serialised by a lock file
-// in dir's parent.
+// in dir's parent. A dir that already holds exactly tree is left alone: no
+// file is rewritten, so modification times (and git's index, and whatever
+// watches the directory) see no change.
 func Write(dir string, tree Tree, opts WriteOptions) error {
+	_, err := Update(dir, tree, opts)
+	return err
+}
+
+// Update is Write, reporting whether dir changed: false when it already held
+// exactly tree.
+func Update(dir string, tree Tree, opts WriteOptions) (changed bool, err error) {
 	if _, ok := tree.Get(MarkerName); !ok {
-		return fmt.Errorf("write %s: tree has no %s marker (make it with Build or NewTree)", dir, MarkerName)
+		return false, fmt.Errorf("write %s: tree has no %s marker (make it with Build or NewTree)", dir, MarkerName)
 	}
 	fsys := opts.FS
 	if fsys == nil {
@@ -82,34 +92,37 @@ func Write(dir string, tree Tree, opts WriteOptions) error {
 	}
 	abs, err := filepath.Abs(dir)
 	if err != nil {
-		return fmt.Errorf("write %s: %w", dir, err)
+		return false, fmt.Errorf("write %s: %w", dir, err)
 	}
 	if err := refuseDangerous(fsys, abs); err != nil {
-		return err
+		return false, err
 	}
 	parent, base := filepath.Dir(abs), filepath.Base(abs)
 	if err := mkdirAll(fsys, parent); err != nil {
-		return fmt.Errorf("write %s: %w", dir, err)
+		return false, fmt.Errorf("write %s: %w", dir, err)
 	}
 	unlock, err := lockFile(filepath.Join(parent, lockName(base)), timeout)
 	if err != nil {
-		return fmt.Errorf("write %s: %w", dir, err)
+		return false, fmt.Errorf("write %s: %w", dir, err)
 	}
 	defer unlock()
 
 	// Under the lock nobody else is writing, so anything with our prefixes
 	// is from a run that died.
 	if err := recoverLeftovers(fsys, parent, base); err != nil {
-		return fmt.Errorf("write %s: recovering from an interrupted run: %w", dir, err)
+		return false, fmt.Errorf("write %s: recovering from an interrupted run: %w", dir, err)
 	}
 	exists, err := checkOwned(fsys, abs)
 	if err != nil {
-		return err
+		return false, err
+	}
+	if exists && holds(fsys, abs, tree) {
+		return false, nil
 	}
 
 	tmp, err := mkdirRandom(fsys, parent, newPrefix(base))
 	if err != nil {
-		return fmt.Errorf("write %s: %w", dir, err)
+		return false, fmt.Errorf("write %s: %w", dir, err)
 	}
 	committed := false
 	defer func() {
@@ -119,14 +132,14 @@ func Write(dir string, tree Tree, opts WriteOptions) error {
 		}
 	}()
 	if err := writeTree(fsys, tmp, tree); err != nil {
-		return fmt.Errorf("write %s: %w", dir, err)
+		return false, fmt.Errorf("write %s: %w", dir, err)
 	}
 
 	var garbage string
 	switch {
 	case !exists:
 		if err := fsys.Rename(tmp, abs); err != nil {
-			return fmt.Errorf("write %s: %w", dir, err)
+			return false, fmt.Errorf("write %s: %w", dir, err)
 		}
 	default:
 		err := fsys.Exchange(tmp, abs)
@@ -136,17 +149,17 @@ func Write(dir string, tree Tree, opts WriteOptions) error {
 		case errors.Is(err, ErrExchangeUnsupported):
 			old := filepath.Join(parent, oldPrefix(base)+randSuffix())
 			if err := fsys.Rename(abs, old); err != nil {
-				return fmt.Errorf("write %s: %w", dir, err)
+				return false, fmt.Errorf("write %s: %w", dir, err)
 			}
 			if err := fsys.Rename(tmp, abs); err != nil {
 				if rerr := fsys.Rename(old, abs); rerr != nil {
-					return fmt.Errorf("write %s: %w; putting the previous tree back failed too (%v): the next run restores it from %s", dir, err, rerr, old)
+					return false, fmt.Errorf("write %s: %w; putting the previous tree back failed too (%v): the next run restores it from %s", dir, err, rerr, old)
 				}
-				return fmt.Errorf("write %s: %w", dir, err)
+				return false, fmt.Errorf("write %s: %w", dir, err)
 			}
 			garbage = old
 		default:
-			return fmt.Errorf("write %s: %w", dir, err)
+			return false, fmt.Errorf("write %s: %w", dir, err)
 		}
 	}
 	committed = true
@@ -161,10 +174,32 @@ func Write(dir string, tree Tree, opts WriteOptions) error {
 		}
 	}
 	if len(errs) > 0 {
-		return fmt.Errorf("write %s: %w: %w", dir, ErrCleanup, errors.Join(errs...))
+		return true, fmt.Errorf("write %s: %w: %w", dir, ErrCleanup, errors.Join(errs...))
 	}
-	return nil
+	return true, nil
 }
+
+// holds reports whether dir, a tree netdep owns, already holds exactly tree.
+// Its marker lists every file in it, so equal markers mean equal file
+// lists, and then the files are read until one differs, on every core. Any
+// doubt (a read error, a file gone) is a difference: the tree is written.
+func holds(fsys FS, dir string, tree Tree) bool {
+	want, _ := tree.Get(MarkerName)
+	got, err := fsys.ReadFile(filepath.Join(dir, MarkerName))
+	if err != nil || !bytes.Equal(got, want) {
+		return false
+	}
+	paths := slices.DeleteFunc(tree.Paths(), func(p string) bool { return p == MarkerName })
+	return inRuns(paths, func(p string) error {
+		got, err := fsys.ReadFile(joinSlash(dir, p))
+		if want, _ := tree.Get(p); err != nil || !bytes.Equal(got, want) {
+			return errDiffers
+		}
+		return nil
+	}) == nil
+}
+
+var errDiffers = errors.New("differs")
 
 // refuseDangerous rejects output directories whose replacement would be a
 // disaster even with a forged marker.

@@ -77,6 +77,57 @@ func TestWriteCreatesAndReplaces(t *testing.T) {
 	requireNoLeftovers(t, dir)
 }
 
+// TestUpdateLeavesAnIdenticalTree: writing the tree a directory already
+// holds changes nothing, not even an inode; a hand-edited, deleted or added
+// file is a difference, and the tree is written whole again.
+func TestUpdateLeavesAnIdenticalTree(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "netpol")
+	tree, err := Build(testSet())
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustWrite(t, dir, tree)
+	policyFile := filepath.Join(dir, "base", "shop", "default-deny.yaml")
+	before, err := os.Stat(policyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &faultFS{}
+	changed, err := Update(dir, tree, WriteOptions{FS: f})
+	if err != nil || changed {
+		t.Fatalf("Update of an identical tree: changed=%v err=%v", changed, err)
+	}
+	after, err := os.Stat(policyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(f.ops) != 0 || !os.SameFile(before, after) {
+		t.Errorf("Update of an identical tree touched the file system: %v", f.ops)
+	}
+	requireTree(t, dir, tree)
+
+	for _, tc := range []struct {
+		name  string
+		spoil func() error
+	}{
+		{"hand-edited", func() error { return os.WriteFile(policyFile, []byte("# edited\n"), 0o644) }},
+		{"deleted", func() error { return os.Remove(policyFile) }},
+		{"marker edited", func() error {
+			return os.WriteFile(filepath.Join(dir, MarkerName), append(tree.files[MarkerName][:len(tree.files[MarkerName]):len(tree.files[MarkerName])], "x\n"...), 0o644)
+		}},
+	} {
+		if err := tc.spoil(); err != nil {
+			t.Fatal(err)
+		}
+		changed, err := Update(dir, tree, WriteOptions{FS: &faultFS{}})
+		if err != nil || !changed {
+			t.Fatalf("%s: Update: changed=%v err=%v, want the tree rewritten", tc.name, changed, err)
+		}
+		requireTree(t, dir, tree)
+		requireNoLeftovers(t, dir)
+	}
+}
+
 func TestWriteIntoEmptyDirectory(t *testing.T) {
 	dir := t.TempDir()
 	tree := mustBuild(t, map[string]string{"a/b.yaml": "x"})

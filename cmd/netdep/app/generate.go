@@ -27,7 +27,8 @@ it, and write default-deny plus least-privilege NetworkPolicies as a Kustomize
 base with one overlay per environment.
 
 The write is atomic: on any error, nothing is written and OUT keeps its
-previous contents. netdep replaces only a tree it generated itself.`,
+previous contents. netdep replaces only a tree it generated itself, and
+leaves one that is already up to date untouched.`,
 		Example: `  # generate the bundled example
   netdep generate examples/shop --out examples/shop/netpol
 
@@ -41,11 +42,16 @@ previous contents. netdep replaces only a tree it generated itself.`,
 			if err := reportWarnings(out, o.strict, streams.Err); err != nil {
 				return err
 			}
-			if err := kustomize.Write(o.out, out.Tree, kustomize.WriteOptions{}); err != nil {
+			changed, err := kustomize.Update(o.out, out.Tree, kustomize.WriteOptions{})
+			if err != nil {
 				return err
 			}
 			if !o.quiet {
-				fmt.Fprintf(streams.Out, "wrote %s: %s\n", o.out, summary(out))
+				verb := "wrote %s: %s\n"
+				if !changed {
+					verb = "%s is up to date: %s\n"
+				}
+				fmt.Fprintf(streams.Out, verb, o.out, summary(out))
 			}
 			return nil
 		},
