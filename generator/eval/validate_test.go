@@ -54,6 +54,31 @@ spec:
 	if diff := cmp.Diff([]string{"TCP", "UDP", "TCP"}, got); diff != "" {
 		t.Errorf("protocols (-want +got):\n%s", diff)
 	}
+	// A policy that needs no default is returned as it is; one that needs
+	// any is copied.
+	complete := policies(t, `
+metadata: {name: p, namespace: x}
+spec:
+  podSelector: {}
+  policyTypes: [Ingress, Egress]
+  ingress: [{ports: [{port: 80, protocol: TCP}]}]
+  egress: [{ports: [{port: 53, protocol: UDP}]}]`)[0]
+	if eval.Default(complete) != complete {
+		t.Error("Default copied a policy that needs no default")
+	}
+	for name, spoil := range map[string]func(*networkingv1.NetworkPolicy){
+		"namespace":     func(p *networkingv1.NetworkPolicy) { p.Namespace = "" },
+		"policyTypes":   func(p *networkingv1.NetworkPolicy) { p.Spec.PolicyTypes = nil },
+		"ingress proto": func(p *networkingv1.NetworkPolicy) { p.Spec.Ingress[0].Ports[0].Protocol = nil },
+		"egress proto":  func(p *networkingv1.NetworkPolicy) { p.Spec.Egress[0].Ports[0].Protocol = nil },
+	} {
+		p := complete.DeepCopy()
+		spoil(p)
+		orig := p.DeepCopy()
+		if d := eval.Default(p); d == p || !cmp.Equal(orig, p) {
+			t.Errorf("%s missing: Default returned its argument (%v) or changed it", name, d == p)
+		}
+	}
 }
 
 func TestValidate(t *testing.T) {
