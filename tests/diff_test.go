@@ -6,100 +6,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
-	git "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
-	"github.com/go-git/go-git/v5/plumbing/object"
+
+	"github.com/netdep/netdep/generator/gitrev/gitrevtest"
 )
-
-// gitRepo is a real repository built in the test with go-git, so that
-// `netdep diff --base` is tested on the same objects git would write.
-type gitRepo struct {
-	t    *testing.T
-	dir  string
-	repo *git.Repository
-	wt   *git.Worktree
-	// clock makes commit hashes, which the reports print, reproducible.
-	clock time.Time
-}
-
-func newGitRepo(t *testing.T) *gitRepo {
-	t.Helper()
-	dir := t.TempDir()
-	r, err := git.PlainInitWithOptions(dir, &git.PlainInitOptions{InitOptions: git.InitOptions{DefaultBranch: plumbing.Main}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	wt, err := r.Worktree()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &gitRepo{t: t, dir: dir, repo: r, wt: wt, clock: time.Date(2025, 1, 1, 12, 0, 0, 0, time.UTC)}
-}
-
-func (g *gitRepo) write(path, content string) {
-	g.t.Helper()
-	full := filepath.Join(g.dir, filepath.FromSlash(path))
-	if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
-		g.t.Fatal(err)
-	}
-	if err := os.WriteFile(full, []byte(content), 0o644); err != nil {
-		g.t.Fatal(err)
-	}
-}
-
-func (g *gitRepo) remove(path string) {
-	g.t.Helper()
-	if err := os.Remove(filepath.Join(g.dir, filepath.FromSlash(path))); err != nil {
-		g.t.Fatal(err)
-	}
-}
-
-func (g *gitRepo) rename(from, to string) {
-	g.t.Helper()
-	full := filepath.Join(g.dir, filepath.FromSlash(to))
-	if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
-		g.t.Fatal(err)
-	}
-	if err := os.Rename(filepath.Join(g.dir, filepath.FromSlash(from)), full); err != nil {
-		g.t.Fatal(err)
-	}
-}
-
-// commit stages everything (deletions too) and commits it.
-func (g *gitRepo) commit(msg string) plumbing.Hash {
-	g.t.Helper()
-	if err := g.wt.AddWithOptions(&git.AddOptions{All: true}); err != nil {
-		g.t.Fatal(err)
-	}
-	g.clock = g.clock.Add(time.Hour)
-	sig := &object.Signature{Name: "Test", Email: "test@example.com", When: g.clock}
-	h, err := g.wt.Commit(msg, &git.CommitOptions{Author: sig, Committer: sig})
-	if err != nil {
-		g.t.Fatal(err)
-	}
-	return h
-}
-
-func (g *gitRepo) tag(name string) {
-	g.t.Helper()
-	head, err := g.repo.Head()
-	if err != nil {
-		g.t.Fatal(err)
-	}
-	if _, err := g.repo.CreateTag(name, head.Hash(), nil); err != nil {
-		g.t.Fatal(err)
-	}
-}
-
-// branch creates a branch at HEAD and checks it out.
-func (g *gitRepo) branch(name string) {
-	g.t.Helper()
-	if err := g.wt.Checkout(&git.CheckoutOptions{Branch: plumbing.NewBranchReferenceName(name), Create: true}); err != nil {
-		g.t.Fatal(err)
-	}
-}
 
 // The fixture project: two environments, a shop namespace calling payments,
 // a batch namespace that reaches an external CIDR, and unmanaged platform
@@ -186,24 +97,24 @@ services:
 //	worktree   uncommitted: a dev-only debug call, cart moves port
 //
 // It returns the repository and the hash of the first commit.
-func diffRepo(t *testing.T) (*gitRepo, plumbing.Hash) {
-	g := newGitRepo(t)
-	g.write("netdep.yaml", fxProject)
-	g.write("teams/shop.yaml", fxShop)
-	g.write("teams/payments.yaml", fxPayments)
-	g.write("teams/batch.yaml", fxBatch)
-	g.write("teams/platform.yaml", fxPlatform)
-	g.write("README.md", "not a dependency file\n")
-	first := g.commit("initial")
-	g.tag("v1")
-	g.write("teams/shop.yaml", fxShopPays)
-	g.commit("shop calls payments")
-	g.branch("feature")
-	g.rename("teams/payments.yaml", "teams/payments/deps.yaml")
-	g.commit("move payments into its own directory")
-	g.remove("teams/batch.yaml")
-	g.commit("retire batch")
-	g.write("teams/shop.yaml", fxShopDebug)
+func diffRepo(t *testing.T) (*gitrevtest.Repo, plumbing.Hash) {
+	g := gitrevtest.New(t)
+	g.Write("netdep.yaml", fxProject)
+	g.Write("teams/shop.yaml", fxShop)
+	g.Write("teams/payments.yaml", fxPayments)
+	g.Write("teams/batch.yaml", fxBatch)
+	g.Write("teams/platform.yaml", fxPlatform)
+	g.Write("README.md", "not a dependency file\n")
+	first := g.Commit("initial")
+	g.Tag("v1")
+	g.Write("teams/shop.yaml", fxShopPays)
+	g.Commit("shop calls payments")
+	g.Branch("feature")
+	g.Rename("teams/payments.yaml", "teams/payments/deps.yaml")
+	g.Commit("move payments into its own directory")
+	g.Remove("teams/batch.yaml")
+	g.Commit("retire batch")
+	g.Write("teams/shop.yaml", fxShopDebug)
 	return g, first
 }
 
@@ -236,7 +147,7 @@ func TestDiffRevisions(t *testing.T) {
 		for _, format := range []string{"text", "markdown", "json"} {
 			t.Run(c.name+"/"+format, func(t *testing.T) {
 				args := append([]string{"diff", "--format", format}, c.args...)
-				res := run(t, filepath.Join(g.dir, c.dir), args...)
+				res := run(t, filepath.Join(g.Dir, c.dir), args...)
 				if res.code != c.code {
 					t.Fatalf("exit %d, want %d; stderr:\n%s", res.code, c.code, res.stderr)
 				}
@@ -249,14 +160,14 @@ func TestDiffRevisions(t *testing.T) {
 		}
 	}
 	t.Run("color", func(t *testing.T) {
-		res := run(t, g.dir, "diff", "--base", "v1", "--head", "main", "--color=always")
+		res := run(t, g.Dir, "diff", "--base", "v1", "--head", "main", "--color=always")
 		if res.code != 1 {
 			t.Fatalf("exit %d: %s", res.code, res.stderr)
 		}
 		checkGolden(t, "diff/tag-to-branch.color.txt", res.stdout)
 	})
 	t.Run("exit-code=false", func(t *testing.T) {
-		res := run(t, g.dir, "diff", "--base", "v1", "--head", "main", "--exit-code=false", "--format", "json")
+		res := run(t, g.Dir, "diff", "--base", "v1", "--head", "main", "--exit-code=false", "--format", "json")
 		if res.code != 0 || !strings.Contains(res.stdout, `"changed": true`) {
 			t.Fatalf("exit %d, stdout:\n%s", res.code, res.stdout)
 		}
@@ -273,16 +184,16 @@ func TestDiffErrors(t *testing.T) {
 		args   []string
 		stderr string
 	}{
-		{"missing-base", g.dir, []string{"--base", "origin/main"},
+		{"missing-base", g.Dir, []string{"--base", "origin/main"},
 			"netdep: revision \"origin/main\" not found in the repository; fetch it first, e.g. `git fetch --no-tags --depth=50 origin main`, or check out with `fetch-depth: 0` in actions/checkout\n"},
-		{"missing-ancestor", g.dir, []string{"--base", "HEAD~40"},
+		{"missing-ancestor", g.Dir, []string{"--base", "HEAD~40"},
 			"netdep: revision \"HEAD~40\" not found in the repository; fetch it first, e.g. `git fetch --no-tags --depth=50 origin main`, or check out with `fetch-depth: 0` in actions/checkout\n"},
 		{"not-a-repo", t.TempDir(), []string{"--base", "main"}, ""},
-		{"head-without-base", g.dir, []string{"--head", "main"},
+		{"head-without-base", g.Dir, []string{"--head", "main"},
 			"netdep: --head needs --base: compare which revision with main?\nRun 'netdep --help' for usage.\n"},
-		{"out-and-base", g.dir, []string{"--base", "main", "--out", "x"},
+		{"out-and-base", g.Dir, []string{"--base", "main", "--out", "x"},
 			"netdep: --out and --base ask different questions; give one of them\nRun 'netdep --help' for usage.\n"},
-		{"bad-format", g.dir, []string{"--base", "main", "--format", "yaml"},
+		{"bad-format", g.Dir, []string{"--base", "main", "--format", "yaml"},
 			"netdep: --format: unknown format \"yaml\" (expected text, markdown or json)\nRun 'netdep --help' for usage.\n"},
 	}
 	for _, c := range cases {
@@ -307,11 +218,11 @@ func TestDiffErrors(t *testing.T) {
 // TestDiffBaseProblems: a broken file at the base revision is reported with
 // git's rev:path notation, so nobody looks for it in the working tree.
 func TestDiffBaseProblems(t *testing.T) {
-	g := newGitRepo(t)
-	g.write("teams/shop.yaml", "netdep: v1\nnamespace: shop\nservices:\n  cart:\n    calls: [nowhere]\n")
-	g.commit("broken")
-	g.write("teams/shop.yaml", fxShop)
-	res := run(t, g.dir, "diff", "--base", "HEAD")
+	g := gitrevtest.New(t)
+	g.Write("teams/shop.yaml", "netdep: v1\nnamespace: shop\nservices:\n  cart:\n    calls: [nowhere]\n")
+	g.Commit("broken")
+	g.Write("teams/shop.yaml", fxShop)
+	res := run(t, g.Dir, "diff", "--base", "HEAD")
 	if res.code != 2 || !strings.HasPrefix(res.stderr, "HEAD:teams/shop.yaml:5:") {
 		t.Fatalf("exit %d, stderr:\n%s", res.code, res.stderr)
 	}

@@ -3,93 +3,40 @@ package gitrev
 import (
 	"errors"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"testing/fstest"
-	"time"
 
-	git "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
-	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/netdep/netdep/generator/gitrev/gitrevtest"
 	"github.com/netdep/netdep/schema"
 )
-
-type fixture struct {
-	t    *testing.T
-	dir  string
-	repo *git.Repository
-	wt   *git.Worktree
-	when time.Time
-}
-
-func newFixture(t *testing.T) *fixture {
-	dir := t.TempDir()
-	r, err := git.PlainInitWithOptions(dir, &git.PlainInitOptions{InitOptions: git.InitOptions{DefaultBranch: plumbing.Main}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	wt, err := r.Worktree()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &fixture{t: t, dir: dir, repo: r, wt: wt, when: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)}
-}
-
-func (f *fixture) write(p, content string) {
-	full := filepath.Join(f.dir, p)
-	if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
-		f.t.Fatal(err)
-	}
-	if err := os.WriteFile(full, []byte(content), 0o644); err != nil {
-		f.t.Fatal(err)
-	}
-}
-
-func (f *fixture) symlink(target, p string) {
-	if err := os.Symlink(target, filepath.Join(f.dir, p)); err != nil {
-		f.t.Fatal(err)
-	}
-}
-
-func (f *fixture) commit(msg string) plumbing.Hash {
-	if err := f.wt.AddWithOptions(&git.AddOptions{All: true}); err != nil {
-		f.t.Fatal(err)
-	}
-	f.when = f.when.Add(time.Minute)
-	sig := &object.Signature{Name: "t", Email: "t@example.com", When: f.when}
-	h, err := f.wt.Commit(msg, &git.CommitOptions{Author: sig, Committer: sig})
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	return h
-}
 
 const dep = "netdep: v1\nnamespace: %s\nservices:\n  a: {}\n"
 
 func depFor(ns string) string { return strings.Replace(dep, "%s", ns, 1) }
 
 func TestResolve(t *testing.T) {
-	f := newFixture(t)
-	f.write("teams/a.yaml", depFor("a"))
-	c1 := f.commit("one")
-	if _, err := f.repo.CreateTag("v1", c1, nil); err != nil {
+	f := gitrevtest.New(t)
+	f.Write("teams/a.yaml", depFor("a"))
+	c1 := f.Commit("one")
+	if _, err := f.Git.CreateTag("v1", c1, nil); err != nil {
 		t.Fatal(err)
 	}
-	f.write("teams/b.yaml", depFor("b"))
-	c2 := f.commit("two")
-	f.write("teams/c.yaml", depFor("c"))
-	c3 := f.commit("three")
-	if err := f.repo.Storer.SetReference(plumbing.NewHashReference("refs/remotes/origin/main", c2)); err != nil {
+	f.Write("teams/b.yaml", depFor("b"))
+	c2 := f.Commit("two")
+	f.Write("teams/c.yaml", depFor("c"))
+	c3 := f.Commit("three")
+	if err := f.Git.Storer.SetReference(plumbing.NewHashReference("refs/remotes/origin/main", c2)); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.repo.Storer.SetReference(plumbing.NewHashReference(plumbing.NewBranchReferenceName("topic"), c1)); err != nil {
+	if err := f.Git.Storer.SetReference(plumbing.NewHashReference(plumbing.NewBranchReferenceName("topic"), c1)); err != nil {
 		t.Fatal(err)
 	}
-	r, err := Open(f.dir)
+	r, err := Open(f.Dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,7 +64,7 @@ func TestResolve(t *testing.T) {
 		t.Errorf("error %q does not suggest %s", err, want)
 	}
 	// A shallow clone says so.
-	if err := f.repo.Storer.SetShallow([]plumbing.Hash{c2}); err != nil {
+	if err := f.Git.Storer.SetShallow([]plumbing.Hash{c2}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := r.Resolve("origin/release"); !strings.Contains(err.Error(), "shallow clone") {
@@ -128,13 +75,13 @@ func TestResolve(t *testing.T) {
 // TestFS checks the tree against the fs.FS contract (testing/fstest) and
 // symlinks against the working tree's rules.
 func TestFS(t *testing.T) {
-	f := newFixture(t)
-	f.write("teams/a.yaml", depFor("a"))
-	f.write("teams/sub/b.yaml", depFor("b"))
-	f.write("README.md", "hello\n")
-	f.symlink("teams/sub", "shared")
-	f.commit("one")
-	r, err := Open(f.dir)
+	f := gitrevtest.New(t)
+	f.Write("teams/a.yaml", depFor("a"))
+	f.Write("teams/sub/b.yaml", depFor("b"))
+	f.Write("README.md", "hello\n")
+	f.Symlink("teams/sub", "shared")
+	f.Commit("one")
+	r, err := Open(f.Dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,8 +104,8 @@ func TestFS(t *testing.T) {
 	}
 	// A link out of the tree leads nowhere (fstest would fail on it, as on
 	// a dangling link in os.DirFS, so it comes in a later commit).
-	f.symlink("../../outside.yaml", "teams/escape.yaml")
-	f.commit("two")
+	f.Symlink("../../outside.yaml", "teams/escape.yaml")
+	f.Commit("two")
 	v, err = r.Resolve("HEAD")
 	if err != nil {
 		t.Fatal(err)
@@ -171,13 +118,13 @@ func TestFS(t *testing.T) {
 // TestFiles: paths are shown as the working tree shows them, relative to
 // the directory netdep runs in, whichever directory that is.
 func TestFiles(t *testing.T) {
-	f := newFixture(t)
-	f.write("netdep.yaml", "netdep: v1\nenvironments: {dev: {}}\n")
-	f.write("teams/a.yaml", depFor("a"))
-	f.write("teams/sub/b.yaml", depFor("b"))
-	f.write("teams/notes.yaml", "just: yaml\n")
-	f.write(".github/x.yaml", depFor("hidden"))
-	f.commit("one")
+	f := gitrevtest.New(t)
+	f.Write("netdep.yaml", "netdep: v1\nenvironments: {dev: {}}\n")
+	f.Write("teams/a.yaml", depFor("a"))
+	f.Write("teams/sub/b.yaml", depFor("b"))
+	f.Write("teams/notes.yaml", "just: yaml\n")
+	f.Write(".github/x.yaml", depFor("hidden"))
+	f.Commit("one")
 	cases := []struct {
 		name string
 		cwd  string
@@ -192,7 +139,7 @@ func TestFiles(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			r, err := Open(filepath.Join(f.dir, c.cwd))
+			r, err := Open(filepath.Join(f.Dir, c.cwd))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -216,7 +163,7 @@ func TestFiles(t *testing.T) {
 			}
 			// The working tree at HEAD is the same: ReadPaths must show
 			// the very same paths, or every annotation would differ.
-			t.Chdir(filepath.Join(f.dir, c.cwd))
+			t.Chdir(filepath.Join(f.Dir, c.cwd))
 			wtFiles, probs := schema.ReadPaths(c.args)
 			if len(probs) > 0 {
 				t.Fatalf("ReadPaths problems: %v", probs)
@@ -231,7 +178,7 @@ func TestFiles(t *testing.T) {
 		})
 	}
 	t.Run("outside", func(t *testing.T) {
-		r, err := Open(f.dir)
+		r, err := Open(f.Dir)
 		if err != nil {
 			t.Fatal(err)
 		}
