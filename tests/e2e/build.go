@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"time"
 )
 
@@ -18,6 +17,9 @@ type Binaries struct {
 	Etcd          string
 	KubeAPIServer string
 	KubeRouter    string
+	// Flux's controllers, for the GitOps scenario (flux.go).
+	FluxSource    string
+	FluxKustomize string
 }
 
 // Tool is an upstream program built, unmodified, from the module proxy. Each
@@ -31,6 +33,8 @@ type Tool struct {
 var (
 	toolKubeAPIServer = Tool{"kube-apiserver", "k8s.io/kubernetes/cmd/kube-apiserver"}
 	toolKubeRouter    = Tool{"kube-router", "github.com/cloudnativelabs/kube-router/v2/cmd/kube-router"}
+	toolFluxSource    = Tool{"flux-source-controller", "github.com/fluxcd/source-controller"}
+	toolFluxKustomize = Tool{"flux-kustomize-controller", "github.com/fluxcd/kustomize-controller"}
 )
 
 // BuildTools builds or finds every tool; toolsDir is this module's tools/.
@@ -48,6 +52,12 @@ func BuildTools(ctx context.Context, toolsDir string, logf func(string, ...any))
 		return b, err
 	}
 	if b.KubeRouter, err = toolKubeRouter.Build(ctx, toolsDir, cache, logf); err != nil {
+		return b, err
+	}
+	if b.FluxSource, err = toolFluxSource.Build(ctx, toolsDir, cache, logf); err != nil {
+		return b, err
+	}
+	if b.FluxKustomize, err = toolFluxKustomize.Build(ctx, toolsDir, cache, logf); err != nil {
 		return b, err
 	}
 	return b, nil
@@ -81,10 +91,7 @@ func (t Tool) Build(ctx context.Context, toolsDir, cacheDir string, logf func(st
 		fmt.Fprintf(h, "%s %d\n", f, len(b))
 		h.Write(b)
 	}
-	goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
-	if _, err := os.Stat(goBin); err != nil {
-		goBin = "go"
-	}
+	goBin := goBinary()
 	ver, err := exec.CommandContext(ctx, goBin, "env", "GOVERSION", "GOOS", "GOARCH").Output()
 	if err != nil {
 		return "", fmt.Errorf("go env: %w", err)
@@ -100,7 +107,7 @@ func (t Tool) Build(ctx context.Context, toolsDir, cacheDir string, logf func(st
 		return "", err
 	}
 	start := time.Now()
-	logf("%s: building %s (cold cache; minutes for kube-apiserver)", t.Name, t.Pkg)
+	logf("%s: building %s (cold cache; minutes)", t.Name, t.Pkg)
 	tmp := fmt.Sprintf("%s.tmp%d", out, os.Getpid())
 	cmd := exec.CommandContext(ctx, goBin, "build", "-trimpath", "-ldflags=-s -w", "-o", tmp, t.Pkg)
 	cmd.Dir = dir

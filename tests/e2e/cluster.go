@@ -33,6 +33,7 @@ const (
 // then means something else than it does in a cluster).
 type Cluster struct {
 	Client     kubernetes.Interface
+	Config     *rest.Config // for clients other than Client (dynamic, for CRDs)
 	Kubeconfig string
 	procs      []*Process
 }
@@ -134,7 +135,7 @@ current-context: e2e
 	if err != nil {
 		return c, err
 	}
-	c.Client = cs
+	c.Client, c.Config = cs, cfg
 	deadline := time.Now().Add(120 * time.Second)
 	for {
 		for _, p := range c.procs {

@@ -165,7 +165,7 @@ func cleanupOnSignal(t *testing.T) {
 			for r, once := range active {
 				once.Do(r.Close)
 				// t.TempDir's own cleanup does not run on os.Exit.
-				if parent := filepath.Dir(r.Dir); strings.HasPrefix(filepath.Base(parent), "TestEnforcement") {
+				if parent := filepath.Dir(r.Dir); strings.HasPrefix(filepath.Base(parent), "Test") {
 					_ = os.RemoveAll(parent)
 				}
 			}

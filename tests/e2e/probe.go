@@ -108,6 +108,15 @@ const (
 // what happened. For UDP, a reply is the only proof of passage; the request
 // is repeated so that a lost datagram is not taken for a block.
 func ProbeFlow(ctx context.Context, from *NetNS, f Flow) (Outcome, string) {
+	return ProbeFlowFrom(ctx, from, f, 0)
+}
+
+// ProbeFlowFrom is ProbeFlow with the UDP source port chosen by the caller
+// (0: the kernel's ephemeral choice). A prober that repeats the same UDP flow
+// many times a second picks ports that do not repeat soon: a datagram that
+// reuses a recent tuple would ride its conntrack entry through the agent's
+// ESTABLISHED accept and pass whatever the policies say.
+func ProbeFlowFrom(ctx context.Context, from *NetNS, f Flow, udpPort int) (Outcome, string) {
 	addr := net.JoinHostPort(f.To.IP.String(), strconv.Itoa(int(f.Port)))
 	want := f.To.ID()
 	var out Outcome
@@ -117,7 +126,7 @@ func ProbeFlow(ctx context.Context, from *NetNS, f Flow) (Outcome, string) {
 		case corev1.ProtocolTCP:
 			out, detail = probeTCP(ctx, addr, want)
 		case corev1.ProtocolUDP:
-			out, detail = probeUDP(ctx, addr, want)
+			out, detail = probeUDP(ctx, addr, want, udpPort)
 		default:
 			out, detail = Errored, "protocol not probed"
 		}
@@ -148,8 +157,12 @@ func probeTCP(ctx context.Context, addr, want string) (Outcome, string) {
 	return Passed, ""
 }
 
-func probeUDP(ctx context.Context, addr, want string) (Outcome, string) {
-	c, err := (&net.Dialer{}).DialContext(ctx, "udp4", addr)
+func probeUDP(ctx context.Context, addr, want string, localPort int) (Outcome, string) {
+	d := &net.Dialer{}
+	if localPort != 0 {
+		d.LocalAddr = &net.UDPAddr{Port: localPort}
+	}
+	c, err := d.DialContext(ctx, "udp4", addr)
 	if err != nil {
 		return classify(err)
 	}

@@ -65,12 +65,32 @@ func ExampleScenarios(root string) ([]*Scenario, error) {
 // specScenario builds the universe of PRODUCT.md section 4 for env from
 // spec, and the evaluator's oracle over pols in that same universe.
 func specScenario(name string, spec *schema.Spec, env string, pols []*networkingv1.NetworkPolicy) (*Scenario, error) {
-	w := verify.NewWorld(env, spec)
+	u, addrs, err := specUniverse(env, spec)
+	if err != nil {
+		return nil, err
+	}
+	u.AddPolicyPorts(pols)
+	o, err := NewEvalOracle(u, addrs, pols)
+	if err != nil {
+		return nil, err
+	}
+	return &Scenario{Name: name, Universe: u, Policies: pols, Oracles: []Oracle{o}}, nil
+}
+
+// specUniverse is the world `netdep verify` evaluates env over
+// (verify.NewWorld), as test bed endpoints, completed, with the address
+// prefixes the specs name. Several specs (the revisions of a rollout) give
+// the union of their pods, as `netdep diff` evaluates both sides; a
+// namespace's isolation is the last spec's that manages it.
+func specUniverse(env string, specs ...*schema.Spec) (*Universe, []netip.Prefix, error) {
+	w := verify.NewWorld(env, specs...)
 	u := &Universe{}
 	for _, n := range w.Universe.Namespaces {
 		ns := Namespace{Name: n.Name}
-		if sn := spec.Namespace(n.Name); sn != nil {
-			ns.Managed, ns.IsolateIngress, ns.IsolateEgress = sn.Managed, sn.IsolateIngress, sn.IsolateEgress
+		for _, spec := range specs {
+			if sn := spec.Namespace(n.Name); sn != nil {
+				ns.Managed, ns.IsolateIngress, ns.IsolateEgress = sn.Managed, sn.IsolateIngress, sn.IsolateEgress
+			}
 		}
 		u.Namespaces = append(u.Namespaces, ns)
 	}
@@ -94,15 +114,9 @@ func specScenario(name string, spec *schema.Spec, env string, pols []*networking
 		u.Pods = append(u.Pods, e)
 	}
 	if err := u.Complete(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	u.AddPolicyPorts(pols)
-
-	o, err := NewEvalOracle(u, w.Universe.Addresses, pols)
-	if err != nil {
-		return nil, err
-	}
-	return &Scenario{Name: name, Universe: u, Policies: pols, Oracles: []Oracle{o}}, nil
+	return u, w.Universe.Addresses, nil
 }
 
 // EvalOracle is netdep's evaluator (generator/eval) over the universe as the

@@ -129,6 +129,39 @@ type Run struct {
 // Execute runs the scenario. Whatever happens, Close must be called after
 // it, and removes everything it created.
 func (r *Run) Execute(ctx context.Context) error {
+	if err := r.Start(ctx); err != nil {
+		return err
+	}
+	sc := r.Scenario
+	u := sc.Universe
+	t3 := time.Now()
+	if err := r.Cluster.Apply(ctx, sc.Policies); err != nil {
+		return err
+	}
+	if err := r.Agent.WaitProgrammed(ctx, len(sc.Policies)); err != nil {
+		return err
+	}
+	r.Logf("%d policies applied and programmed in %s", len(sc.Policies), time.Since(t3).Round(time.Millisecond))
+	// The control sweep left conntrack entries in the node. An enforced UDP
+	// probe that happens to reuse a control probe's source port (ephemeral
+	// ports collide about once in a few runs over thousands of flows) would
+	// ride such an entry through kube-router's ESTABLISHED accept and pass
+	// although the policy denies it.
+	if _, err := r.Testbed.Node.Output(ctx, "conntrack", "-F"); err != nil {
+		return fmt.Errorf("flushing the node's conntrack table after the negative control: %w", err)
+	}
+	obs, took := Sweep(ctx, r.Testbed, u)
+	for _, o := range sc.Oracles {
+		r.Phases = append(r.Phases, Judge("enforced by "+r.Agent.Name(), obs, took, o))
+	}
+	return nil
+}
+
+// Start builds the test bed, starts the API server and the agent, and runs
+// the negative control: everything up to the first policy. Execute applies
+// the scenario's policies itself after it; the GitOps scenario (flux_test.go)
+// lets Flux apply them.
+func (r *Run) Start(ctx context.Context) error {
 	sc := r.Scenario
 	u := sc.Universe
 	t0 := time.Now()
@@ -172,27 +205,6 @@ func (r *Run) Execute(ctx context.Context) error {
 	r.Phases = append(r.Phases, control)
 	if control.Failed() > 0 {
 		return fmt.Errorf("negative control: %d of %d flows did not pass without any policy; the test bed is broken", control.Failed(), len(control.Checks))
-	}
-
-	t3 := time.Now()
-	if err := r.Cluster.Apply(ctx, sc.Policies); err != nil {
-		return err
-	}
-	if err := r.Agent.WaitProgrammed(ctx, len(sc.Policies)); err != nil {
-		return err
-	}
-	r.Logf("%d policies applied and programmed in %s", len(sc.Policies), time.Since(t3).Round(time.Millisecond))
-	// The control sweep left conntrack entries in the node. An enforced UDP
-	// probe that happens to reuse a control probe's source port (ephemeral
-	// ports collide about once in a few runs over thousands of flows) would
-	// ride such an entry through kube-router's ESTABLISHED accept and pass
-	// although the policy denies it.
-	if _, err := r.Testbed.Node.Output(ctx, "conntrack", "-F"); err != nil {
-		return fmt.Errorf("flushing the node's conntrack table after the negative control: %w", err)
-	}
-	obs, took = Sweep(ctx, r.Testbed, u)
-	for _, o := range sc.Oracles {
-		r.Phases = append(r.Phases, Judge("enforced by "+r.Agent.Name(), obs, took, o))
 	}
 	return nil
 }
