@@ -21,6 +21,7 @@ import (
 const (
 	DefaultDenyName = "default-deny"
 	AllowDNSName    = "allow-dns"
+	AllowEgressName = "allow-egress"
 )
 
 // NamespaceLabel is the label the API server puts on every namespace (since
@@ -196,6 +197,8 @@ type unit struct {
 	// alwaysEmit keeps a base policy even when the environments share no
 	// rule: a service's own policy documents (and enforces) its isolation.
 	alwaysEmit bool
+	// openEgress renders one empty egress rule: every destination.
+	openEgress bool
 	// atoms are sorted and unique once merged (atom.compare).
 	atoms []atom
 	// gen is where the atoms' peers and ports are.
@@ -444,6 +447,27 @@ func (g *gen) buildUnits(env *schema.Environment, n *numbering) (map[unitKey]*un
 			alwaysEmit:  true,
 			gen:         g,
 		}
+		if !ns.IsolateEgress {
+			// An ingress-only namespace's pods get egress isolation with
+			// one rule that allows everything: the same traffic as no
+			// egress policy, but the step to [ingress, egress] then only
+			// adds allows (allow-dns, each service's egress rules) while
+			// this policy still admits all, and GitOps engines prune it
+			// after they apply the rest (Flux always, Argo CD with
+			// PruneLast). Without it, allow-dns and every service policy
+			// each isolate egress on their own, one object at a time, and
+			// cut what the others carry until the last one is applied
+			// (tests/e2e TestFluxGitOps records every such state).
+			units[unitKey{ns.Name, AllowEgressName}] = &unit{
+				namespace:   ns.Name,
+				policyTypes: policyTypes(false, true),
+				source:      source,
+				wave:        AllowWave,
+				alwaysEmit:  true,
+				openEgress:  true,
+				gen:         g,
+			}
+		}
 		if ns.IsolateEgress && env.DNS != nil {
 			dns := &unit{
 				namespace:   ns.Name,
@@ -676,6 +700,9 @@ func (u *unit) policy(name string) *networkingv1.NetworkPolicy {
 	}
 	for _, g := range u.groups(schema.Egress) {
 		np.Spec.Egress = append(np.Spec.Egress, networkingv1.NetworkPolicyEgressRule{To: u.policyPeers(g), Ports: g.ports})
+	}
+	if u.openEgress {
+		np.Spec.Egress = []networkingv1.NetworkPolicyEgressRule{{}}
 	}
 	return np
 }

@@ -129,6 +129,11 @@ func TestSeed(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []*networkingv1.NetworkPolicy{
+		{TypeMeta: typeMeta, ObjectMeta: meta("default", "allow-egress", "default.yaml", AllowWave),
+			Spec: networkingv1.NetworkPolicySpec{
+				PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeEgress},
+				Egress:      []networkingv1.NetworkPolicyEgressRule{{}},
+			}},
 		{TypeMeta: typeMeta, ObjectMeta: meta("default", "default-deny", "default.yaml", DenyWave),
 			Spec: networkingv1.NetworkPolicySpec{PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress}}},
 		{TypeMeta: typeMeta, ObjectMeta: meta("default", "my-app", "default.yaml", AllowWave),
@@ -282,7 +287,7 @@ func TestNamespacePolicies(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := names(set.Base), []string{"both/allow-dns", "both/default-deny", "ingress-only/default-deny"}; !cmp.Equal(want, got) {
+	if got, want := names(set.Base), []string{"both/allow-dns", "both/default-deny", "ingress-only/allow-egress", "ingress-only/default-deny"}; !cmp.Equal(want, got) {
 		t.Fatalf("policies = %v, want %v", got, want)
 	}
 	dns := find(t, set.Base, "both", "allow-dns")
@@ -325,6 +330,9 @@ func TestIngressOnlyDropsEgress(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, p := range set.Base {
+		if p.Name == AllowEgressName {
+			continue
+		}
 		if len(p.Spec.Egress) > 0 {
 			t.Errorf("%s has egress rules in an ingress-only namespace", p.Name)
 		}
@@ -333,6 +341,20 @@ func TestIngressOnlyDropsEgress(t *testing.T) {
 				t.Errorf("%s isolates egress in an ingress-only namespace", p.Name)
 			}
 		}
+	}
+	// allow-egress: every pod, egress isolated with one rule that allows
+	// every destination on every port (an empty rule, not no rule: no rule
+	// would deny all egress).
+	open := find(t, set.Base, "shop", AllowEgressName)
+	wantOpen := networkingv1.NetworkPolicySpec{
+		PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeEgress},
+		Egress:      []networkingv1.NetworkPolicyEgressRule{{}},
+	}
+	if diff := cmp.Diff(wantOpen, open.Spec); diff != "" {
+		t.Errorf("allow-egress (-want +got):\n%s", diff)
+	}
+	if open.Annotations[SyncWaveAnnotation] != AllowWave {
+		t.Errorf("allow-egress must sync with the allows, got wave %q", open.Annotations[SyncWaveAnnotation])
 	}
 	if got := find(t, set.Base, "shop", "c").Spec.Ingress; len(got) != 1 {
 		t.Errorf("c must admit a: %v", got)
