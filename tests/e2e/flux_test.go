@@ -228,6 +228,10 @@ func TestFluxGitOps(t *testing.T) {
 		}
 		flows := Persistent(u, before, rev.Oracle, Namespaces(prev, rev.Policies))
 		syncs := agent.Syncs()
+		rec, err := Record(ctx, run.Cluster)
+		if err != nil {
+			t.Fatal(err)
+		}
 		stop := Watch(ctx, run.Testbed, u, flows)
 		ts := time.Now()
 		if i == 0 {
@@ -254,6 +258,19 @@ func TestFluxGitOps(t *testing.T) {
 		t.Logf("%s: commit %.12s synced by Flux in %s (%s), kube-router programmed %d policies, %s after the change began",
 			rev.Name, rev.Commit, synced.Round(time.Millisecond), deploy.Describe(), len(rev.Policies), time.Since(ts).Round(time.Millisecond))
 		WriteTransition(&report, tr)
+		writes, err := rec.Stop(len(rev.Policies))
+		if err != nil {
+			t.Fatal(err)
+		}
+		unsafe, err := Intermediate(u, addrs, writes, flows)
+		if err != nil {
+			t.Fatal(err)
+		}
+		WriteStates(&report, writes, unsafe)
+		tr.Unsafe = len(unsafe)
+		if len(unsafe) > 0 {
+			t.Errorf("%s: %d states between the revisions deny a flow allowed before and after", rev.Name, len(unsafe))
+		}
 		if len(tr.Failures) > 0 {
 			t.Errorf("%s: %d of %d probes of flows allowed before and after failed while Flux applied the change", rev.Name, len(tr.Failures), tr.Probes)
 		}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +16,10 @@ import (
 	"time"
 
 	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 
 	"github.com/netdep/netdep/schema"
 )
@@ -184,6 +189,7 @@ type Transition struct {
 	Rounds   int // complete rounds over them
 	Probes   int
 	Syncs    int // agent syncs that ran while it was watched
+	Unsafe   int // API states between the revisions that deny one of the flows
 	Failures []TimedCheck
 	Took     time.Duration
 }
@@ -310,5 +316,167 @@ func WriteTransition(w *bytes.Buffer, tr *Transition) {
 	}
 	if len(tr.Failures) > 0 {
 		fmt.Fprintf(w, "%d failed probes over %d distinct flows\n", len(tr.Failures), len(distinct))
+	}
+}
+
+// Write is one change the API server made to the NetworkPolicies, in the
+// order it made them (a watch delivers every write in resourceVersion order).
+type Write struct {
+	Type watch.EventType
+	Key  string // namespace/name
+	// State is every policy right after this write.
+	State []*networkingv1.NetworkPolicy
+}
+
+// Recorder keeps every NetworkPolicy write from its start until Stop.
+type Recorder struct {
+	cancel context.CancelFunc
+	done   chan struct{}
+	mu     sync.Mutex
+	writes []Write
+	err    error
+}
+
+// Record lists the policies and watches every write after that list.
+func Record(ctx context.Context, c *Cluster) (*Recorder, error) {
+	list, err := c.Client.NetworkingV1().NetworkPolicies("").List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, err
+	}
+	// The cluster's client gives up on any request after 30 s; a watch
+	// lasts as long as the transition.
+	cfg := rest.CopyConfig(c.Config)
+	cfg.Timeout = 0
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	w, err := cs.NetworkingV1().NetworkPolicies("").Watch(ctx, metav1.ListOptions{ResourceVersion: list.ResourceVersion})
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	r := &Recorder{cancel: cancel, done: make(chan struct{})}
+	state := map[string]*networkingv1.NetworkPolicy{}
+	for i := range list.Items {
+		p := &list.Items[i]
+		state[p.Namespace+"/"+p.Name] = p
+	}
+	go func() {
+		defer close(r.done)
+		defer w.Stop()
+		for ev := range w.ResultChan() {
+			p, ok := ev.Object.(*networkingv1.NetworkPolicy)
+			if !ok {
+				if ev.Type == watch.Error && ctx.Err() == nil {
+					r.mu.Lock()
+					r.err = fmt.Errorf("watch: %v", ev.Object)
+					r.mu.Unlock()
+				}
+				continue
+			}
+			key := p.Namespace + "/" + p.Name
+			if ev.Type == watch.Deleted {
+				delete(state, key)
+			} else {
+				state[key] = p
+			}
+			snap := make([]*networkingv1.NetworkPolicy, 0, len(state))
+			for _, q := range state {
+				snap = append(snap, q)
+			}
+			sort.Slice(snap, func(i, j int) bool {
+				return snap[i].Namespace+"/"+snap[i].Name < snap[j].Namespace+"/"+snap[j].Name
+			})
+			r.mu.Lock()
+			r.writes = append(r.writes, Write{Type: ev.Type, Key: key, State: snap})
+			r.mu.Unlock()
+		}
+	}()
+	return r, nil
+}
+
+// Stop waits until the recorded state holds n policies (the watch may lag
+// the write that completed the sync by a few milliseconds), then ends.
+func (r *Recorder) Stop(n int) ([]Write, error) {
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		r.mu.Lock()
+		k := len(r.writes)
+		last := 0
+		if k > 0 {
+			last = len(r.writes[k-1].State)
+		}
+		r.mu.Unlock()
+		if k > 0 && last == n {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	time.Sleep(200 * time.Millisecond)
+	r.cancel()
+	<-r.done
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.writes, r.err
+}
+
+// UnsafeState is a state between two revisions in which a flow that both
+// allow is denied: an agent that syncs then cuts it.
+type UnsafeState struct {
+	After  int // index of the write that made the state
+	Write  Write
+	Denied []Flow
+}
+
+// Intermediate evaluates every state but the last with netdep's evaluator
+// and returns those that deny one of flows (all allowed before and after).
+func Intermediate(u *Universe, addrs []netip.Prefix, writes []Write, flows []Flow) ([]UnsafeState, error) {
+	var out []UnsafeState
+	for i, w := range writes {
+		if i == len(writes)-1 {
+			break // the final state is the revision, judged by its sweep
+		}
+		scratch := *u
+		scratch.External = append([]*Endpoint(nil), u.External...)
+		pols := w.State
+		if len(pols) == 0 {
+			continue // no policy: every flow passes
+		}
+		o, err := NewEvalOracle(&scratch, addrs, pols)
+		if err != nil {
+			return nil, fmt.Errorf("state after write %d (%s %s): %w", i+1, w.Type, w.Key, err)
+		}
+		var denied []Flow
+		for _, f := range flows {
+			if !o.Allowed(f) {
+				denied = append(denied, f)
+			}
+		}
+		if len(denied) > 0 {
+			out = append(out, UnsafeState{After: i, Write: w, Denied: denied})
+		}
+	}
+	return out, nil
+}
+
+// WriteStates prints the writes of a transition and every unsafe state.
+func WriteStates(w *bytes.Buffer, writes []Write, unsafe []UnsafeState) {
+	var seq []string
+	for _, wr := range writes {
+		seq = append(seq, strings.ToLower(string(wr.Type))+" "+wr.Key)
+	}
+	fmt.Fprintf(w, "   API writes, in order (%d): %s\n", len(writes), strings.Join(seq, ", "))
+	fmt.Fprintf(w, "   states between the revisions that deny a flow allowed before and after: %d of %d\n", len(unsafe), max(len(writes)-1, 0))
+	for _, s := range unsafe {
+		fmt.Fprintf(w, "UNSAFE after write %d (%s %s): %d flows denied, e.g.", s.After+1, strings.ToLower(string(s.Write.Type)), s.Write.Key, len(s.Denied))
+		for i, f := range s.Denied {
+			if i == 3 {
+				break
+			}
+			fmt.Fprintf(w, " %s -> %s %s;", f.From.ID(), f.To.ID(), f.Probe)
+		}
+		fmt.Fprintln(w)
 	}
 }
