@@ -29,6 +29,7 @@ import (
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/restmapper"
 	sigsyaml "sigs.k8s.io/yaml"
 )
@@ -205,7 +206,11 @@ type Objects struct {
 
 // NewObjects builds the dynamic client of the cluster.
 func NewObjects(c *Cluster) (*Objects, error) {
-	dyn, err := dynamic.NewForConfig(c.Config)
+	cfg := rest.CopyConfig(c.Config)
+	// Deprecation and naming warnings about upstream CRDs' own fields are
+	// not the test's findings; errors are.
+	cfg.WarningHandler = rest.NoWarnings{}
+	dyn, err := dynamic.NewForConfig(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -255,7 +260,9 @@ func (o *Objects) Apply(ctx context.Context, obj *unstructured.Unstructured, dry
 	if err != nil {
 		return nil, err
 	}
-	opts := metav1.PatchOptions{FieldManager: "netdep-e2e", Force: ptrTo(true)}
+	// Strict: an unknown or duplicated field is an error, not silently
+	// pruned by the CRD's structural schema.
+	opts := metav1.PatchOptions{FieldManager: "netdep-e2e", Force: ptrTo(true), FieldValidation: "Strict"}
 	if dryRun {
 		opts.DryRun = []string{metav1.DryRunAll}
 	}

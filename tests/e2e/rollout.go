@@ -184,14 +184,17 @@ func (r *Repo) Load(env string) (*schema.Spec, []*networkingv1.NetworkPolicy, er
 
 // Transition is what the prober saw while one revision replaced another.
 type Transition struct {
-	Name     string
-	Flows    int // flows that both revisions allow, probed round after round
-	Rounds   int // complete rounds over them
-	Probes   int
-	Syncs    int // agent syncs that ran while it was watched
-	Unsafe   int // API states between the revisions that deny one of the flows
-	Failures []TimedCheck
-	Took     time.Duration
+	Name   string
+	Flows  int // flows that both revisions allow, probed round after round
+	Rounds int // complete rounds over them
+	Probes int
+	Syncs  int // agent syncs that ran while it was watched
+	Unsafe int // API states between the revisions that deny one of the flows
+	States int // API states between the revisions
+	// AgentDrops are failed probes while every state allowed the flow.
+	AgentDrops int
+	Failures   []TimedCheck
+	Took       time.Duration
 }
 
 // TimedCheck is a failed probe and when it happened after the change began.
