@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Runs the end-to-end enforcement test (tests/e2e): installs its
-# prerequisites, then proves the policies on real packets with kube-router.
+# prerequisites, then proves the policies on real packets with kube-router
+# and runs the Flux GitOps scenario (Flux's own controllers, tests/e2e/flux_test.go).
 # `make e2e` and CI call this. Needs root; elsewhere the test skips and says
-# why. The first run builds kube-apiserver and kube-router (minutes on two
-# cores) into ~/.cache/netdep-e2e (or $NETDEP_E2E_CACHE); later runs reuse them.
+# why. The first run builds kube-apiserver, kube-router and Flux's two
+# controllers (minutes on two cores) into ~/.cache/netdep-e2e (or
+# $NETDEP_E2E_CACHE); later runs reuse them.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -14,7 +16,7 @@ else
 fi
 
 cd tests/e2e
-# Build (or find cached) kube-apiserver and kube-router first, outside go
+# Build (or find cached) the tools first, outside go
 # test's -timeout: a cold build takes minutes, more on a busy machine.
 time go run ./cmd/e2e-tools
 # One package (not ./...): go test streams -v output only then.
