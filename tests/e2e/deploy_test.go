@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -33,10 +32,6 @@ import (
 // The CRDs come from ../shared/crds beside the repository (not copied into
 // it); where that folder is absent the test skips and says so.
 func TestDeployManifests(t *testing.T) {
-	if os.Getenv("NETDEP_E2E") != "1" {
-		t.Skip("SKIPPED: the deploy manifests are checked against a real API server only with NETDEP_E2E=1 (use `make e2e`)")
-	}
-	etcd := requireHost(t)
 	root, err := filepath.Abs(filepath.Join("..", ".."))
 	if err != nil {
 		t.Fatal(err)
@@ -56,15 +51,7 @@ func TestDeployManifests(t *testing.T) {
 	}
 	sort.Strings(manifests)
 
-	ctx, cancel := testContext(t)
-	defer cancel()
-	cleanupOnSignal(t)
-	t.Cleanup(func() { SweepOwn(context.Background()) })
-	bins, err := BuildTools(ctx, "tools", t.Logf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	bins.Etcd = etcd
+	ctx, bins := gitopsSetup(t, "the deploy manifests check")
 	tb, err := NewTestbed(ctx, &Universe{}, 901)
 	if err != nil {
 		t.Fatal(err)

@@ -67,25 +67,11 @@ var fluxChanges = []Change{
 // and after it. It runs with NETDEP_E2E=1 (make e2e), as root, like
 // TestEnforcement, and needs git (git http-backend serves the repository).
 func TestFluxGitOps(t *testing.T) {
-	if os.Getenv("NETDEP_E2E") != "1" {
-		t.Skip("SKIPPED: the Flux GitOps scenario runs only with NETDEP_E2E=1 (use `make e2e`; it needs root, iptables, ipset, iproute2, etcd and git: tests/e2e/setup.sh)")
-	}
-	etcd := requireHost(t)
+	t0 := time.Now()
+	ctx, bins := gitopsSetup(t, "the Flux GitOps scenario")
 	if _, err := exec.LookPath("git"); err != nil {
 		t.Skipf("SKIPPED: git not found (run tests/e2e/setup.sh): %v", err)
 	}
-	ctx, cancel := testContext(t)
-	defer cancel()
-	cleanupOnSignal(t)
-	t.Cleanup(func() { SweepOwn(context.Background()) })
-	SweepStale(ctx)
-
-	t0 := time.Now()
-	bins, err := BuildTools(ctx, "tools", t.Logf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	bins.Etcd = etcd
 	dir := t.TempDir()
 	root, err := filepath.Abs(filepath.Join("..", ".."))
 	if err != nil {
