@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -18,6 +19,11 @@ type Binaries struct {
 	Etcd          string
 	KubeAPIServer string
 	KubeRouter    string
+	// KubeNetworkPolicies is the second agent; NetworkPolicyAPICRDs the
+	// experimental v1alpha1 CRDs of the very network-policy-api version it
+	// was built against (its admin-policy flags need them installed).
+	KubeNetworkPolicies  string
+	NetworkPolicyAPICRDs string
 }
 
 // Tool is an upstream program built, unmodified, from the module proxy. Each
@@ -31,6 +37,7 @@ type Tool struct {
 var (
 	toolKubeAPIServer = Tool{"kube-apiserver", "k8s.io/kubernetes/cmd/kube-apiserver"}
 	toolKubeRouter    = Tool{"kube-router", "github.com/cloudnativelabs/kube-router/v2/cmd/kube-router"}
+	toolKNP           = Tool{"kube-network-policies", "sigs.k8s.io/kube-network-policies/cmd"}
 )
 
 // BuildTools builds or finds every tool; toolsDir is this module's tools/.
@@ -50,6 +57,14 @@ func BuildTools(ctx context.Context, toolsDir string, logf func(string, ...any))
 	if b.KubeRouter, err = toolKubeRouter.Build(ctx, toolsDir, cache, logf); err != nil {
 		return b, err
 	}
+	if b.KubeNetworkPolicies, err = toolKNP.Build(ctx, toolsDir, cache, logf); err != nil {
+		return b, err
+	}
+	npa, err := toolKNP.ModuleDir(ctx, toolsDir, "sigs.k8s.io/network-policy-api")
+	if err != nil {
+		return b, err
+	}
+	b.NetworkPolicyAPICRDs = filepath.Join(npa, "config", "crd", "experimental")
 	return b, nil
 }
 
@@ -81,10 +96,7 @@ func (t Tool) Build(ctx context.Context, toolsDir, cacheDir string, logf func(st
 		fmt.Fprintf(h, "%s %d\n", f, len(b))
 		h.Write(b)
 	}
-	goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
-	if _, err := os.Stat(goBin); err != nil {
-		goBin = "go"
-	}
+	goBin := goBinary()
 	ver, err := exec.CommandContext(ctx, goBin, "env", "GOVERSION", "GOOS", "GOARCH").Output()
 	if err != nil {
 		return "", fmt.Errorf("go env: %w", err)
@@ -105,7 +117,7 @@ func (t Tool) Build(ctx context.Context, toolsDir, cacheDir string, logf func(st
 	cmd := exec.CommandContext(ctx, goBin, "build", "-trimpath", "-ldflags=-s -w", "-o", tmp, t.Pkg)
 	cmd.Dir = dir
 	// The tool modules are complete; never let a build edit them.
-	cmd.Env = append(os.Environ(), "GOFLAGS=-mod=readonly", "CGO_ENABLED=0", "GOWORK=off")
+	cmd.Env = toolEnv()
 	var outb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &outb, &outb
 	if err := cmd.Run(); err != nil {
@@ -117,4 +129,41 @@ func (t Tool) Build(ctx context.Context, toolsDir, cacheDir string, logf func(st
 	}
 	logf("%s: built in %s", t.Name, time.Since(start).Round(time.Second))
 	return out, nil
+}
+
+func goBinary() string {
+	goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
+	if _, err := os.Stat(goBin); err != nil {
+		return "go"
+	}
+	return goBin
+}
+
+// toolEnv is how every go command runs in a tool module: the modules are
+// complete, and no command may edit them.
+func toolEnv() []string {
+	return append(os.Environ(), "GOFLAGS=-mod=readonly", "CGO_ENABLED=0", "GOWORK=off")
+}
+
+// ModuleDir returns the module cache directory of module at the version the
+// tool's go.mod selects, downloading it if the cache lacks it (a tool binary
+// can be cached while the module cache is not).
+func (t Tool) ModuleDir(ctx context.Context, toolsDir, module string) (string, error) {
+	cmd := exec.CommandContext(ctx, goBinary(), "mod", "download", "-json", module)
+	cmd.Dir = filepath.Join(toolsDir, t.Name)
+	cmd.Env = toolEnv()
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return "", fmt.Errorf("go mod download %s in tools/%s: %w\n%s", module, t.Name, err, stderr.String())
+	}
+	var m struct{ Dir, Error string }
+	if err := json.Unmarshal(out, &m); err != nil {
+		return "", fmt.Errorf("go mod download %s: %w", module, err)
+	}
+	if m.Error != "" || m.Dir == "" {
+		return "", fmt.Errorf("go mod download %s: %s", module, m.Error)
+	}
+	return m.Dir, nil
 }

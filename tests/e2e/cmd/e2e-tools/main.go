@@ -23,5 +23,6 @@ func main() {
 		fmt.Fprintln(os.Stderr, "e2e-tools:", err)
 		os.Exit(1)
 	}
-	fmt.Printf("kube-apiserver %s\nkube-router %s\n", paths.KubeAPIServer, paths.KubeRouter)
+	fmt.Printf("kube-apiserver %s\nkube-router %s\nkube-network-policies %s\nnetwork-policy-api CRDs %s\n",
+		paths.KubeAPIServer, paths.KubeRouter, paths.KubeNetworkPolicies, paths.NetworkPolicyAPICRDs)
 }
