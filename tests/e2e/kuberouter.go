@@ -9,20 +9,6 @@ import (
 	"time"
 )
 
-// Agent is an unmodified NetworkPolicy enforcement agent running in the node
-// namespace.
-type Agent interface {
-	Name() string
-	// Start runs the agent against the API server and returns once it has
-	// set up its base rules (nothing denied yet).
-	Start(ctx context.Context, node *NetNS, kubeconfig, dir string) error
-	// WaitProgrammed returns once the agent's rules reflect n policies and
-	// have stopped changing.
-	WaitProgrammed(ctx context.Context, n int) error
-	Processes() []*Process
-	Stop()
-}
-
 // KubeRouter is kube-router's network-policy controller alone: no routing,
 // no service proxy, no CNI. It finds its node by --hostname-override, takes
 // the node's InternalIP, and enforces for the pods whose status.hostIP is
@@ -35,7 +21,9 @@ type KubeRouter struct {
 
 func (k *KubeRouter) Name() string { return "kube-router" }
 
-func (k *KubeRouter) Start(ctx context.Context, node *NetNS, kubeconfig, dir string) error {
+func (k *KubeRouter) Detail() string { return "--run-firewall only" }
+
+func (k *KubeRouter) Start(ctx context.Context, node *NetNS, c *Cluster, dir string) error {
 	k.node = node
 	p, err := Start("kube-router", dir, node.Command(k.Bin,
 		"--run-firewall=true",
@@ -46,7 +34,7 @@ func (k *KubeRouter) Start(ctx context.Context, node *NetNS, kubeconfig, dir str
 		"--hostname-override="+nodeName,
 		"--health-port=0",
 		"--metrics-port=0",
-		"--kubeconfig="+kubeconfig,
+		"--kubeconfig="+c.Kubeconfig,
 		"--v=1",
 	))
 	if err != nil {
@@ -118,8 +106,11 @@ func (k *KubeRouter) snapshot(ctx context.Context) (string, error) {
 	return b.String(), nil
 }
 
-// Rules returns the node's filter table, for a failing test to show.
-func (k *KubeRouter) Rules(ctx context.Context) string {
+// State is the node's filter table and ipsets.
+func (k *KubeRouter) State(ctx context.Context) string {
+	if k.node == nil {
+		return "kube-router was not started"
+	}
 	s, err := k.snapshot(ctx)
 	if err != nil {
 		return err.Error()
