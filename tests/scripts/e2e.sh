@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs the end-to-end enforcement test (tests/e2e): installs its
-# prerequisites, then proves the policies on real packets with kube-router.
-# `make e2e` and CI call this. Needs root; elsewhere the test skips and says
-# why. The first run builds kube-apiserver and kube-router (minutes on two
+# prerequisites, then proves the policies on real packets with kube-router and
+# kube-network-policies ($NETDEP_E2E_AGENTS picks a subset). `make e2e` and CI
+# call this. Needs root; elsewhere the test skips and says why. The first run
+# builds kube-apiserver, kube-router and kube-network-policies (minutes on two
 # cores) into ~/.cache/netdep-e2e (or $NETDEP_E2E_CACHE); later runs reuse them.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -14,7 +15,7 @@ else
 fi
 
 cd tests/e2e
-# Build (or find cached) kube-apiserver and kube-router first, outside go
+# Build (or find cached) kube-apiserver and the agents first, outside go
 # test's -timeout: a cold build takes minutes, more on a busy machine.
 time go run ./cmd/e2e-tools
 # One package (not ./...): go test streams -v output only then.
