@@ -1,137 +1,108 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"regexp"
+	"slices"
 	"strings"
-	"time"
 )
 
-// Agent is an unmodified NetworkPolicy enforcement agent running in the node
-// namespace.
+// Agent is one unmodified NetworkPolicy enforcement agent running in the node
+// namespace for one run. A fresh one is made for every (scenario, agent
+// kind) pair, so no state crosses runs.
 type Agent interface {
 	Name() string
-	// Start runs the agent against the API server and returns once it has
-	// set up its base rules (nothing denied yet).
-	Start(ctx context.Context, node *NetNS, kubeconfig, dir string) error
-	// WaitProgrammed returns once the agent's rules reflect n policies and
-	// have stopped changing.
+	// Start runs the agent against the cluster's API server and returns once
+	// it is enforcing (with no policy yet, nothing is denied).
+	Start(ctx context.Context, node *NetNS, c *Cluster, dir string) error
+	// WaitProgrammed returns once the agent has taken in the n
+	// NetworkPolicies just applied (after any admin policies) and has
+	// stopped changing.
 	WaitProgrammed(ctx context.Context, n int) error
+	// Detail says how this run's agent is configured and hooked in, for the
+	// log (flags that matter, any stand-in for a missing kernel feature).
+	Detail() string
+	// State is the agent's dataplane as it stands (rules, sets, queues), for
+	// a failing run to show.
+	State(ctx context.Context) string
 	Processes() []*Process
 	Stop()
 }
 
-// KubeRouter is kube-router's network-policy controller alone: no routing,
-// no service proxy, no CNI. It finds its node by --hostname-override, takes
-// the node's InternalIP, and enforces for the pods whose status.hostIP is
-// that address. Denied packets are REJECTed, so denied probes fail fast.
-type KubeRouter struct {
-	Bin  string
-	node *NetNS
-	proc *Process
+// AgentKind is an enforcement agent the suite runs scenarios against.
+type AgentKind struct {
+	Name string
+	// APIs it can enforce beyond NetworkPolicy. A scenario whose objects
+	// need another API is not run with this agent (and the run says so).
+	APIs []API
+	// Workers is how many probes a sweep keeps in flight. An agent that
+	// rejects denied packets answers every probe within a millisecond; one
+	// that drops them makes each denied probe wait out its timeout, and
+	// only concurrency keeps the sweep short (the waits cost no CPU).
+	Workers int
+	// New makes the agent for one run; apis are the APIs the scenario uses
+	// (a subset of APIs), for an agent that enables them by flag.
+	New func(bins Binaries, apis []API) Agent
 }
 
-func (k *KubeRouter) Name() string { return "kube-router" }
-
-func (k *KubeRouter) Start(ctx context.Context, node *NetNS, kubeconfig, dir string) error {
-	k.node = node
-	p, err := Start("kube-router", dir, node.Command(k.Bin,
-		"--run-firewall=true",
-		"--run-router=false",
-		"--run-service-proxy=false",
-		"--enable-cni=false",
-		"--enable-ipv6=false",
-		"--hostname-override="+nodeName,
-		"--health-port=0",
-		"--metrics-port=0",
-		"--kubeconfig="+kubeconfig,
-		"--v=1",
-	))
-	if err != nil {
-		return err
-	}
-	k.proc = p
-	return k.wait(ctx, func(rules string) bool {
-		return strings.Contains(rules, ":KUBE-ROUTER-FORWARD ") && strings.Contains(rules, ":KUBE-NWPLCY-DEFAULT ")
-	})
-}
-
-var policyChain = regexp.MustCompile(`(?m)^:KUBE-NWPLCY-[A-Z2-7]{16} `)
-
-func (k *KubeRouter) WaitProgrammed(ctx context.Context, n int) error {
-	return k.wait(ctx, func(rules string) bool {
-		return len(policyChain.FindAllString(rules, -1)) >= n
-	})
-}
-
-// wait polls the node's filter table and ipsets until ok holds and they are
-// unchanged across two samples a second apart: kube-router rewrites its whole
-// ruleset on every sync, so a stable ruleset means no sync is under way.
-func (k *KubeRouter) wait(ctx context.Context, ok func(rules string) bool) error {
-	deadline := time.Now().Add(90 * time.Second)
-	prev, stable := "", 0
-	for {
-		if done, err := k.proc.Exited(); done {
-			return fmt.Errorf("kube-router exited: %v\n%s", err, k.proc.Tail(40))
+// Enforces reports whether the agent can enforce every API in apis.
+func (k AgentKind) Enforces(apis []API) bool {
+	for _, a := range apis {
+		if !slices.Contains(k.APIs, a) {
+			return false
 		}
-		state, err := k.snapshot(ctx)
-		if err == nil && ok(state) {
-			if state == prev {
-				stable++
-			} else {
-				stable = 0
+	}
+	return true
+}
+
+// kubeRouterWorkers is how many probes a sweep keeps in flight under
+// kube-router, which rejects denied packets at once.
+const kubeRouterWorkers = 24
+
+// AgentKinds is every agent the suite knows, in the order runs use them.
+func AgentKinds() []AgentKind {
+	return []AgentKind{
+		{
+			Name:    "kube-router",
+			Workers: kubeRouterWorkers,
+			New:     func(b Binaries, _ []API) Agent { return &KubeRouter{Bin: b.KubeRouter} },
+		},
+		{
+			Name:    "kube-network-policies",
+			APIs:    []API{AdminNetworkPolicy, BaselineAdminNetworkPolicy},
+			Workers: 512,
+			New: func(b Binaries, apis []API) Agent {
+				return &KubeNetworkPolicies{
+					Bin:                        b.KubeNetworkPolicies,
+					AdminNetworkPolicy:         slices.Contains(apis, AdminNetworkPolicy),
+					BaselineAdminNetworkPolicy: slices.Contains(apis, BaselineAdminNetworkPolicy),
+				}
+			},
+		},
+	}
+}
+
+// SelectAgents returns the agent kinds named in spec (comma-separated, as
+// in $NETDEP_E2E_AGENTS), or all of them when spec is empty.
+func SelectAgents(spec string) ([]AgentKind, error) {
+	all := AgentKinds()
+	if strings.TrimSpace(spec) == "" {
+		return all, nil
+	}
+	var out []AgentKind
+	for _, name := range strings.Split(spec, ",") {
+		name = strings.TrimSpace(name)
+		i := slices.IndexFunc(all, func(k AgentKind) bool { return k.Name == name })
+		if i < 0 {
+			var names []string
+			for _, k := range all {
+				names = append(names, k.Name)
 			}
-			if stable >= 2 {
-				return nil
-			}
+			return nil, fmt.Errorf("unknown agent %q (known: %s)", name, strings.Join(names, ", "))
 		}
-		prev = state
-		if time.Now().After(deadline) || ctx.Err() != nil {
-			return fmt.Errorf("kube-router did not program its rules in time (last error: %v)\n%s", err, k.proc.Tail(40))
+		if !slices.ContainsFunc(out, func(k AgentKind) bool { return k.Name == name }) {
+			out = append(out, all[i])
 		}
-		time.Sleep(500 * time.Millisecond)
 	}
+	return out, nil
 }
-
-var counters = regexp.MustCompile(`\[\d+:\d+\]`)
-
-func (k *KubeRouter) snapshot(ctx context.Context) (string, error) {
-	rules, err := k.node.Output(ctx, "iptables-save", "-t", "filter")
-	if err != nil {
-		return "", err
-	}
-	sets, err := k.node.Output(ctx, "ipset", "save")
-	if err != nil {
-		return "", err
-	}
-	var b bytes.Buffer
-	for _, l := range strings.Split(string(rules), "\n") {
-		if strings.HasPrefix(l, "#") {
-			continue // the save timestamp
-		}
-		b.WriteString(counters.ReplaceAllString(l, ""))
-		b.WriteByte('\n')
-	}
-	b.Write(sets)
-	return b.String(), nil
-}
-
-// Rules returns the node's filter table, for a failing test to show.
-func (k *KubeRouter) Rules(ctx context.Context) string {
-	s, err := k.snapshot(ctx)
-	if err != nil {
-		return err.Error()
-	}
-	return s
-}
-
-func (k *KubeRouter) Processes() []*Process {
-	if k.proc == nil {
-		return nil
-	}
-	return []*Process{k.proc}
-}
-
-func (k *KubeRouter) Stop() { k.proc.Stop() }

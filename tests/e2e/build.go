@@ -5,10 +5,12 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"time"
 )
 
@@ -20,6 +22,11 @@ type Binaries struct {
 	// Flux's controllers, for the GitOps scenario (flux.go).
 	FluxSource    string
 	FluxKustomize string
+	// KubeNetworkPolicies is the second agent; NetworkPolicyAPICRDs the
+	// experimental v1alpha1 CRDs of the very network-policy-api version it
+	// was built against (its admin-policy flags need them installed).
+	KubeNetworkPolicies  string
+	NetworkPolicyAPICRDs string
 }
 
 // Tool is an upstream program built, unmodified, from the module proxy. Each
@@ -35,6 +42,7 @@ var (
 	toolKubeRouter    = Tool{"kube-router", "github.com/cloudnativelabs/kube-router/v2/cmd/kube-router"}
 	toolFluxSource    = Tool{"flux-source-controller", "github.com/fluxcd/source-controller"}
 	toolFluxKustomize = Tool{"flux-kustomize-controller", "github.com/fluxcd/kustomize-controller"}
+	toolKNP           = Tool{"kube-network-policies", "sigs.k8s.io/kube-network-policies/cmd"}
 )
 
 // BuildTools builds or finds every tool; toolsDir is this module's tools/.
@@ -60,6 +68,14 @@ func BuildTools(ctx context.Context, toolsDir string, logf func(string, ...any))
 	if b.FluxKustomize, err = toolFluxKustomize.Build(ctx, toolsDir, cache, logf); err != nil {
 		return b, err
 	}
+	if b.KubeNetworkPolicies, err = toolKNP.Build(ctx, toolsDir, cache, logf); err != nil {
+		return b, err
+	}
+	npa, err := toolKNP.ModuleDir(ctx, toolsDir, "sigs.k8s.io/network-policy-api")
+	if err != nil {
+		return b, err
+	}
+	b.NetworkPolicyAPICRDs = filepath.Join(npa, "config", "crd", "experimental")
 	return b, nil
 }
 
@@ -112,7 +128,7 @@ func (t Tool) Build(ctx context.Context, toolsDir, cacheDir string, logf func(st
 	cmd := exec.CommandContext(ctx, goBin, "build", "-trimpath", "-ldflags=-s -w", "-o", tmp, t.Pkg)
 	cmd.Dir = dir
 	// The tool modules are complete; never let a build edit them.
-	cmd.Env = append(os.Environ(), "GOFLAGS=-mod=readonly", "CGO_ENABLED=0", "GOWORK=off")
+	cmd.Env = toolEnv()
 	var outb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &outb, &outb
 	if err := cmd.Run(); err != nil {
@@ -124,4 +140,41 @@ func (t Tool) Build(ctx context.Context, toolsDir, cacheDir string, logf func(st
 	}
 	logf("%s: built in %s", t.Name, time.Since(start).Round(time.Second))
 	return out, nil
+}
+
+func goBinary() string {
+	goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
+	if _, err := os.Stat(goBin); err != nil {
+		return "go"
+	}
+	return goBin
+}
+
+// toolEnv is how every go command runs in a tool module: the modules are
+// complete, and no command may edit them.
+func toolEnv() []string {
+	return append(os.Environ(), "GOFLAGS=-mod=readonly", "CGO_ENABLED=0", "GOWORK=off")
+}
+
+// ModuleDir returns the module cache directory of module at the version the
+// tool's go.mod selects, downloading it if the cache lacks it (a tool binary
+// can be cached while the module cache is not).
+func (t Tool) ModuleDir(ctx context.Context, toolsDir, module string) (string, error) {
+	cmd := exec.CommandContext(ctx, goBinary(), "mod", "download", "-json", module)
+	cmd.Dir = filepath.Join(toolsDir, t.Name)
+	cmd.Env = toolEnv()
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return "", fmt.Errorf("go mod download %s in tools/%s: %w\n%s", module, t.Name, err, stderr.String())
+	}
+	var m struct{ Dir, Error string }
+	if err := json.Unmarshal(out, &m); err != nil {
+		return "", fmt.Errorf("go mod download %s: %w", module, err)
+	}
+	if m.Error != "" || m.Dir == "" {
+		return "", fmt.Errorf("go mod download %s: %s", module, m.Error)
+	}
+	return m.Dir, nil
 }

@@ -15,9 +15,15 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/discovery/cached/memory"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/restmapper"
 )
 
 const (
@@ -35,7 +41,15 @@ type Cluster struct {
 	Client     kubernetes.Interface
 	Config     *rest.Config // for clients other than Client (dynamic, for CRDs)
 	Kubeconfig string
-	procs      []*Process
+	// Token is the e2e-admin bearer token (system:masters) and CAFile the
+	// API server's self-signed serving certificate with its CA, for an agent
+	// that reads in-cluster configuration rather than a kubeconfig.
+	Token  string
+	CAFile string
+	// Dynamic serves kinds without typed clients (CRDs and their objects).
+	Dynamic dynamic.Interface
+	mapper  *restmapper.DeferredDiscoveryRESTMapper
+	procs   []*Process
 }
 
 // StartCluster starts etcd and kube-apiserver inside node and waits until the
@@ -51,6 +65,10 @@ func StartCluster(ctx context.Context, node *NetNS, bins Binaries, dir string) (
 	if err != nil {
 		return c, err
 	}
+	c.Token = token
+	// kube-apiserver writes it at start: a certificate for the bind address
+	// (127.0.0.1), then the CA that signed it.
+	c.CAFile = filepath.Join(dir, "pki", "apiserver.crt")
 	saKey, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
 		return c, err
@@ -136,6 +154,10 @@ current-context: e2e
 		return c, err
 	}
 	c.Client, c.Config = cs, cfg
+	if c.Dynamic, err = dynamic.NewForConfig(cfg); err != nil {
+		return c, err
+	}
+	c.mapper = restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(cs.Discovery()))
 	deadline := time.Now().Add(120 * time.Second)
 	for {
 		for _, p := range c.procs {
@@ -236,6 +258,76 @@ func (c *Cluster) Apply(ctx context.Context, pols []*networkingv1.NetworkPolicy)
 		np.ResourceVersion = ""
 		if _, err := c.Client.NetworkingV1().NetworkPolicies(np.Namespace).Create(ctx, np, metav1.CreateOptions{}); err != nil {
 			return fmt.Errorf("create NetworkPolicy %s/%s: %w", np.Namespace, np.Name, err)
+		}
+	}
+	return nil
+}
+
+var crdGVR = schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
+
+// InstallCRDs creates the CustomResourceDefinitions and waits until each is
+// Established, so that its objects can be created and an agent's informer
+// for them can list.
+func (c *Cluster) InstallCRDs(ctx context.Context, crds []*unstructured.Unstructured) error {
+	for _, crd := range crds {
+		if _, err := c.Dynamic.Resource(crdGVR).Create(ctx, crd, metav1.CreateOptions{}); err != nil {
+			return fmt.Errorf("create CustomResourceDefinition %s: %w", crd.GetName(), err)
+		}
+	}
+	for _, crd := range crds {
+		deadline := time.Now().Add(60 * time.Second)
+		for {
+			got, err := c.Dynamic.Resource(crdGVR).Get(ctx, crd.GetName(), metav1.GetOptions{})
+			if err == nil && crdEstablished(got) {
+				break
+			}
+			if time.Now().After(deadline) || ctx.Err() != nil {
+				return fmt.Errorf("CustomResourceDefinition %s not established (last error: %v)", crd.GetName(), err)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+	c.mapper.Reset()
+	return nil
+}
+
+func crdEstablished(crd *unstructured.Unstructured) bool {
+	conds, _, _ := unstructured.NestedSlice(crd.Object, "status", "conditions")
+	for _, ci := range conds {
+		if m, ok := ci.(map[string]any); ok && m["type"] == "Established" && m["status"] == "True" {
+			return true
+		}
+	}
+	return false
+}
+
+// ApplyObjects creates objects of kinds without a typed client (the
+// v1alpha1 admin policies), with strict field validation so that a field
+// the API does not know is an error rather than silently pruned.
+func (c *Cluster) ApplyObjects(ctx context.Context, objs []*unstructured.Unstructured) error {
+	for _, o := range objs {
+		gvk := o.GroupVersionKind()
+		var m *meta.RESTMapping
+		var err error
+		// Discovery can lag an Established CRD by a moment.
+		for deadline := time.Now().Add(30 * time.Second); ; {
+			if m, err = c.mapper.RESTMapping(gvk.GroupKind(), gvk.Version); err == nil {
+				break
+			}
+			if time.Now().After(deadline) || ctx.Err() != nil {
+				return fmt.Errorf("%s %s: %w", gvk.Kind, o.GetName(), err)
+			}
+			c.mapper.Reset()
+			time.Sleep(200 * time.Millisecond)
+		}
+		var ri dynamic.ResourceInterface = c.Dynamic.Resource(m.Resource)
+		if m.Scope.Name() == meta.RESTScopeNameNamespace {
+			ri = c.Dynamic.Resource(m.Resource).Namespace(o.GetNamespace())
+		}
+		obj := o.DeepCopy()
+		obj.SetResourceVersion("")
+		if _, err := ri.Create(ctx, obj, metav1.CreateOptions{FieldValidation: "Strict"}); err != nil {
+			return fmt.Errorf("create %s %s: %w", gvk.Kind, o.GetName(), err)
 		}
 	}
 	return nil

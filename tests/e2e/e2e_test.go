@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -15,15 +16,19 @@ import (
 	"time"
 )
 
-// TestEnforcement is the proof on real packets: for every scenario, an
-// unmodified agent (kube-router) enforces the policies, given through a real
-// API server, between real network namespaces, and every flow is probed.
+// TestEnforcement is the proof on real packets: for every scenario, each
+// unmodified agent (kube-router, then kube-network-policies) enforces the
+// policies, given through a real API server, between real network
+// namespaces; every flow is probed and held to the oracles, and the agents'
+// verdicts are held to each other. $NETDEP_E2E_AGENTS (comma-separated
+// names) runs a subset.
 //
 // It runs only with NETDEP_E2E=1 (make e2e), as root, with iptables, ipset,
-// iproute2 and etcd installed (setup.sh). Otherwise it skips and says why.
+// nftables, conntrack, iproute2 and etcd installed (setup.sh). Otherwise it
+// skips and says why.
 func TestEnforcement(t *testing.T) {
 	if os.Getenv("NETDEP_E2E") != "1" {
-		t.Skip("SKIPPED: the end-to-end enforcement test runs only with NETDEP_E2E=1 (use `make e2e`; it needs root, iptables, ipset, iproute2 and etcd: tests/e2e/setup.sh)")
+		t.Skip("SKIPPED: the end-to-end enforcement test runs only with NETDEP_E2E=1 (use `make e2e`; it needs root, iptables, ipset, nftables, conntrack, iproute2 and etcd: tests/e2e/setup.sh)")
 	}
 	etcd := requireHost(t)
 
@@ -53,40 +58,86 @@ func TestEnforcement(t *testing.T) {
 		t.Fatal("no scenario found")
 	}
 
-	passed, failed := 0, 0
-	for i, sc := range scenarios {
-		ok := t.Run(sc.Name, func(t *testing.T) {
-			r := &Run{Scenario: sc, Agent: &KubeRouter{Bin: bins.KubeRouter}, Bins: bins, Dir: t.TempDir(), Index: i, Logf: t.Logf}
-			untrack := track(r)
-			defer untrack()
-			start := time.Now()
-			err := r.Execute(ctx)
-			for pi, ph := range r.Phases {
-				WriteTable(os.Stdout, sc.Universe, ph, pi > 0 || ph.Failed() > 0)
-				for _, c := range ph.Checks {
-					if c.OK() {
-						passed++
-					} else {
-						failed++
-					}
-				}
-			}
-			if err != nil || t.Failed() {
-				failed++ // the scenario itself, which did not get to the end
-				dumpDiagnostics(ctx, t, r)
-				t.Fatalf("%s: %v", sc.Name, err)
-			}
-			for _, ph := range r.Phases {
-				if n := ph.Failed(); n > 0 {
-					dumpDiagnostics(ctx, t, r)
-					t.Errorf("%s: %d of %d flows differ from the oracle (%s)", ph.Name, n, len(ph.Checks), ph.Oracle)
-				}
-			}
-			t.Logf("scenario %s: %s", sc.Name, time.Since(start).Round(time.Millisecond))
-		})
-		_ = ok
+	kinds, err := SelectAgents(os.Getenv("NETDEP_E2E_AGENTS"))
+	if err != nil {
+		t.Fatalf("NETDEP_E2E_AGENTS: %v", err)
 	}
-	fmt.Printf("\n%d passed, %d failed\n", passed, failed)
+	tally := NewTally(kinds)
+	defer tally.Write(os.Stdout)
+	for i, sc := range scenarios {
+		t.Run(sc.Name, func(t *testing.T) {
+			for _, n := range sc.Notes {
+				t.Log(n)
+			}
+			apis := sc.APIs()
+			if !slices.ContainsFunc(AgentKinds(), func(k AgentKind) bool { return k.Enforces(apis) }) {
+				t.Fatalf("no agent the suite knows enforces %v", apis)
+			}
+			var done []*Run
+			for j, k := range kinds {
+				if !k.Enforces(apis) {
+					t.Logf("%s: not run: it does not enforce %v", k.Name, apis)
+					tally.Agent(k.Name).Skipped = append(tally.Agent(k.Name).Skipped, sc.Name)
+					continue
+				}
+				t.Run(k.Name, func(t *testing.T) {
+					r := &Run{
+						Scenario: sc, Agent: k.New(bins, apis), Workers: k.Workers, Bins: bins,
+						Dir: t.TempDir(), Index: i*len(AgentKinds()) + j, Logf: t.Logf,
+					}
+					ok := runScenario(ctx, t, r)
+					if ok {
+						done = append(done, r)
+					}
+					tally.Agent(k.Name).Add(r, ok)
+				})
+			}
+			if len(done) < 2 {
+				return
+			}
+			tally.Compared++
+			tally.ComparedFlows += len(done[0].Enforced)
+			for _, other := range done[1:] {
+				ds, err := Disagreements(done[0], other)
+				if err != nil {
+					t.Fatal(err)
+				}
+				tally.Disagreed += len(ds)
+				for _, d := range ds {
+					fmt.Printf("DISAGREE %s: %s -> %s %s: %s %s, %s %s\n", sc.Name, d.From.ID(), d.To.ID(), d.Probe, d.A, d.GotA, d.B, d.GotB)
+				}
+				if len(ds) > 0 {
+					t.Errorf("%s and %s enforce %d of %d flows differently", done[0].Agent.Name(), other.Agent.Name(), len(ds), len(other.Enforced))
+				}
+			}
+		})
+	}
+}
+
+// runScenario runs one scenario with one agent and prints its truth tables;
+// it reports whether the run got to the end (its verdicts may still differ
+// from the oracles, which fails t).
+func runScenario(ctx context.Context, t *testing.T, r *Run) bool {
+	untrack := track(r)
+	defer untrack()
+	start := time.Now()
+	err := r.Execute(ctx)
+	for pi, ph := range r.Phases {
+		WriteTable(os.Stdout, r.Scenario.Universe, ph, pi > 0 || ph.Failed() > 0)
+	}
+	if err != nil || t.Failed() {
+		dumpDiagnostics(ctx, t, r)
+		t.Errorf("%s with %s: %v", r.Scenario.Name, r.Agent.Name(), err)
+		return false
+	}
+	for _, ph := range r.Phases {
+		if n := ph.Failed(); n > 0 {
+			dumpDiagnostics(ctx, t, r)
+			t.Errorf("%s: %d of %d flows differ from the oracle (%s)", ph.Name, n, len(ph.Checks), ph.Oracle)
+		}
+	}
+	t.Logf("scenario %s with %s: %s", r.Scenario.Name, r.Agent.Name(), time.Since(start).Round(time.Millisecond))
+	return true
 }
 
 // requireHost skips, saying why, where the test cannot run: it never passes
@@ -96,7 +147,7 @@ func requireHost(t *testing.T) string {
 	if os.Geteuid() != 0 {
 		t.Skip("SKIPPED: the e2e test must run as root (it creates network namespaces and iptables rules inside them)")
 	}
-	for _, bin := range []string{"ip", "iptables", "iptables-save", "iptables-restore", "ipset", "conntrack"} {
+	for _, bin := range []string{"ip", "iptables", "iptables-save", "iptables-restore", "ipset", "conntrack", "nft"} {
 		if _, err := exec.LookPath(bin); err != nil {
 			t.Skipf("SKIPPED: %s not found (run tests/e2e/setup.sh): %v", bin, err)
 		}
@@ -188,7 +239,5 @@ func dumpDiagnostics(ctx context.Context, t *testing.T, r *Run) {
 	for _, p := range procs {
 		t.Logf("--- %s log (tail) ---\n%s", p.Name, p.Tail(25))
 	}
-	if kr, ok := r.Agent.(*KubeRouter); ok && kr.proc != nil {
-		t.Logf("--- node filter table and ipsets ---\n%s", kr.Rules(ctx))
-	}
+	t.Logf("--- %s: node dataplane ---\n%s", r.Agent.Name(), r.Agent.State(ctx))
 }

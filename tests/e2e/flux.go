@@ -13,9 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"sort"
-	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -141,36 +139,6 @@ func (f *Flux) Stop() {
 		f.procs[i].Stop()
 	}
 	f.procs = nil
-}
-
-// ModuleDir is where the Go module cache holds module, at the version the
-// tool's go.mod pins (the CRDs ship in the controllers' modules, the same
-// version as the binaries).
-func (t Tool) ModuleDir(ctx context.Context, toolsDir, module string) (string, error) {
-	cmd := exec.CommandContext(ctx, goBinary(), "list", "-m", "-f", "{{.Dir}}", module)
-	cmd.Dir = filepath.Join(toolsDir, t.Name)
-	cmd.Env = append(os.Environ(), "GOFLAGS=-mod=readonly", "GOWORK=off")
-	out, err := cmd.Output()
-	if err != nil {
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			err = fmt.Errorf("%w: %s", err, ee.Stderr)
-		}
-		return "", fmt.Errorf("go list -m %s in tools/%s: %w", module, t.Name, err)
-	}
-	dir := strings.TrimSpace(string(out))
-	if dir == "" {
-		return "", fmt.Errorf("go list -m %s in tools/%s: not in the module cache", module, t.Name)
-	}
-	return dir, nil
-}
-
-func goBinary() string {
-	goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
-	if _, err := os.Stat(goBin); err != nil {
-		return "go"
-	}
-	return goBin
 }
 
 // FluxCRDs returns the CRD files of both controllers' modules.
@@ -422,17 +390,4 @@ func (g *GitServer) Close() {
 	if g != nil && g.srv != nil {
 		_ = g.srv.Close()
 	}
-}
-
-// Syncs counts the full syncs kube-router has finished, from its log (one
-// line per sync at --v=1): how many rulesets a transition went through.
-func (k *KubeRouter) Syncs() int {
-	if k.proc == nil {
-		return 0
-	}
-	b, err := os.ReadFile(k.proc.LogPath)
-	if err != nil {
-		return 0
-	}
-	return bytes.Count(b, []byte("sync iptables took"))
 }

@@ -139,8 +139,10 @@ func TestFluxGitOps(t *testing.T) {
 	}
 
 	sc := &Scenario{Name: "flux-" + fluxExample + "-" + fluxEnv, Universe: u}
+	// Flux's scenario runs with kube-router: its sync counter tells how many
+	// rulesets a transition went through.
 	agent := &KubeRouter{Bin: bins.KubeRouter}
-	run := &Run{Scenario: sc, Agent: agent, Bins: bins, Dir: dir, Index: 900, Logf: t.Logf}
+	run := &Run{Scenario: sc, Agent: agent, Workers: kubeRouterWorkers, Bins: bins, Dir: dir, Index: 900, Logf: t.Logf}
 	untrack := track(run)
 	defer untrack()
 	var flux *Flux
@@ -275,7 +277,7 @@ func TestFluxGitOps(t *testing.T) {
 		if _, err := run.Testbed.Node.Output(ctx, "conntrack", "-F"); err != nil {
 			t.Fatal(err)
 		}
-		obs, took := Sweep(ctx, run.Testbed, u)
+		obs, took := Sweep(ctx, run.Testbed, u, run.Workers)
 		ph := Judge(fmt.Sprintf("after %q, synced by Flux, enforced by kube-router", rev.Name), obs, took, rev.Oracle)
 		WriteTable(&report, u, ph, false)
 		if n := ph.Failed(); n > 0 {

@@ -3,6 +3,7 @@ package e2e
 import (
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 )
 
@@ -92,4 +93,112 @@ func WriteTable(w io.Writer, u *Universe, ph *Phase, full bool) {
 		fmt.Fprintf(w, "MISMATCH %s -> %s %s: oracle says %s, probe %s%s\n",
 			c.From.ID(), c.To.ID(), c.Probe, want, c.Got, detail)
 	}
+}
+
+// AgentTally is one agent's share of a run of the suite.
+type AgentTally struct {
+	Agent     string
+	Scenarios int      // scenarios it ran to the end
+	Aborted   int      // scenarios that stopped before the end (a failure each)
+	Skipped   []string // scenarios whose APIs it does not enforce
+	Probes    int      // packets' fates observed: both sweeps, every flow
+	Passed    int      // verdicts as the oracle said: each probe against each oracle
+	Failed    int      // verdicts that were not, plus Aborted
+}
+
+// Tally is the suite's result per agent, and between agents.
+type Tally struct {
+	Agents []*AgentTally
+	// Compared counts the scenarios and flows that two or more agents
+	// enforced; Disagreed the flows where they did not enforce alike.
+	Compared, ComparedFlows, Disagreed int
+}
+
+// NewTally starts a tally for the agent kinds in order.
+func NewTally(kinds []AgentKind) *Tally {
+	t := &Tally{}
+	for _, k := range kinds {
+		t.Agents = append(t.Agents, &AgentTally{Agent: k.Name})
+	}
+	return t
+}
+
+// Agent returns the tally of the agent of that name.
+func (t *Tally) Agent(name string) *AgentTally {
+	for _, a := range t.Agents {
+		if a.Agent == name {
+			return a
+		}
+	}
+	panic("e2e: no tally for agent " + name)
+}
+
+// Add counts a run's phases (and the run itself, if it did not finish).
+func (a *AgentTally) Add(r *Run, finished bool) {
+	if len(r.Phases) > 0 {
+		a.Probes += len(r.Phases[0].Checks) // the negative control
+	}
+	a.Probes += len(r.Enforced) // one sweep, judged once per oracle
+	for _, ph := range r.Phases {
+		for _, c := range ph.Checks {
+			if c.OK() {
+				a.Passed++
+			} else {
+				a.Failed++
+			}
+		}
+	}
+	if finished {
+		a.Scenarios++
+	} else {
+		a.Aborted++
+		a.Failed++
+	}
+}
+
+// Totals are every agent's verdicts together; a disagreement between agents
+// is a failure of its own.
+func (t *Tally) Totals() (passed, failed int) {
+	for _, a := range t.Agents {
+		passed += a.Passed
+		failed += a.Failed
+	}
+	return passed, failed + t.Disagreed
+}
+
+// Write prints one line per agent, the comparison between agents, and
+// `N passed, N failed` as the last line.
+func (t *Tally) Write(w io.Writer) {
+	width := 0
+	for _, a := range t.Agents {
+		width = max(width, len(a.Agent))
+	}
+	fmt.Fprintf(w, "\n== per agent (probes: packets sent in the negative control and the enforcement sweep; verdicts: each probe against each oracle)\n")
+	for _, a := range t.Agents {
+		fmt.Fprintf(w, "%-*s  %d scenarios, %s probes, %s verdicts as expected, %s not", width, a.Agent, a.Scenarios, thousands(a.Probes), thousands(a.Passed), thousands(a.Failed))
+		if a.Aborted > 0 {
+			fmt.Fprintf(w, " (%d scenarios did not finish)", a.Aborted)
+		}
+		if len(a.Skipped) > 0 {
+			fmt.Fprintf(w, "; not run (APIs it does not enforce): %s", strings.Join(a.Skipped, ", "))
+		}
+		fmt.Fprintln(w)
+	}
+	if len(t.Agents) > 1 {
+		fmt.Fprintf(w, "agents compared on %d scenarios, %s flows: %s disagreements\n", t.Compared, thousands(t.ComparedFlows), thousands(t.Disagreed))
+	}
+	passed, failed := t.Totals()
+	fmt.Fprintf(w, "\n%d passed, %d failed\n", passed, failed)
+}
+
+// thousands writes n with comma separators, as the README quotes figures.
+func thousands(n int) string {
+	s := strconv.Itoa(n)
+	if n < 0 {
+		return "-" + thousands(-n)
+	}
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
 }

@@ -73,12 +73,12 @@ type Observation struct {
 	Elapsed time.Duration
 }
 
-// Sweep probes every flow with bounded concurrency.
-func Sweep(ctx context.Context, tb *Testbed, u *Universe) ([]Observation, time.Duration) {
+// Sweep probes every flow, workers at a time.
+func Sweep(ctx context.Context, tb *Testbed, u *Universe, workers int) ([]Observation, time.Duration) {
 	flows := Flows(u)
 	obs := make([]Observation, len(flows))
 	start := time.Now()
-	const workers = 24
+	workers = max(1, min(workers, len(flows)))
 	idx := make(chan int)
 	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {
@@ -110,11 +110,12 @@ func Judge(name string, obs []Observation, took time.Duration, o Oracle) *Phase 
 	return ph
 }
 
-// Run is one scenario end to end: network, listeners, API server, objects,
-// agent, negative control, policies, enforcement sweep.
+// Run is one scenario with one agent, end to end: network, listeners, API
+// server, objects, agent, negative control, policies, enforcement sweep.
 type Run struct {
 	Scenario *Scenario
 	Agent    Agent
+	Workers  int // probes in flight (AgentKind.Workers)
 	Bins     Binaries
 	Dir      string // logs and state, removed by the caller
 	Index    int    // tells this run's namespaces from other scenarios'
@@ -123,7 +124,10 @@ type Run struct {
 	Testbed *Testbed
 	Cluster *Cluster
 	Phases  []*Phase
-	lst     Listeners
+	// Enforced is what the enforcement sweep saw, before any oracle: the
+	// suite compares it between agents.
+	Enforced []Observation
+	lst      Listeners
 }
 
 // Execute runs the scenario. Whatever happens, Close must be called after
@@ -135,22 +139,31 @@ func (r *Run) Execute(ctx context.Context) error {
 	sc := r.Scenario
 	u := sc.Universe
 	t3 := time.Now()
+	// Admin policies first. kube-network-policies shows no sign of having
+	// taken them in (only NetworkPolicy events make it sync), and they come
+	// through another watch than the NetworkPolicies, so created first they
+	// have had the longest to arrive when the wait for those ends. A late
+	// one fails the run (its flows come out wrong), never passes it.
+	if err := r.Cluster.ApplyObjects(ctx, sc.Objects); err != nil {
+		return err
+	}
 	if err := r.Cluster.Apply(ctx, sc.Policies); err != nil {
 		return err
 	}
 	if err := r.Agent.WaitProgrammed(ctx, len(sc.Policies)); err != nil {
 		return err
 	}
-	r.Logf("%d policies applied and programmed in %s", len(sc.Policies), time.Since(t3).Round(time.Millisecond))
+	r.Logf("%d policies applied and programmed in %s", len(sc.Objects)+len(sc.Policies), time.Since(t3).Round(time.Millisecond))
 	// The control sweep left conntrack entries in the node. An enforced UDP
 	// probe that happens to reuse a control probe's source port (ephemeral
 	// ports collide about once in a few runs over thousands of flows) would
-	// ride such an entry through kube-router's ESTABLISHED accept and pass
+	// ride such an entry through the agent's ESTABLISHED accept and pass
 	// although the policy denies it.
 	if _, err := r.Testbed.Node.Output(ctx, "conntrack", "-F"); err != nil {
 		return fmt.Errorf("flushing the node's conntrack table after the negative control: %w", err)
 	}
-	obs, took := Sweep(ctx, r.Testbed, u)
+	obs, took := Sweep(ctx, r.Testbed, u, r.Workers)
+	r.Enforced = obs
 	for _, o := range sc.Oracles {
 		r.Phases = append(r.Phases, Judge("enforced by "+r.Agent.Name(), obs, took, o))
 	}
@@ -189,18 +202,29 @@ func (r *Run) Start(ctx context.Context) error {
 	}
 	r.Logf("etcd + kube-apiserver ready, %d namespaces and %d pods created, in %s",
 		len(u.Namespaces), len(u.Pods), time.Since(t1).Round(time.Millisecond))
+	// An agent that watches an API's objects needs its CRD before it starts.
+	if apis := sc.APIs(); len(apis) > 0 {
+		crds, err := LoadCRDs(r.Bins.NetworkPolicyAPICRDs, apis)
+		if err != nil {
+			return err
+		}
+		if err := r.Cluster.InstallCRDs(ctx, crds); err != nil {
+			return err
+		}
+		r.Logf("CRDs installed: %v", apis)
+	}
 
 	t2 := time.Now()
-	if err := r.Agent.Start(ctx, r.Testbed.Node, r.Cluster.Kubeconfig, r.Dir); err != nil {
+	if err := r.Agent.Start(ctx, r.Testbed.Node, r.Cluster, r.Dir); err != nil {
 		return fmt.Errorf("%s: %w", r.Agent.Name(), err)
 	}
-	r.Logf("%s running in %s", r.Agent.Name(), time.Since(t2).Round(time.Millisecond))
+	r.Logf("%s running in %s (%s)", r.Agent.Name(), time.Since(t2).Round(time.Millisecond), r.Agent.Detail())
 
 	// Negative control: with the agent running and no policy, everything
 	// passes, including what the policies will deny. This proves that the
 	// network, the listeners and the probes can see a flow pass, so that a
 	// blocked probe later means enforcement, not a broken test bed.
-	obs, took := Sweep(ctx, r.Testbed, u)
+	obs, took := Sweep(ctx, r.Testbed, u, r.Workers)
 	control := Judge("negative control: agent running, no policy", obs, took, AllowAll{})
 	r.Phases = append(r.Phases, control)
 	if control.Failed() > 0 {
@@ -224,4 +248,34 @@ func (r *Run) Close() {
 			r.Logf("cleanup: %v", err)
 		}
 	}
+}
+
+// Disagreement is a flow that two agents enforced differently in the same
+// scenario: one let it pass, the other did not.
+type Disagreement struct {
+	Flow
+	A, B       string // the agents
+	GotA, GotB Outcome
+}
+
+// Disagreements compares two runs of one scenario flow by flow. It needs no
+// oracle, so it holds where a scenario's oracles are wrong or fall short:
+// two real agents that read the same policies differently is a finding
+// either way.
+func Disagreements(a, b *Run) ([]Disagreement, error) {
+	if len(a.Enforced) != len(b.Enforced) {
+		return nil, fmt.Errorf("%s probed %d flows, %s %d", a.Agent.Name(), len(a.Enforced), b.Agent.Name(), len(b.Enforced))
+	}
+	var out []Disagreement
+	for i, oa := range a.Enforced {
+		ob := b.Enforced[i]
+		if oa.From != ob.From || oa.To != ob.To || oa.Probe != ob.Probe {
+			return nil, fmt.Errorf("flow %d: %s probed %s -> %s %s, %s probed %s -> %s %s", i,
+				a.Agent.Name(), oa.From.ID(), oa.To.ID(), oa.Probe, b.Agent.Name(), ob.From.ID(), ob.To.ID(), ob.Probe)
+		}
+		if (oa.Got == Passed) != (ob.Got == Passed) {
+			out = append(out, Disagreement{Flow: oa.Flow, A: a.Agent.Name(), B: b.Agent.Name(), GotA: oa.Got, GotB: ob.Got})
+		}
+	}
+	return out, nil
 }

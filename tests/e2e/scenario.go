@@ -14,6 +14,8 @@ import (
 
 	"gopkg.in/yaml.v3"
 	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
@@ -28,8 +30,17 @@ type Scenario struct {
 	Name     string
 	Universe *Universe
 	Policies []*networkingv1.NetworkPolicy
-	Oracles  []Oracle
+	// Objects are policies of the APIs beyond NetworkPolicy (AdminNetwork-
+	// Policy, BaselineAdminNetworkPolicy v1alpha1). Only agents that enforce
+	// their APIs run the scenario.
+	Objects []*unstructured.Unstructured
+	Oracles []Oracle
+	// Notes say what the run leaves out and why, for the log.
+	Notes []string
 }
+
+// APIs lists the APIs beyond NetworkPolicy the scenario's objects use.
+func (s *Scenario) APIs() []API { return APIsOf(s.Objects) }
 
 // LoadFixture reads a scenario from dir: universe.yaml (the universe and its
 // declared graph, the oracle) and policies/, rendered NetworkPolicy YAML or a
@@ -43,11 +54,19 @@ func LoadFixture(dir string) (*Scenario, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, "universe.yaml"), err)
 	}
-	pols, err := LoadPolicies(filepath.Join(dir, "policies"))
+	pols, objs, err := loadObjects(filepath.Join(dir, "policies"))
 	if err != nil {
 		return nil, err
 	}
 	u.AddPolicyPorts(pols)
+	sc := &Scenario{Name: filepath.Base(dir), Universe: u, Policies: pols, Objects: objs, Oracles: []Oracle{g}}
+	if apis := sc.APIs(); len(apis) > 0 {
+		// netdep's evaluator knows NetworkPolicy alone; over admin policies
+		// its verdict would be wrong by construction. The fixture's declared
+		// graph is the only oracle then.
+		sc.Notes = append(sc.Notes, fmt.Sprintf("oracle: the declared graph alone; netdep's evaluator does not know %v", apis))
+		return sc, nil
+	}
 	// The product's evaluator is held to the same packets: the fixture's
 	// declared graph and netdep's reading of the policies must both match
 	// what the agent enforced.
@@ -55,7 +74,8 @@ func LoadFixture(dir string) (*Scenario, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", dir, err)
 	}
-	return &Scenario{Name: filepath.Base(dir), Universe: u, Policies: pols, Oracles: []Oracle{g, eo}}, nil
+	sc.Oracles = append(sc.Oracles, eo)
+	return sc, nil
 }
 
 // LoadPolicies reads the NetworkPolicies of a directory: the output of a
@@ -63,30 +83,44 @@ func LoadFixture(dir string) (*Scenario, error) {
 // file in it (multi-document allowed). Any other kind is an error: the test
 // must not silently drop what it was asked to enforce.
 func LoadPolicies(dir string) ([]*networkingv1.NetworkPolicy, error) {
+	pols, objs, err := loadObjects(dir)
+	if err != nil {
+		return nil, err
+	}
+	if len(objs) > 0 {
+		return nil, fmt.Errorf("%s: %s %q: only networking.k8s.io/v1 NetworkPolicy is expected", dir, objs[0].GetKind(), objs[0].GetName())
+	}
+	return pols, nil
+}
+
+// loadObjects reads a directory as LoadPolicies does, and also admits the
+// objects of the APIs an agent may enforce beyond NetworkPolicy (apiKinds).
+func loadObjects(dir string) ([]*networkingv1.NetworkPolicy, []*unstructured.Unstructured, error) {
 	var docs []byte
 	if _, err := os.Stat(filepath.Join(dir, "kustomization.yaml")); err == nil {
 		res, err := krusty.MakeKustomizer(krusty.MakeDefaultOptions()).Run(filesys.MakeFsOnDisk(), dir)
 		if err != nil {
-			return nil, fmt.Errorf("kustomize build %s: %w", dir, err)
+			return nil, nil, fmt.Errorf("kustomize build %s: %w", dir, err)
 		}
 		if docs, err = res.AsYaml(); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	} else {
 		files, err := filepath.Glob(filepath.Join(dir, "*.y*ml"))
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		sort.Strings(files)
 		for _, f := range files {
 			b, err := os.ReadFile(f)
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			docs = append(append(docs, b...), []byte("\n---\n")...)
 		}
 	}
 	var out []*networkingv1.NetworkPolicy
+	var objs []*unstructured.Unstructured
 	r := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(docs)))
 	for {
 		doc, err := r.Read()
@@ -94,30 +128,46 @@ func LoadPolicies(dir string) ([]*networkingv1.NetworkPolicy, error) {
 			break
 		}
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", dir, err)
+			return nil, nil, fmt.Errorf("%s: %w", dir, err)
 		}
 		if len(bytes.TrimSpace(doc)) == 0 || string(bytes.TrimSpace(doc)) == "---" {
 			continue
 		}
+		var tm metav1.TypeMeta
+		if err := sigsyaml.Unmarshal(doc, &tm); err != nil {
+			return nil, nil, fmt.Errorf("%s: %w", dir, err)
+		}
+		if _, ok := apiOf(tm.GroupVersionKind()); ok {
+			// The API server validates these strictly (ApplyObjects).
+			var o unstructured.Unstructured
+			if err := sigsyaml.Unmarshal(doc, &o.Object); err != nil {
+				return nil, nil, fmt.Errorf("%s: %w", dir, err)
+			}
+			if o.GetName() == "" || o.GetNamespace() != "" {
+				return nil, nil, fmt.Errorf("%s: %s %q: want a name and no namespace (it is cluster-scoped)", dir, o.GetKind(), o.GetName())
+			}
+			objs = append(objs, &o)
+			continue
+		}
 		var np networkingv1.NetworkPolicy
 		if err := sigsyaml.UnmarshalStrict(doc, &np); err != nil {
-			return nil, fmt.Errorf("%s: %w", dir, err)
+			return nil, nil, fmt.Errorf("%s: %w", dir, err)
 		}
 		if np.Kind == "" && np.Name == "" {
 			continue // a document of comments only
 		}
 		if np.Kind != "NetworkPolicy" || np.APIVersion != "networking.k8s.io/v1" {
-			return nil, fmt.Errorf("%s: %s %q: only networking.k8s.io/v1 NetworkPolicy is expected", dir, np.Kind, np.Name)
+			return nil, nil, fmt.Errorf("%s: %s %q: only networking.k8s.io/v1 NetworkPolicy and the v1alpha1 admin policies are expected", dir, np.Kind, np.Name)
 		}
 		if np.Namespace == "" {
-			return nil, fmt.Errorf("%s: NetworkPolicy %q has no namespace", dir, np.Name)
+			return nil, nil, fmt.Errorf("%s: NetworkPolicy %q has no namespace", dir, np.Name)
 		}
 		out = append(out, &np)
 	}
 	if len(out) == 0 {
-		return nil, fmt.Errorf("%s: no NetworkPolicy found", dir)
+		return nil, nil, fmt.Errorf("%s: no NetworkPolicy found", dir)
 	}
-	return out, nil
+	return out, objs, nil
 }
 
 // The fixture format. It mirrors schema v1 closely enough that a fixture

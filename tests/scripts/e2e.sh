@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Runs the end-to-end enforcement test (tests/e2e): installs its
-# prerequisites, then proves the policies on real packets with kube-router
-# and runs the Flux GitOps scenario (Flux's own controllers, tests/e2e/flux_test.go).
-# `make e2e` and CI call this. Needs root; elsewhere the test skips and says
-# why. The first run builds kube-apiserver, kube-router and Flux's two
-# controllers (minutes on two cores) into ~/.cache/netdep-e2e (or
-# $NETDEP_E2E_CACHE); later runs reuse them.
+# prerequisites, then proves the policies on real packets with kube-router and
+# kube-network-policies ($NETDEP_E2E_AGENTS picks a subset) and runs the Flux
+# GitOps scenario (Flux's own controllers, tests/e2e/flux_test.go). `make e2e`
+# and CI call this. Needs root; elsewhere the test skips and says why. The
+# first run builds kube-apiserver, both agents and Flux's two controllers
+# (minutes on two cores) into ~/.cache/netdep-e2e (or $NETDEP_E2E_CACHE);
+# later runs reuse them.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 

@@ -23,6 +23,6 @@ func main() {
 		fmt.Fprintln(os.Stderr, "e2e-tools:", err)
 		os.Exit(1)
 	}
-	fmt.Printf("kube-apiserver %s\nkube-router %s\nflux-source-controller %s\nflux-kustomize-controller %s\n",
-		paths.KubeAPIServer, paths.KubeRouter, paths.FluxSource, paths.FluxKustomize)
+	fmt.Printf("kube-apiserver %s\nkube-router %s\nkube-network-policies %s\nnetwork-policy-api CRDs %s\nflux-source-controller %s\nflux-kustomize-controller %s\n",
+		paths.KubeAPIServer, paths.KubeRouter, paths.KubeNetworkPolicies, paths.NetworkPolicyAPICRDs, paths.FluxSource, paths.FluxKustomize)
 }
