@@ -3,11 +3,12 @@ package app
 import (
 	"fmt"
 	"net/netip"
-	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/netdep/netdep/generator"
+	"github.com/netdep/netdep/generator/eval"
 	"github.com/netdep/netdep/generator/importer"
 )
 
@@ -33,6 +34,7 @@ type importPoliciesOptions struct {
 	force     bool
 	podCIDRs  []string
 	dryRun    bool
+	namespace string
 }
 
 func newImportPoliciesCommand(streams Streams) *cobra.Command {
@@ -56,7 +58,7 @@ with the reason, on stderr and at the top of each file concerned.`,
 			if len(o.manifests) == 0 {
 				return usageError{fmt.Errorf("--manifests is required")}
 			}
-			opts := importer.PolicyOptions{Out: o.out, Inputs: o.manifests}
+			opts := importer.PolicyOptions{Out: o.out, Manifests: o.manifests, Namespace: o.namespace}
 			for _, c := range o.podCIDRs {
 				p, err := netip.ParsePrefix(c)
 				if err != nil {
@@ -64,28 +66,17 @@ with the reason, on stderr and at the top of each file concerned.`,
 				}
 				opts.PodCIDRs = append(opts.PodCIDRs, p.Masked())
 			}
-			cluster, err := importer.LoadCluster(o.manifests)
-			if err != nil {
-				return err
-			}
-			res, err := importer.Policies(cluster, opts)
+			res, err := importer.ImportPolicies(opts)
 			if err != nil {
 				return err
 			}
 			if err := writeImport(streams, o.out, res.Files, o.force, o.dryRun); err != nil {
 				return err
 			}
-			fmt.Fprint(streams.Err, res.Report())
-			narrowed, widened := 0, 0
-			for _, c := range res.Changes {
-				if c.Kind == "widened" {
-					widened++
-				} else {
-					narrowed++
-				}
-			}
-			fmt.Fprintf(streams.Err, "imported %d policies over %d workloads: %s\n", len(cluster.Policies), len(cluster.Workloads),
-				exactness(narrowed, widened))
+			fmt.Fprint(streams.Err, res.Text())
+			fmt.Fprintf(streams.Err, "imported %d %s over %d %s\n", res.Policies, plural(res.Policies, "policy", "policies"),
+				res.Workloads, plural(res.Workloads, "workload", "workloads"))
+			fmt.Fprintf(streams.Err, "%s: %s\n", o.verifyCommand(), res.Check.Summary())
 			return nil
 		},
 	}
@@ -93,15 +84,18 @@ with the reason, on stderr and at the top of each file concerned.`,
 	cmd.Flags().StringVarP(&o.out, "out", "o", ".", "directory to write the dependency files to")
 	cmd.Flags().BoolVar(&o.force, "force", false, "overwrite existing files")
 	cmd.Flags().StringSliceVar(&o.podCIDRs, "pod-cidr", nil, "the cluster's pod network; ipBlocks overlapping it are carved around it")
+	cmd.Flags().StringVarP(&o.namespace, "namespace", "n", eval.DefaultNamespace, "the namespace of objects whose manifests name none, as kubectl apply -n")
 	cmd.Flags().BoolVar(&o.dryRun, "dry-run", false, "print the files on stdout instead of writing them")
 	return cmd
 }
 
-func exactness(narrowed, widened int) string {
-	if narrowed == 0 && widened == 0 {
-		return "exact (checked against the original policies)"
+// verifyCommand is the check the import ran, as a command to run again.
+func (o *importPoliciesOptions) verifyCommand() string {
+	args := []string{"netdep", "verify", o.out, "--manifests", strings.Join(o.manifests, ",")}
+	if o.namespace != "" && o.namespace != eval.DefaultNamespace {
+		args = append(args, "--namespace", o.namespace)
 	}
-	return fmt.Sprintf("%d %s narrowed, %d widened (checked against the original policies)", narrowed, plural(narrowed, "connection", "connections"), widened)
+	return strings.Join(args, " ")
 }
 
 // writeImport writes files into out, or prints them with dryRun.
@@ -158,13 +152,13 @@ counted; addresses outside the cluster become /32 (or /128) cidr entries.
   netdep import flows intents/*.yaml --manifests k8s/ --out teams`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			obs, err := readObserved(args)
+			obs, err := importer.ReadObservedFiles(args)
 			if err != nil {
 				return err
 			}
 			opts := importer.FlowOptions{Out: o.out, Inputs: args, Unmanaged: o.unmanaged}
 			if len(o.manifests) > 0 {
-				if opts.Cluster, err = importer.LoadCluster(o.manifests); err != nil {
+				if opts.Cluster, err = importer.LoadCluster(o.manifests, ""); err != nil {
 					return err
 				}
 			}
@@ -178,12 +172,7 @@ counted; addresses outside the cluster become /32 (or /128) cidr entries.
 			for _, n := range res.Notes {
 				fmt.Fprintf(streams.Err, "note: %s\n", n)
 			}
-			n := 0
-			for _, ob := range obs.Observations {
-				if !ob.Dropped {
-					n++
-				}
-			}
+			n := res.Observations
 			fmt.Fprintf(streams.Err, "imported %d %s into %d %s\n", n, plural(n, "observation", "observations"),
 				len(res.Files), plural(len(res.Files), "file", "files"))
 			return nil
@@ -195,22 +184,6 @@ counted; addresses outside the cluster become /32 (or /128) cidr entries.
 	cmd.Flags().StringSliceVar(&o.manifests, "manifests", nil, "workload manifests that give selectors and ports")
 	cmd.Flags().StringSliceVar(&o.unmanaged, "unmanaged", []string{"kube-system"}, "namespaces to describe without managing (managed: false)")
 	return cmd
-}
-
-func readObserved(files []string) (*importer.Observed, error) {
-	all := &importer.Observed{Skipped: map[string]int{}}
-	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			return nil, err
-		}
-		o, err := importer.ReadObserved(f, data)
-		if err != nil {
-			return nil, err
-		}
-		all.Merge(o)
-	}
-	return all, nil
 }
 
 type importDriftOptions struct {
@@ -242,7 +215,7 @@ Exit 0 when they agree, 1 on drift, 2 on bad input.`,
 			if err != nil {
 				return err
 			}
-			obs, err := readObserved(o.observed)
+			obs, err := importer.ReadObservedFiles(o.observed)
 			if err != nil {
 				return err
 			}
