@@ -42,15 +42,20 @@ func newImportPoliciesCommand(streams Streams) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "policies --manifests DIR|FILE... [--out DIR] [--force]",
 		Short: "Import dependency files from existing NetworkPolicies and workloads",
-		Long: `Read NetworkPolicies and the workloads they select (Deployments, StatefulSets,
-DaemonSets, ReplicaSets, Jobs, CronJobs, Pods, Services and Namespaces) from
-YAML files, directories or kustomizations, and write dependency files whose
-generated policies allow the same connections between those workloads.
+		Long: `Read NetworkPolicies and the workloads they select (every kind with a pod
+template: Deployments, StatefulSets, DaemonSets, ReplicaSets,
+ReplicationControllers, Jobs, CronJobs, custom resources such as Argo
+Rollouts; and Pods, Services and Namespaces) from YAML files, directories or
+kustomizations, and write dependency files whose generated policies allow the
+same connections between those workloads.
 
-What the schema cannot say exactly is imported in the closest narrower form.
-The import checks its own files against the original policies (as netdep
-verify --manifests would) and lists every connection they allow differently,
-with the reason, on stderr and at the top of each file concerned.`,
+What the schema cannot say exactly is imported in the closest form, and
+said: the import checks its own files as netdep verify --manifests does (with
+verify's own reader and check) and prints what verify finds, every difference
+with the import's reason, then the approximations verify cannot see (a
+selector imported as what it matches today) with the original rule; the same
+text heads each file concerned. The last line is the verify command that
+reproduces the check.`,
 		Example: `  netdep import policies --manifests ./cluster-dump --out teams
   netdep import policies --manifests k8s/overlays/prod --pod-cidr 10.244.0.0/16`,
 		Args: cobra.NoArgs,
@@ -142,11 +147,14 @@ func newImportFlowsCommand(streams Streams) *cobra.Command {
 flow logs (the JSON lines of hubble observe -o json) and Otterize
 ClientIntents (k8s.otterize.com v1alpha2, v1alpha3, v1, v2alpha1, v2beta1).
 
-Flows are aggregated to workloads (app or app.kubernetes.io/name label, else
-the owner's name) with their ports and protocols. Replies, dropped flows,
+Flows are aggregated to workloads (the workload Hubble names, else the app
+or app.kubernetes.io/name label, else the pod) with their ports and
+protocols; every Otterize target becomes a call or a note saying why not. Replies, dropped flows,
 probes from the node and DNS lookups (allow-dns covers them) are left out and
 counted; addresses outside the cluster become /32 (or /128) cidr entries.
---manifests supplies selectors and ports for what the flows only name.`,
+--manifests supplies selectors and ports for what the flows only name, and
+the Services an intent targets. Bad flow data is refused at its file, line
+and column, every problem at once, nothing written.`,
 		Example: `  hubble observe --since 24h -o json > flows.json
   netdep import flows flows.json --out teams
   netdep import flows intents/*.yaml --manifests k8s/ --out teams`,
