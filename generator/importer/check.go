@@ -153,6 +153,19 @@ func (im *policyImporter) why(d verify.Difference, missing bool) string {
 	}
 	q := firstPort(d.Ports)
 	v := im.ev.Explain(eval.Query{Src: src, Dst: dst, Protocol: q.Protocol, Port: q.From})
+	if why := im.unnamedWhy(d, src, dst, v); why != "" {
+		return why
+	}
+	if why := outsideWhy(d, v); why != "" {
+		return why
+	}
+	return im.partWhy(d, src, dst, v)
+}
+
+// unnamedWhy explains an excess at pods no imported workload describes,
+// in a namespace netdep isolates: netdep has no service to give them
+// anything.
+func (im *policyImporter) unnamedWhy(d verify.Difference, src, dst eval.Endpoint, v eval.Verdict) string {
 	srcNS, dstNS := nsOf(d.Source), nsOf(d.Destination)
 	switch {
 	case !dst.External && im.byPod[dst.Index] == nil && im.isIn(dstNS):
@@ -165,10 +178,14 @@ func (im *policyImporter) why(d verify.Difference, missing bool) string {
 			return fmt.Sprintf("no policy selected %s for egress, but netdep isolates all of %s and lets pods no imported workload describes reach only DNS", d.Source, srcNS)
 		}
 		return fmt.Sprintf("%s let pods of %s that no imported workload describes out; netdep lets pods it has no service for reach only DNS", joinAllowing(v.Egress.Allowing, "egress"), srcNS)
-	case !src.External && im.byPod[src.Index] == nil && im.isIn(dstNS) && v.Ingress.Allowed:
-		return fmt.Sprintf("%s admitted pods of %s that no imported workload describes, but not every pod of %s: netdep can name such pods only as the whole namespace, so they are not imported", joinAllowing(v.Ingress.Allowing, "ingress"), srcNS, srcNS)
-	case !dst.External && im.byPod[dst.Index] == nil && im.isEg(srcNS) && v.Egress.Allowed:
-		return fmt.Sprintf("%s let %s reach pods of %s that no imported workload describes, but not every pod of %s: netdep can name such pods only as the whole namespace, so they are not imported", joinAllowing(v.Egress.Allowing, "egress"), d.Source, dstNS, dstNS)
+	}
+	return ""
+}
+
+// outsideWhy explains an excess at a namespace none of the inputs names.
+func outsideWhy(d verify.Difference, v eval.Verdict) string {
+	srcNS, dstNS := nsOf(d.Source), nsOf(d.Destination)
+	switch {
 	case dstNS == verify.OutsideNamespace && len(v.Egress.Isolating) == 0:
 		return fmt.Sprintf("no policy selected %s for egress, so it reached every namespace; netdep isolates all of %s and names only the namespaces of the inputs (%s stands for the others)", d.Source, srcNS, verify.OutsideNamespace)
 	case srcNS == verify.OutsideNamespace && len(v.Ingress.Isolating) == 0:
@@ -180,6 +197,19 @@ func (im *policyImporter) why(d verify.Difference, missing bool) string {
 			rules, dir = v.Egress.Allowing, "egress"
 		}
 		return fmt.Sprintf("%s admitted namespaces the inputs do not have (%s stands for them); netdep names namespaces, so only the ones in the inputs are imported", joinAllowing(rules, dir), verify.OutsideNamespace)
+	}
+	return ""
+}
+
+// partWhy explains an excess to or from some, not all, of the pods of a
+// namespace that no workload describes.
+func (im *policyImporter) partWhy(d verify.Difference, src, dst eval.Endpoint, v eval.Verdict) string {
+	srcNS, dstNS := nsOf(d.Source), nsOf(d.Destination)
+	switch {
+	case !src.External && im.byPod[src.Index] == nil && im.isIn(dstNS) && v.Ingress.Allowed:
+		return fmt.Sprintf("%s admitted pods of %s that no imported workload describes, but not every pod of %s: netdep can name such pods only as the whole namespace, so they are not imported", joinAllowing(v.Ingress.Allowing, "ingress"), srcNS, srcNS)
+	case !dst.External && im.byPod[dst.Index] == nil && im.isEg(srcNS) && v.Egress.Allowed:
+		return fmt.Sprintf("%s let %s reach pods of %s that no imported workload describes, but not every pod of %s: netdep can name such pods only as the whole namespace, so they are not imported", joinAllowing(v.Egress.Allowing, "egress"), d.Source, dstNS, dstNS)
 	}
 	return unexpected
 }

@@ -123,32 +123,43 @@ func (im *policyImporter) edges() {
 				done = done.Intersect(im.covered[coverKey{b, false, a.ns}])
 			}
 			if got.IsAll() {
-				if done.IsAll() {
-					continue
-				}
-				origin := im.origin(src, dst, got)
-				if eg && !im.covered[coverKey{a, true, b.ns}].IsAll() {
-					addEntry(a.doc.calls, fmt.Sprintf("{namespace: %s, selector: %s, ports: any}", quote(b.ns), flowMap(b.sel)), origin)
-				}
-				if in && !im.covered[coverKey{b, false, a.ns}].IsAll() {
-					addEntry(b.doc.from, fmt.Sprintf("{namespace: %s, selector: %s, ports: any}", quote(a.ns), flowMap(a.sel)), origin)
+				if !done.IsAll() {
+					im.everyPort(a, b, eg, in)
 				}
 				continue
 			}
-			ps := got.Intersect(b.doc.portSet()).Subtract(done)
-			if ps.IsEmpty() {
-				continue
-			}
-			if im.docs[a.ns].managed {
-				for _, ref := range refPorts(svcRef(a.ns, b), b.doc, ps) {
-					addEntry(a.doc.calls, quoteRef(ref), im.origin(src, dst, portsOfRef(ref, b.doc, ps)))
-				}
-			} else {
-				for _, ref := range refPorts(svcRef(b.ns, a), b.doc, ps) {
-					addEntry(b.doc.from, quoteRef(ref), im.origin(src, dst, portsOfRef(ref, b.doc, ps)))
-				}
+			if ps := got.Intersect(b.doc.portSet()).Subtract(done); !ps.IsEmpty() {
+				im.reference(a, b, ps)
 			}
 		}
+	}
+}
+
+// everyPort declares a -> b on every port: raw peers with the other's
+// selector and `ports: any` on each isolated side not yet covered.
+func (im *policyImporter) everyPort(a, b *svcInfo, eg, in bool) {
+	src, dst := eval.PodEndpoint(a.pod), eval.PodEndpoint(b.pod)
+	origin := im.origin(src, dst, eval.AllPorts())
+	if eg && !im.covered[coverKey{a, true, b.ns}].IsAll() {
+		addEntry(a.doc.calls, fmt.Sprintf("{namespace: %s, selector: %s, ports: any}", quote(b.ns), flowMap(b.sel)), origin)
+	}
+	if in && !im.covered[coverKey{b, false, a.ns}].IsAll() {
+		addEntry(b.doc.from, fmt.Sprintf("{namespace: %s, selector: %s, ports: any}", quote(a.ns), flowMap(a.sel)), origin)
+	}
+}
+
+// reference declares a -> b on ps by service references: a calls b where
+// a's namespace is managed, else b lists a in from.
+func (im *policyImporter) reference(a, b *svcInfo, ps eval.PortSet) {
+	src, dst := eval.PodEndpoint(a.pod), eval.PodEndpoint(b.pod)
+	if im.docs[a.ns].managed {
+		for _, ref := range refPorts(svcRef(a.ns, b), b.doc, ps) {
+			addEntry(a.doc.calls, quoteRef(ref), im.origin(src, dst, portsOfRef(ref, b.doc, ps)))
+		}
+		return
+	}
+	for _, ref := range refPorts(svcRef(b.ns, a), b.doc, ps) {
+		addEntry(b.doc.from, quoteRef(ref), im.origin(src, dst, portsOfRef(ref, b.doc, ps)))
 	}
 }
 
