@@ -45,28 +45,12 @@ func (o *Observed) readIntents(name string, data []byte) schema.Problems {
 			continue // an empty document
 		}
 		if doc.Kind != yaml.MappingNode {
-			probs.add(doc.Line, doc.Column, "", "expected Hubble flows (the JSON lines of hubble observe -o json) or Otterize ClientIntents (YAML), found %s", nodeKind(doc))
+			probs.add(doc.Line, doc.Column, "", "expected Hubble flows (the JSON lines of hubble observe -o json) or Otterize ClientIntents (YAML), found %s", schema.Describe(doc))
 			continue
 		}
 		o.intentsDoc(name, doc, probs)
 	}
 	return probs.done()
-}
-
-func nodeKind(n *yaml.Node) string {
-	switch n.Kind {
-	case yaml.SequenceNode:
-		return "a list"
-	case yaml.MappingNode:
-		return "a mapping"
-	}
-	switch n.Tag {
-	case "!!int", "!!float":
-		return "a number"
-	case "!!bool":
-		return "true or false"
-	}
-	return "a string"
 }
 
 // get is the value of key in mapping n, nil when absent or n is no mapping.
