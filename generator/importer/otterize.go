@@ -34,7 +34,10 @@ func (o *Observed) readIntents(name string, data []byte) schema.Problems {
 		}
 		if err != nil {
 			p := schema.YAMLError(name, data, err)
-			probs.add(p.Pos.Line, p.Pos.Column, "", "%s", p.Message)
+			if p.Pos.Line == 0 { // yaml.v3 names no line for the end of the input
+				p.Pos.Line = bytes.Count(bytes.TrimRight(data, "\n"), []byte("\n")) + 1
+			}
+			probs.add(p.Pos.Line, max(p.Pos.Column, 1), "", "%s", p.Message)
 			break
 		}
 		doc := &n
