@@ -102,7 +102,7 @@ type flowEdge struct {
 	ext          Endpoint
 	r            eval.PortRange
 	count        int // flows seen; 0 for intents
-	observations int
+	observations int // flows, or intents, imported by it
 	where        string
 }
 
@@ -143,11 +143,11 @@ func (fi *flowImporter) aggregate(obs *Observed) []*flowEdge {
 		}
 		if prev := edges[k]; prev != nil {
 			prev.count += ob.Count
-			prev.observations++
+			prev.observations += max(ob.Count, 1)
 			prev.ext.DNSNames = append(prev.ext.DNSNames, ob.Dst.DNSNames...)
 			continue
 		}
-		e.count, e.where, e.observations = ob.Count, ob.Where, 1
+		e.count, e.where, e.observations = ob.Count, ob.Where, max(ob.Count, 1)
 		edges[k] = e
 		out = append(out, e)
 	}

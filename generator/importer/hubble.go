@@ -362,7 +362,7 @@ func (o *Observed) addHubble(f *hubbleFlow, src, dst Endpoint, where string) {
 		o.Skipped["seen at both ends (counted once)"]++
 		return
 	}
-	o.Observations = append(o.Observations, Observation{Src: src, Dst: dst, Protocol: proto, Port: port, Count: 1, Where: where, Dropped: f.Verdict == "DROPPED"})
+	o.observe(Observation{Src: src, Dst: dst, Protocol: proto, Port: port, Count: 1, Where: where, Dropped: f.Verdict == "DROPPED"})
 }
 
 func isDNS(l7 json.RawMessage) bool {

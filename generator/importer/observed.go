@@ -55,6 +55,43 @@ type Observed struct {
 	// Notes say what an input said that is imported differently or not
 	// at all, each with its position.
 	Notes []string
+	// seen indexes Observations by connection, so that a log of millions
+	// of flows between a few hundred workloads holds a few hundred.
+	seen map[string]int
+}
+
+// observe adds ob, or counts it on the observation of the same
+// connection seen before (which keeps its first position).
+func (o *Observed) observe(ob Observation) {
+	k := fmt.Sprintf("%s|%s|%s|%s|%s|%d|%t", endpointKey(ob.Src), endpointKey(ob.Dst), ob.Src.IP, ob.Dst.IP, ob.Protocol, ob.Port, ob.Dropped)
+	if i, ok := o.seen[k]; ok {
+		prev := &o.Observations[i]
+		prev.Count += ob.Count
+		for _, n := range ob.Dst.DNSNames {
+			if !containsName(prev.Dst.DNSNames, n) {
+				prev.Dst.DNSNames = append(prev.Dst.DNSNames, n)
+			}
+		}
+		return
+	}
+	if o.seen == nil {
+		o.seen = map[string]int{}
+	}
+	o.seen[k] = len(o.Observations)
+	o.Observations = append(o.Observations, ob)
+}
+
+func endpointKey(e Endpoint) string {
+	return e.Namespace + "/" + e.Name + "/" + e.Kind + "/" + labelKey(e.Labels)
+}
+
+func containsName(names []string, n string) bool {
+	for _, x := range names {
+		if x == n {
+			return true
+		}
+	}
+	return false
 }
 
 // MaxFlowLine bounds one line of a Hubble flow log: `hubble observe -o
