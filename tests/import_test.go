@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -12,93 +13,135 @@ import (
 
 	"github.com/netdep/netdep/generator"
 	"github.com/netdep/netdep/generator/importer"
-	"github.com/netdep/netdep/generator/verify"
 )
 
-// TestImportPolicies imports each case's manifests, compares the written
-// files and the report with goldens, generates the files cleanly, and checks
-// the files against the original policies: verify.Check must find exactly
-// the connections the report lists, narrowed ones as connections the
-// originals allow beyond the import (Excess), widened ones as connections
-// the import declares and the originals deny (Missing).
+// TestImportPolicies runs every case of testdata/import that has a
+// manifests directory: `netdep import policies --manifests manifests --out
+// teams` (plus the flags in the case's args file) in a copy of the case, as a
+// user would in their own checkout. The written files and the report are
+// goldens. Then the rule of the import: its report is what `netdep verify
+// teams --manifests manifests` says about the same files, line for line
+// (the verdict and every difference with verify's reason), and every
+// difference has a reason the import means.
 func TestImportPolicies(t *testing.T) {
 	root := repoRoot(t)
-	for _, tc := range []struct {
-		name  string
-		flags []string
-	}{
-		{name: "simple"},
-		{name: "cross-namespace"},
-		{name: "ipblock", flags: []string{"--pod-cidr", "10.244.0.0/16"}},
-		{name: "match-expressions"},
-		{name: "selector-nothing"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			dir := "tests/testdata/import/" + tc.name
-			out := filepath.Join(t.TempDir(), "teams")
-			args := append([]string{"import", "policies", "--manifests", dir + "/manifests", "--out", out}, tc.flags...)
-			res := run(t, root, args...)
+	cases := importCases(t, root, "manifests")
+	if len(cases) < 12 {
+		t.Errorf("%d import cases, want at least 12 (one per finding of the adoption issue)", len(cases))
+	}
+	for _, name := range cases {
+		t.Run(name, func(t *testing.T) {
+			caseDir := filepath.Join(root, "tests", "testdata", "import", name)
+			work := t.TempDir()
+			copyDir(t, filepath.Join(caseDir, "manifests"), filepath.Join(work, "manifests"))
+			flags := caseArgs(t, caseDir)
+			res := run(t, work, append([]string{"import", "policies", "--manifests", "manifests", "--out", "teams"}, flags...)...)
 			if res.code != 0 {
 				t.Fatalf("exit %d:\n%s", res.code, res.stderr)
 			}
-			checkGolden(t, "import/"+tc.name+"/report.txt", res.stderr)
-			got := readTree(t, out)
-			golden := filepath.Join(root, dir, "want")
+			checkGolden(t, "import/"+name+"/report.txt", res.stderr)
+			got := readTree(t, filepath.Join(work, "teams"))
+			golden := filepath.Join(caseDir, "want")
 			if *update {
 				writeTree(t, golden, got)
 			}
 			compareTrees(t, readTree(t, golden), got, golden)
+			if strings.Contains(res.stderr, "not expected") {
+				t.Errorf("a difference without a reason:\n%s", res.stderr)
+			}
 
-			gen, err := generator.FromPaths([]string{out})
+			t.Chdir(work)
+			gen, err := generator.FromPaths([]string{"teams"})
 			if err != nil {
 				t.Fatalf("the imported files do not generate: %v", err)
 			}
 			if len(gen.Warnings) > 0 {
 				t.Errorf("generating the imported files warns: %v", gen.Warnings)
 			}
-			cluster, err := importer.LoadCluster([]string{filepath.Join(root, dir, "manifests")})
-			if err != nil {
-				t.Fatal(err)
-			}
-			rep, err := verify.Check(gen.Spec, "", importer.ResolveNamespaceSelectors(cluster.Policies, cluster.Namespaces))
-			if err != nil {
-				t.Fatal(err)
-			}
-			var fromCheck, fromReport []string
-			for _, d := range rep.Excess {
-				fromCheck = append(fromCheck, "narrowed "+d.Source+" -> "+d.Destination+" "+d.Ports)
-			}
-			for _, d := range rep.Missing {
-				fromCheck = append(fromCheck, "widened "+d.Source+" -> "+d.Destination+" "+d.Ports)
-			}
-			for _, line := range strings.Split(res.stderr, "\n") {
-				if strings.HasPrefix(line, "narrowed:") || strings.HasPrefix(line, "widened:") {
-					if strings.Contains(line, "netdep bug") {
-						t.Errorf("unexplained change: %s", line)
-					}
-					continue
+			var vflags []string
+			for i, f := range flags {
+				if f == "--namespace" && i+1 < len(flags) {
+					vflags = append(vflags, f, flags[i+1])
 				}
 			}
-			kind := ""
+			v := run(t, work, append([]string{"verify", "teams", "--manifests", "manifests"}, vflags...)...)
+			if v.code != 0 && v.code != 1 {
+				t.Fatalf("verify: exit %d\n%s", v.code, v.stderr)
+			}
+			verdict, vdiffs := verifyText(v.stdout)
+			summary := ""
 			for _, line := range strings.Split(res.stderr, "\n") {
-				switch {
-				case strings.HasPrefix(line, "narrowed:"):
-					kind = "narrowed"
-				case strings.HasPrefix(line, "widened:"):
-					kind = "widened"
-				case strings.HasPrefix(line, "  ") && kind != "":
-					fromReport = append(fromReport, kind+" "+strings.TrimSpace(line))
-				default:
-					kind = ""
+				if rest, ok := strings.CutPrefix(line, "netdep verify teams --manifests manifests"); ok {
+					_, summary, _ = strings.Cut(rest, ": ")
 				}
 			}
-			sort.Strings(fromCheck)
-			sort.Strings(fromReport)
-			if diff := cmp.Diff(fromCheck, fromReport); diff != "" {
-				t.Errorf("the report and verify.Check against the original policies disagree (-check +report):\n%s", diff)
+			if summary != verdict {
+				t.Errorf("the import says %q, netdep verify --manifests says %q", summary, verdict)
+			}
+			if diff := cmp.Diff(vdiffs, reportDifferences(res.stderr)); diff != "" {
+				t.Errorf("the report's differences and netdep verify --manifests's disagree (-verify +report):\n%s", diff)
+			}
+			if (v.code == 0) != (summary != "" && strings.HasPrefix(summary, "exact")) {
+				t.Errorf("verify exits %d, the import says %q", v.code, summary)
 			}
 		})
 	}
+}
+
+// importCases are the cases of testdata/import holding entry.
+func importCases(t *testing.T, root, entry string) []string {
+	t.Helper()
+	entries, err := os.ReadDir(filepath.Join(root, "tests", "testdata", "import"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range entries {
+		if _, err := os.Stat(filepath.Join(root, "tests", "testdata", "import", e.Name(), entry)); err == nil {
+			out = append(out, e.Name())
+		}
+	}
+	return out
+}
+
+// caseArgs are the extra flags in a case's args file, if any.
+func caseArgs(t *testing.T, dir string) []string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, "args"))
+	if err != nil {
+		return nil
+	}
+	return strings.Fields(string(b))
+}
+
+// verifyText splits verify's text output for one environment into its
+// verdict (after the environment's name) and its differences, each as its
+// two lines, sorted.
+func verifyText(out string) (string, []string) {
+	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	_, verdict, _ := strings.Cut(lines[0], ": ")
+	var diffs []string
+	for i := 1; i+1 < len(lines); i += 2 {
+		diffs = append(diffs, strings.TrimSpace(lines[i])+"\n"+strings.TrimSpace(lines[i+1]))
+	}
+	sort.Strings(diffs)
+	return verdict, diffs
+}
+
+// reportDifferences are the differences an import report lists under its
+// reasons, in verifyText's form.
+func reportDifferences(report string) []string {
+	lines := strings.Split(report, "\n")
+	var diffs []string
+	for i := 0; i+1 < len(lines); i++ {
+		l := lines[i]
+		if strings.HasPrefix(l, "  missing  ") || strings.HasPrefix(l, "  excess   ") {
+			diffs = append(diffs, strings.TrimSpace(l)+"\n"+strings.TrimSpace(lines[i+1]))
+			i++
+		}
+	}
+	sort.Strings(diffs)
+	return diffs
 }
 
 // TestImportFlows imports Hubble flow logs and Otterize intents, compares
@@ -108,11 +151,21 @@ func TestImportFlows(t *testing.T) {
 	root := repoRoot(t)
 	for _, tc := range []struct {
 		name  string
+		dir   string // the case's directory, when not name
 		args  []string
 		drift bool // every observation has a port: drift must be clean
 	}{
 		{name: "hubble", args: []string{"tests/testdata/import/hubble/flows.json", "--unmanaged", "kube-system,ingress-nginx"}, drift: true},
 		{name: "otterize", args: []string{"tests/testdata/import/otterize/intents.yaml", "--manifests", "tests/testdata/import/otterize/workloads.yaml"}},
+		// Two Deployments share an app label: each is its own service,
+		// named after its workload; node traffic is not a health probe.
+		{name: "hubble-workloads", args: []string{"tests/testdata/import/hubble-workloads/flows.json", "--manifests", "tests/testdata/import/hubble-workloads/workloads.yaml"}, drift: true},
+		{name: "hubble-workloads-no-manifests", dir: "hubble-workloads", args: []string{"tests/testdata/import/hubble-workloads/flows.json"}, drift: true},
+		// Every target becomes a call or a note: a Service's target port,
+		// HTTP and Kafka intents as L4 calls, malformed and non-network
+		// targets listed.
+		{name: "otterize-targets", args: []string{"tests/testdata/import/otterize-targets/intents.yaml", "--manifests", "tests/testdata/import/otterize-targets/workloads.yaml"}},
+		{name: "otterize-targets-no-manifests", dir: "otterize-targets", args: []string{"tests/testdata/import/otterize-targets/intents.yaml"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "teams")
@@ -120,9 +173,13 @@ func TestImportFlows(t *testing.T) {
 			if res.code != 0 {
 				t.Fatalf("exit %d:\n%s", res.code, res.stderr)
 			}
-			checkGolden(t, "import/"+tc.name+"/report.txt", res.stderr)
+			dir, suffix := tc.name, ""
+			if tc.dir != "" {
+				dir, suffix = tc.dir, strings.TrimPrefix(tc.name, tc.dir)
+			}
+			checkGolden(t, "import/"+dir+"/report"+suffix+".txt", res.stderr)
 			got := readTree(t, out)
-			golden := filepath.Join(root, "tests/testdata/import", tc.name, "want")
+			golden := filepath.Join(root, "tests/testdata/import", dir, "want"+suffix)
 			if *update {
 				writeTree(t, golden, got)
 			}
@@ -192,5 +249,48 @@ func TestImportRefusesToOverwrite(t *testing.T) {
 	}
 	if got := readTree(t, out)["payments.yaml"]; string(got) == string(edited) {
 		t.Errorf("--force left payments.yaml as it was")
+	}
+}
+
+// TestImportFlowsBadInput: flow data that cannot be imported is refused
+// at the flow's own file, line and column, with every problem at once,
+// exit 2 and nothing written. Each input of testdata/import/bad-flows has
+// its exact stderr beside it; huge.json, a line over the per-flow limit,
+// is made here.
+func TestImportFlowsBadInput(t *testing.T) {
+	src := filepath.Join(repoRoot(t), "tests", "testdata", "import", "bad-flows")
+	work := t.TempDir()
+	copyDir(t, src, work)
+	huge := append([]byte(`{"flow":{"verdict":"FORWARDED","summary":"`), bytes.Repeat([]byte("a"), importer.MaxFlowLine)...)
+	if err := os.WriteFile(filepath.Join(work, "huge.json"), append(huge, "\"}}\n"...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	entries, err := os.ReadDir(work)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, e := range entries {
+		name := e.Name()
+		if strings.HasSuffix(name, ".stderr") {
+			continue
+		}
+		n++
+		t.Run(name, func(t *testing.T) {
+			res := run(t, work, "import", "flows", name, "--out", "out")
+			if res.code != 2 {
+				t.Errorf("exit %d, want 2", res.code)
+			}
+			if res.stdout != "" {
+				t.Errorf("stdout: %q, want nothing", res.stdout)
+			}
+			if _, err := os.Stat(filepath.Join(work, "out")); err == nil {
+				t.Errorf("out was written")
+			}
+			checkGolden(t, "import/bad-flows/"+name+".stderr", res.stderr)
+		})
+	}
+	if n < 15 {
+		t.Errorf("%d bad flow inputs, want at least 15", n)
 	}
 }

@@ -1,358 +1,13 @@
 package importer
 
 import (
-	"bufio"
-	"bytes"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"net/netip"
 	"sort"
 	"strings"
 
-	"gopkg.in/yaml.v3"
-	corev1 "k8s.io/api/core/v1"
-
 	"github.com/netdep/netdep/generator/eval"
 )
-
-// Endpoint is one end of an observed connection: a workload (Namespace and
-// Name set) or an address outside the cluster.
-type Endpoint struct {
-	Namespace string
-	Name      string
-	// Labels are the pod's labels when the source knows them.
-	Labels map[string]string
-	IP     netip.Addr
-	// DNSNames are names the address was resolved from (Hubble's
-	// destination_names).
-	DNSNames []string
-}
-
-func (e Endpoint) isPod() bool { return e.Namespace != "" }
-
-// Observation is one or more connections seen from Src to Dst. Port 0 means
-// the port is unknown (Otterize intents name no ports).
-type Observation struct {
-	Src, Dst Endpoint
-	Protocol corev1.Protocol
-	Port     int32
-	Count    int
-	// Where is the first place it was seen: file:line.
-	Where string
-	// Dropped connections were denied where they were seen: imports leave
-	// them out, drift reports them when nothing declares them.
-	Dropped bool
-}
-
-// Observed is what flow files say, with what was set aside and why.
-type Observed struct {
-	Observations []Observation
-	// Skipped counts flows left out, by reason ("reply", "dropped", ...).
-	Skipped map[string]int
-	Notes   []string
-}
-
-// ReadObserved reads Hubble flow logs (JSON lines of `hubble observe -o
-// json`) and Otterize ClientIntents (YAML), telling them apart by content.
-func ReadObserved(name string, data []byte) (*Observed, error) {
-	o := &Observed{Skipped: map[string]int{}}
-	trimmed := bytes.TrimSpace(data)
-	if len(trimmed) > 0 && trimmed[0] == '{' {
-		return o, o.readHubble(name, data)
-	}
-	return o, o.readIntents(name, data)
-}
-
-// Merge adds b's observations to o.
-func (o *Observed) Merge(b *Observed) {
-	o.Observations = append(o.Observations, b.Observations...)
-	for k, v := range b.Skipped {
-		o.Skipped[k] += v
-	}
-	o.Notes = append(o.Notes, b.Notes...)
-}
-
-// hubbleFlow is the part of Hubble's flow JSON (flow.proto, as `hubble
-// observe -o json` prints it) that the import reads.
-type hubbleFlow struct {
-	Verdict string `json:"verdict"`
-	IP      struct {
-		Source      string `json:"source"`
-		Destination string `json:"destination"`
-	} `json:"IP"`
-	L4 map[string]struct {
-		DestinationPort int32 `json:"destination_port"`
-	} `json:"l4"`
-	Source           hubbleEndpoint  `json:"source"`
-	Destination      hubbleEndpoint  `json:"destination"`
-	DestinationNames []string        `json:"destination_names"`
-	IsReply          *bool           `json:"is_reply"`
-	Reply            bool            `json:"reply"` // before is_reply (Hubble < 0.8)
-	TrafficDirection string          `json:"traffic_direction"`
-	L7               json.RawMessage `json:"l7"`
-}
-
-type hubbleEndpoint struct {
-	Identity  uint32   `json:"identity"`
-	Namespace string   `json:"namespace"`
-	Labels    []string `json:"labels"`
-	PodName   string   `json:"pod_name"`
-	Workloads []struct {
-		Name string `json:"name"`
-		Kind string `json:"kind"`
-	} `json:"workloads"`
-}
-
-func (o *Observed) readHubble(name string, data []byte) error {
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(make([]byte, 1<<20), 16<<20)
-	for line := 1; sc.Scan(); line++ {
-		text := bytes.TrimSpace(sc.Bytes())
-		if len(text) == 0 {
-			continue
-		}
-		var wrapper struct {
-			Flow *hubbleFlow `json:"flow"`
-		}
-		if err := json.Unmarshal(text, &wrapper); err != nil {
-			return fmt.Errorf("%s:%d: not a Hubble flow: %v", name, line, err)
-		}
-		f := wrapper.Flow
-		if f == nil { // `hubble observe -o jsonpb` of old, or a bare flow
-			f = &hubbleFlow{}
-			if err := json.Unmarshal(text, f); err != nil {
-				return fmt.Errorf("%s:%d: not a Hubble flow: %v", name, line, err)
-			}
-		}
-		o.addHubble(f, fmt.Sprintf("%s:%d", name, line))
-	}
-	return sc.Err()
-}
-
-func (o *Observed) addHubble(f *hubbleFlow, where string) {
-	switch {
-	case f.IsReply != nil && *f.IsReply || f.Reply:
-		o.Skipped["replies"]++
-		return
-	case f.Verdict != "" && f.Verdict != "FORWARDED" && f.Verdict != "AUDIT" && f.Verdict != "REDIRECTED" && f.Verdict != "DROPPED":
-		o.Skipped[strings.ToLower(f.Verdict)+" flows"]++
-		return
-	case hasReserved(f.Source.Labels, "host", "remote-node", "health"):
-		o.Skipped["from the node (health probes)"]++
-		return
-	}
-	var proto corev1.Protocol
-	var port int32
-	for p, l4 := range f.L4 {
-		switch strings.ToUpper(p) {
-		case "TCP", "UDP", "SCTP":
-			proto, port = corev1.Protocol(strings.ToUpper(p)), l4.DestinationPort
-		}
-	}
-	if proto == "" || port == 0 {
-		o.Skipped["without TCP, UDP or SCTP port"]++
-		return
-	}
-	src := hubbleEnd(f.Source, f.IP.Source)
-	dst := hubbleEnd(f.Destination, f.IP.Destination)
-	dst.DNSNames = f.DestinationNames
-	if !src.isPod() && !src.IP.IsValid() || !dst.isPod() && !dst.IP.IsValid() {
-		o.Skipped["without a workload or address"]++
-		return
-	}
-	if port == 53 && (dst.Labels["k8s-app"] == "kube-dns" || isDNS(f.L7)) {
-		o.Skipped["DNS lookups (allow-dns covers them)"]++
-		return
-	}
-	if src.isPod() && dst.isPod() && f.TrafficDirection == "INGRESS" {
-		// A connection between two pods is observed at both ends; count it
-		// once, at the sender.
-		o.Skipped["seen at both ends (counted once)"]++
-		return
-	}
-	o.Observations = append(o.Observations, Observation{Src: src, Dst: dst, Protocol: proto, Port: port, Count: 1, Where: where, Dropped: f.Verdict == "DROPPED"})
-}
-
-func isDNS(l7 json.RawMessage) bool {
-	var v struct {
-		DNS json.RawMessage `json:"dns"`
-	}
-	return len(l7) > 0 && json.Unmarshal(l7, &v) == nil && len(v.DNS) > 0
-}
-
-func hasReserved(lbls []string, names ...string) bool {
-	for _, l := range lbls {
-		for _, n := range names {
-			if l == "reserved:"+n {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// hubbleEnd maps a Hubble endpoint to a workload: Kubernetes labels (the
-// "k8s:" source, without Cilium's own), named by the app labels, the
-// workload owner or the pod name.
-func hubbleEnd(e hubbleEndpoint, ip string) Endpoint {
-	if e.Namespace == "" {
-		addr, _ := netip.ParseAddr(ip)
-		return Endpoint{IP: addr}
-	}
-	out := Endpoint{Namespace: e.Namespace, Labels: map[string]string{}}
-	for _, l := range e.Labels {
-		k, v, ok := strings.Cut(strings.TrimPrefix(l, "k8s:"), "=")
-		if !ok || !strings.HasPrefix(l, "k8s:") || strings.HasPrefix(k, "io.kubernetes.") || strings.HasPrefix(k, "io.cilium.") || volatileLabels[k] {
-			continue
-		}
-		out.Labels[k] = v
-	}
-	switch {
-	case out.Labels["app"] != "":
-		out.Name = out.Labels["app"]
-	case out.Labels["app.kubernetes.io/name"] != "":
-		out.Name = out.Labels["app.kubernetes.io/name"]
-	case len(e.Workloads) > 0:
-		out.Name = e.Workloads[0].Name
-	default:
-		out.Name = e.PodName
-	}
-	return out
-}
-
-// readIntents reads Otterize ClientIntents: v1alpha2/v1alpha3/v1
-// (spec.service, spec.calls) and v2alpha1/v2beta1/v2 (spec.workload,
-// spec.targets).
-func (o *Observed) readIntents(name string, data []byte) error {
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	for doc := 1; ; doc++ {
-		var n yaml.Node
-		err := dec.Decode(&n)
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("%s: document %d: %w", name, doc, err)
-		}
-		var ci clientIntents
-		if err := n.Decode(&ci); err != nil {
-			return fmt.Errorf("%s: document %d: %w", name, doc, err)
-		}
-		if ci.Kind == "" && ci.APIVersion == "" {
-			continue
-		}
-		if ci.Kind != "ClientIntents" || !strings.HasPrefix(ci.APIVersion, "k8s.otterize.com/") {
-			return fmt.Errorf("%s: document %d: expected a k8s.otterize.com ClientIntents or Hubble JSON flows, found %s %s", name, doc, ci.APIVersion, ci.Kind)
-		}
-		ns := ci.Metadata.Namespace
-		if ns == "" {
-			ns = eval.DefaultNamespace
-		}
-		client := ci.Spec.Workload.Name
-		if client == "" {
-			client = ci.Spec.Service.Name
-		}
-		where := fmt.Sprintf("%s:%d", name, n.Line)
-		if client == "" {
-			return fmt.Errorf("%s: ClientIntents %s names no client (spec.workload.name or spec.service.name)", where, ci.Metadata.Name)
-		}
-		src := Endpoint{Namespace: ns, Name: client}
-		type target struct {
-			name     string
-			internet *otterizeInternet
-		}
-		var targets []target
-		for _, c := range ci.Spec.Calls {
-			if c.Type == "internet" || c.Internet != nil {
-				targets = append(targets, target{internet: c.Internet})
-				continue
-			}
-			targets = append(targets, target{name: c.Name})
-		}
-		for _, t := range ci.Spec.Targets {
-			switch {
-			case t.Kubernetes != nil:
-				targets = append(targets, target{name: t.Kubernetes.Name})
-			case t.Service != nil:
-				targets = append(targets, target{name: t.Service.Name})
-			case t.Internet != nil:
-				targets = append(targets, target{internet: t.Internet})
-			}
-		}
-		for _, t := range targets {
-			if t.internet != nil {
-				if len(t.internet.Domains) > 0 {
-					o.Notes = append(o.Notes, fmt.Sprintf("%s: %s/%s calls %s by name; NetworkPolicies cannot name domains, add their addresses as cidr entries", where, ns, client, strings.Join(t.internet.Domains, ", ")))
-				}
-				for _, ip := range t.internet.IPs {
-					pfx, err := parseAddrOrPrefix(ip)
-					if err != nil {
-						o.Notes = append(o.Notes, fmt.Sprintf("%s: internet ip %q: %v", where, ip, err))
-						continue
-					}
-					ports := t.internet.Ports
-					if len(ports) == 0 {
-						ports = []int32{0}
-					}
-					for _, p := range ports {
-						o.Observations = append(o.Observations, Observation{Src: src, Dst: Endpoint{IP: pfx.Addr()}, Protocol: corev1.ProtocolTCP, Port: p, Count: 0, Where: where})
-					}
-				}
-				continue
-			}
-			tn, tns, _ := strings.Cut(t.name, ".")
-			if tns == "" {
-				tns = ns
-			}
-			o.Observations = append(o.Observations, Observation{Src: src, Dst: Endpoint{Namespace: tns, Name: tn}, Count: 0, Where: where})
-		}
-	}
-}
-
-func parseAddrOrPrefix(s string) (netip.Prefix, error) {
-	if strings.Contains(s, "/") {
-		return netip.ParsePrefix(s)
-	}
-	a, err := netip.ParseAddr(s)
-	if err != nil {
-		return netip.Prefix{}, err
-	}
-	return netip.PrefixFrom(a, a.BitLen()), nil
-}
-
-type clientIntents struct {
-	APIVersion string `yaml:"apiVersion"`
-	Kind       string `yaml:"kind"`
-	Metadata   struct {
-		Name      string `yaml:"name"`
-		Namespace string `yaml:"namespace"`
-	} `yaml:"metadata"`
-	Spec struct {
-		Service  struct{ Name string } `yaml:"service"`
-		Workload struct {
-			Name string `yaml:"name"`
-			Kind string `yaml:"kind"`
-		} `yaml:"workload"`
-		Calls []struct {
-			Name     string            `yaml:"name"`
-			Type     string            `yaml:"type"`
-			Internet *otterizeInternet `yaml:"internet"`
-		} `yaml:"calls"`
-		Targets []struct {
-			Kubernetes *struct{ Name string } `yaml:"kubernetes"`
-			Service    *struct{ Name string } `yaml:"service"`
-			Internet   *otterizeInternet      `yaml:"internet"`
-		} `yaml:"targets"`
-	} `yaml:"spec"`
-}
-
-type otterizeInternet struct {
-	Domains []string `yaml:"domains"`
-	IPs     []string `yaml:"ips"`
-	Ports   []int32  `yaml:"ports"`
-}
 
 // FlowOptions tune Flows.
 type FlowOptions struct {
@@ -362,104 +17,121 @@ type FlowOptions struct {
 	// (managed: false); kube-system by default in the command.
 	Unmanaged []string
 	// Cluster, when given, supplies selectors and ports of workloads the
-	// flows name (Otterize intents carry no labels and no ports).
+	// flows name (Otterize intents carry no labels and no ports), and the
+	// Services an intent may target.
 	Cluster *Cluster
-}
-
-type flowSvc struct {
-	ns, name string
-	doc      *svcDoc
-	ports    map[eval.PortRange]bool
 }
 
 // Flows builds dependency files from observations: one service per
 // workload seen, the ports it was reached on, a call per observed
 // connection and a /32 (or /128) cidr per outside address.
 func Flows(obs *Observed, o FlowOptions) (*Result, error) {
-	unmanaged := map[string]bool{}
+	fi := &flowImporter{o: o, unmanaged: map[string]bool{}, docs: map[string]*nsDoc{}, svcs: map[string]*flowSvc{},
+		notes: map[string]bool{}, byName: map[string]*Workload{}, used: map[string]bool{}}
 	for _, n := range o.Unmanaged {
-		unmanaged[n] = true
+		fi.unmanaged[n] = true
 	}
-	docs := map[string]*nsDoc{}
-	svcs := map[string]*flowSvc{}
-	notes := map[string]bool{}
 	for _, n := range obs.Notes {
-		notes[n] = true
+		fi.notes[n] = true
 	}
-	byName := map[string]*Workload{}
 	if o.Cluster != nil {
 		for _, w := range o.Cluster.Workloads {
-			byName[w.Namespace+"/"+w.Name] = w
+			servicePorts(o.Cluster.Services, w)
+			fi.byName[w.Namespace+"/"+w.Name] = w
 		}
 	}
-	used := map[string]bool{}
-	svcOf := func(e Endpoint) *flowSvc {
-		key := e.Namespace + "/" + e.Name
-		if s := svcs[key]; s != nil {
-			return s
+	edges := fi.aggregate(obs)
+	fi.selectors()
+	fi.declarePorts()
+	imported, elsewhere := 0, 0
+	for _, e := range edges {
+		if fi.write(e) {
+			imported += e.observations
+		} else {
+			elsewhere += e.observations
 		}
-		d := docs[e.Namespace]
-		if d == nil {
-			d = newDoc(e.Namespace)
-			d.managed = !unmanaged[e.Namespace]
-			docs[e.Namespace] = d
-		}
-		s := &flowSvc{ns: e.Namespace, name: serviceName(e.Name, used, e.Namespace), ports: map[eval.PortRange]bool{}}
-		s.doc = d.service(s.name)
-		switch w := byName[key]; {
-		case w != nil && w.Selector != nil:
-			s.doc.selector = w.Selector
-		case w != nil:
-			s.doc.selector = w.Labels
-		case e.Labels["app"] != "":
-			s.doc.selector = map[string]string{"app": e.Labels["app"]}
-		case e.Labels["app.kubernetes.io/name"] != "":
-			s.doc.selector = map[string]string{"app.kubernetes.io/name": e.Labels["app.kubernetes.io/name"]}
-		case len(e.Labels) > 0:
-			s.doc.selector = e.Labels
-		default:
-			s.doc.selector = map[string]string{"app": e.Name}
-			notes[fmt.Sprintf("%s: no labels known; selector guessed as {app: %s} (pass --manifests to read the workload)", key, e.Name)] = true
-		}
-		if w := byName[key]; w != nil {
-			for _, cp := range w.Ports {
-				s.ports[eval.PortRange{Protocol: cp.Protocol, From: cp.ContainerPort, To: cp.ContainerPort}] = true
-			}
-		}
-		svcs[key] = s
-		return s
 	}
-	// Aggregate: one edge per (src, dst, protocol, port).
+	if elsewhere > 0 {
+		fi.notes[fmt.Sprintf("left out traffic that only namespaces netdep does not manage (--unmanaged) take part in: %d", elsewhere)] = true
+	}
+	for _, k := range sortedKeys(obs.Skipped) {
+		fi.notes[fmt.Sprintf("left out %s: %d", k, obs.Skipped[k])] = true
+	}
+	res := &Result{Notes: sortedKeys(fi.notes), Observations: imported}
+	sort.SliceStable(res.Notes, func(i, j int) bool { return naturalLess(res.Notes[i], res.Notes[j]) })
+	for _, n := range sortedKeys(fi.docs) {
+		d := fi.docs[n]
+		d.header = []string{
+			fmt.Sprintf("Imported by `netdep import flows` from %s.", strings.Join(o.Inputs, ", ")),
+			"Each entry is traffic that was observed: review it, then own this file.",
+		}
+		res.Files = append(res.Files, File{Name: n + ".yaml", Data: d.render()})
+	}
+	if _, err := parseFiles(o.Out, res.Files); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+type flowImporter struct {
+	o         FlowOptions
+	unmanaged map[string]bool
+	docs      map[string]*nsDoc
+	svcs      map[string]*flowSvc
+	notes     map[string]bool
+	byName    map[string]*Workload
+	used      map[string]bool
+}
+
+type flowSvc struct {
+	ns, name string
+	// w is the workload of the manifests, nil when only the flows know it.
+	w *Workload
+	// labels are the pod's labels as the flows saw them.
+	labels map[string]string
+	sel    map[string]string
+	doc    *svcDoc
+	ports  map[eval.PortRange]bool
+}
+
+func (s *flowSvc) id() string { return s.ns + "/" + s.name }
+
+// flowEdge is every observation of one (source, destination, port).
+type flowEdge struct {
+	src, dst     *flowSvc
+	ext          Endpoint
+	r            eval.PortRange
+	count        int // flows seen; 0 for intents
+	observations int // flows, or intents, imported by it
+	where        string
+}
+
+// aggregate groups observations into edges, in the order first seen.
+func (fi *flowImporter) aggregate(obs *Observed) []*flowEdge {
 	type edgeKey struct {
 		src, dst string
 		ip       netip.Addr
 		r        eval.PortRange
 	}
-	type edge struct {
-		src, dst *flowSvc
-		ext      Endpoint
-		count    int
-		where    string
-	}
-	edges := map[edgeKey]*edge{}
-	var keys []edgeKey
+	edges := map[edgeKey]*flowEdge{}
+	var out []*flowEdge
 	for _, ob := range obs.Observations {
 		if ob.Dropped {
-			notes[fmt.Sprintf("left out %s -> %s %d/%s: dropped where it was seen (first at %s)", endpointName(ob.Src), endpointName(ob.Dst), ob.Port, ob.Protocol, ob.Where)] = true
+			fi.notes[fmt.Sprintf("left out %s -> %s %d/%s: dropped where it was seen (first at %s)", endpointName(ob.Src), endpointName(ob.Dst), ob.Port, ob.Protocol, ob.Where)] = true
 			continue
 		}
 		r := eval.PortRange{Protocol: ob.Protocol, From: ob.Port, To: ob.Port}
 		k := edgeKey{r: r}
-		e := &edge{}
+		e := &flowEdge{r: r}
 		if ob.Src.isPod() {
-			e.src = svcOf(ob.Src)
-			k.src = e.src.ns + "/" + e.src.name
+			e.src = fi.service(ob.Src)
+			k.src = e.src.id()
 		} else {
 			e.ext, k.ip = ob.Src, ob.Src.IP
 		}
 		if ob.Dst.isPod() {
-			e.dst = svcOf(ob.Dst)
-			k.dst = e.dst.ns + "/" + e.dst.name
+			e.dst = fi.service(ob.Dst)
+			k.dst = e.dst.id()
 			if ob.Port != 0 {
 				e.dst.ports[r] = true
 			}
@@ -471,14 +143,152 @@ func Flows(obs *Observed, o FlowOptions) (*Result, error) {
 		}
 		if prev := edges[k]; prev != nil {
 			prev.count += ob.Count
+			prev.observations += max(ob.Count, 1)
 			prev.ext.DNSNames = append(prev.ext.DNSNames, ob.Dst.DNSNames...)
 			continue
 		}
-		e.count, e.where = ob.Count, ob.Where
+		e.count, e.where, e.observations = ob.Count, ob.Where, max(ob.Count, 1)
 		edges[k] = e
-		keys = append(keys, k)
+		out = append(out, e)
 	}
-	for _, s := range svcs {
+	return out
+}
+
+// service is the service an endpoint belongs to: the workload of the
+// manifests of that name, or the one a targeted Kubernetes Service
+// selects, else one known by the flow's labels alone.
+func (fi *flowImporter) service(e Endpoint) *flowSvc {
+	w := fi.byName[e.Namespace+"/"+e.Name]
+	if e.Kind == "Service" {
+		if sw, note := fi.serviceTarget(e); sw != nil {
+			w = sw
+		} else if note != "" {
+			fi.notes[note] = true
+		}
+	}
+	name := e.Name
+	if w != nil {
+		name = w.Name
+	}
+	key := e.Namespace + "/" + name
+	if s := fi.svcs[key]; s != nil {
+		return s
+	}
+	d := fi.docs[e.Namespace]
+	if d == nil {
+		d = newDoc(e.Namespace)
+		d.managed = !fi.unmanaged[e.Namespace]
+		fi.docs[e.Namespace] = d
+	}
+	s := &flowSvc{ns: e.Namespace, name: serviceName(name, fi.used, e.Namespace), w: w, labels: e.Labels, ports: map[eval.PortRange]bool{}}
+	s.doc = d.service(s.name)
+	if w != nil {
+		for _, cp := range w.Ports {
+			s.ports[eval.PortRange{Protocol: cp.Protocol, From: cp.ContainerPort, To: cp.ContainerPort}] = true
+		}
+	}
+	fi.svcs[key] = s
+	return s
+}
+
+// serviceTarget is the workload a Kubernetes Service an intent targets
+// selects (the first by name when several do), or a note saying why
+// there is none.
+func (fi *flowImporter) serviceTarget(e Endpoint) (*Workload, string) {
+	if fi.o.Cluster == nil {
+		return nil, fmt.Sprintf("%s/%s is a Service: pass --manifests with it and its workloads to import the pods it selects and its target ports", e.Namespace, e.Name)
+	}
+	for _, svc := range fi.o.Cluster.Services {
+		if svc.Namespace != e.Namespace || svc.Name != e.Name || len(svc.Spec.Selector) == 0 {
+			continue
+		}
+		var ws []*Workload
+		for _, w := range fi.o.Cluster.Workloads {
+			if w.Namespace == e.Namespace && subset(svc.Spec.Selector, w.Labels) {
+				ws = append(ws, w)
+			}
+		}
+		sort.Slice(ws, func(i, j int) bool { return ws[i].Name < ws[j].Name })
+		switch len(ws) {
+		case 0:
+			return nil, fmt.Sprintf("Service %s/%s selects no workload of the manifests; imported by its name", e.Namespace, e.Name)
+		case 1:
+		default:
+			var names []string
+			for _, w := range ws {
+				names = append(names, w.Name)
+			}
+			fi.notes[fmt.Sprintf("Service %s/%s selects %s; imported as a call to %s only", e.Namespace, e.Name, joinList(names), ws[0].Name)] = true
+		}
+		return ws[0], ""
+	}
+	return nil, fmt.Sprintf("Service %s/%s is not in the manifests; imported by its name", e.Namespace, e.Name)
+}
+
+// selectors picks each service's selector: its workload's, else the app
+// labels the flows saw, else a guess from its name; two services of a
+// namespace whose selectors would select each other's pods (two
+// Deployments sharing an app label) get all their labels.
+func (fi *flowImporter) selectors() {
+	byNS := map[string][]*flowSvc{}
+	for _, key := range sortedKeys(fi.svcs) {
+		s := fi.svcs[key]
+		byNS[s.ns] = append(byNS[s.ns], s)
+		switch {
+		case s.w != nil && s.w.Selector != nil:
+			s.sel = s.w.Selector
+		case s.w != nil:
+			s.sel = s.w.Labels
+		case len(s.labels) > 0:
+			s.sel = appLabels(s.labels)
+		default:
+			s.sel = map[string]string{"app": s.name}
+			fi.notes[fmt.Sprintf("%s: no labels known; selector guessed as {app: %s} (pass --manifests to read the workload)", s.id(), s.name)] = true
+		}
+	}
+	for _, ss := range byNS {
+		for _, a := range ss {
+			for _, b := range ss {
+				if a != b && subset(a.sel, b.sel) {
+					a.sel, b.sel = fi.allLabels(a), fi.allLabels(b)
+				}
+			}
+		}
+	}
+	for _, s := range fi.svcs {
+		s.doc.selector = s.sel
+	}
+}
+
+func (fi *flowImporter) allLabels(s *flowSvc) map[string]string {
+	switch {
+	case s.w != nil:
+		return s.w.Labels
+	case len(s.labels) > 0:
+		return s.labels
+	}
+	return s.sel
+}
+
+// appLabels are the labels that name an application, when a pod carries
+// any; else all of them.
+func appLabels(l map[string]string) map[string]string {
+	out := map[string]string{}
+	for _, k := range []string{"app", "app.kubernetes.io/name", "app.kubernetes.io/instance", "app.kubernetes.io/component", "k8s-app"} {
+		if v, ok := l[k]; ok {
+			out[k] = v
+		}
+	}
+	if len(out) == 0 {
+		return l
+	}
+	return out
+}
+
+// declarePorts declares every port a service was reached on, named as its
+// workload's containers or Services name them.
+func (fi *flowImporter) declarePorts() {
+	for _, s := range fi.svcs {
 		var rs []eval.PortRange
 		for r := range s.ports {
 			rs = append(rs, r)
@@ -489,97 +299,103 @@ func Flows(obs *Observed, o FlowOptions) (*Result, error) {
 			}
 			return rs[i].From < rs[j].From
 		})
+		names := map[string]bool{}
 		for _, r := range rs {
 			name := portName(r)
-			if w := byName[s.ns+"/"+s.name]; w != nil {
-				for _, cp := range w.Ports {
-					if cp.Name != "" && cp.ContainerPort == r.From && cp.Protocol == r.Protocol {
+			if s.w != nil {
+				for _, cp := range s.w.Ports {
+					if cp.Name != "" && cp.ContainerPort == r.From && cp.Protocol == r.Protocol && !names[cp.Name] {
 						name = cp.Name
 					}
 				}
 			}
+			names[name] = true
 			s.doc.ports = append(s.doc.ports, portDecl{name: name, protocol: r.Protocol, port: r.From})
 		}
 	}
-	for _, k := range keys {
-		e := edges[k]
-		origin := e.where
-		if e.count > 0 {
-			origin = fmt.Sprintf("%d %s observed", e.count, plural(e.count, "flow", "flows"))
+}
+
+// write adds e's entries to the files, and reports whether it did.
+func (fi *flowImporter) write(e *flowEdge) bool {
+	origin := fmt.Sprintf("%d %s observed", e.count, plural(e.count, "flow", "flows"))
+	if e.count == 0 {
+		origin = "intent at " + e.where
+	}
+	switch {
+	case e.src != nil && e.dst != nil:
+		return fi.writeService(e, origin)
+	case e.src != nil:
+		if !fi.docs[e.src.ns].managed {
+			return false
+		}
+		if names := uniqueSorted(e.ext.DNSNames); len(names) > 0 {
+			origin += " (" + strings.Join(names, ", ") + ")"
+		}
+		ports := "any"
+		if e.r.From != 0 {
+			ports = portValues(eval.NewPortSet(e.r))
 		} else {
-			origin = "intent at " + e.where
+			fi.notes[fmt.Sprintf("%s calls %s with no port named; imported with ports: any", e.src.id(), e.ext.IP)] = true
 		}
-		switch {
-		case e.src != nil && e.dst != nil:
-			if len(e.dst.doc.ports) == 0 {
-				notes[fmt.Sprintf("%s/%s calls %s/%s on no known port; declare %s's ports and add the call", e.src.ns, e.src.name, e.dst.ns, e.dst.name, e.dst.name)] = true
-				continue
-			}
-			ref := e.dst.name
-			if e.dst.ns != e.src.ns {
-				ref = e.dst.ns + "/" + ref
-			}
-			refs := []string{ref}
-			if k.r.From != 0 {
-				p, _ := e.dst.doc.portByRange(k.r)
-				refs = []string{ref + ":" + p.name}
-			} else if len(e.dst.doc.ports) > 5 {
-				refs = refPorts(ref, e.dst.doc, e.dst.doc.portSet())
-			}
-			switch {
-			case docs[e.src.ns].managed:
-				for _, r := range refs {
-					addEntry(e.src.doc.calls, quoteRef(r), origin)
-				}
-			case docs[e.dst.ns].managed:
-				ref = e.src.name
-				if e.dst.ns != e.src.ns {
-					ref = e.src.ns + "/" + ref
-				}
-				if k.r.From != 0 {
-					p, _ := e.dst.doc.portByRange(k.r)
-					ref += ":" + p.name
-				}
-				addEntry(e.dst.doc.from, quoteRef(ref), origin)
-			}
-		case e.src != nil:
-			if !docs[e.src.ns].managed {
-				continue
-			}
-			if names := uniqueSorted(e.ext.DNSNames); len(names) > 0 {
-				origin += " (" + strings.Join(names, ", ") + ")"
-			}
-			ports := "any"
-			if k.r.From != 0 {
-				ports = portValues(eval.NewPortSet(k.r))
-			} else {
-				notes[fmt.Sprintf("%s/%s calls %s with no port named; imported with ports: any", e.src.ns, e.src.name, k.ip)] = true
-			}
-			addEntry(e.src.doc.calls, fmt.Sprintf("{cidr: %s, ports: %s}", quote(netip.PrefixFrom(k.ip, k.ip.BitLen()).String()), ports), origin)
-		default:
-			if !docs[e.dst.ns].managed {
-				continue
-			}
-			p, _ := e.dst.doc.portByRange(k.r)
-			addEntry(e.dst.doc.from, fmt.Sprintf("{cidr: %s, ports: [%s]}", quote(netip.PrefixFrom(k.ip, k.ip.BitLen()).String()), p.name), origin)
+		addEntry(e.src.doc.calls, fmt.Sprintf("{cidr: %s, ports: %s}", quote(netip.PrefixFrom(e.ext.IP, e.ext.IP.BitLen()).String()), ports), origin)
+		return true
+	default:
+		if !fi.docs[e.dst.ns].managed {
+			return false
 		}
+		p, _ := e.dst.doc.portByRange(e.r)
+		addEntry(e.dst.doc.from, fmt.Sprintf("{cidr: %s, ports: [%s]}", quote(netip.PrefixFrom(e.ext.IP, e.ext.IP.BitLen()).String()), p.name), origin)
+		return true
 	}
-	for _, k := range sortedKeys(obs.Skipped) {
-		notes[fmt.Sprintf("left out %s: %d", k, obs.Skipped[k])] = true
+}
+
+// writeService writes a connection between two services: a call in the
+// caller's file where it is managed, else a from entry in the callee's. A
+// callee whose ports nobody knows (an intent to a workload the manifests
+// do not describe) is called on every port, as Otterize's own policies
+// allow it, through raw peers on both sides.
+func (fi *flowImporter) writeService(e *flowEdge, origin string) bool {
+	srcManaged, dstManaged := fi.docs[e.src.ns].managed, fi.docs[e.dst.ns].managed
+	if !srcManaged && !dstManaged {
+		return false
 	}
-	res := &Result{Notes: sortedKeys(notes)}
-	for _, n := range sortedKeys(docs) {
-		d := docs[n]
-		d.header = []string{
-			fmt.Sprintf("Imported by `netdep import flows` from %s.", strings.Join(o.Inputs, ", ")),
-			"Each entry is traffic that was observed: review it, then own this file.",
+	if len(e.dst.doc.ports) == 0 {
+		fi.notes[fmt.Sprintf("%s -> %s: no port of %s known (pass --manifests with its workload or its Service); imported on every port, as Otterize's own policies allow it", e.src.id(), e.dst.id(), e.dst.id())] = true
+		if srcManaged {
+			addEntry(e.src.doc.calls, fmt.Sprintf("{namespace: %s, selector: %s, ports: any}", quote(e.dst.ns), flowMap(e.dst.sel)), origin)
 		}
-		res.Files = append(res.Files, File{Name: n + ".yaml", Data: d.render()})
+		if dstManaged {
+			addEntry(e.dst.doc.from, fmt.Sprintf("{namespace: %s, selector: %s, ports: any}", quote(e.src.ns), flowMap(e.src.sel)), origin)
+		}
+		return true
 	}
-	if _, err := parseFiles(o.Out, res.Files); err != nil {
-		return nil, err
+	ref := e.dst.name
+	if e.dst.ns != e.src.ns {
+		ref = e.dst.ns + "/" + ref
 	}
-	return res, nil
+	refs := []string{ref}
+	if e.r.From != 0 {
+		p, _ := e.dst.doc.portByRange(e.r)
+		refs = []string{ref + ":" + p.name}
+	} else if len(e.dst.doc.ports) > 5 {
+		refs = refPorts(ref, e.dst.doc, e.dst.doc.portSet())
+	}
+	if srcManaged {
+		for _, r := range refs {
+			addEntry(e.src.doc.calls, quoteRef(r), origin)
+		}
+		return true
+	}
+	ref = e.src.name
+	if e.dst.ns != e.src.ns {
+		ref = e.src.ns + "/" + ref
+	}
+	if e.r.From != 0 {
+		p, _ := e.dst.doc.portByRange(e.r)
+		ref += ":" + p.name
+	}
+	addEntry(e.dst.doc.from, quoteRef(ref), origin)
+	return true
 }
 
 func uniqueSorted(s []string) []string {
@@ -595,4 +411,36 @@ func plural(n int, one, many string) string {
 		return one
 	}
 	return many
+}
+
+// naturalLess orders strings with their runs of digits compared as
+// numbers, so that "f.yaml:9:7" comes before "f.yaml:10:7".
+func naturalLess(a, b string) bool {
+	for a != "" && b != "" {
+		da, db := digits(a), digits(b)
+		if da > 0 && db > 0 {
+			na, nb := strings.TrimLeft(a[:da], "0"), strings.TrimLeft(b[:db], "0")
+			if len(na) != len(nb) {
+				return len(na) < len(nb)
+			}
+			if na != nb {
+				return na < nb
+			}
+			a, b = a[da:], b[db:]
+			continue
+		}
+		if a[0] != b[0] {
+			return a[0] < b[0]
+		}
+		a, b = a[1:], b[1:]
+	}
+	return len(a) < len(b)
+}
+
+func digits(s string) int {
+	n := 0
+	for n < len(s) && s[n] >= '0' && s[n] <= '9' {
+		n++
+	}
+	return n
 }

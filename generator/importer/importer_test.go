@@ -5,8 +5,6 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
-	networkingv1 "k8s.io/api/networking/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/netdep/netdep/generator/eval"
 )
@@ -70,36 +68,20 @@ func TestPortName(t *testing.T) {
 	}
 }
 
-// TestResolveNamespaceSelectors: a label selector becomes the names it
-// matches; one that also matches unlabelled namespaces becomes NotIn the
-// others; nil ({} too) stays as it is, since nil means the policy's own
-// namespace and {} every namespace.
-func TestResolveNamespaceSelectors(t *testing.T) {
-	nss := []eval.Namespace{{Name: "a", Labels: map[string]string{"team": "x"}}, {Name: "b"}}
-	peer := func(s *metav1.LabelSelector) *networkingv1.NetworkPolicy {
-		return &networkingv1.NetworkPolicy{Spec: networkingv1.NetworkPolicySpec{Ingress: []networkingv1.NetworkPolicyIngressRule{{
-			From: []networkingv1.NetworkPolicyPeer{{NamespaceSelector: s}}}}}}
-	}
-	req := func(op metav1.LabelSelectorOperator, v ...string) *metav1.LabelSelector {
-		return &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{{Key: eval.NamespaceNameLabel, Operator: op, Values: v}}}
-	}
+func TestNaturalLess(t *testing.T) {
 	for _, tc := range []struct {
-		name string
-		in   *metav1.LabelSelector
-		want *metav1.LabelSelector
+		a, b string
+		want bool
 	}{
-		{"nil", nil, nil},
-		{"empty", &metav1.LabelSelector{}, &metav1.LabelSelector{}},
-		{"label", &metav1.LabelSelector{MatchLabels: map[string]string{"team": "x"}}, req(metav1.LabelSelectorOpIn, "a")},
-		{"absent label", &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{{Key: "team", Operator: metav1.LabelSelectorOpDoesNotExist}}},
-			req(metav1.LabelSelectorOpNotIn, "a")},
-		{"no match", &metav1.LabelSelector{MatchLabels: map[string]string{"team": "y"}}, req(metav1.LabelSelectorOpIn, "")},
+		{"f.yaml:9:7: x", "f.yaml:10:7: x", true},
+		{"f.yaml:10:7: x", "f.yaml:9:7: x", false},
+		{"f.yaml:10:7", "f.yaml:10:12", true},
+		{"a", "b", true},
+		{"abc", "ab", false},
+		{"x007", "x7", false},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			got := ResolveNamespaceSelectors([]*networkingv1.NetworkPolicy{peer(tc.in)}, nss)[0].Spec.Ingress[0].From[0].NamespaceSelector
-			if diff := cmp.Diff(tc.want, got); diff != "" {
-				t.Errorf("(-want +got):\n%s", diff)
-			}
-		})
+		if got := naturalLess(tc.a, tc.b); got != tc.want {
+			t.Errorf("naturalLess(%q, %q) = %v, want %v", tc.a, tc.b, got, tc.want)
+		}
 	}
 }

@@ -13,8 +13,6 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
-	appsv1 "k8s.io/api/apps/v1"
-	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -22,6 +20,7 @@ import (
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 
 	"github.com/netdep/netdep/generator/eval"
+	"github.com/netdep/netdep/generator/verify"
 )
 
 // Cluster is what the manifests say about a cluster: its NetworkPolicies,
@@ -31,10 +30,15 @@ type Cluster struct {
 	Workloads  []*Workload
 	Namespaces []eval.Namespace
 	Services   []*corev1.Service
+	// Unread are custom resources that carry no pod template, as
+	// "apiVersion Kind namespace/name": an operator may make pods from them
+	// (a Prometheus, an Alertmanager) that only the policies describe.
+	Unread []string
 }
 
 // Workload is a set of pods with the same labels: a Deployment, StatefulSet,
-// DaemonSet, ReplicaSet, Job, CronJob or bare Pod.
+// DaemonSet, ReplicaSet, ReplicationController, Job, CronJob, a custom
+// resource with a pod template, or a bare Pod.
 type Workload struct {
 	Namespace string
 	Name      string
@@ -49,15 +53,36 @@ type Workload struct {
 	// Owned is true for a Pod with ownerReferences: another input usually
 	// describes its controller.
 	Owned bool
+	// NamedBy is set for pods no workload of the inputs describes, which
+	// the policies name by labels: the selectors that name them.
+	NamedBy []Naming
+}
+
+// Naming is a selector of a policy that names pods no workload carries.
+type Naming struct {
+	// Ref is "policy ns/name field", e.g. "policy shop/api spec.podSelector".
+	Ref    string
+	Labels map[string]string
 }
 
 // ID is "namespace/name".
 func (w *Workload) ID() string { return w.Namespace + "/" + w.Name }
 
+// describe is how notes name the workload: "Deployment ns/name", or the
+// labels of pods only the policies name.
+func (w *Workload) describe() string {
+	if len(w.NamedBy) > 0 {
+		return "pods {" + labelKey(w.Labels) + "} of " + w.Namespace
+	}
+	return w.Kind + " " + w.ID()
+}
+
 // LoadCluster reads Kubernetes manifests: YAML files, directories of them
 // (walked recursively, hidden directories skipped) and kustomization
-// directories (built with krusty, as `kustomize build` would).
-func LoadCluster(paths []string) (*Cluster, error) {
+// directories (built with krusty, as `kustomize build` would). Objects
+// whose manifests name no namespace are in namespace, as `kubectl apply
+// -n` would put them ("" is eval.DefaultNamespace).
+func LoadCluster(paths []string, namespace string) (*Cluster, error) {
 	c := &Cluster{}
 	for _, p := range paths {
 		streams, err := readStreams(p)
@@ -70,9 +95,29 @@ func LoadCluster(paths []string) (*Cluster, error) {
 			}
 		}
 	}
+	c.inNamespace(namespace)
 	c.Workloads = dedupWorkloads(c.Workloads)
+	sort.Strings(c.Unread)
 	sort.Slice(c.Namespaces, func(i, j int) bool { return c.Namespaces[i].Name < c.Namespaces[j].Name })
 	return c, nil
+}
+
+// inNamespace puts every object that names no namespace into ns.
+func (c *Cluster) inNamespace(ns string) {
+	if ns == "" {
+		ns = eval.DefaultNamespace
+	}
+	c.Policies = verify.InNamespace(c.Policies, ns)
+	for _, w := range c.Workloads {
+		if w.Namespace == "" {
+			w.Namespace = ns
+		}
+	}
+	for _, s := range c.Services {
+		if s.Namespace == "" {
+			s.Namespace = ns
+		}
+	}
 }
 
 type stream struct {
@@ -157,6 +202,7 @@ func (c *Cluster) add(name string, data []byte) error {
 
 func (c *Cluster) addObject(obj map[string]any) error {
 	kind, _ := obj["kind"].(string)
+	apiVersion, _ := obj["apiVersion"].(string)
 	if items, ok := obj["items"].([]any); ok && strings.HasSuffix(kind, "List") {
 		for _, it := range items {
 			if m, ok := it.(map[string]any); ok {
@@ -174,9 +220,6 @@ func (c *Cluster) addObject(obj map[string]any) error {
 		}
 		return json.Unmarshal(b, into)
 	}
-	var meta metav1.ObjectMeta
-	var tmpl corev1.PodTemplateSpec
-	var sel *metav1.LabelSelector
 	switch kind {
 	case "Namespace":
 		var ns corev1.Namespace
@@ -192,62 +235,109 @@ func (c *Cluster) addObject(obj map[string]any) error {
 		}
 		c.Services = append(c.Services, &s)
 		return nil
-	case "Deployment":
-		var o appsv1.Deployment
-		if err := decode(&o); err != nil {
-			return fmt.Errorf("Deployment: %w", err)
-		}
-		meta, tmpl, sel = o.ObjectMeta, o.Spec.Template, o.Spec.Selector
-	case "StatefulSet":
-		var o appsv1.StatefulSet
-		if err := decode(&o); err != nil {
-			return fmt.Errorf("StatefulSet: %w", err)
-		}
-		meta, tmpl, sel = o.ObjectMeta, o.Spec.Template, o.Spec.Selector
-	case "DaemonSet":
-		var o appsv1.DaemonSet
-		if err := decode(&o); err != nil {
-			return fmt.Errorf("DaemonSet: %w", err)
-		}
-		meta, tmpl, sel = o.ObjectMeta, o.Spec.Template, o.Spec.Selector
-	case "ReplicaSet":
-		var o appsv1.ReplicaSet
-		if err := decode(&o); err != nil {
-			return fmt.Errorf("ReplicaSet: %w", err)
-		}
-		meta, tmpl, sel = o.ObjectMeta, o.Spec.Template, o.Spec.Selector
-	case "Job":
-		var o batchv1.Job
-		if err := decode(&o); err != nil {
-			return fmt.Errorf("Job: %w", err)
-		}
-		meta, tmpl = o.ObjectMeta, o.Spec.Template
-	case "CronJob":
-		var o batchv1.CronJob
-		if err := decode(&o); err != nil {
-			return fmt.Errorf("CronJob: %w", err)
-		}
-		meta, tmpl = o.ObjectMeta, o.Spec.JobTemplate.Spec.Template
+	case "NetworkPolicy":
+		return nil // eval.Decode read it
 	case "Pod":
 		var o corev1.Pod
 		if err := decode(&o); err != nil {
 			return fmt.Errorf("Pod: %w", err)
 		}
-		meta = o.ObjectMeta
-		tmpl = corev1.PodTemplateSpec{ObjectMeta: o.ObjectMeta, Spec: o.Spec}
-	default:
+		c.addWorkload(kind, o.ObjectMeta, corev1.PodTemplateSpec{ObjectMeta: o.ObjectMeta, Spec: o.Spec}, nil)
 		return nil
 	}
-	w := &Workload{Namespace: meta.Namespace, Name: meta.Name, Kind: kind, Labels: stableLabels(tmpl.Labels),
-		Owned: kind == "Pod" && len(meta.OwnerReferences) > 0}
-	if w.Namespace == "" {
-		w.Namespace = eval.DefaultNamespace
+	// Every kind that carries a pod template makes pods: the workload kinds
+	// of apps/v1, batch/v1 and core v1 (a ReplicationController's selector
+	// is a plain map), and custom resources shaped like them (an Argo
+	// Rollout, an OpenKruise CloneSet).
+	var o podTemplateOwner
+	err := decode(&o)
+	tmpl := o.template()
+	if err != nil || tmpl == nil {
+		if workloadKinds[kind] {
+			if err == nil {
+				err = fmt.Errorf("no pod template with containers")
+			}
+			return fmt.Errorf("%s %s: %w", kind, o.Metadata.Name, err)
+		}
+		if isCustomResource(apiVersion) {
+			c.Unread = append(c.Unread, fmt.Sprintf("%s %s %s", apiVersion, kind, objectID(o.Metadata)))
+		}
+		return nil
 	}
+	c.addWorkload(kind, o.Metadata, *tmpl, o.selector())
+	return nil
+}
+
+// workloadKinds are the built-in kinds that always carry a pod template.
+var workloadKinds = map[string]bool{
+	"Deployment": true, "StatefulSet": true, "DaemonSet": true, "ReplicaSet": true,
+	"ReplicationController": true, "Job": true, "CronJob": true,
+}
+
+// podTemplateOwner is the shape every pod-making kind shares.
+type podTemplateOwner struct {
+	Metadata metav1.ObjectMeta `json:"metadata"`
+	Spec     struct {
+		Selector    json.RawMessage         `json:"selector"`
+		Template    *corev1.PodTemplateSpec `json:"template"`
+		JobTemplate *struct {
+			Spec struct {
+				Template *corev1.PodTemplateSpec `json:"template"`
+			} `json:"spec"`
+		} `json:"jobTemplate"`
+	} `json:"spec"`
+}
+
+func (o *podTemplateOwner) template() *corev1.PodTemplateSpec {
+	t := o.Spec.Template
+	if o.Spec.JobTemplate != nil {
+		t = o.Spec.JobTemplate.Spec.Template
+	}
+	if t == nil || len(t.Spec.Containers) == 0 {
+		return nil
+	}
+	return t
+}
+
+// selector is the controller's matchLabels: a LabelSelector's, or a
+// ReplicationController's plain map; nil with matchExpressions or none.
+func (o *podTemplateOwner) selector() map[string]string {
+	if len(o.Spec.Selector) == 0 {
+		return nil
+	}
+	var ls metav1.LabelSelector
+	if err := json.Unmarshal(o.Spec.Selector, &ls); err == nil && (len(ls.MatchLabels) > 0 || len(ls.MatchExpressions) > 0) {
+		if len(ls.MatchExpressions) > 0 {
+			return nil
+		}
+		return ls.MatchLabels
+	}
+	var m map[string]string
+	if err := json.Unmarshal(o.Spec.Selector, &m); err == nil && len(m) > 0 {
+		return m
+	}
+	return nil
+}
+
+// isCustomResource: an API group that is not one of Kubernetes' own
+// (those have no dot, or end in .k8s.io).
+func isCustomResource(apiVersion string) bool {
+	group, _, ok := strings.Cut(apiVersion, "/")
+	return ok && strings.Contains(group, ".") && !strings.HasSuffix(group, ".k8s.io")
+}
+
+func objectID(m metav1.ObjectMeta) string {
+	if m.Namespace == "" {
+		return m.Name
+	}
+	return m.Namespace + "/" + m.Name
+}
+
+func (c *Cluster) addWorkload(kind string, meta metav1.ObjectMeta, tmpl corev1.PodTemplateSpec, sel map[string]string) {
+	w := &Workload{Namespace: meta.Namespace, Name: meta.Name, Kind: kind, Labels: stableLabels(tmpl.Labels),
+		Owned: kind == "Pod" && len(meta.OwnerReferences) > 0, Selector: sel}
 	if kind == "Pod" && w.Owned {
 		w.Name = ownerName(meta)
-	}
-	if sel != nil && len(sel.MatchExpressions) == 0 && len(sel.MatchLabels) > 0 {
-		w.Selector = sel.MatchLabels
 	}
 	for _, ct := range tmpl.Spec.Containers {
 		for _, p := range ct.Ports {
@@ -258,10 +348,9 @@ func (c *Cluster) addObject(obj map[string]any) error {
 		}
 	}
 	if len(w.Labels) == 0 {
-		return nil // nothing can select it, nothing can name it
+		return // nothing can select it, nothing can name it
 	}
 	c.Workloads = append(c.Workloads, w)
-	return nil
 }
 
 // volatileLabels change with every rollout or differ between replicas: a

@@ -18,6 +18,7 @@ targets=(
 	"./schema FuzzParse"
 	"./generator FuzzPipeline"
 	"./generator/eval FuzzDecode"
+	"./generator/importer FuzzReadObserved"
 )
 
 for t in "${targets[@]}"; do

@@ -3,11 +3,12 @@ package app
 import (
 	"fmt"
 	"net/netip"
-	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/netdep/netdep/generator"
+	"github.com/netdep/netdep/generator/eval"
 	"github.com/netdep/netdep/generator/importer"
 )
 
@@ -33,6 +34,7 @@ type importPoliciesOptions struct {
 	force     bool
 	podCIDRs  []string
 	dryRun    bool
+	namespace string
 }
 
 func newImportPoliciesCommand(streams Streams) *cobra.Command {
@@ -40,15 +42,20 @@ func newImportPoliciesCommand(streams Streams) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "policies --manifests DIR|FILE... [--out DIR] [--force]",
 		Short: "Import dependency files from existing NetworkPolicies and workloads",
-		Long: `Read NetworkPolicies and the workloads they select (Deployments, StatefulSets,
-DaemonSets, ReplicaSets, Jobs, CronJobs, Pods, Services and Namespaces) from
-YAML files, directories or kustomizations, and write dependency files whose
-generated policies allow the same connections between those workloads.
+		Long: `Read NetworkPolicies and the workloads they select (every kind with a pod
+template: Deployments, StatefulSets, DaemonSets, ReplicaSets,
+ReplicationControllers, Jobs, CronJobs, custom resources such as Argo
+Rollouts; and Pods, Services and Namespaces) from YAML files, directories or
+kustomizations, and write dependency files whose generated policies allow the
+same connections between those workloads.
 
-What the schema cannot say exactly is imported in the closest narrower form.
-The import checks its own files against the original policies (as netdep
-verify --manifests would) and lists every connection they allow differently,
-with the reason, on stderr and at the top of each file concerned.`,
+What the schema cannot say exactly is imported in the closest form, and
+said: the import checks its own files as netdep verify --manifests does (with
+verify's own reader and check) and prints what verify finds, every difference
+with the import's reason, then the approximations verify cannot see (a
+selector imported as what it matches today) with the original rule; the same
+text heads each file concerned. The last line is the verify command that
+reproduces the check.`,
 		Example: `  netdep import policies --manifests ./cluster-dump --out teams
   netdep import policies --manifests k8s/overlays/prod --pod-cidr 10.244.0.0/16`,
 		Args: cobra.NoArgs,
@@ -56,7 +63,7 @@ with the reason, on stderr and at the top of each file concerned.`,
 			if len(o.manifests) == 0 {
 				return usageError{fmt.Errorf("--manifests is required")}
 			}
-			opts := importer.PolicyOptions{Out: o.out, Inputs: o.manifests}
+			opts := importer.PolicyOptions{Out: o.out, Manifests: o.manifests, Namespace: o.namespace}
 			for _, c := range o.podCIDRs {
 				p, err := netip.ParsePrefix(c)
 				if err != nil {
@@ -64,28 +71,17 @@ with the reason, on stderr and at the top of each file concerned.`,
 				}
 				opts.PodCIDRs = append(opts.PodCIDRs, p.Masked())
 			}
-			cluster, err := importer.LoadCluster(o.manifests)
-			if err != nil {
-				return err
-			}
-			res, err := importer.Policies(cluster, opts)
+			res, err := importer.ImportPolicies(opts)
 			if err != nil {
 				return err
 			}
 			if err := writeImport(streams, o.out, res.Files, o.force, o.dryRun); err != nil {
 				return err
 			}
-			fmt.Fprint(streams.Err, res.Report())
-			narrowed, widened := 0, 0
-			for _, c := range res.Changes {
-				if c.Kind == "widened" {
-					widened++
-				} else {
-					narrowed++
-				}
-			}
-			fmt.Fprintf(streams.Err, "imported %d policies over %d workloads: %s\n", len(cluster.Policies), len(cluster.Workloads),
-				exactness(narrowed, widened))
+			fmt.Fprint(streams.Err, res.Text())
+			fmt.Fprintf(streams.Err, "imported %d %s over %d %s\n", res.Policies, plural(res.Policies, "policy", "policies"),
+				res.Workloads, plural(res.Workloads, "workload", "workloads"))
+			fmt.Fprintf(streams.Err, "%s: %s\n", o.verifyCommand(), res.Check.Summary())
 			return nil
 		},
 	}
@@ -93,15 +89,18 @@ with the reason, on stderr and at the top of each file concerned.`,
 	cmd.Flags().StringVarP(&o.out, "out", "o", ".", "directory to write the dependency files to")
 	cmd.Flags().BoolVar(&o.force, "force", false, "overwrite existing files")
 	cmd.Flags().StringSliceVar(&o.podCIDRs, "pod-cidr", nil, "the cluster's pod network; ipBlocks overlapping it are carved around it")
+	cmd.Flags().StringVarP(&o.namespace, "namespace", "n", eval.DefaultNamespace, "the namespace of objects whose manifests name none, as kubectl apply -n")
 	cmd.Flags().BoolVar(&o.dryRun, "dry-run", false, "print the files on stdout instead of writing them")
 	return cmd
 }
 
-func exactness(narrowed, widened int) string {
-	if narrowed == 0 && widened == 0 {
-		return "exact (checked against the original policies)"
+// verifyCommand is the check the import ran, as a command to run again.
+func (o *importPoliciesOptions) verifyCommand() string {
+	args := []string{"netdep", "verify", o.out, "--manifests", strings.Join(o.manifests, ",")}
+	if o.namespace != "" && o.namespace != eval.DefaultNamespace {
+		args = append(args, "--namespace", o.namespace)
 	}
-	return fmt.Sprintf("%d %s narrowed, %d widened (checked against the original policies)", narrowed, plural(narrowed, "connection", "connections"), widened)
+	return strings.Join(args, " ")
 }
 
 // writeImport writes files into out, or prints them with dryRun.
@@ -148,23 +147,26 @@ func newImportFlowsCommand(streams Streams) *cobra.Command {
 flow logs (the JSON lines of hubble observe -o json) and Otterize
 ClientIntents (k8s.otterize.com v1alpha2, v1alpha3, v1, v2alpha1, v2beta1).
 
-Flows are aggregated to workloads (app or app.kubernetes.io/name label, else
-the owner's name) with their ports and protocols. Replies, dropped flows,
+Flows are aggregated to workloads (the workload Hubble names, else the app
+or app.kubernetes.io/name label, else the pod) with their ports and
+protocols; every Otterize target becomes a call or a note saying why not. Replies, dropped flows,
 probes from the node and DNS lookups (allow-dns covers them) are left out and
 counted; addresses outside the cluster become /32 (or /128) cidr entries.
---manifests supplies selectors and ports for what the flows only name.`,
+--manifests supplies selectors and ports for what the flows only name, and
+the Services an intent targets. Bad flow data is refused at its file, line
+and column, every problem at once, nothing written.`,
 		Example: `  hubble observe --since 24h -o json > flows.json
   netdep import flows flows.json --out teams
   netdep import flows intents/*.yaml --manifests k8s/ --out teams`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			obs, err := readObserved(args)
+			obs, err := importer.ReadObservedFiles(args)
 			if err != nil {
 				return err
 			}
 			opts := importer.FlowOptions{Out: o.out, Inputs: args, Unmanaged: o.unmanaged}
 			if len(o.manifests) > 0 {
-				if opts.Cluster, err = importer.LoadCluster(o.manifests); err != nil {
+				if opts.Cluster, err = importer.LoadCluster(o.manifests, ""); err != nil {
 					return err
 				}
 			}
@@ -178,12 +180,7 @@ counted; addresses outside the cluster become /32 (or /128) cidr entries.
 			for _, n := range res.Notes {
 				fmt.Fprintf(streams.Err, "note: %s\n", n)
 			}
-			n := 0
-			for _, ob := range obs.Observations {
-				if !ob.Dropped {
-					n++
-				}
-			}
+			n := res.Observations
 			fmt.Fprintf(streams.Err, "imported %d %s into %d %s\n", n, plural(n, "observation", "observations"),
 				len(res.Files), plural(len(res.Files), "file", "files"))
 			return nil
@@ -195,22 +192,6 @@ counted; addresses outside the cluster become /32 (or /128) cidr entries.
 	cmd.Flags().StringSliceVar(&o.manifests, "manifests", nil, "workload manifests that give selectors and ports")
 	cmd.Flags().StringSliceVar(&o.unmanaged, "unmanaged", []string{"kube-system"}, "namespaces to describe without managing (managed: false)")
 	return cmd
-}
-
-func readObserved(files []string) (*importer.Observed, error) {
-	all := &importer.Observed{Skipped: map[string]int{}}
-	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			return nil, err
-		}
-		o, err := importer.ReadObserved(f, data)
-		if err != nil {
-			return nil, err
-		}
-		all.Merge(o)
-	}
-	return all, nil
 }
 
 type importDriftOptions struct {
@@ -242,7 +223,7 @@ Exit 0 when they agree, 1 on drift, 2 on bad input.`,
 			if err != nil {
 				return err
 			}
-			obs, err := readObserved(o.observed)
+			obs, err := importer.ReadObservedFiles(o.observed)
 			if err != nil {
 				return err
 			}

@@ -7,15 +7,16 @@ import (
 	"path/filepath"
 
 	"github.com/spf13/cobra"
-	networkingv1 "k8s.io/api/networking/v1"
 
 	"github.com/netdep/netdep/generator"
+	"github.com/netdep/netdep/generator/eval"
 	"github.com/netdep/netdep/generator/verify"
 )
 
 type verifyOptions struct {
 	out       string
 	manifests []string
+	namespace string
 	env       string
 	format    string
 	quiet     bool
@@ -58,14 +59,14 @@ Exit 0 when exact, 1 when a connection is missing or in excess, 2 on bad input.`
 			if err != nil {
 				return err
 			}
-			var shared []*networkingv1.NetworkPolicy
-			var opts verify.Options
+			var manifests *verify.Manifests
 			if len(o.manifests) > 0 {
 				m, err := verify.LoadManifests(o.manifests)
 				if err != nil {
 					return err
 				}
-				shared, opts.Namespaces = m.Policies, m.Namespaces
+				m.Policies = verify.InNamespace(m.Policies, o.namespace)
+				manifests = m
 			}
 			var reports []*verify.Report
 			var loader verify.Loader // the environments share the base
@@ -73,13 +74,16 @@ Exit 0 when exact, 1 when a connection is missing or in excess, 2 on bad input.`
 				if report != nil {
 					report(fmt.Sprintf("verifying %s (%d of %d)", envLabel(env), i+1, len(envs)))
 				}
-				policies := shared
-				if len(o.manifests) == 0 {
-					if policies, err = loader.BuildKustomization(overlayDir(o.out, env)); err != nil {
-						return fmt.Errorf("%w (generate the tree first, or pass --out or --manifests)", err)
+				var r *verify.Report
+				if manifests != nil {
+					r, err = verify.CheckManifests(out.Spec, env, manifests)
+				} else {
+					policies, berr := loader.BuildKustomization(overlayDir(o.out, env))
+					if berr != nil {
+						return fmt.Errorf("%w (generate the tree first, or pass --out or --manifests)", berr)
 					}
+					r, err = verify.Check(out.Spec, env, policies)
 				}
-				r, err := verify.CheckWith(out.Spec, env, policies, opts)
 				if err != nil {
 					return fmt.Errorf("environment %q: %w", env, err)
 				}
@@ -89,8 +93,8 @@ Exit 0 when exact, 1 when a connection is missing or in excess, 2 on bad input.`
 				if err := writeJSON(streams.Out, reports); err != nil {
 					return err
 				}
-			} else {
-				writeVerifyText(streams.Out, reports)
+			} else if err := verify.WriteText(streams.Out, reports); err != nil {
+				return err
 			}
 			for _, r := range reports {
 				if !r.Exact() {
@@ -102,6 +106,7 @@ Exit 0 when exact, 1 when a connection is missing or in excess, 2 on bad input.`
 	}
 	cmd.Flags().StringVarP(&o.out, "out", "o", "netpol", "generated tree to check")
 	cmd.Flags().StringSliceVar(&o.manifests, "manifests", nil, "check these NetworkPolicy manifests (files, directories, kustomizations) instead of --out; their Namespace objects label the namespaces")
+	cmd.Flags().StringVarP(&o.namespace, "namespace", "n", eval.DefaultNamespace, "with --manifests: the namespace of policies whose manifests name none, as kubectl apply -n")
 	cmd.Flags().StringVar(&o.env, "env", "", "check only this environment")
 	registerEnvCompletion(cmd)
 	cmd.Flags().StringVar(&o.format, "format", "text", "output format: text or json")
@@ -117,30 +122,7 @@ func overlayDir(out, env string) string {
 	return filepath.Join(out, "overlays", env)
 }
 
-func envLabel(env string) string {
-	if env == "" {
-		return "(single environment)"
-	}
-	return env
-}
-
-func writeVerifyText(w io.Writer, reports []*verify.Report) {
-	for _, r := range reports {
-		if r.Exact() {
-			fmt.Fprintf(w, "%s: exact (%d policies over %d pods and %d address classes)\n",
-				envLabel(r.Environment), r.Policies, r.Pods, r.Addresses)
-			continue
-		}
-		fmt.Fprintf(w, "%s: %d missing, %d in excess (%d policies over %d pods and %d address classes)\n",
-			envLabel(r.Environment), len(r.Missing), len(r.Excess), r.Policies, r.Pods, r.Addresses)
-		for _, d := range r.Missing {
-			fmt.Fprintf(w, "  missing  %s -> %s %s\n           %s\n", d.Source, d.Destination, d.Ports, d.Reason)
-		}
-		for _, d := range r.Excess {
-			fmt.Fprintf(w, "  excess   %s -> %s %s\n           %s\n", d.Source, d.Destination, d.Ports, d.Reason)
-		}
-	}
-}
+func envLabel(env string) string { return verify.EnvLabel(env) }
 
 func writeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)

@@ -1,0 +1,22 @@
+package schema
+
+import "gopkg.in/yaml.v3"
+
+// CheckName validates a DNS-1123 label (a namespace or service name) as
+// the loader does: "" when it is valid, else the loader's message, e.g.
+// `invalid namespace "Shop_Prod": ... (did you mean "shop-prod"?)`. For
+// importers, which must refuse a name before writing it into a file.
+func CheckName(what, s string) string { return checkLabel(what, s) }
+
+// CheckLabels validates label keys and values as the API server (and the
+// loader, for selectors) does: one message per bad key or value, sorted by
+// key; none when all are valid.
+func CheckLabels(l map[string]string) []string { return checkSelector(l) }
+
+// YAMLError is the loader's problem for a yaml.v3 syntax error in data:
+// the line and, where it can tell, the column of the culprit, with a hint.
+func YAMLError(file string, data []byte, err error) Problem { return yamlError(file, data, err) }
+
+// Describe names a YAML node's kind for "expected X, found Y" messages, as
+// the loader does: "a mapping", "a list", "a string", "a number", ...
+func Describe(n *yaml.Node) string { return describe(n) }
