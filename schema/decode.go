@@ -8,7 +8,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"unicode/utf16"
 	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
@@ -177,16 +176,19 @@ func decodeFile(f File, probs *Problems) fileDocs {
 		*probs = append(*probs, p)
 		return out
 	}
-	if enc := utf16Encoding(f.Data); enc != "" {
-		if !f.Explicit && !hasMarkerLine(utf16Text(f.Data)) {
+	if enc := textEncoding(f.Data); enc != nil {
+		if !f.Explicit && !hasMarkerLine(enc.decode(f.Data)) {
 			return fileDocs{skip: true}
 		}
-		*probs = append(*probs, errorf(Pos{File: f.Path, Line: 1, Column: 1}, "", "expected UTF-8 text, found %s (it starts with a UTF-16 byte order mark); save the file as UTF-8", enc))
+		*probs = append(*probs, enc.problem(f.Path))
 		return out
 	}
 	data := bytes.TrimPrefix(f.Data, utf8BOM)
 	if !utf8.Valid(data) {
 		return fail(errorf(invalidUTF8Pos(f.Path, data), "", "expected UTF-8 text, found a byte sequence that is not UTF-8; save the file as UTF-8"))
+	}
+	if off, r := forbiddenRune(data); off >= 0 {
+		return fail(forbiddenProblem(f.Path, data, off, r))
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	first := true
@@ -271,33 +273,6 @@ func claimsNetdep(top *yaml.Node) bool {
 	return hasMarker(top)
 }
 
-// utf16Encoding names the encoding of text that starts with a UTF-16 byte
-// order mark (Windows editors save "Unicode" so), "" otherwise.
-func utf16Encoding(data []byte) string {
-	switch {
-	case bytes.HasPrefix(data, []byte{0xFF, 0xFE}):
-		return "UTF-16 (little-endian)"
-	case bytes.HasPrefix(data, []byte{0xFE, 0xFF}):
-		return "UTF-16 (big-endian)"
-	}
-	return ""
-}
-
-// utf16Text decodes UTF-16 text after its byte order mark, only to look for a
-// netdep marker in it.
-func utf16Text(data []byte) []byte {
-	big := data[0] == 0xFE
-	units := make([]uint16, 0, len(data)/2)
-	for i := 2; i+1 < len(data); i += 2 {
-		if big {
-			units = append(units, uint16(data[i])<<8|uint16(data[i+1]))
-		} else {
-			units = append(units, uint16(data[i+1])<<8|uint16(data[i]))
-		}
-	}
-	return []byte(string(utf16.Decode(units)))
-}
-
 // hasMarker reports whether a document's top level is a mapping with a
 // netdep key (any value: a wrong version is an error, not a foreign file).
 func hasMarker(top *yaml.Node) bool {
@@ -367,8 +342,8 @@ func hasMarkerLine(data []byte) bool {
 // top level has a netdep key, or the file does not parse but has a netdep:
 // line (so its syntax error is reported rather than silently skipped).
 func isNetdepFile(data []byte) bool {
-	if utf16Encoding(data) != "" {
-		return hasMarkerLine(utf16Text(data))
+	if enc := textEncoding(data); enc != nil {
+		return hasMarkerLine(enc.decode(data))
 	}
 	data = bytes.TrimPrefix(data, utf8BOM)
 	if !utf8.Valid(data) {
@@ -419,14 +394,16 @@ func yamlError(file string, data []byte, err error) Problem {
 		}
 		return errorf(pos, "", "invalid yaml: alias *%s refers to no anchor; expected &%s on a value earlier in the same document", m[1], m[1])
 	}
-	m := yamlLine.FindStringSubmatch(err.Error())
-	if m == nil {
-		return errorf(pos, "", "invalid yaml: %s", msg)
-	}
-	pos.Line, _ = strconv.Atoi(m[1])
-	msg = strings.TrimPrefix(err.Error(), m[0])
-	if strings.HasPrefix(msg, "did not find expected") {
-		pos.Line++
+	// yaml.v3 leaves "line N: " out when its 0-based mark is 0: the
+	// problem is on the first line. Parser errors ("did not find
+	// expected ...") print the 0-based line, scanner errors the 1-based one.
+	pos.Line = 1
+	if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
+		pos.Line, _ = strconv.Atoi(m[1])
+		msg = strings.TrimPrefix(err.Error(), m[0])
+		if strings.HasPrefix(msg, "did not find expected") {
+			pos.Line++
+		}
 	}
 	line := func(n int) string {
 		if n < 1 || n > len(lines) {
@@ -436,6 +413,30 @@ func yamlError(file string, data []byte, err error) Problem {
 	}
 	hint := ""
 	switch {
+	case msg == "found incompatible YAML document":
+		// A %YAML directive other than 1.1, the only version yaml.v3
+		// reads; the reported line is where the document starts.
+		for i, l := range lines {
+			if strings.HasPrefix(l, "%YAML") {
+				pos.Line, pos.Column = i+1, 1
+				return errorf(pos, "", "invalid yaml: unsupported directive %q; expected no %%YAML directive (or %%YAML 1.1); remove the line", strings.TrimSpace(l))
+			}
+		}
+	case msg == "found undefined tag handle":
+		for n := pos.Line; n <= min(pos.Line+1, len(lines)); n++ {
+			if loc := tagHandle.FindStringIndex(line(n)); loc != nil {
+				pos.Line, pos.Column = n, loc[0]+1
+				return errorf(pos, "", "invalid yaml: undefined tag handle %q; declare it with a %%TAG directive, or remove the tag (netdep files need none)", line(n)[loc[0]:loc[1]])
+			}
+		}
+	case strings.HasPrefix(msg, "exceeded max depth"):
+		if off := flowDepthOffset(data, 10000); off >= 0 {
+			pos = offsetPos(file, data, off)
+			hint = " (brackets nested more than 10000 deep)"
+		}
+	case strings.TrimSpace(line(pos.Line)) == "..." && msg == "did not find expected node content":
+		pos.Column = firstNonSpace(line(pos.Line))
+		hint = " (a \"...\" document end with no document before it; remove the line)"
 	case strings.Contains(msg, "tab") || strings.Contains(msg, "cannot start any token"):
 		for _, n := range []int{pos.Line, pos.Line + 1} {
 			if c := leadingTab(line(n)); c > 0 {
@@ -482,9 +483,43 @@ func yamlError(file string, data []byte, err error) Problem {
 		}
 	}
 	if pos.Column == 0 {
+		// Nothing points at the culprit: the line is what yaml.v3
+		// knows, and the hints above would guess.
 		hint = ""
+		pos.Column = max(1, firstNonSpace(line(pos.Line)))
 	}
 	return errorf(pos, "", "invalid yaml: %s%s", msg, hint)
+}
+
+var tagHandle = regexp.MustCompile(`![-0-9A-Za-z]*!`)
+
+// flowDepthOffset is the offset of the first bracket that opens more than
+// limit flow collections, outside quotes and comments; -1 if there is none.
+func flowDepthOffset(data []byte, limit int) int {
+	depth := 0
+	var quote byte
+	comment := false
+	for i, c := range data {
+		switch {
+		case comment:
+			comment = c != '\n'
+		case quote != 0:
+			if c == quote {
+				quote = 0
+			}
+		case c == '"' || c == '\'':
+			quote = c
+		case c == '#' && (i == 0 || data[i-1] == ' ' || data[i-1] == '\t' || data[i-1] == '\n'):
+			comment = true
+		case c == '[' || c == '{':
+			if depth++; depth > limit {
+				return i
+			}
+		case c == ']' || c == '}':
+			depth = max(0, depth-1)
+		}
+	}
+	return -1
 }
 
 // leadingTab is the 1-based column of a tab in a line's indentation, 0 if none.
@@ -572,23 +607,6 @@ func lastColon(l string) int {
 		return true
 	})
 	return at
-}
-
-func invalidUTF8Pos(file string, data []byte) Pos {
-	line, col := 1, 1
-	for len(data) > 0 {
-		r, size := utf8.DecodeRune(data)
-		if r == utf8.RuneError && size <= 1 {
-			break
-		}
-		if r == '\n' {
-			line, col = line+1, 1
-		} else {
-			col++
-		}
-		data = data[size:]
-	}
-	return Pos{File: file, Line: line, Column: col}
 }
 
 // document decodes one top-level node into a dependency or project document.
