@@ -43,8 +43,11 @@ type rawService struct {
 	SelectorPos Pos
 
 	Ports []rawPort
-	Calls []*rawEntry
-	From  []*rawEntry
+	// PortsBroken: ports: did not decode (reported); which ports the
+	// service has is unknown, so references to them are not checked.
+	PortsBroken bool
+	Calls       []*rawEntry
+	From        []*rawEntry
 
 	Envs    []strPos
 	EnvsSet bool
@@ -57,6 +60,9 @@ type rawPort struct {
 	Name  string
 	Value strPos
 	Field string
+	// Broken: the value did not decode (reported); the port still counts
+	// as declared, as one whose value is invalid does.
+	Broken bool
 }
 
 type entryKind int
@@ -159,6 +165,17 @@ type fileDocs struct {
 	// skip is true for a file found in a directory walk that is not a netdep
 	// file: it is ignored, as are its problems.
 	skip bool
+	// docLines are the first lines of the file's documents; broken the
+	// fields whose values did not decode, by document.
+	docLines []int
+	broken   []brokenField
+}
+
+// brokenField is a field of one document whose value was reported as
+// unreadable.
+type brokenField struct {
+	doc   int // index in docLines
+	field string
 }
 
 var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
@@ -226,6 +243,10 @@ func decodeFile(f File, probs *Problems) fileDocs {
 		}
 		d := newDecoder(f.Path, probs, &doc, allowance)
 		dep, proj := d.document(top)
+		for _, field := range d.broken {
+			out.broken = append(out.broken, brokenField{doc: len(out.docLines), field: field})
+		}
+		out.docLines = append(out.docLines, top.Line)
 		if d.aborted {
 			return out // half a document would only yield confusing problems
 		}
@@ -729,12 +750,12 @@ func (d *decoder) service(doc *rawDep, p pair) *rawService {
 			s.SelectorPos = d.pos(sp.K)
 			s.Selector, s.SelectorSet = d.labels(sp.V, f)
 		case "ports":
-			ports, _ := d.mapping(sp.V, f, "a mapping of port names to ports (http: 8080)", nil)
+			ports, ok := d.mapping(sp.V, f, "a mapping of port names to ports (http: 8080)", nil)
+			s.PortsBroken = !ok
 			for _, pp := range ports {
 				pf := f + "." + pp.Key
-				if val, ok := d.scalar(pp.V, pf, "a port (8080, \"53/UDP\" or \"9000-9100/TCP\")"); ok {
-					s.Ports = append(s.Ports, rawPort{Name: pp.Key, Value: val, Field: pf})
-				}
+				val, ok := d.scalar(pp.V, pf, "a port (8080, \"53/UDP\" or \"9000-9100/TCP\")")
+				s.Ports = append(s.Ports, rawPort{Name: pp.Key, Value: val, Field: pf, Broken: !ok})
 			}
 		case "calls":
 			items, _ := d.list(sp.V, f, "a list of calls")
@@ -772,6 +793,7 @@ func (d *decoder) labels(n *yaml.Node, field string) (map[string]string, bool) {
 		return nil, false
 	}
 	out := map[string]string{}
+	broken := false
 	for _, p := range pairs {
 		v := d.resolve(p.V)
 		if v == nil {
@@ -780,10 +802,15 @@ func (d *decoder) labels(n *yaml.Node, field string) (map[string]string, bool) {
 		// Label values are strings to Kubernetes, but "version: 2" or
 		// "canary: true" are what people write; take the text as written.
 		if v.Kind != yaml.ScalarNode || isNull(v) {
-			d.errorf(v, field+"."+p.Key, "expected a label value, found %s", describe(v))
+			d.brokenf(v, field+"."+p.Key, "expected a label value, found %s", describe(v))
+			broken = true
 			continue
 		}
 		out[p.Key] = v.Value
+	}
+	if broken && len(out) == 0 {
+		// Not an empty selector (a second mistake): one not readable.
+		return nil, false
 	}
 	return out, true
 }
@@ -822,7 +849,7 @@ func (d *decoder) entry(n *yaml.Node, field, refKey string) *rawEntry {
 		if n.Tag == "!!int" {
 			hint = " (a port needs its service: \"svc:" + n.Value + "\")"
 		}
-		d.errorf(n, field, "expected a service reference (\"svc\", \"ns/svc:port\") or a mapping with %s, cidr or namespace/selector, found %s%s", refKey, describe(n), hint)
+		d.brokenf(n, field, "expected a service reference (\"svc\", \"ns/svc:port\") or a mapping with %s, cidr or namespace/selector, found %s%s", refKey, describe(n), hint)
 		return nil
 	}
 	all := []string{refKey, "cidr", "except", "namespace", "selector", "ports", "environments"}
@@ -912,7 +939,7 @@ func (d *decoder) entry(n *yaml.Node, field, refKey string) *rawEntry {
 				continue
 			}
 			if v.Kind == yaml.ScalarNode && (v.Tag == "!!int" || v.Tag == "!!str") {
-				d.errorf(v, f, "expected a list of ports or the word any, found %s (did you mean ports: [%s]?)", describe(v), v.Value)
+				d.brokenf(v, f, "expected a list of ports or the word any, found %s (did you mean ports: [%s]?)", describe(v), v.Value)
 				return nil
 			}
 			items, ok := d.list(v, f, "a list of ports or the word any")
@@ -1048,7 +1075,7 @@ func (d *decoder) dns(n *yaml.Node, field string) *rawDNS {
 			}
 		case "ports":
 			if v := d.resolve(p.V); v != nil && v.Kind == yaml.ScalarNode && (v.Tag == "!!int" || v.Tag == "!!str") {
-				d.errorf(v, f, "expected a list of ports, found %s (did you mean ports: [%s]?)", describe(v), v.Value)
+				d.brokenf(v, f, "expected a list of ports, found %s (did you mean ports: [%s]?)", describe(v), v.Value)
 				continue
 			}
 			r.PortsSet = true

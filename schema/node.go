@@ -31,6 +31,8 @@ type decoder struct {
 	// merging guards against a merge key that (through aliases) merges the
 	// mapping that contains it.
 	merging map[*yaml.Node]bool
+	// broken are the fields whose values brokenf reported.
+	broken []string
 }
 
 func newDecoder(file string, probs *Problems, doc *yaml.Node, allowance int) *decoder {
@@ -70,6 +72,18 @@ func (d *decoder) pos(n *yaml.Node) Pos {
 
 func (d *decoder) errorf(n *yaml.Node, field, format string, args ...any) {
 	*d.probs = append(*d.probs, errorf(d.pos(n), field, format, args...))
+}
+
+// brokenf reports a value that cannot be read as what field needs (a
+// scalar where a list belongs, a list where a port belongs). The field is
+// remembered: whatever validation would say about it afterwards (the list
+// is empty, the set has no cidrs) is the same mistake again, and Parse
+// drops it (see cascade).
+func (d *decoder) brokenf(n *yaml.Node, field, format string, args ...any) {
+	d.errorf(n, field, format, args...)
+	if field != "" {
+		d.broken = append(d.broken, field)
+	}
 }
 
 // resolve follows aliases and charges the visit against the alias budget. It
@@ -150,7 +164,7 @@ func (d *decoder) mapping(n *yaml.Node, field, what string, known []string) (pai
 		return nil, false
 	}
 	if n.Kind != yaml.MappingNode {
-		d.errorf(n, field, "expected %s, found %s", what, describe(n))
+		d.brokenf(n, field, "expected %s, found %s", what, describe(n))
 		return nil, false
 	}
 	seen := map[string]*yaml.Node{}
@@ -224,7 +238,7 @@ func (d *decoder) list(n *yaml.Node, field, what string) ([]*yaml.Node, bool) {
 		return nil, true
 	}
 	if n.Kind != yaml.SequenceNode {
-		d.errorf(n, field, "expected %s, found %s", what, describe(n))
+		d.brokenf(n, field, "expected %s, found %s", what, describe(n))
 		return nil, false
 	}
 	return n.Content, true
@@ -238,7 +252,7 @@ func (d *decoder) str(n *yaml.Node, field, what string) (strPos, bool) {
 		return strPos{}, false
 	}
 	if n.Kind != yaml.ScalarNode || n.Tag != "!!str" {
-		d.errorf(n, field, "expected %s, found %s", what, describe(n))
+		d.brokenf(n, field, "expected %s, found %s", what, describe(n))
 		return strPos{}, false
 	}
 	return strPos{S: n.Value, Pos: d.pos(n)}, true
@@ -252,7 +266,7 @@ func (d *decoder) scalar(n *yaml.Node, field, what string) (strPos, bool) {
 		return strPos{}, false
 	}
 	if n.Kind != yaml.ScalarNode || (n.Tag != "!!str" && n.Tag != "!!int") {
-		d.errorf(n, field, "expected %s, found %s", what, describe(n))
+		d.brokenf(n, field, "expected %s, found %s", what, describe(n))
 		return strPos{}, false
 	}
 	return strPos{S: n.Value, Pos: d.pos(n)}, true
@@ -264,7 +278,7 @@ func (d *decoder) boolean(n *yaml.Node, field string) (bool, bool) {
 		return false, false
 	}
 	if n.Kind != yaml.ScalarNode || n.Tag != "!!bool" {
-		d.errorf(n, field, "expected true or false, found %s", describe(n))
+		d.brokenf(n, field, "expected true or false, found %s", describe(n))
 		return false, false
 	}
 	return n.Value == "true" || n.Value == "True" || n.Value == "TRUE", true

@@ -125,3 +125,34 @@ func TestProblems(t *testing.T) {
 		})
 	}
 }
+
+// TestCascades: what validation says about a field is dropped when the
+// decoder reported that field's value, a value inside it, or an item of the
+// list it names; a problem about anything else stays.
+func TestCascades(t *testing.T) {
+	tests := []struct {
+		field, broken string
+		want          bool
+	}{
+		{"isolate", "isolate", true},
+		{"isolate", "isolate[1]", true},
+		{"cluster.cidrs.vpn", "cluster.cidrs.vpn", true},
+		{"services.a.calls[0].ports", "services.a.calls[0].ports[0]", true},
+		{"services.a.calls[0].ports[1]", "services.a.calls[0]", true},
+		// A selector's own validation covers every label.
+		{"services.a.selector", "services.a.selector.app", false},
+		// The service's own problems (its name, a duplicate) are not
+		// about the value of one of its keys.
+		{"services.a", "services.a.ports", false},
+		{"services.a", "services.a.calls[0]", false},
+		{"services.ab", "services.a", false},
+		{"isolate[0]", "isolate[1]", false},
+		{"services.a.calls", "services.a.calls[x]", false},
+		{"services.a.ports", "services.a.ports.http", false},
+	}
+	for _, tt := range tests {
+		if got := cascades(tt.field, tt.broken); got != tt.want {
+			t.Errorf("cascades(%q, %q) = %v, want %v", tt.field, tt.broken, got, tt.want)
+		}
+	}
+}

@@ -68,6 +68,9 @@ type svcInfo struct {
 	// (already reported): a reference to them, or to a service whose only
 	// ports they are, is not a second mistake.
 	badPorts map[string]bool
+	// portsUnknown: the ports mapping itself did not decode (reported), so
+	// no reference to a port of the service is a second mistake.
+	portsUnknown bool
 	// envs is where the service exists, nil for everywhere.
 	envs map[string]bool
 }
@@ -424,7 +427,7 @@ func (r *resolver) resolveNamespaces(deps []*rawDep) {
 
 func (r *resolver) service(ns string, managed bool, rs *rawService) *svcInfo {
 	svc := &Service{Namespace: ns, Name: rs.Name, Source: rs.Pos, Edge: rs.Edge}
-	si := &svcInfo{raw: rs, svc: svc, badPorts: map[string]bool{}}
+	si := &svcInfo{raw: rs, svc: svc, badPorts: map[string]bool{}, portsUnknown: rs.PortsBroken}
 	if msg := checkLabel("service name", rs.Name); msg != "" {
 		r.errorf(rs.Pos, rs.Field, "%s", msg)
 	}
@@ -450,6 +453,10 @@ func (r *resolver) service(ns string, managed bool, rs *rawService) *svcInfo {
 	for _, rp := range rs.Ports {
 		if msgs := validation.IsValidPortName(rp.Name); len(msgs) > 0 {
 			r.errorf(rp.Value.Pos, rp.Field, "invalid port name %q: %s", rp.Name, k8sMessage(msgs))
+		}
+		if rp.Broken {
+			si.badPorts[rp.Name] = true
+			continue
 		}
 		p, err := parsePortValue(rp.Value.S)
 		if err != nil {
@@ -791,7 +798,7 @@ func (r *resolver) calleePorts(callee *svcInfo, spec string, own bool) ([]Port, 
 	}
 	if len(svc.Ports) == 0 {
 		switch {
-		case len(callee.badPorts) > 0:
+		case len(callee.badPorts) > 0 || callee.portsUnknown:
 			return nil, ""
 		case own:
 			return nil, "expected this service to declare ports, found none: callers have nothing to connect to; add the ports its pods listen on (ports: {http: 8080})"
@@ -811,7 +818,7 @@ func (r *resolver) calleePorts(callee *svcInfo, spec string, own bool) ([]Port, 
 			}
 			names = append(names, p.Name)
 		}
-		if callee.badPorts[spec] {
+		if callee.badPorts[spec] || callee.portsUnknown {
 			return nil, ""
 		}
 		if strings.Contains(spec, "/") {
@@ -845,7 +852,7 @@ func (r *resolver) calleePorts(callee *svcInfo, spec string, own bool) ([]Port, 
 		}
 	}
 	if len(out) == 0 {
-		if len(callee.badPorts) > 0 {
+		if len(callee.badPorts) > 0 || callee.portsUnknown {
 			return nil, "" // perhaps the port whose value is invalid
 		}
 		var decl []string
