@@ -150,6 +150,10 @@ type rawCIDRSet struct {
 	CIDRs []strPos
 }
 
+// dnsPortsAdvice is what to write instead of a dns ports value that is not
+// a list of numbers: dns has no "any" (DNS is two known ports).
+const dnsPortsAdvice = "(dns takes port numbers, such as [53/UDP, 53/TCP]; leave ports out for those two)"
+
 var (
 	depKeys      = []string{"netdep", "namespace", "managed", "isolate", "services"}
 	projectKeys  = []string{"netdep", "cluster", "environments", "layout"}
@@ -939,7 +943,18 @@ func (d *decoder) entry(n *yaml.Node, field, refKey string) *rawEntry {
 				continue
 			}
 			if v.Kind == yaml.ScalarNode && (v.Tag == "!!int" || v.Tag == "!!str") {
-				d.brokenf(v, f, "expected a list of ports or the word any, found %s (did you mean ports: [%s]?)", describe(v), v.Value)
+				// Suggest only what would load: a port name needs a
+				// service to look it up on, so it works in from only.
+				hint := ""
+				switch {
+				case strings.EqualFold(v.Value, "any"):
+					hint = " (did you mean ports: any?)"
+				case isPortValue(v.Value) || refKey == "from":
+					hint = fmt.Sprintf(" (did you mean ports: [%s]?)", short(v.Value))
+				default:
+					hint = " (a call to a cidr or raw peer takes port numbers, such as ports: [443])"
+				}
+				d.brokenf(v, f, "expected a list of ports or the word any, found %s%s", describe(v), hint)
 				return nil
 			}
 			items, ok := d.list(v, f, "a list of ports or the word any")
@@ -1075,7 +1090,11 @@ func (d *decoder) dns(n *yaml.Node, field string) *rawDNS {
 			}
 		case "ports":
 			if v := d.resolve(p.V); v != nil && v.Kind == yaml.ScalarNode && (v.Tag == "!!int" || v.Tag == "!!str") {
-				d.brokenf(v, f, "expected a list of ports, found %s (did you mean ports: [%s]?)", describe(v), v.Value)
+				hint := " " + dnsPortsAdvice
+				if isPortValue(v.Value) {
+					hint = fmt.Sprintf(" (did you mean ports: [%s]?)", short(v.Value))
+				}
+				d.brokenf(v, f, "expected a list of port numbers, found %s%s", describe(v), hint)
 				continue
 			}
 			r.PortsSet = true

@@ -336,6 +336,13 @@ func didYouMean(s string, candidates []string) string {
 // closest returns the candidate nearest to s by edit distance, "" when none is
 // near enough to be a plausible typo (at most a third of the word, at most 3).
 func closest(s string, candidates []string) string {
+	// The same word in other case ("Ingress") is the one meant, however
+	// near another candidate is ("egress").
+	for _, c := range candidates {
+		if c != s && strings.EqualFold(c, s) {
+			return c
+		}
+	}
 	best, bestD := "", 0
 	limit := len(s) / 3
 	if limit < 1 {

@@ -247,21 +247,30 @@ func (r *resolver) dns(raw *rawDNS) *DNS {
 		out.Peers = def.Peers
 	}
 	if raw.PortsSet {
-		out.Ports = r.portValues(raw.Ports, raw.Field+".ports", raw.Pos)
+		out.Ports = r.portValues(raw.Ports, raw.Field+".ports", raw.Pos, true)
 	}
 	return out
 }
 
 // portValues parses literal port values (no names: there is no service to
-// look them up on).
-func (r *resolver) portValues(vals []strPos, field string, pos Pos) []Port {
+// look them up on), of a cidr or raw-peer call, or of dns. The advice given
+// is only ever a form that loads there: dns has no "any".
+func (r *resolver) portValues(vals []strPos, field string, pos Pos, dns bool) []Port {
 	if len(vals) == 0 {
-		r.errorf(pos, field, "expected at least one port, found none (write ports: any for every port)")
+		advice := "(write ports: any for every port)"
+		if dns {
+			advice = dnsPortsAdvice
+		}
+		r.errorf(pos, field, "expected at least one port, found none %s", advice)
 		return nil
 	}
 	var out []Port
 	for i, v := range vals {
 		f := fmt.Sprintf("%s[%d]", field, i)
+		if msg := anyInList(v.S, dns); msg != "" {
+			r.errorf(v.Pos, f, "%s", msg)
+			continue
+		}
 		if !isPortValue(v.S) {
 			r.errorf(v.Pos, f, "expected a port number (443, \"53/UDP\"), found the name %q; names only work for a service's own ports", v.S)
 			continue
@@ -325,7 +334,7 @@ func (r *resolver) isolation(doc *rawDep) isolation {
 			}
 			iso.egress = true
 		default:
-			r.errorf(v.Pos, f, "unknown direction %q %s", v.S, hintOrList(strings.ToLower(v.S), []string{"ingress", "egress"}))
+			r.errorf(v.Pos, f, "unknown direction %q %s", v.S, hintOrList(v.S, []string{"ingress", "egress"}))
 		}
 	}
 	return iso
@@ -878,7 +887,7 @@ func (r *resolver) entryPorts(it *intent) bool {
 			r.errorf(e.Pos, field, "missing; expected the ports to allow (ports: [443]) or ports: any")
 			return false
 		}
-		it.ports = r.portValues(e.Ports, field, e.PortsPos)
+		it.ports = r.portValues(e.Ports, field, e.PortsPos, false)
 		return len(it.ports) > 0
 	}
 	if !e.PortsSet {
@@ -898,6 +907,11 @@ func (r *resolver) entryPorts(it *intent) bool {
 	}
 	ok := true
 	for i, v := range e.Ports {
+		if msg := anyInList(v.S, false); msg != "" {
+			r.errorf(v.Pos, fmt.Sprintf("%s[%d]", field, i), "%s", msg)
+			ok = false
+			continue
+		}
 		ports, msg := r.calleePorts(it.owner, v.S, true)
 		if msg != "" {
 			r.errorf(v.Pos, fmt.Sprintf("%s[%d]", field, i), "%s", msg)
@@ -1336,4 +1350,16 @@ func prefixStrings(ps []netip.Prefix) []string {
 		out[i] = p.String()
 	}
 	return out
+}
+
+// anyInList is the message for "any" written as an item of a ports list
+// ([any], [ANY]), "" for any other item.
+func anyInList(s string, dns bool) string {
+	if !strings.EqualFold(s, "any") {
+		return ""
+	}
+	if dns {
+		return fmt.Sprintf("expected a port number, found %q %s", s, dnsPortsAdvice)
+	}
+	return fmt.Sprintf("expected a port, found %q; for every port write ports: any, without brackets", s)
 }
