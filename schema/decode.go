@@ -417,7 +417,7 @@ func yamlError(file string, data []byte, err error) Problem {
 				break
 			}
 		}
-		return errorf(pos, "", "invalid yaml: alias *%s refers to no anchor; expected &%s on a value earlier in the same document", m[1], m[1])
+		return errorf(pos, "", "invalid yaml: alias *%s refers to no anchor; expected &%s on a value earlier in the same document", short(m[1]), short(m[1]))
 	}
 	// yaml.v3 leaves "line N: " out when its 0-based mark is 0: the
 	// problem is on the first line. Parser errors ("did not find

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
 )
@@ -94,7 +95,7 @@ func (d *decoder) resolve(n *yaml.Node) *yaml.Node {
 	}
 	for hops := 0; n.Kind == yaml.AliasNode; hops++ {
 		if n.Alias == nil || hops > 100 {
-			d.errorf(n, "", "alias *%s does not resolve to a value", n.Value)
+			d.errorf(n, "", "alias *%s does not resolve to a value", short(n.Value))
 			d.aborted = true
 			return nil
 		}
@@ -124,7 +125,7 @@ func describe(n *yaml.Node) string {
 		case "!!bool":
 			return fmt.Sprintf("a boolean (%s)", n.Value)
 		case "!!int", "!!float":
-			return fmt.Sprintf("a number (%s)", n.Value)
+			return fmt.Sprintf("a number (%s)", short(n.Value))
 		case "!!str":
 			return fmt.Sprintf("a string (%q)", short(n.Value))
 		default:
@@ -137,8 +138,8 @@ func describe(n *yaml.Node) string {
 }
 
 func short(s string) string {
-	if len(s) > 40 {
-		return s[:37] + "..."
+	if len(s) > 40 && utf8.RuneCountInString(s) > 40 {
+		return firstRunes(s, 37) + "..."
 	}
 	return s
 }
@@ -316,13 +317,17 @@ func hintOrNames(s string, names []string, intro string) string {
 	if h := didYouMean(s, names); h != "" {
 		return h
 	}
+	shown := make([]string, 0, min(len(names), 8))
+	for _, n := range names[:min(len(names), 8)] {
+		shown = append(shown, short(n))
+	}
 	switch {
 	case len(names) == 0:
 		return "; " + intro + " no services"
 	case len(names) > 8:
-		return fmt.Sprintf("; %s %s and %d more", intro, strings.Join(names[:8], ", "), len(names)-8)
+		return fmt.Sprintf("; %s %s and %d more", intro, strings.Join(shown, ", "), len(names)-8)
 	}
-	return "; " + intro + " " + strings.Join(names, ", ")
+	return "; " + intro + " " + strings.Join(shown, ", ")
 }
 
 // didYouMean is " (did you mean "x"?)" or "".
@@ -351,8 +356,15 @@ func closest(s string, candidates []string) string {
 	if limit > 3 {
 		limit = 3
 	}
+	n := utf8.RuneCountInString(s)
+	if n > 256 {
+		return "" // no name is that long: not a typo
+	}
 	for _, c := range candidates {
-		if c == s {
+		// Lengths further apart than the limit are further apart than
+		// it by edit distance too: skipping them keeps a value of
+		// megabytes from costing megabytes squared.
+		if c == s || abs(utf8.RuneCountInString(c)-n) > limit {
 			continue
 		}
 		dist := levenshtein(strings.ToLower(s), strings.ToLower(c))
@@ -377,6 +389,13 @@ func closest(s string, candidates []string) string {
 		}
 	}
 	return best
+}
+
+func abs(n int) int {
+	if n < 0 {
+		return -n
+	}
+	return n
 }
 
 // levenshtein is the optimal-string-alignment distance: edits plus adjacent

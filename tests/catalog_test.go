@@ -309,6 +309,7 @@ func sortedProblems(lines []string) bool {
 		}
 		return k
 	}
+	lines = slices.DeleteFunc(slices.Clone(lines), func(l string) bool { return strings.HasPrefix(l, "netdep: ") })
 	for i := 1; i < len(lines); i++ {
 		a, b := parse(lines[i-1]), parse(lines[i])
 		if a.file > b.file || a.file == b.file && (a.line > b.line || a.line == b.line && a.col > b.col) {
@@ -469,6 +470,13 @@ var catalogSetups = map[string]func(t *testing.T, r *caseRun){
 	"file-too-large": func(t *testing.T, r *caseRun) {
 		pad := 8<<20 - len(catalogDeps) - len("# \n") + 1
 		catalogWrite(t, r.dir, r.self+"/deps.yaml", catalogDeps+"# "+strings.Repeat("x", pad)+"\n")
+	},
+	// Values of megabytes: a message repeats the first characters of each
+	// and its length, never the whole.
+	"long-values": func(t *testing.T, r *caseRun) {
+		long := func(c string, n int) string { return strings.Repeat(c, n) }
+		catalogWrite(t, r.dir, r.self+"/namespace.yaml", "netdep: v1\nnamespace: \""+long("a", 7_000_000)+"\"\n")
+		catalogWrite(t, r.dir, r.self+"/service.yaml", "netdep: v1\nnamespace: shop\nservices:\n  ? "+long("s", 3000)+"\n  : {ports: {grpc: [7070]}}\n  cart:\n    calls: [\""+long("b", 7_000_000)+"\", 999999999999999999999"+long("9", 3000)+"]\n")
 	},
 	// A generated manifest of many megabytes beside the dependency files:
 	// no netdep: line, so it is not netdep's business.
