@@ -34,6 +34,8 @@ type decoder struct {
 	merging map[*yaml.Node]bool
 	// broken are the fields whose values brokenf reported.
 	broken []string
+	// last is the node resolve returned last.
+	last *yaml.Node
 }
 
 func newDecoder(file string, probs *Problems, doc *yaml.Node, allowance int) *decoder {
@@ -93,6 +95,13 @@ func (d *decoder) resolve(n *yaml.Node) *yaml.Node {
 	if d.aborted || n == nil {
 		return nil
 	}
+	if n == d.last {
+		// An accessor handing the node it resolved to another one
+		// (mapping after resolve): one visit, not two. Charging it
+		// twice made a large file without a single alias "expand by
+		// more than 100000 values".
+		return n
+	}
 	for hops := 0; n.Kind == yaml.AliasNode; hops++ {
 		if n.Alias == nil || hops > 100 {
 			d.errorf(n, "", "alias *%s does not resolve to a value", short(n.Value))
@@ -107,6 +116,7 @@ func (d *decoder) resolve(n *yaml.Node) *yaml.Node {
 		d.aborted = true
 		return nil
 	}
+	d.last = n
 	return n
 }
 
