@@ -536,35 +536,141 @@ func (r *resolver) envList(list []strPos, field string, pos Pos) ([]string, map[
 // selector is a subset of the other's labels: NetworkPolicy selects pods by
 // labels alone, so A's policy would also select B's pods and hand them A's
 // allowances (and A's default-deny exceptions would leak both ways).
+//
+// Comparing every pair of services was quadratic (a namespace of 16,000
+// services took minutes), so selectors are grouped (identical ones are one
+// group) and indexed by label: the supersets of a selector are among the
+// groups carrying its rarest label, which for real selectors (an app label
+// of its own) is a handful. BenchmarkOneNamespace measures it.
 func (r *resolver) checkSelectorOverlap() {
 	for _, name := range r.nsNames {
-		info := r.namespaces[name]
-		svcs := info.ns.Services
-		for _, a := range svcs {
-			for _, b := range svcs {
-				if a == b || len(a.Selector) == 0 || len(b.Selector) == 0 || !subsetOf(a.Selector, b.Selector) {
-					continue
-				}
-				ai, bi := info.services[a.Name], info.services[b.Name]
-				if !coexist(ai.envs, bi.envs) {
-					continue
-				}
-				identical := subsetOf(b.Selector, a.Selector)
-				if identical && posLess(ai.raw.Pos, bi.raw.Pos) {
-					continue // reported once, on the later of the two
-				}
-				pos, field := ai.raw.Pos, ai.raw.Field
-				if ai.raw.SelectorSet {
-					pos, field = ai.raw.SelectorPos, ai.raw.Field+".selector"
-				}
-				if identical {
-					r.errorf(pos, field, "selector %s is the same as service %q's (%s); each service needs labels of its own, or one policy would select both", selectorString(a.Selector), b.Name, bi.raw.Pos)
-				} else {
-					r.errorf(pos, field, "selector %s also selects the pods of service %q (selector %s at %s); add a label to %s's selector that %s's pods do not carry", selectorString(a.Selector), b.Name, selectorString(b.Selector), bi.raw.Pos, a.Name, b.Name)
+		r.selectorOverlaps(r.namespaces[name])
+	}
+}
+
+// selectorGroup is the services of a namespace that share one selector, in
+// file order.
+type selectorGroup struct {
+	sel     map[string]string
+	members []*svcInfo
+}
+
+func (r *resolver) selectorOverlaps(info *nsInfo) {
+	var groups []*selectorGroup
+	byKey := map[string]*selectorGroup{}
+	for _, svc := range info.ns.Services {
+		if len(svc.Selector) == 0 {
+			continue
+		}
+		key := selectorKey(svc.Selector)
+		g := byKey[key]
+		if g == nil {
+			g = &selectorGroup{sel: svc.Selector}
+			byKey[key] = g
+			groups = append(groups, g)
+		}
+		g.members = append(g.members, info.services[svc.Name])
+	}
+	type label struct{ k, v string }
+	carrying := map[label][]*selectorGroup{}
+	for _, g := range groups {
+		sort.SliceStable(g.members, func(i, j int) bool { return posLess(g.members[i].raw.Pos, g.members[j].raw.Pos) })
+		for k, v := range g.sel {
+			carrying[label{k, v}] = append(carrying[label{k, v}], g)
+		}
+	}
+	for _, g := range groups {
+		// The same selector: reported on each later service, naming the
+		// first one it coexists with.
+		for j, b := range g.members {
+			for _, a := range g.members[:j] {
+				if coexist(a.envs, b.envs) {
+					r.errorf(selectorPos(b), selectorField(b), "selector %s is the same as service %q's (%s); each service needs labels of its own, or one policy would select both", selectorString(b.svc.Selector), a.svc.Name, a.raw.Pos)
+					break
 				}
 			}
 		}
+		// Strict supersets carry every label of g, its rarest too.
+		var rarest []*selectorGroup
+		for k, v := range g.sel {
+			if c := carrying[label{k, v}]; rarest == nil || len(c) < len(rarest) {
+				rarest = c
+			}
+		}
+		var supersets []*selectorGroup
+		for _, h := range rarest {
+			if len(h.sel) > len(g.sel) && subsetOf(g.sel, h.sel) {
+				supersets = append(supersets, h)
+			}
+		}
+		if len(supersets) == 0 {
+			continue
+		}
+		for _, a := range g.members {
+			var selected []*svcInfo
+			for _, h := range supersets {
+				for _, b := range h.members {
+					if coexist(a.envs, b.envs) {
+						selected = append(selected, b)
+					}
+				}
+			}
+			if len(selected) == 0 {
+				continue
+			}
+			sort.SliceStable(selected, func(i, j int) bool { return posLess(selected[i].raw.Pos, selected[j].raw.Pos) })
+			b := selected[0]
+			more, whose := "", b.svc.Name+"'s"
+			if n := len(selected) - 1; n > 0 {
+				var names []string
+				for _, o := range selected[1:min(len(selected), 4)] {
+					names = append(names, o.svc.Name)
+				}
+				if n > 3 {
+					names = append(names, fmt.Sprintf("%d more", n-3))
+				}
+				more = fmt.Sprintf(" and of %d other %s (%s)", n, plural(n, "service", "services"), strings.Join(names, ", "))
+				whose = "their"
+			}
+			r.errorf(selectorPos(a), selectorField(a), "selector %s also selects the pods of service %q (selector %s at %s)%s; add a label to %s's selector that %s pods do not carry", selectorString(a.svc.Selector), b.svc.Name, selectorString(b.svc.Selector), b.raw.Pos, more, a.svc.Name, whose)
+		}
 	}
+}
+
+// selectorKey identifies a selector: its labels in key order, NUL-separated
+// (no label key or value holds a NUL).
+func selectorKey(sel map[string]string) string {
+	var b strings.Builder
+	for _, k := range sortedKeys(sel) {
+		b.WriteString(k)
+		b.WriteByte(0)
+		b.WriteString(sel[k])
+		b.WriteByte(0)
+	}
+	return b.String()
+}
+
+// selectorPos and selectorField place a problem with a service's selector:
+// at selector: when written, at the service when it is the default.
+func selectorPos(si *svcInfo) Pos {
+	if si.raw.SelectorSet {
+		return si.raw.SelectorPos
+	}
+	return si.raw.Pos
+}
+
+func selectorField(si *svcInfo) string {
+	if si.raw.SelectorSet {
+		return si.raw.Field + ".selector"
+	}
+	return si.raw.Field
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 // coexist reports whether two environment sets (nil: all) share one.
