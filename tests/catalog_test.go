@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/go-git/go-git/v5/plumbing/filemode"
+	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/netdep/netdep/generator/gitrev/gitrevtest"
@@ -478,11 +480,53 @@ var catalogSetups = map[string]func(t *testing.T, r *caseRun){
 		catalogWrite(t, r.dir, r.self+"/namespace.yaml", "netdep: v1\nnamespace: \""+long("a", 7_000_000)+"\"\n")
 		catalogWrite(t, r.dir, r.self+"/service.yaml", "netdep: v1\nnamespace: shop\nservices:\n  ? "+long("s", 3000)+"\n  : {ports: {grpc: [7070]}}\n  cart:\n    calls: [\""+long("b", 7_000_000)+"\", 999999999999999999999"+long("9", 3000)+"]\n")
 	},
+	// Revisions whose trees hold entries git never writes: each is named,
+	// rather than read as if sound ("directory not found").
+	"git-tree-dotdot":    hostileTree(object.TreeEntry{Name: "..", Mode: filemode.Dir}),
+	"git-tree-dot":       hostileTree(object.TreeEntry{Name: ".", Mode: filemode.Regular}),
+	"git-tree-dotgit":    hostileTree(object.TreeEntry{Name: ".GIT", Mode: filemode.Dir}),
+	"git-tree-duplicate": hostileTree(object.TreeEntry{Name: "shop.yaml", Mode: filemode.Regular}),
+	// A revision holding a blob of 9 MiB that claims to be a netdep file,
+	// and 20 MiB of files beside it that do not: the first is one error,
+	// read no further than the limit, the others are not read at all.
+	"git-large-blobs": func(t *testing.T, r *caseRun) {
+		r.repo = gitrevtest.New(t)
+		r.dir, r.self = r.repo.Dir, "."
+		r.repo.Write("teams/shop.yaml", catalogDeps)
+		r.repo.Write("teams/generated.yaml", "netdep: v1\n"+strings.Repeat("# generated\n", 9<<20/12))
+		r.repo.Write("teams/dump.yaml", strings.Repeat("kind: ConfigMap\n", 10<<20/16))
+		r.repo.Write("teams/dump.bin", strings.Repeat("\x00binary", 10<<20/7))
+		r.repo.Commit("large files")
+		r.repo.Remove("teams/generated.yaml")
+	},
 	// A generated manifest of many megabytes beside the dependency files:
 	// no netdep: line, so it is not netdep's business.
 	"large-foreign-file": func(t *testing.T, r *caseRun) {
 		catalogWrite(t, r.dir, r.self+"/generated.yaml", "kind: List\nitems:\n"+strings.Repeat("- {kind: ConfigMap}\n", 500_000))
 	},
+}
+
+// hostileTree commits, on top of a sound first commit, a tree whose
+// teams/ directory holds shop.yaml and bad, an entry no git command
+// writes; the working tree stays the sound one.
+func hostileTree(bad object.TreeEntry) func(t *testing.T, r *caseRun) {
+	return func(t *testing.T, r *caseRun) {
+		r.repo = gitrevtest.New(t)
+		r.dir, r.self = r.repo.Dir, "."
+		r.repo.Write("teams/shop.yaml", catalogDeps)
+		r.repo.Commit("sound")
+		blob := r.repo.Blob(catalogDeps)
+		switch bad.Mode {
+		case filemode.Dir:
+			bad.Hash = r.repo.Tree(object.TreeEntry{Name: "x.yaml", Mode: filemode.Regular, Hash: blob})
+		default:
+			bad.Hash = blob
+		}
+		entries := []object.TreeEntry{{Name: "shop.yaml", Mode: filemode.Regular, Hash: blob}, bad}
+		slices.SortStableFunc(entries, func(a, b object.TreeEntry) int { return strings.Compare(a.Name, b.Name) }) // go-git's Encode wants them sorted
+		teams := r.repo.Tree(entries...)
+		r.repo.CommitTree("hostile", r.repo.Tree(object.TreeEntry{Name: "teams", Mode: filemode.Dir, Hash: teams}))
+	}
 }
 
 // catalogDeps is a small valid dependency file for setups.
