@@ -499,6 +499,23 @@ var catalogSetups = map[string]func(t *testing.T, r *caseRun){
 		r.repo.Commit("large files")
 		r.repo.Remove("teams/generated.yaml")
 	},
+	// An output directory holding only placeholders, so that git keeps
+	// it: as good as empty.
+	"placeholders": func(t *testing.T, r *caseRun) {
+		catalogWrite(t, r.dir, r.self+"/netpol/.gitkeep", "")
+		catalogWrite(t, r.dir, r.self+"/netpol/overlays/prod/.gitkeep", "# keep this directory\n")
+		if err := os.MkdirAll(filepath.Join(r.dir, r.self, "netpol", "base"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	},
+	// A repository's metadata directory beside the input.
+	"dot-git": func(t *testing.T, r *caseRun) {
+		catalogWrite(t, r.dir, r.self+"/.git/HEAD", "ref: refs/heads/main\n")
+		catalogWrite(t, r.dir, r.self+"/.git/refs/heads/main", "0000000000000000000000000000000000000000\n")
+		if err := os.MkdirAll(filepath.Join(r.dir, r.self, ".git", "objects"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	},
 	// A generated manifest of many megabytes beside the dependency files:
 	// no netdep: line, so it is not netdep's business.
 	"large-foreign-file": func(t *testing.T, r *caseRun) {

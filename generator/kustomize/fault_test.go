@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 
 	networkingv1 "k8s.io/api/networking/v1"
@@ -31,7 +32,24 @@ type faultFS struct {
 	// a killed or failing process is what these tests model, not a power
 	// cut, and syncs would make them slow.
 	realSync bool
-	ops      []string // every mutating call, for failure messages
+	// mount makes the directory at this path act as a mount point:
+	// renaming or exchanging it fails with EBUSY, as the kernel says. With
+	// hidden, MountPoint does not tell (a bind mount on a kernel without
+	// statx's mount-root attribute), and only the rename finds out.
+	mount  string
+	hidden bool
+	ops    []string // every mutating call, for failure messages
+}
+
+func (f *faultFS) MountPoint(name string) (bool, error) {
+	return f.mount != "" && !f.hidden && name == f.mount, nil
+}
+
+func (f *faultFS) busy(a, b string) error {
+	if f.mount != "" && (a == f.mount || b == f.mount) {
+		return &os.LinkError{Op: "rename", Old: a, New: b, Err: syscall.EBUSY}
+	}
+	return nil
 }
 
 func (f *faultFS) hit(op, name string) error {
@@ -87,6 +105,9 @@ func (f *faultFS) SyncTree(root string) error {
 }
 
 func (f *faultFS) Rename(a, b string) error {
+	if err := f.busy(a, b); err != nil {
+		return err
+	}
 	if err := f.hit("rename", a); err != nil {
 		return err
 	}
@@ -96,6 +117,9 @@ func (f *faultFS) Rename(a, b string) error {
 func (f *faultFS) Exchange(a, b string) error {
 	if f.noExchange {
 		return fmt.Errorf("exchange: %w", ErrExchangeUnsupported)
+	}
+	if err := f.busy(a, b); err != nil {
+		return err
 	}
 	if err := f.hit("exchange", a); err != nil {
 		return err
@@ -325,9 +349,8 @@ func TestWriteConcurrent(t *testing.T) {
 	checked := 0
 	go func() {
 		defer close(done)
-		lock := filepath.Join(filepath.Dir(dir), lockName(filepath.Base(dir)))
 		for range rounds {
-			unlock, err := lockFile(lock, DefaultLockTimeout)
+			unlock, err := lockDir(filepath.Dir(dir), DefaultLockTimeout)
 			if err != nil {
 				errs <- err
 				return
@@ -401,7 +424,7 @@ func TestWriteLoopHelper(t *testing.T) {
 		}
 		// Whatever another process wrote since, under its lock the tree
 		// was whole; check what is here now under ours.
-		unlock, err := lockFile(filepath.Join(filepath.Dir(dir), lockName(filepath.Base(dir))), DefaultLockTimeout)
+		unlock, err := lockDir(filepath.Dir(dir), DefaultLockTimeout)
 		if err != nil {
 			t.Fatal(err)
 		}
