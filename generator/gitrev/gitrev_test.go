@@ -85,14 +85,7 @@ func TestFS(t *testing.T) {
 	f.Write("README.md", "hello\n")
 	f.Symlink("teams/sub", "shared")
 	f.Commit("one")
-	r, err := Open(f.Dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := r.Resolve("HEAD")
-	if err != nil {
-		t.Fatal(err)
-	}
+	r, v := openHead(t, f.Dir)
 	fsys := v.FS()
 	if err := fstest.TestFS(fsys, "teams/a.yaml", "teams/sub/b.yaml", "README.md"); err != nil {
 		t.Error(err)
@@ -110,7 +103,7 @@ func TestFS(t *testing.T) {
 	// a dangling link in os.DirFS, so it comes in a later commit).
 	f.Symlink("../../outside.yaml", "teams/escape.yaml")
 	f.Commit("two")
-	v, err = r.Resolve("HEAD")
+	v, err := r.Resolve("HEAD")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -252,14 +245,7 @@ func TestLargeBlobsAreNotRead(t *testing.T) {
 	f.Write("teams/claims.yaml", "netdep: v1\n"+big)
 	f.Write("teams/image.bin", "\x89PNG"+big)
 	f.Commit("one")
-	r, err := Open(f.Dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := r.Resolve("HEAD")
-	if err != nil {
-		t.Fatal(err)
-	}
+	r, v := openHead(t, f.Dir)
 	c := &countingStorer{EncodedObjectStorer: v.s, opened: map[plumbing.Hash]int{}, read: map[plumbing.Hash]int64{}}
 	v.s = c
 	files, probs := r.Files(v, nil)
@@ -285,4 +271,18 @@ func TestLargeBlobsAreNotRead(t *testing.T) {
 			t.Errorf("%s: %d bytes read, more than the %d-byte limit", p, n, schema.MaxFileSize)
 		}
 	}
+}
+
+// openHead opens the repository at dir and resolves HEAD.
+func openHead(t *testing.T, dir string) (*Repo, *Revision) {
+	t.Helper()
+	r, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := r.Resolve("HEAD")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r, v
 }

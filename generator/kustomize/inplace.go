@@ -77,24 +77,7 @@ func updateInPlace(fsys FS, dir, abs string, tree Tree) (bool, error) {
 		garbage = append(garbage, old)
 	}
 
-	var errs []error
-	for _, d := range []string{abs, tmp} {
-		if err := fsys.SyncDir(d); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	for _, g := range garbage {
-		if err := removeOwned(fsys, g); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	if err := dropScratch(fsys, scratch); err != nil {
-		errs = append(errs, err)
-	}
-	if len(errs) > 0 {
-		return true, fmt.Errorf("write %s: %w: %w", dir, ErrCleanup, errors.Join(errs...))
-	}
-	return true, nil
+	return true, finish(fsys, dir, []string{abs, tmp}, garbage, scratch)
 }
 
 // topLevel is every name at the top of the output (but the scratch

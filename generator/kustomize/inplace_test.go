@@ -1,7 +1,6 @@
 package kustomize
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -46,18 +45,7 @@ func inPlaceState(t *testing.T, dir string, strict bool, trees ...Tree) int {
 // countInPlaceOps is countOps below a mount point.
 func countInPlaceOps(t *testing.T, prev *Tree, next Tree) []string {
 	t.Helper()
-	dir := filepath.Join(t.TempDir(), "netpol")
-	if err := os.Mkdir(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if prev != nil {
-		mustWrite(t, dir, *prev)
-	}
-	f := &faultFS{mount: dir}
-	if err := Write(dir, next, WriteOptions{FS: f}); err != nil {
-		t.Fatal(err)
-	}
-	return f.ops
+	return countOpsWith(t, prev, next, true, func(dir string) *faultFS { return &faultFS{mount: dir} })
 }
 
 // TestWriteInPlace: an output directory that is a mount point (renaming it
@@ -126,23 +114,7 @@ func TestWriteInPlaceFailsAtEveryStep(t *testing.T) {
 					}
 					f := &faultFS{mount: dir, failAt: n}
 					err := Write(dir, next, WriteOptions{FS: f})
-					if !errors.Is(err, errInjected) {
-						t.Fatalf("call %d (%s): %v, want the injected failure", n, f.ops[n-1], err)
-					}
-					switch inPlaceState(t, dir, true, old, next) {
-					case -1:
-						if !fresh {
-							t.Fatalf("call %d (%s): the previous tree is gone: %v", n, f.ops[n-1], err)
-						}
-					case 0:
-						if fresh {
-							t.Fatalf("call %d: the old tree appeared from nowhere", n)
-						}
-					case 1:
-						if !errors.Is(err, ErrCleanup) {
-							t.Fatalf("call %d (%s): the new tree is in place but the error does not say so: %v", n, f.ops[n-1], err)
-						}
-					}
+					checkFailure(t, n, f, err, fresh, inPlaceState(t, dir, true, old, next))
 					if err := Write(dir, next, WriteOptions{FS: &faultFS{mount: dir}}); err != nil {
 						t.Fatal(err)
 					}

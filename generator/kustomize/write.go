@@ -221,12 +221,26 @@ func replace(fsys FS, dir, abs string, tree Tree, exists bool) (bool, error) {
 	}
 	committed = true
 
-	var errs []error
-	if err := fsys.SyncDir(parent); err != nil {
-		errs = append(errs, err)
-	}
+	var garbages []string
 	if garbage != "" {
-		if err := removeOwned(fsys, garbage); err != nil {
+		garbages = append(garbages, garbage)
+	}
+	return true, finish(fsys, dir, []string{parent}, garbages, scratch)
+}
+
+// finish is what follows a swap: the directories whose entries changed are
+// synced, the replaced tree removed and the scratch directory with it. The
+// new tree is in place whatever fails here; the error says so (ErrCleanup)
+// and the next run removes what is left.
+func finish(fsys FS, dir string, changed, garbage []string, scratch string) error {
+	var errs []error
+	for _, d := range changed {
+		if err := fsys.SyncDir(d); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	for _, g := range garbage {
+		if err := removeOwned(fsys, g); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -234,9 +248,9 @@ func replace(fsys FS, dir, abs string, tree Tree, exists bool) (bool, error) {
 		errs = append(errs, err)
 	}
 	if len(errs) > 0 {
-		return true, fmt.Errorf("write %s: %w: %w", dir, ErrCleanup, errors.Join(errs...))
+		return fmt.Errorf("write %s: %w: %w", dir, ErrCleanup, errors.Join(errs...))
 	}
-	return true, nil
+	return nil
 }
 
 // makeScratch creates a scratch directory, if missing, with its .gitignore
@@ -310,7 +324,17 @@ func refuseDangerous(fsys FS, abs string) error {
 	}
 	// Inside a repository's own metadata (.git, or a bare repository),
 	// a generated tree would be git's data, not a file in the repository.
-	for _, p := range []string{abs, realExisting(abs)} {
+	// The path as given, and the real path of its nearest existing
+	// ancestor (a symlink may lead into a .git).
+	existing := abs
+	for _, err := fsys.Lstat(existing); err != nil && filepath.Dir(existing) != existing; _, err = fsys.Lstat(existing) {
+		existing = filepath.Dir(existing)
+	}
+	real, err := filepath.EvalSymlinks(existing)
+	if err != nil {
+		real = existing
+	}
+	for _, p := range []string{abs, real} {
 		for d := p; ; d = filepath.Dir(d) {
 			if strings.EqualFold(filepath.Base(d), ".git") || isGitDir(fsys, d) {
 				return fmt.Errorf("%s: %w: it is inside %s, a git repository's own metadata; give a directory of the working tree, beside .git", abs, ErrRefused, d)
@@ -332,22 +356,6 @@ func isGitDir(fsys FS, d string) bool {
 		}
 	}
 	return true
-}
-
-// realExisting resolves symlinks in the longest existing prefix of p.
-func realExisting(p string) string {
-	var tail []string
-	for {
-		if real, err := filepath.EvalSymlinks(p); err == nil {
-			return filepath.Join(append([]string{real}, tail...)...)
-		}
-		up := filepath.Dir(p)
-		if up == p {
-			return filepath.Join(append([]string{p}, tail...)...)
-		}
-		tail = append([]string{filepath.Base(p)}, tail...)
-		p = up
-	}
 }
 
 func sameDir(a, b string) bool {
