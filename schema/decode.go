@@ -759,6 +759,9 @@ func (d *decoder) service(doc *rawDep, p pair) *rawService {
 			for _, pp := range ports {
 				pf := f + "." + pp.Key
 				val, ok := d.scalar(pp.V, pf, "a port (8080, \"53/UDP\" or \"9000-9100/TCP\")")
+				if !ok {
+					val = strPos{Pos: d.pos(pp.V)} // where other checks of the port point
+				}
 				s.Ports = append(s.Ports, rawPort{Name: pp.Key, Value: val, Field: pf, Broken: !ok})
 			}
 		case "calls":
