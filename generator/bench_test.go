@@ -1,6 +1,8 @@
 package generator_test
 
 import (
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -37,6 +39,53 @@ func benchmarkGenerate(b *testing.B, services int) {
 	cpu.report(b)
 	b.ReportMetric(float64(countPolicies(out.Set)), "policies")
 	b.ReportMetric(float64(out.Tree.Len()), "files")
+}
+
+// BenchmarkOneNamespace loads (schema.Parse) organisations that keep every
+// service in one namespace (a monorepo's "default", a platform team's
+// catch-all), at 16,000 and 50,000 services: "labels" has services that
+// select by app plus labels thousands of others share (tier, team,
+// version) and call a neighbour, "synth" is tests/synth's organisation
+// squeezed into one namespace (calls, cidrs, three environments). The
+// selector-overlap check compares selectors within a namespace, so this is
+// where its cost shows: comparing every pair took 19 s at 16,000 services
+// on one core, and 50,000 did not finish in a minute. cpu-ns/op is the
+// figure to read on a shared machine; -cpu 1 gives the one-core one.
+func BenchmarkOneNamespace(b *testing.B) {
+	for _, n := range []int{16_000, 50_000} {
+		for _, org := range []struct {
+			name  string
+			files func() []schema.File
+		}{
+			{"labels", func() []schema.File { return oneNamespace(n) }},
+			{"synth", func() []schema.File { return synth.Org(synth.Options{Services: n, PerNamespace: n, Seed: 1}) }},
+		} {
+			b.Run(fmt.Sprintf("%s/services=%d", org.name, n), func(b *testing.B) {
+				files := org.files()
+				b.ReportAllocs()
+				cpu := startCPU()
+				for b.Loop() {
+					if spec, probs := schema.Parse(files); spec == nil {
+						b.Fatal(probs.Errors()[:1])
+					}
+				}
+				cpu.report(b)
+			})
+		}
+	}
+}
+
+// oneNamespace is n services in one namespace, each selecting by its own
+// app label and three labels it shares with a third, a fiftieth and half
+// of the others.
+func oneNamespace(n int) []schema.File {
+	var b strings.Builder
+	b.WriteString("netdep: v1\nnamespace: big\nservices:\n")
+	for i := range n {
+		fmt.Fprintf(&b, "  s%d:\n    selector: {app: s%d, tier: t%d, team: team%d, version: v%d}\n    ports: {http: 8080}\n    calls: [s%d:http]\n",
+			i, i, i%3, i%50, i%2, (i+1)%n)
+	}
+	return []schema.File{{Path: "big.yaml", Data: []byte(b.String()), Explicit: true}}
 }
 
 // BenchmarkStages times each stage of the pipeline on its own at 10,000

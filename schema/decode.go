@@ -8,7 +8,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"unicode/utf16"
 	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
@@ -44,8 +43,11 @@ type rawService struct {
 	SelectorPos Pos
 
 	Ports []rawPort
-	Calls []*rawEntry
-	From  []*rawEntry
+	// PortsBroken: ports: did not decode (reported); which ports the
+	// service has is unknown, so references to them are not checked.
+	PortsBroken bool
+	Calls       []*rawEntry
+	From        []*rawEntry
 
 	Envs    []strPos
 	EnvsSet bool
@@ -58,6 +60,9 @@ type rawPort struct {
 	Name  string
 	Value strPos
 	Field string
+	// Broken: the value did not decode (reported); the port still counts
+	// as declared, as one whose value is invalid does.
+	Broken bool
 }
 
 type entryKind int
@@ -145,6 +150,10 @@ type rawCIDRSet struct {
 	CIDRs []strPos
 }
 
+// dnsPortsAdvice is what to write instead of a dns ports value that is not
+// a list of numbers: dns has no "any" (DNS is two known ports).
+const dnsPortsAdvice = "(dns takes port numbers, such as [53/UDP, 53/TCP]; leave ports out for those two)"
+
 var (
 	depKeys      = []string{"netdep", "namespace", "managed", "isolate", "services"}
 	projectKeys  = []string{"netdep", "cluster", "environments", "layout"}
@@ -160,6 +169,17 @@ type fileDocs struct {
 	// skip is true for a file found in a directory walk that is not a netdep
 	// file: it is ignored, as are its problems.
 	skip bool
+	// docLines are the first lines of the file's documents; broken the
+	// fields whose values did not decode, by document.
+	docLines []int
+	broken   []brokenField
+}
+
+// brokenField is a field of one document whose value was reported as
+// unreadable.
+type brokenField struct {
+	doc   int // index in docLines
+	field string
 }
 
 var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
@@ -177,16 +197,19 @@ func decodeFile(f File, probs *Problems) fileDocs {
 		*probs = append(*probs, p)
 		return out
 	}
-	if enc := utf16Encoding(f.Data); enc != "" {
-		if !f.Explicit && !hasMarkerLine(utf16Text(f.Data)) {
+	if enc := textEncoding(f.Data); enc != nil {
+		if !f.Explicit && !hasMarkerLine(enc.decode(f.Data)) {
 			return fileDocs{skip: true}
 		}
-		*probs = append(*probs, errorf(Pos{File: f.Path, Line: 1, Column: 1}, "", "expected UTF-8 text, found %s (it starts with a UTF-16 byte order mark); save the file as UTF-8", enc))
+		*probs = append(*probs, enc.problem(f.Path))
 		return out
 	}
 	data := bytes.TrimPrefix(f.Data, utf8BOM)
 	if !utf8.Valid(data) {
 		return fail(errorf(invalidUTF8Pos(f.Path, data), "", "expected UTF-8 text, found a byte sequence that is not UTF-8; save the file as UTF-8"))
+	}
+	if off, r := forbiddenRune(data); off >= 0 {
+		return fail(forbiddenProblem(f.Path, data, off, r))
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	first := true
@@ -224,6 +247,10 @@ func decodeFile(f File, probs *Problems) fileDocs {
 		}
 		d := newDecoder(f.Path, probs, &doc, allowance)
 		dep, proj := d.document(top)
+		for _, field := range d.broken {
+			out.broken = append(out.broken, brokenField{doc: len(out.docLines), field: field})
+		}
+		out.docLines = append(out.docLines, top.Line)
 		if d.aborted {
 			return out // half a document would only yield confusing problems
 		}
@@ -269,33 +296,6 @@ func claimsNetdep(top *yaml.Node) bool {
 		return false
 	}
 	return hasMarker(top)
-}
-
-// utf16Encoding names the encoding of text that starts with a UTF-16 byte
-// order mark (Windows editors save "Unicode" so), "" otherwise.
-func utf16Encoding(data []byte) string {
-	switch {
-	case bytes.HasPrefix(data, []byte{0xFF, 0xFE}):
-		return "UTF-16 (little-endian)"
-	case bytes.HasPrefix(data, []byte{0xFE, 0xFF}):
-		return "UTF-16 (big-endian)"
-	}
-	return ""
-}
-
-// utf16Text decodes UTF-16 text after its byte order mark, only to look for a
-// netdep marker in it.
-func utf16Text(data []byte) []byte {
-	big := data[0] == 0xFE
-	units := make([]uint16, 0, len(data)/2)
-	for i := 2; i+1 < len(data); i += 2 {
-		if big {
-			units = append(units, uint16(data[i])<<8|uint16(data[i+1]))
-		} else {
-			units = append(units, uint16(data[i+1])<<8|uint16(data[i]))
-		}
-	}
-	return []byte(string(utf16.Decode(units)))
 }
 
 // hasMarker reports whether a document's top level is a mapping with a
@@ -367,8 +367,8 @@ func hasMarkerLine(data []byte) bool {
 // top level has a netdep key, or the file does not parse but has a netdep:
 // line (so its syntax error is reported rather than silently skipped).
 func isNetdepFile(data []byte) bool {
-	if utf16Encoding(data) != "" {
-		return hasMarkerLine(utf16Text(data))
+	if enc := textEncoding(data); enc != nil {
+		return hasMarkerLine(enc.decode(data))
 	}
 	data = bytes.TrimPrefix(data, utf8BOM)
 	if !utf8.Valid(data) {
@@ -417,16 +417,18 @@ func yamlError(file string, data []byte, err error) Problem {
 				break
 			}
 		}
-		return errorf(pos, "", "invalid yaml: alias *%s refers to no anchor; expected &%s on a value earlier in the same document", m[1], m[1])
+		return errorf(pos, "", "invalid yaml: alias *%s refers to no anchor; expected &%s on a value earlier in the same document", short(m[1]), short(m[1]))
 	}
-	m := yamlLine.FindStringSubmatch(err.Error())
-	if m == nil {
-		return errorf(pos, "", "invalid yaml: %s", msg)
-	}
-	pos.Line, _ = strconv.Atoi(m[1])
-	msg = strings.TrimPrefix(err.Error(), m[0])
-	if strings.HasPrefix(msg, "did not find expected") {
-		pos.Line++
+	// yaml.v3 leaves "line N: " out when its 0-based mark is 0: the
+	// problem is on the first line. Parser errors ("did not find
+	// expected ...") print the 0-based line, scanner errors the 1-based one.
+	pos.Line = 1
+	if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
+		pos.Line, _ = strconv.Atoi(m[1])
+		msg = strings.TrimPrefix(err.Error(), m[0])
+		if strings.HasPrefix(msg, "did not find expected") {
+			pos.Line++
+		}
 	}
 	line := func(n int) string {
 		if n < 1 || n > len(lines) {
@@ -436,6 +438,30 @@ func yamlError(file string, data []byte, err error) Problem {
 	}
 	hint := ""
 	switch {
+	case msg == "found incompatible YAML document":
+		// A %YAML directive other than 1.1, the only version yaml.v3
+		// reads; the reported line is where the document starts.
+		for i, l := range lines {
+			if strings.HasPrefix(l, "%YAML") {
+				pos.Line, pos.Column = i+1, 1
+				return errorf(pos, "", "invalid yaml: unsupported directive %q; expected no %%YAML directive (or %%YAML 1.1); remove the line", strings.TrimSpace(l))
+			}
+		}
+	case msg == "found undefined tag handle":
+		for n := pos.Line; n <= min(pos.Line+1, len(lines)); n++ {
+			if loc := tagHandle.FindStringIndex(line(n)); loc != nil {
+				pos.Line, pos.Column = n, loc[0]+1
+				return errorf(pos, "", "invalid yaml: undefined tag handle %q; declare it with a %%TAG directive, or remove the tag (netdep files need none)", line(n)[loc[0]:loc[1]])
+			}
+		}
+	case strings.HasPrefix(msg, "exceeded max depth"):
+		if off := flowDepthOffset(data, 10000); off >= 0 {
+			pos = offsetPos(file, data, off)
+			hint = " (brackets nested more than 10000 deep)"
+		}
+	case strings.TrimSpace(line(pos.Line)) == "..." && msg == "did not find expected node content":
+		pos.Column = firstNonSpace(line(pos.Line))
+		hint = " (a \"...\" document end with no document before it; remove the line)"
 	case strings.Contains(msg, "tab") || strings.Contains(msg, "cannot start any token"):
 		for _, n := range []int{pos.Line, pos.Line + 1} {
 			if c := leadingTab(line(n)); c > 0 {
@@ -482,9 +508,43 @@ func yamlError(file string, data []byte, err error) Problem {
 		}
 	}
 	if pos.Column == 0 {
+		// Nothing points at the culprit: the line is what yaml.v3
+		// knows, and the hints above would guess.
 		hint = ""
+		pos.Column = max(1, firstNonSpace(line(pos.Line)))
 	}
 	return errorf(pos, "", "invalid yaml: %s%s", msg, hint)
+}
+
+var tagHandle = regexp.MustCompile(`![-0-9A-Za-z]*!`)
+
+// flowDepthOffset is the offset of the first bracket that opens more than
+// limit flow collections, outside quotes and comments; -1 if there is none.
+func flowDepthOffset(data []byte, limit int) int {
+	depth := 0
+	var quote byte
+	comment := false
+	for i, c := range data {
+		switch {
+		case comment:
+			comment = c != '\n'
+		case quote != 0:
+			if c == quote {
+				quote = 0
+			}
+		case c == '"' || c == '\'':
+			quote = c
+		case c == '#' && (i == 0 || data[i-1] == ' ' || data[i-1] == '\t' || data[i-1] == '\n'):
+			comment = true
+		case c == '[' || c == '{':
+			if depth++; depth > limit {
+				return i
+			}
+		case c == ']' || c == '}':
+			depth = max(0, depth-1)
+		}
+	}
+	return -1
 }
 
 // leadingTab is the 1-based column of a tab in a line's indentation, 0 if none.
@@ -572,23 +632,6 @@ func lastColon(l string) int {
 		return true
 	})
 	return at
-}
-
-func invalidUTF8Pos(file string, data []byte) Pos {
-	line, col := 1, 1
-	for len(data) > 0 {
-		r, size := utf8.DecodeRune(data)
-		if r == utf8.RuneError && size <= 1 {
-			break
-		}
-		if r == '\n' {
-			line, col = line+1, 1
-		} else {
-			col++
-		}
-		data = data[size:]
-	}
-	return Pos{File: file, Line: line, Column: col}
 }
 
 // document decodes one top-level node into a dependency or project document.
@@ -711,12 +754,15 @@ func (d *decoder) service(doc *rawDep, p pair) *rawService {
 			s.SelectorPos = d.pos(sp.K)
 			s.Selector, s.SelectorSet = d.labels(sp.V, f)
 		case "ports":
-			ports, _ := d.mapping(sp.V, f, "a mapping of port names to ports (http: 8080)", nil)
+			ports, ok := d.mapping(sp.V, f, "a mapping of port names to ports (http: 8080)", nil)
+			s.PortsBroken = !ok
 			for _, pp := range ports {
 				pf := f + "." + pp.Key
-				if val, ok := d.scalar(pp.V, pf, "a port (8080, \"53/UDP\" or \"9000-9100/TCP\")"); ok {
-					s.Ports = append(s.Ports, rawPort{Name: pp.Key, Value: val, Field: pf})
+				val, ok := d.scalar(pp.V, pf, "a port (8080, \"53/UDP\" or \"9000-9100/TCP\")")
+				if !ok {
+					val = strPos{Pos: d.pos(pp.V)} // where other checks of the port point
 				}
+				s.Ports = append(s.Ports, rawPort{Name: pp.Key, Value: val, Field: pf, Broken: !ok})
 			}
 		case "calls":
 			items, _ := d.list(sp.V, f, "a list of calls")
@@ -754,6 +800,7 @@ func (d *decoder) labels(n *yaml.Node, field string) (map[string]string, bool) {
 		return nil, false
 	}
 	out := map[string]string{}
+	broken := false
 	for _, p := range pairs {
 		v := d.resolve(p.V)
 		if v == nil {
@@ -762,10 +809,15 @@ func (d *decoder) labels(n *yaml.Node, field string) (map[string]string, bool) {
 		// Label values are strings to Kubernetes, but "version: 2" or
 		// "canary: true" are what people write; take the text as written.
 		if v.Kind != yaml.ScalarNode || isNull(v) {
-			d.errorf(v, field+"."+p.Key, "expected a label value, found %s", describe(v))
+			d.brokenf(v, field+"."+p.Key, "expected a label value, found %s", describe(v))
+			broken = true
 			continue
 		}
 		out[p.Key] = v.Value
+	}
+	if broken && len(out) == 0 {
+		// Not an empty selector (a second mistake): one not readable.
+		return nil, false
 	}
 	return out, true
 }
@@ -804,7 +856,7 @@ func (d *decoder) entry(n *yaml.Node, field, refKey string) *rawEntry {
 		if n.Tag == "!!int" {
 			hint = " (a port needs its service: \"svc:" + n.Value + "\")"
 		}
-		d.errorf(n, field, "expected a service reference (\"svc\", \"ns/svc:port\") or a mapping with %s, cidr or namespace/selector, found %s%s", refKey, describe(n), hint)
+		d.brokenf(n, field, "expected a service reference (\"svc\", \"ns/svc:port\") or a mapping with %s, cidr or namespace/selector, found %s%s", refKey, describe(n), hint)
 		return nil
 	}
 	all := []string{refKey, "cidr", "except", "namespace", "selector", "ports", "environments"}
@@ -894,7 +946,18 @@ func (d *decoder) entry(n *yaml.Node, field, refKey string) *rawEntry {
 				continue
 			}
 			if v.Kind == yaml.ScalarNode && (v.Tag == "!!int" || v.Tag == "!!str") {
-				d.errorf(v, f, "expected a list of ports or the word any, found %s (did you mean ports: [%s]?)", describe(v), v.Value)
+				// Suggest only what would load: a port name needs a
+				// service to look it up on, so it works in from only.
+				hint := ""
+				switch {
+				case strings.EqualFold(v.Value, "any"):
+					hint = " (did you mean ports: any?)"
+				case isPortValue(v.Value) || refKey == "from":
+					hint = fmt.Sprintf(" (did you mean ports: [%s]?)", short(v.Value))
+				default:
+					hint = " (a call to a cidr or raw peer takes port numbers, such as ports: [443])"
+				}
+				d.brokenf(v, f, "expected a list of ports or the word any, found %s%s", describe(v), hint)
 				return nil
 			}
 			items, ok := d.list(v, f, "a list of ports or the word any")
@@ -1030,7 +1093,11 @@ func (d *decoder) dns(n *yaml.Node, field string) *rawDNS {
 			}
 		case "ports":
 			if v := d.resolve(p.V); v != nil && v.Kind == yaml.ScalarNode && (v.Tag == "!!int" || v.Tag == "!!str") {
-				d.errorf(v, f, "expected a list of ports, found %s (did you mean ports: [%s]?)", describe(v), v.Value)
+				hint := " " + dnsPortsAdvice
+				if isPortValue(v.Value) {
+					hint = fmt.Sprintf(" (did you mean ports: [%s]?)", short(v.Value))
+				}
+				d.brokenf(v, f, "expected a list of port numbers, found %s%s", describe(v), hint)
 				continue
 			}
 			r.PortsSet = true

@@ -3,7 +3,9 @@ package schema
 import (
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Problem is one mistake in the input, located in its file.
@@ -19,6 +21,9 @@ type Problem struct {
 	Warning bool
 }
 
+// String renders the problem as one line, every echoed value clipped (see
+// clipValues): whoever built the Problem, a value of megabytes is never
+// repeated whole.
 func (p Problem) String() string {
 	var b strings.Builder
 	b.WriteString(p.Pos.String())
@@ -27,11 +32,83 @@ func (p Problem) String() string {
 		b.WriteString("warning: ")
 	}
 	if p.Field != "" {
-		b.WriteString(p.Field)
+		b.WriteString(clipRunes(p.Field, 2*MaxEcho))
 		b.WriteString(": ")
 	}
-	b.WriteString(p.Message)
+	b.WriteString(clipValues(p.Message))
+	return clipRunes(b.String(), maxLine)
+}
+
+// MaxEcho is how many characters of a value a message repeats; a longer
+// value is cut there and marked with its length.
+const MaxEcho = 80
+
+// maxLine bounds one rendered problem, whatever its parts.
+const maxLine = 1000
+
+// clipValues shortens every quoted value ("..." in Go syntax, as %q writes
+// it) in msg that is longer than MaxEcho characters to its first MaxEcho
+// characters, followed by its length.
+func clipValues(msg string) string {
+	if len(msg) <= MaxEcho+2 {
+		return msg
+	}
+	var b strings.Builder
+	for {
+		i := strings.IndexByte(msg, '"')
+		if i < 0 {
+			break
+		}
+		j := quotedEnd(msg, i)
+		if j < 0 {
+			break
+		}
+		b.WriteString(msg[:i])
+		lit := msg[i : j+1]
+		if v, err := strconv.Unquote(lit); err == nil && utf8.RuneCountInString(v) > MaxEcho {
+			b.WriteString(strconv.Quote(firstRunes(v, MaxEcho)))
+			fmt.Fprintf(&b, "... (%d characters)", utf8.RuneCountInString(v))
+		} else {
+			b.WriteString(lit)
+		}
+		msg = msg[j+1:]
+	}
+	b.WriteString(msg)
 	return b.String()
+}
+
+// quotedEnd is the index of the quote closing the one at i, -1 if none.
+func quotedEnd(s string, i int) int {
+	for j := i + 1; j < len(s); j++ {
+		switch s[j] {
+		case '\\':
+			j++
+		case '"':
+			return j
+		}
+	}
+	return -1
+}
+
+// clipRunes cuts s after n characters, saying how many there were.
+func clipRunes(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	if c := utf8.RuneCountInString(s); c > n {
+		return fmt.Sprintf("%s... (%d characters)", firstRunes(s, n), c)
+	}
+	return s
+}
+
+func firstRunes(s string, n int) string {
+	for i := range s {
+		if n == 0 {
+			return s[:i]
+		}
+		n--
+	}
+	return s
 }
 
 // Problems is every problem of a run, reported at once. It is an error when it
@@ -89,5 +166,5 @@ func (ps Problems) Error() string {
 
 // errorf builds a Problem; the helper keeps call sites short.
 func errorf(pos Pos, field, format string, args ...any) Problem {
-	return Problem{Pos: pos, Field: field, Message: fmt.Sprintf(format, args...)}
+	return Problem{Pos: pos, Field: field, Message: clipValues(fmt.Sprintf(format, args...))}
 }

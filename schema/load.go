@@ -64,7 +64,9 @@ func Parse(files []File) (*Spec, Problems) {
 		probs.Sort()
 		return nil, probs.Errors()
 	}
-	spec := resolve(deps, projects, &probs)
+	var resolved Problems
+	spec := resolve(deps, projects, &resolved)
+	probs = append(probs, withoutCascades(resolved, sorted, decoded)...)
 	probs.Sort()
 	if errs := probs.Errors(); len(errs) > 0 {
 		// Warnings about a spec that does not load are noise (an invalid
@@ -85,4 +87,60 @@ func Load(paths []string) (*Spec, Problems) {
 	probs = append(probs, more...)
 	probs.Sort()
 	return spec, probs
+}
+
+// withoutCascades drops what validation says about a value the decoder
+// already reported as unreadable: `isolate: ingress` is one mistake (a
+// string where a list belongs), not also "isolate is an empty list". This
+// is the one place that keeps a broken value from being reported twice.
+// A problem repeats a broken field when it is about that field, about a
+// value inside it, or about the list it is an item of (the list is "empty"
+// because its only item did not decode), in the same document. (A selector
+// whose labels all fail to decode is taken as not written: see labels.)
+func withoutCascades(probs Problems, files []File, decoded []fileDocs) Problems {
+	byFile := map[string]*fileDocs{}
+	for i := range files {
+		if len(decoded[i].broken) > 0 {
+			byFile[files[i].Path] = &decoded[i]
+		}
+	}
+	if len(byFile) == 0 {
+		return probs
+	}
+	var out Problems
+	for _, p := range probs {
+		if fd := byFile[p.Pos.File]; fd == nil || p.Field == "" || !fd.repeats(p) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// repeats reports whether p is about a field of its document that did not
+// decode.
+func (fd *fileDocs) repeats(p Problem) bool {
+	doc := sort.Search(len(fd.docLines), func(i int) bool { return fd.docLines[i] > p.Pos.Line }) - 1
+	for _, b := range fd.broken {
+		if b.doc == doc && cascades(p.Field, b.field) {
+			return true
+		}
+	}
+	return false
+}
+
+// cascades reports whether a problem at field follows from the broken
+// value at broken.
+func cascades(field, broken string) bool {
+	inside := func(a, b string) bool { return strings.HasPrefix(a, b+".") || strings.HasPrefix(a, b+"[") }
+	if field == broken || inside(field, broken) {
+		return true
+	}
+	// An item of a list: the list is "empty" only because its item did
+	// not decode.
+	rest, ok := strings.CutPrefix(broken, field+"[")
+	if !ok {
+		return false
+	}
+	n, ok := strings.CutSuffix(rest, "]")
+	return ok && n != "" && strings.Trim(n, "0123456789") == ""
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
 )
@@ -31,6 +32,10 @@ type decoder struct {
 	// merging guards against a merge key that (through aliases) merges the
 	// mapping that contains it.
 	merging map[*yaml.Node]bool
+	// broken are the fields whose values brokenf reported.
+	broken []string
+	// last is the node resolve returned last.
+	last *yaml.Node
 }
 
 func newDecoder(file string, probs *Problems, doc *yaml.Node, allowance int) *decoder {
@@ -72,15 +77,34 @@ func (d *decoder) errorf(n *yaml.Node, field, format string, args ...any) {
 	*d.probs = append(*d.probs, errorf(d.pos(n), field, format, args...))
 }
 
+// brokenf reports a value that cannot be read as what field needs (a
+// scalar where a list belongs, a list where a port belongs). The field is
+// remembered: whatever validation would say about it afterwards (the list
+// is empty, the set has no cidrs) is the same mistake again, and Parse
+// drops it (see cascade).
+func (d *decoder) brokenf(n *yaml.Node, field, format string, args ...any) {
+	d.errorf(n, field, format, args...)
+	if field != "" {
+		d.broken = append(d.broken, field)
+	}
+}
+
 // resolve follows aliases and charges the visit against the alias budget. It
 // returns nil once the budget is spent.
 func (d *decoder) resolve(n *yaml.Node) *yaml.Node {
 	if d.aborted || n == nil {
 		return nil
 	}
+	if n == d.last {
+		// An accessor handing the node it resolved to another one
+		// (mapping after resolve): one visit, not two. Charging it
+		// twice made a large file without a single alias "expand by
+		// more than 100000 values".
+		return n
+	}
 	for hops := 0; n.Kind == yaml.AliasNode; hops++ {
 		if n.Alias == nil || hops > 100 {
-			d.errorf(n, "", "alias *%s does not resolve to a value", n.Value)
+			d.errorf(n, "", "alias *%s does not resolve to a value", short(n.Value))
 			d.aborted = true
 			return nil
 		}
@@ -92,6 +116,7 @@ func (d *decoder) resolve(n *yaml.Node) *yaml.Node {
 		d.aborted = true
 		return nil
 	}
+	d.last = n
 	return n
 }
 
@@ -110,7 +135,7 @@ func describe(n *yaml.Node) string {
 		case "!!bool":
 			return fmt.Sprintf("a boolean (%s)", n.Value)
 		case "!!int", "!!float":
-			return fmt.Sprintf("a number (%s)", n.Value)
+			return fmt.Sprintf("a number (%s)", short(n.Value))
 		case "!!str":
 			return fmt.Sprintf("a string (%q)", short(n.Value))
 		default:
@@ -123,8 +148,8 @@ func describe(n *yaml.Node) string {
 }
 
 func short(s string) string {
-	if len(s) > 40 {
-		return s[:37] + "..."
+	if len(s) > 40 && utf8.RuneCountInString(s) > 40 {
+		return firstRunes(s, 37) + "..."
 	}
 	return s
 }
@@ -150,7 +175,7 @@ func (d *decoder) mapping(n *yaml.Node, field, what string, known []string) (pai
 		return nil, false
 	}
 	if n.Kind != yaml.MappingNode {
-		d.errorf(n, field, "expected %s, found %s", what, describe(n))
+		d.brokenf(n, field, "expected %s, found %s", what, describe(n))
 		return nil, false
 	}
 	seen := map[string]*yaml.Node{}
@@ -224,7 +249,7 @@ func (d *decoder) list(n *yaml.Node, field, what string) ([]*yaml.Node, bool) {
 		return nil, true
 	}
 	if n.Kind != yaml.SequenceNode {
-		d.errorf(n, field, "expected %s, found %s", what, describe(n))
+		d.brokenf(n, field, "expected %s, found %s", what, describe(n))
 		return nil, false
 	}
 	return n.Content, true
@@ -238,7 +263,7 @@ func (d *decoder) str(n *yaml.Node, field, what string) (strPos, bool) {
 		return strPos{}, false
 	}
 	if n.Kind != yaml.ScalarNode || n.Tag != "!!str" {
-		d.errorf(n, field, "expected %s, found %s", what, describe(n))
+		d.brokenf(n, field, "expected %s, found %s", what, describe(n))
 		return strPos{}, false
 	}
 	return strPos{S: n.Value, Pos: d.pos(n)}, true
@@ -252,7 +277,7 @@ func (d *decoder) scalar(n *yaml.Node, field, what string) (strPos, bool) {
 		return strPos{}, false
 	}
 	if n.Kind != yaml.ScalarNode || (n.Tag != "!!str" && n.Tag != "!!int") {
-		d.errorf(n, field, "expected %s, found %s", what, describe(n))
+		d.brokenf(n, field, "expected %s, found %s", what, describe(n))
 		return strPos{}, false
 	}
 	return strPos{S: n.Value, Pos: d.pos(n)}, true
@@ -264,7 +289,7 @@ func (d *decoder) boolean(n *yaml.Node, field string) (bool, bool) {
 		return false, false
 	}
 	if n.Kind != yaml.ScalarNode || n.Tag != "!!bool" {
-		d.errorf(n, field, "expected true or false, found %s", describe(n))
+		d.brokenf(n, field, "expected true or false, found %s", describe(n))
 		return false, false
 	}
 	return n.Value == "true" || n.Value == "True" || n.Value == "TRUE", true
@@ -302,13 +327,17 @@ func hintOrNames(s string, names []string, intro string) string {
 	if h := didYouMean(s, names); h != "" {
 		return h
 	}
+	shown := make([]string, 0, min(len(names), 8))
+	for _, n := range names[:min(len(names), 8)] {
+		shown = append(shown, short(n))
+	}
 	switch {
 	case len(names) == 0:
 		return "; " + intro + " no services"
 	case len(names) > 8:
-		return fmt.Sprintf("; %s %s and %d more", intro, strings.Join(names[:8], ", "), len(names)-8)
+		return fmt.Sprintf("; %s %s and %d more", intro, strings.Join(shown, ", "), len(names)-8)
 	}
-	return "; " + intro + " " + strings.Join(names, ", ")
+	return "; " + intro + " " + strings.Join(shown, ", ")
 }
 
 // didYouMean is " (did you mean "x"?)" or "".
@@ -322,6 +351,13 @@ func didYouMean(s string, candidates []string) string {
 // closest returns the candidate nearest to s by edit distance, "" when none is
 // near enough to be a plausible typo (at most a third of the word, at most 3).
 func closest(s string, candidates []string) string {
+	// The same word in other case ("Ingress") is the one meant, however
+	// near another candidate is ("egress").
+	for _, c := range candidates {
+		if c != s && strings.EqualFold(c, s) {
+			return c
+		}
+	}
 	best, bestD := "", 0
 	limit := len(s) / 3
 	if limit < 1 {
@@ -330,8 +366,15 @@ func closest(s string, candidates []string) string {
 	if limit > 3 {
 		limit = 3
 	}
+	n := utf8.RuneCountInString(s)
+	if n > 256 {
+		return "" // no name is that long: not a typo
+	}
 	for _, c := range candidates {
-		if c == s {
+		// Lengths further apart than the limit are further apart than
+		// it by edit distance too: skipping them keeps a value of
+		// megabytes from costing megabytes squared.
+		if c == s || abs(utf8.RuneCountInString(c)-n) > limit {
 			continue
 		}
 		dist := levenshtein(strings.ToLower(s), strings.ToLower(c))
@@ -356,6 +399,13 @@ func closest(s string, candidates []string) string {
 		}
 	}
 	return best
+}
+
+func abs(n int) int {
+	if n < 0 {
+		return -n
+	}
+	return n
 }
 
 // levenshtein is the optimal-string-alignment distance: edits plus adjacent

@@ -4,7 +4,9 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata")
@@ -123,5 +125,58 @@ func TestProblems(t *testing.T) {
 			}
 			golden(t, filepath.Join(dir, "want.txt"), probs.Error()+"\n")
 		})
+	}
+}
+
+// TestCascades: what validation says about a field is dropped when the
+// decoder reported that field's value, a value inside it, or an item of the
+// list it names; a problem about anything else stays.
+func TestCascades(t *testing.T) {
+	tests := []struct {
+		field, broken string
+		want          bool
+	}{
+		{"isolate", "isolate", true},
+		{"isolate", "isolate[1]", true},
+		{"cluster.cidrs.vpn", "cluster.cidrs.vpn", true},
+		{"services.a.calls[0].ports", "services.a.calls[0].ports[0]", true},
+		{"services.a.calls[0].ports[1]", "services.a.calls[0]", true},
+		// A selector's own validation covers every label.
+		{"services.a.selector", "services.a.selector.app", false},
+		// The service's own problems (its name, a duplicate) are not
+		// about the value of one of its keys.
+		{"services.a", "services.a.ports", false},
+		{"services.a", "services.a.calls[0]", false},
+		{"services.ab", "services.a", false},
+		{"isolate[0]", "isolate[1]", false},
+		{"services.a.calls", "services.a.calls[x]", false},
+		{"services.a.ports", "services.a.ports.http", false},
+	}
+	for _, tt := range tests {
+		if got := cascades(tt.field, tt.broken); got != tt.want {
+			t.Errorf("cascades(%q, %q) = %v, want %v", tt.field, tt.broken, got, tt.want)
+		}
+	}
+}
+
+// TestClipValues: a quoted value longer than MaxEcho characters is cut to
+// them and marked with its length; short values, text outside quotes and
+// escapes are left as they are.
+func TestClipValues(t *testing.T) {
+	long := strings.Repeat("é", 100)
+	tests := []struct{ in, want string }{
+		{`unknown service "cart" in namespace "shop"`, `unknown service "cart" in namespace "shop"`},
+		{`unknown service "` + long + `" in "shop"`, `unknown service "` + strings.Repeat("é", 80) + `"... (100 characters) in "shop"`},
+		{`a ": " inside "` + strings.Repeat(`\"`, 90) + `"`, `a ": " inside "` + strings.Repeat(`\"`, 80) + `"... (90 characters)`},
+		{`an unclosed "quote and more text ` + long, `an unclosed "quote and more text ` + long},
+	}
+	for _, tt := range tests {
+		if got := clipValues(tt.in); got != tt.want {
+			t.Errorf("clipValues(%q)\n = %q\nwant %q", tt.in, got, tt.want)
+		}
+	}
+	p := Problem{Pos: Pos{File: "f.yaml", Line: 1, Column: 1}, Message: strings.Repeat("x", 5000)}
+	if got := p.String(); utf8.RuneCountInString(got) > maxLine+40 || !strings.HasSuffix(got, "... (5012 characters)") {
+		t.Errorf("a 5000-character message renders as %d characters: %q", len(got), got[len(got)-40:])
 	}
 }

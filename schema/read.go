@@ -2,6 +2,7 @@ package schema
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -288,7 +289,11 @@ func (w *walker) file(real, shown string, explicit bool, info fs.FileInfo) {
 		// A big file in a directory is only our business if it claims to
 		// be a netdep file.
 		if explicit || hasMarkerLine(data) {
-			w.probs = append(w.probs, errorf(Pos{File: shown}, "", "file is larger than the %d MiB limit for netdep files", MaxFileSize>>20))
+			found := "more"
+			if info.Size() > MaxFileSize {
+				found = fmt.Sprintf("%d bytes", info.Size())
+			}
+			w.probs = append(w.probs, errorf(Pos{File: shown, Line: 1, Column: 1}, "", "expected a netdep file of at most %d MiB (%d bytes), found %s; split it into several files", MaxFileSize>>20, MaxFileSize, found))
 		}
 		return
 	}

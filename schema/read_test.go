@@ -1,6 +1,7 @@
 package schema
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -138,7 +139,7 @@ func TestReadPathsSizeLimit(t *testing.T) {
 	write(t, root, "sub/deps.yaml", depFile)
 	t.Chdir(root)
 	_, probs := ReadPaths([]string{"."})
-	want := "big.yaml: file is larger than the 8 MiB limit for netdep files"
+	want := fmt.Sprintf("big.yaml:1:1: expected a netdep file of at most 8 MiB (8388608 bytes), found %d bytes; split it into several files", len(big))
 	if probs.Error() != want {
 		t.Errorf("got %q, want %q", probs.Error(), want)
 	}

@@ -68,6 +68,9 @@ type svcInfo struct {
 	// (already reported): a reference to them, or to a service whose only
 	// ports they are, is not a second mistake.
 	badPorts map[string]bool
+	// portsUnknown: the ports mapping itself did not decode (reported), so
+	// no reference to a port of the service is a second mistake.
+	portsUnknown bool
 	// envs is where the service exists, nil for everywhere.
 	envs map[string]bool
 }
@@ -244,21 +247,30 @@ func (r *resolver) dns(raw *rawDNS) *DNS {
 		out.Peers = def.Peers
 	}
 	if raw.PortsSet {
-		out.Ports = r.portValues(raw.Ports, raw.Field+".ports", raw.Pos)
+		out.Ports = r.portValues(raw.Ports, raw.Field+".ports", raw.Pos, true)
 	}
 	return out
 }
 
 // portValues parses literal port values (no names: there is no service to
-// look them up on).
-func (r *resolver) portValues(vals []strPos, field string, pos Pos) []Port {
+// look them up on), of a cidr or raw-peer call, or of dns. The advice given
+// is only ever a form that loads there: dns has no "any".
+func (r *resolver) portValues(vals []strPos, field string, pos Pos, dns bool) []Port {
 	if len(vals) == 0 {
-		r.errorf(pos, field, "expected at least one port, found none (write ports: any for every port)")
+		advice := "(write ports: any for every port)"
+		if dns {
+			advice = dnsPortsAdvice
+		}
+		r.errorf(pos, field, "expected at least one port, found none %s", advice)
 		return nil
 	}
 	var out []Port
 	for i, v := range vals {
 		f := fmt.Sprintf("%s[%d]", field, i)
+		if msg := anyInList(v.S, dns); msg != "" {
+			r.errorf(v.Pos, f, "%s", msg)
+			continue
+		}
 		if !isPortValue(v.S) {
 			r.errorf(v.Pos, f, "expected a port number (443, \"53/UDP\"), found the name %q; names only work for a service's own ports", v.S)
 			continue
@@ -322,7 +334,7 @@ func (r *resolver) isolation(doc *rawDep) isolation {
 			}
 			iso.egress = true
 		default:
-			r.errorf(v.Pos, f, "unknown direction %q %s", v.S, hintOrList(strings.ToLower(v.S), []string{"ingress", "egress"}))
+			r.errorf(v.Pos, f, "unknown direction %q %s", v.S, hintOrList(v.S, []string{"ingress", "egress"}))
 		}
 	}
 	return iso
@@ -424,7 +436,7 @@ func (r *resolver) resolveNamespaces(deps []*rawDep) {
 
 func (r *resolver) service(ns string, managed bool, rs *rawService) *svcInfo {
 	svc := &Service{Namespace: ns, Name: rs.Name, Source: rs.Pos, Edge: rs.Edge}
-	si := &svcInfo{raw: rs, svc: svc, badPorts: map[string]bool{}}
+	si := &svcInfo{raw: rs, svc: svc, badPorts: map[string]bool{}, portsUnknown: rs.PortsBroken}
 	if msg := checkLabel("service name", rs.Name); msg != "" {
 		r.errorf(rs.Pos, rs.Field, "%s", msg)
 	}
@@ -450,6 +462,10 @@ func (r *resolver) service(ns string, managed bool, rs *rawService) *svcInfo {
 	for _, rp := range rs.Ports {
 		if msgs := validation.IsValidPortName(rp.Name); len(msgs) > 0 {
 			r.errorf(rp.Value.Pos, rp.Field, "invalid port name %q: %s", rp.Name, k8sMessage(msgs))
+		}
+		if rp.Broken {
+			si.badPorts[rp.Name] = true
+			continue
 		}
 		p, err := parsePortValue(rp.Value.S)
 		if err != nil {
@@ -520,35 +536,141 @@ func (r *resolver) envList(list []strPos, field string, pos Pos) ([]string, map[
 // selector is a subset of the other's labels: NetworkPolicy selects pods by
 // labels alone, so A's policy would also select B's pods and hand them A's
 // allowances (and A's default-deny exceptions would leak both ways).
+//
+// Comparing every pair of services was quadratic (a namespace of 16,000
+// services took minutes), so selectors are grouped (identical ones are one
+// group) and indexed by label: the supersets of a selector are among the
+// groups carrying its rarest label, which for real selectors (an app label
+// of its own) is a handful. BenchmarkOneNamespace measures it.
 func (r *resolver) checkSelectorOverlap() {
 	for _, name := range r.nsNames {
-		info := r.namespaces[name]
-		svcs := info.ns.Services
-		for _, a := range svcs {
-			for _, b := range svcs {
-				if a == b || len(a.Selector) == 0 || len(b.Selector) == 0 || !subsetOf(a.Selector, b.Selector) {
-					continue
-				}
-				ai, bi := info.services[a.Name], info.services[b.Name]
-				if !coexist(ai.envs, bi.envs) {
-					continue
-				}
-				identical := subsetOf(b.Selector, a.Selector)
-				if identical && posLess(ai.raw.Pos, bi.raw.Pos) {
-					continue // reported once, on the later of the two
-				}
-				pos, field := ai.raw.Pos, ai.raw.Field
-				if ai.raw.SelectorSet {
-					pos, field = ai.raw.SelectorPos, ai.raw.Field+".selector"
-				}
-				if identical {
-					r.errorf(pos, field, "selector %s is the same as service %q's (%s); each service needs labels of its own, or one policy would select both", selectorString(a.Selector), b.Name, bi.raw.Pos)
-				} else {
-					r.errorf(pos, field, "selector %s also selects the pods of service %q (selector %s at %s); add a label to %s's selector that %s's pods do not carry", selectorString(a.Selector), b.Name, selectorString(b.Selector), bi.raw.Pos, a.Name, b.Name)
+		r.selectorOverlaps(r.namespaces[name])
+	}
+}
+
+// selectorGroup is the services of a namespace that share one selector, in
+// file order.
+type selectorGroup struct {
+	sel     map[string]string
+	members []*svcInfo
+}
+
+func (r *resolver) selectorOverlaps(info *nsInfo) {
+	var groups []*selectorGroup
+	byKey := map[string]*selectorGroup{}
+	for _, svc := range info.ns.Services {
+		if len(svc.Selector) == 0 {
+			continue
+		}
+		key := selectorKey(svc.Selector)
+		g := byKey[key]
+		if g == nil {
+			g = &selectorGroup{sel: svc.Selector}
+			byKey[key] = g
+			groups = append(groups, g)
+		}
+		g.members = append(g.members, info.services[svc.Name])
+	}
+	type label struct{ k, v string }
+	carrying := map[label][]*selectorGroup{}
+	for _, g := range groups {
+		sort.SliceStable(g.members, func(i, j int) bool { return posLess(g.members[i].raw.Pos, g.members[j].raw.Pos) })
+		for k, v := range g.sel {
+			carrying[label{k, v}] = append(carrying[label{k, v}], g)
+		}
+	}
+	for _, g := range groups {
+		// The same selector: reported on each later service, naming the
+		// first one it coexists with.
+		for j, b := range g.members {
+			for _, a := range g.members[:j] {
+				if coexist(a.envs, b.envs) {
+					r.errorf(selectorPos(b), selectorField(b), "selector %s is the same as service %q's (%s); each service needs labels of its own, or one policy would select both", selectorString(b.svc.Selector), a.svc.Name, a.raw.Pos)
+					break
 				}
 			}
 		}
+		// Strict supersets carry every label of g, its rarest too.
+		var rarest []*selectorGroup
+		for k, v := range g.sel {
+			if c := carrying[label{k, v}]; rarest == nil || len(c) < len(rarest) {
+				rarest = c
+			}
+		}
+		var supersets []*selectorGroup
+		for _, h := range rarest {
+			if len(h.sel) > len(g.sel) && subsetOf(g.sel, h.sel) {
+				supersets = append(supersets, h)
+			}
+		}
+		if len(supersets) == 0 {
+			continue
+		}
+		for _, a := range g.members {
+			var selected []*svcInfo
+			for _, h := range supersets {
+				for _, b := range h.members {
+					if coexist(a.envs, b.envs) {
+						selected = append(selected, b)
+					}
+				}
+			}
+			if len(selected) == 0 {
+				continue
+			}
+			sort.SliceStable(selected, func(i, j int) bool { return posLess(selected[i].raw.Pos, selected[j].raw.Pos) })
+			b := selected[0]
+			more, whose := "", b.svc.Name+"'s"
+			if n := len(selected) - 1; n > 0 {
+				var names []string
+				for _, o := range selected[1:min(len(selected), 4)] {
+					names = append(names, o.svc.Name)
+				}
+				if n > 3 {
+					names = append(names, fmt.Sprintf("%d more", n-3))
+				}
+				more = fmt.Sprintf(" and of %d other %s (%s)", n, plural(n, "service", "services"), strings.Join(names, ", "))
+				whose = "their"
+			}
+			r.errorf(selectorPos(a), selectorField(a), "selector %s also selects the pods of service %q (selector %s at %s)%s; add a label to %s's selector that %s pods do not carry", selectorString(a.svc.Selector), b.svc.Name, selectorString(b.svc.Selector), b.raw.Pos, more, a.svc.Name, whose)
+		}
 	}
+}
+
+// selectorKey identifies a selector: its labels in key order, NUL-separated
+// (no label key or value holds a NUL).
+func selectorKey(sel map[string]string) string {
+	var b strings.Builder
+	for _, k := range sortedKeys(sel) {
+		b.WriteString(k)
+		b.WriteByte(0)
+		b.WriteString(sel[k])
+		b.WriteByte(0)
+	}
+	return b.String()
+}
+
+// selectorPos and selectorField place a problem with a service's selector:
+// at selector: when written, at the service when it is the default.
+func selectorPos(si *svcInfo) Pos {
+	if si.raw.SelectorSet {
+		return si.raw.SelectorPos
+	}
+	return si.raw.Pos
+}
+
+func selectorField(si *svcInfo) string {
+	if si.raw.SelectorSet {
+		return si.raw.Field + ".selector"
+	}
+	return si.raw.Field
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 // coexist reports whether two environment sets (nil: all) share one.
@@ -791,7 +913,7 @@ func (r *resolver) calleePorts(callee *svcInfo, spec string, own bool) ([]Port, 
 	}
 	if len(svc.Ports) == 0 {
 		switch {
-		case len(callee.badPorts) > 0:
+		case len(callee.badPorts) > 0 || callee.portsUnknown:
 			return nil, ""
 		case own:
 			return nil, "expected this service to declare ports, found none: callers have nothing to connect to; add the ports its pods listen on (ports: {http: 8080})"
@@ -811,7 +933,7 @@ func (r *resolver) calleePorts(callee *svcInfo, spec string, own bool) ([]Port, 
 			}
 			names = append(names, p.Name)
 		}
-		if callee.badPorts[spec] {
+		if callee.badPorts[spec] || callee.portsUnknown {
 			return nil, ""
 		}
 		if strings.Contains(spec, "/") {
@@ -845,7 +967,7 @@ func (r *resolver) calleePorts(callee *svcInfo, spec string, own bool) ([]Port, 
 		}
 	}
 	if len(out) == 0 {
-		if len(callee.badPorts) > 0 {
+		if len(callee.badPorts) > 0 || callee.portsUnknown {
 			return nil, "" // perhaps the port whose value is invalid
 		}
 		var decl []string
@@ -871,7 +993,7 @@ func (r *resolver) entryPorts(it *intent) bool {
 			r.errorf(e.Pos, field, "missing; expected the ports to allow (ports: [443]) or ports: any")
 			return false
 		}
-		it.ports = r.portValues(e.Ports, field, e.PortsPos)
+		it.ports = r.portValues(e.Ports, field, e.PortsPos, false)
 		return len(it.ports) > 0
 	}
 	if !e.PortsSet {
@@ -891,6 +1013,11 @@ func (r *resolver) entryPorts(it *intent) bool {
 	}
 	ok := true
 	for i, v := range e.Ports {
+		if msg := anyInList(v.S, false); msg != "" {
+			r.errorf(v.Pos, fmt.Sprintf("%s[%d]", field, i), "%s", msg)
+			ok = false
+			continue
+		}
 		ports, msg := r.calleePorts(it.owner, v.S, true)
 		if msg != "" {
 			r.errorf(v.Pos, fmt.Sprintf("%s[%d]", field, i), "%s", msg)
@@ -1329,4 +1456,16 @@ func prefixStrings(ps []netip.Prefix) []string {
 		out[i] = p.String()
 	}
 	return out
+}
+
+// anyInList is the message for "any" written as an item of a ports list
+// ([any], [ANY]), "" for any other item.
+func anyInList(s string, dns bool) string {
+	if !strings.EqualFold(s, "any") {
+		return ""
+	}
+	if dns {
+		return fmt.Sprintf("expected a port number, found %q %s", s, dnsPortsAdvice)
+	}
+	return fmt.Sprintf("expected a port, found %q; for every port write ports: any, without brackets", s)
 }

@@ -106,3 +106,56 @@ func TestSortedUniqueRules(t *testing.T) {
 		}
 	}
 }
+
+// TestSelectorOverlapProperty: on random selectors the indexed check flags
+// exactly the services the pairwise definition does: a service whose
+// selector is a strict subset of another's, or equal to an earlier one's.
+func TestSelectorOverlapProperty(t *testing.T) {
+	rng := rand.New(rand.NewSource(1))
+	for iter := range 300 {
+		n := 2 + rng.Intn(10)
+		sels := make([]map[string]string, n)
+		var doc strings.Builder
+		doc.WriteString("netdep: v1\nnamespace: shop\nservices:\n")
+		for i := range sels {
+			sels[i] = map[string]string{}
+			for _, k := range []string{"a", "b", "c"} {
+				if rng.Intn(2) == 0 {
+					sels[i][k] = []string{"x", "y"}[rng.Intn(2)]
+				}
+			}
+			if len(sels[i]) == 0 {
+				sels[i]["a"] = "x"
+			}
+			doc.WriteString("  s" + string(rune('a'+i)) + ":\n    selector: {")
+			first := true
+			for _, k := range sortedKeys(sels[i]) {
+				if !first {
+					doc.WriteString(", ")
+				}
+				first = false
+				doc.WriteString(k + ": " + sels[i][k])
+			}
+			doc.WriteString("}\n")
+		}
+		want := map[string]bool{}
+		for i := range sels {
+			for j := range sels {
+				if i == j || !subsetOf(sels[i], sels[j]) {
+					continue
+				}
+				if !subsetOf(sels[j], sels[i]) || j < i {
+					want["services.s"+string(rune('a'+i))+".selector"] = true
+				}
+			}
+		}
+		_, probs := Parse([]File{{Path: "deps.yaml", Data: []byte(doc.String()), Explicit: true}})
+		got := map[string]bool{}
+		for _, p := range probs.Errors() {
+			got[p.Field] = true
+		}
+		if d := cmp.Diff(want, got); d != "" {
+			t.Fatalf("iteration %d (-pairwise +indexed):\n%s\n%s", iter, d, doc.String())
+		}
+	}
+}

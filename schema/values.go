@@ -25,6 +25,11 @@ func parsePortValue(s string) (Port, error) {
 		p.Protocol = pr
 	}
 	lo, hi, isRange := strings.Cut(num, "-")
+	if isRange && (lo == "" || hi == "") {
+		// "-80", "-0" (YAML's negative numbers) and "80-": not a range,
+		// and the empty side is not what the user wrote.
+		return Port{}, fmt.Errorf("invalid port %q: expected a number from 1 to 65535 or a range like 9000-9100", s)
+	}
 	first, err := parsePortNumber(lo)
 	if err != nil {
 		return Port{}, err

@@ -2,13 +2,17 @@ package gitrev
 
 import (
 	"errors"
+	"fmt"
+	"io"
 	"io/fs"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"testing/fstest"
 
 	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/storer"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/netdep/netdep/generator/gitrev/gitrevtest"
@@ -81,14 +85,7 @@ func TestFS(t *testing.T) {
 	f.Write("README.md", "hello\n")
 	f.Symlink("teams/sub", "shared")
 	f.Commit("one")
-	r, err := Open(f.Dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := r.Resolve("HEAD")
-	if err != nil {
-		t.Fatal(err)
-	}
+	r, v := openHead(t, f.Dir)
 	fsys := v.FS()
 	if err := fstest.TestFS(fsys, "teams/a.yaml", "teams/sub/b.yaml", "README.md"); err != nil {
 		t.Error(err)
@@ -106,7 +103,7 @@ func TestFS(t *testing.T) {
 	// a dangling link in os.DirFS, so it comes in a later commit).
 	f.Symlink("../../outside.yaml", "teams/escape.yaml")
 	f.Commit("two")
-	v, err = r.Resolve("HEAD")
+	v, err := r.Resolve("HEAD")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,4 +185,104 @@ func TestFiles(t *testing.T) {
 			t.Errorf("problems: %v", probs)
 		}
 	})
+}
+
+// countingStorer records how much of each blob is read.
+type countingStorer struct {
+	storer.EncodedObjectStorer
+	mu     sync.Mutex
+	opened map[plumbing.Hash]int   // EncodedObject calls
+	read   map[plumbing.Hash]int64 // bytes read through their readers
+}
+
+func (c *countingStorer) EncodedObject(t plumbing.ObjectType, h plumbing.Hash) (plumbing.EncodedObject, error) {
+	obj, err := c.EncodedObjectStorer.EncodedObject(t, h)
+	if err != nil || t != plumbing.BlobObject {
+		return obj, err
+	}
+	c.mu.Lock()
+	c.opened[h]++
+	c.mu.Unlock()
+	return &countingObject{EncodedObject: obj, c: c}, nil
+}
+
+type countingObject struct {
+	plumbing.EncodedObject
+	c *countingStorer
+}
+
+func (o *countingObject) Reader() (io.ReadCloser, error) {
+	r, err := o.EncodedObject.Reader()
+	if err != nil {
+		return nil, err
+	}
+	return &countingReader{ReadCloser: r, o: o}, nil
+}
+
+type countingReader struct {
+	io.ReadCloser
+	o *countingObject
+}
+
+func (r *countingReader) Read(b []byte) (int, error) {
+	n, err := r.ReadCloser.Read(b)
+	r.o.c.mu.Lock()
+	r.o.c.read[r.o.Hash()] += int64(n)
+	r.o.c.mu.Unlock()
+	return n, err
+}
+
+// TestLargeBlobsAreNotRead: reading a revision reads a blob only when it is
+// a YAML file, and never more of it than the size limit; sizes come from
+// object headers. A 100 MiB file in a revision used to be read whole (632
+// MB of memory) before the limit was checked; tests/scripts/blob-memory.sh
+// prints the figure.
+func TestLargeBlobsAreNotRead(t *testing.T) {
+	f := gitrevtest.New(t)
+	f.Write("teams/a.yaml", depFor("a"))
+	big := strings.Repeat("# padding, no marker\n", (schema.MaxFileSize*2)/21)
+	f.Write("teams/generated.yaml", big)
+	f.Write("teams/claims.yaml", "netdep: v1\n"+big)
+	f.Write("teams/image.bin", "\x89PNG"+big)
+	f.Commit("one")
+	r, v := openHead(t, f.Dir)
+	c := &countingStorer{EncodedObjectStorer: v.s, opened: map[plumbing.Hash]int{}, read: map[plumbing.Hash]int64{}}
+	v.s = c
+	files, probs := r.Files(v, nil)
+	if len(files) != 1 || files[0].Path != "teams/a.yaml" {
+		t.Errorf("files = %v", files)
+	}
+	want := fmt.Sprintf("teams/claims.yaml:1:1: expected a netdep file of at most 8 MiB (8388608 bytes), found %d bytes; split it into several files", len(big)+11)
+	if probs.Error() != want {
+		t.Errorf("problems:\n%s\nwant:\n%s", probs.Error(), want)
+	}
+	hash := func(p string) plumbing.Hash {
+		e, err := v.tree.FindEntry(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return e.Hash
+	}
+	if n := c.opened[hash("teams/image.bin")]; n != 0 {
+		t.Errorf("a file that is not YAML was opened %d times", n)
+	}
+	for _, p := range []string{"teams/generated.yaml", "teams/claims.yaml"} {
+		if n := c.read[hash(p)]; n > schema.MaxFileSize+1 {
+			t.Errorf("%s: %d bytes read, more than the %d-byte limit", p, n, schema.MaxFileSize)
+		}
+	}
+}
+
+// openHead opens the repository at dir and resolves HEAD.
+func openHead(t *testing.T, dir string) (*Repo, *Revision) {
+	t.Helper()
+	r, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := r.Resolve("HEAD")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r, v
 }

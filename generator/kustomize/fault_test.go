@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 
 	networkingv1 "k8s.io/api/networking/v1"
@@ -31,7 +32,24 @@ type faultFS struct {
 	// a killed or failing process is what these tests model, not a power
 	// cut, and syncs would make them slow.
 	realSync bool
-	ops      []string // every mutating call, for failure messages
+	// mount makes the directory at this path act as a mount point:
+	// renaming or exchanging it fails with EBUSY, as the kernel says. With
+	// hidden, MountPoint does not tell (a bind mount on a kernel without
+	// statx's mount-root attribute), and only the rename finds out.
+	mount  string
+	hidden bool
+	ops    []string // every mutating call, for failure messages
+}
+
+func (f *faultFS) MountPoint(name string) (bool, error) {
+	return f.mount != "" && !f.hidden && name == f.mount, nil
+}
+
+func (f *faultFS) busy(a, b string) error {
+	if f.mount != "" && (a == f.mount || b == f.mount) {
+		return &os.LinkError{Op: "rename", Old: a, New: b, Err: syscall.EBUSY}
+	}
+	return nil
 }
 
 func (f *faultFS) hit(op, name string) error {
@@ -87,6 +105,9 @@ func (f *faultFS) SyncTree(root string) error {
 }
 
 func (f *faultFS) Rename(a, b string) error {
+	if err := f.busy(a, b); err != nil {
+		return err
+	}
 	if err := f.hit("rename", a); err != nil {
 		return err
 	}
@@ -96,6 +117,9 @@ func (f *faultFS) Rename(a, b string) error {
 func (f *faultFS) Exchange(a, b string) error {
 	if f.noExchange {
 		return fmt.Errorf("exchange: %w", ErrExchangeUnsupported)
+	}
+	if err := f.busy(a, b); err != nil {
+		return err
 	}
 	if err := f.hit("exchange", a); err != nil {
 		return err
@@ -171,11 +195,23 @@ func oldAndNew(t *testing.T) (Tree, Tree) {
 // (nil: into a missing directory) makes, in order ("create base.yaml").
 func countOps(t *testing.T, prev *Tree, next Tree, noExchange bool) []string {
 	t.Helper()
+	return countOpsWith(t, prev, next, false, func(string) *faultFS { return &faultFS{noExchange: noExchange} })
+}
+
+// countOpsWith is countOps through the faultFS mk makes for the output
+// directory, which exists beforehand (empty if prev is nil) when mkdir.
+func countOpsWith(t *testing.T, prev *Tree, next Tree, mkdir bool, mk func(dir string) *faultFS) []string {
+	t.Helper()
 	dir := filepath.Join(t.TempDir(), "netpol")
+	if mkdir {
+		if err := os.Mkdir(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if prev != nil {
 		mustWrite(t, dir, *prev)
 	}
-	f := &faultFS{noExchange: noExchange}
+	f := mk(dir)
 	if err := Write(dir, next, WriteOptions{FS: f}); err != nil {
 		t.Fatal(err)
 	}
@@ -256,25 +292,10 @@ func TestWriteFailsAtEveryStep(t *testing.T) {
 						if err == nil {
 							t.Fatalf("call %d (%s): Write succeeded despite the failure", n, f.ops[n-1])
 						}
-						if !errors.Is(err, errInjected) {
-							t.Fatalf("call %d: error does not wrap the cause: %v", n, err)
-						}
-						switch requireWhole(t, dir, old, next) {
-						case -1:
-							if !fresh {
-								t.Fatalf("call %d (%s): the previous tree is gone: %v", n, f.ops[n-1], err)
-							}
-						case 0:
-							if fresh {
-								t.Fatalf("call %d: the old tree appeared from nowhere", n)
-							}
+						if checkFailure(t, n, f, err, fresh, requireWhole(t, dir, old, next)) == 0 {
 							// Usable: it still renders.
 							if _, rerr := Render(readTree(t, dir), "overlays/prod"); rerr != nil {
 								t.Fatalf("call %d: the previous tree no longer renders: %v", n, rerr)
-							}
-						case 1:
-							if !errors.Is(err, ErrCleanup) {
-								t.Fatalf("call %d (%s): the new tree is in place but the error does not say so: %v", n, f.ops[n-1], err)
 							}
 						}
 						mustWrite(t, dir, next)
@@ -285,6 +306,32 @@ func TestWriteFailsAtEveryStep(t *testing.T) {
 			})
 		}
 	}
+}
+
+// checkFailure checks a Write failed at call n with the injected error,
+// and that the output directory is in a state the failure allows: missing
+// (-1) only if it was before, the previous tree (0) only if there was one,
+// the new tree (1) only with ErrCleanup. It returns state.
+func checkFailure(t *testing.T, n int, f *faultFS, err error, fresh bool, state int) int {
+	t.Helper()
+	if !errors.Is(err, errInjected) {
+		t.Fatalf("call %d: %v, want an error wrapping the injected failure", n, err)
+	}
+	switch state {
+	case -1:
+		if !fresh {
+			t.Fatalf("call %d (%s): the previous tree is gone: %v", n, f.ops[n-1], err)
+		}
+	case 0:
+		if fresh {
+			t.Fatalf("call %d: the old tree appeared from nowhere", n)
+		}
+	case 1:
+		if !errors.Is(err, ErrCleanup) {
+			t.Fatalf("call %d (%s): the new tree is in place but the error does not say so: %v", n, f.ops[n-1], err)
+		}
+	}
+	return state
 }
 
 // twoTrees differ in their file lists, so any mix shows.
@@ -325,9 +372,8 @@ func TestWriteConcurrent(t *testing.T) {
 	checked := 0
 	go func() {
 		defer close(done)
-		lock := filepath.Join(filepath.Dir(dir), lockName(filepath.Base(dir)))
 		for range rounds {
-			unlock, err := lockFile(lock, DefaultLockTimeout)
+			unlock, err := lockDir(filepath.Dir(dir), DefaultLockTimeout)
 			if err != nil {
 				errs <- err
 				return
@@ -401,7 +447,7 @@ func TestWriteLoopHelper(t *testing.T) {
 		}
 		// Whatever another process wrote since, under its lock the tree
 		// was whole; check what is here now under ours.
-		unlock, err := lockFile(filepath.Join(filepath.Dir(dir), lockName(filepath.Base(dir))), DefaultLockTimeout)
+		unlock, err := lockDir(filepath.Dir(dir), DefaultLockTimeout)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -30,6 +30,9 @@ type FS interface {
 	Exchange(a, b string) error
 	// Remove removes a file or an empty directory.
 	Remove(name string) error
+	// MountPoint reports whether the directory name is the root of a
+	// mount: it cannot be renamed, and Write swaps below it instead.
+	MountPoint(name string) (bool, error)
 }
 
 // File is a file being written. It is not synced on its own: Write syncs
@@ -56,6 +59,7 @@ func (OS) Mkdir(name string, perm fs.FileMode) error  { return os.Mkdir(name, pe
 func (OS) Rename(oldpath, newpath string) error       { return os.Rename(oldpath, newpath) }
 func (OS) Remove(name string) error                   { return os.Remove(name) }
 func (OS) Exchange(a, b string) error                 { return exchange(a, b) }
+func (OS) MountPoint(name string) (bool, error)       { return mountPoint(name) }
 
 func (OS) Create(name string, perm fs.FileMode) (File, error) { return createFile(name, perm) }
 

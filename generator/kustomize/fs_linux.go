@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 
 	"golang.org/x/sys/unix"
 )
@@ -75,4 +76,25 @@ func syncTree(root string) error {
 		return fmt.Errorf("syncfs %s: %w", root, err)
 	}
 	return nil
+}
+
+// mountPoint asks statx(2) whether name is the root of a mount
+// (STATX_ATTR_MOUNT_ROOT, Linux 5.8). Where the kernel does not say, a
+// device different from the parent's tells a mount of another file
+// system; a bind mount of the same one is then found when renaming it
+// fails with EBUSY.
+func mountPoint(name string) (bool, error) {
+	var st unix.Statx_t
+	err := unix.Statx(unix.AT_FDCWD, name, unix.AT_SYMLINK_NOFOLLOW, unix.STATX_BASIC_STATS, &st)
+	if err != nil {
+		return false, &fs.PathError{Op: "statx", Path: name, Err: err}
+	}
+	if st.Attributes_mask&unix.STATX_ATTR_MOUNT_ROOT != 0 {
+		return st.Attributes&unix.STATX_ATTR_MOUNT_ROOT != 0, nil
+	}
+	var up unix.Statx_t
+	if err := unix.Statx(unix.AT_FDCWD, filepath.Dir(name), 0, unix.STATX_BASIC_STATS, &up); err != nil {
+		return false, &fs.PathError{Op: "statx", Path: filepath.Dir(name), Err: err}
+	}
+	return st.Dev_major != up.Dev_major || st.Dev_minor != up.Dev_minor, nil
 }

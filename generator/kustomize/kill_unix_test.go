@@ -33,6 +33,9 @@ func TestWriteKilledHelper(t *testing.T) {
 	n, _ := strconv.Atoi(at)
 	_, next := oldAndNew(t)
 	f := &faultFS{failAt: n, kill: true, noExchange: os.Getenv("NETDEP_TEST_NO_EXCHANGE") == "1"}
+	if os.Getenv("NETDEP_TEST_MOUNT") == "1" {
+		f.mount = os.Getenv("NETDEP_TEST_DIR")
+	}
 	err := Write(os.Getenv("NETDEP_TEST_DIR"), next, WriteOptions{FS: f})
 	t.Fatalf("Write returned (%v) instead of being killed at call %d", err, n)
 }
@@ -41,15 +44,23 @@ func TestWriteKilledHelper(t *testing.T) {
 // Whatever it had done, the directory holds the previous tree or the new
 // one; the one window without it (between the two renames of the fallback
 // swap) is repaired by the next run, which restores the previous tree.
+// Below a mount point, a kill between two exchanges leaves a mix, which the
+// next run repairs.
 func TestWriteKilled(t *testing.T) {
 	if os.Getenv("NETDEP_TEST_KILL_AT") != "" {
 		t.Skip("nested")
 	}
 	old, next := oldAndNew(t)
-	for _, noExchange := range []bool{false, true} {
-		var restored atomic.Int32
-		t.Run(fmt.Sprintf("exchange=%v", !noExchange), func(t *testing.T) {
-			ops := countOps(t, &old, next, noExchange)
+	for _, mode := range []struct{ noExchange, mount bool }{{false, false}, {true, false}, {false, true}} {
+		noExchange := mode.noExchange
+		var restored, mixed atomic.Int32
+		t.Run(fmt.Sprintf("exchange=%v/mount=%v", !noExchange, mode.mount), func(t *testing.T) {
+			var ops []string
+			if mode.mount {
+				ops = countInPlaceOps(t, &old, next)
+			} else {
+				ops = countOps(t, &old, next, noExchange)
+			}
 			kind := func(i int) string {
 				if i < 0 || i >= len(ops) {
 					return ""
@@ -84,11 +95,24 @@ func TestWriteKilled(t *testing.T) {
 					cmd.Env = append(os.Environ(),
 						"NETDEP_TEST_KILL_AT="+strconv.Itoa(n),
 						"NETDEP_TEST_DIR="+dir,
-						"NETDEP_TEST_NO_EXCHANGE="+map[bool]string{true: "1", false: "0"}[noExchange])
+						"NETDEP_TEST_NO_EXCHANGE="+map[bool]string{true: "1", false: "0"}[noExchange],
+						"NETDEP_TEST_MOUNT="+map[bool]string{true: "1", false: "0"}[mode.mount])
 					out, err := cmd.CombinedOutput()
 					var ee *exec.ExitError
 					if !errors.As(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
 						t.Fatalf("call %d: helper was not killed: %v\n%s", n, err, out)
+					}
+					if mode.mount {
+						if inPlaceState(t, dir, false, old, next) == mixState {
+							mixed.Add(1)
+						}
+						f := &faultFS{mount: dir}
+						if err := Write(dir, next, WriteOptions{FS: f}); err != nil {
+							t.Fatalf("call %d: the next run below the mount point: %v", n, err)
+						}
+						requireTree(t, dir, next)
+						requireNoLeftovers(t, dir)
+						return
 					}
 					switch requireWhole(t, dir, old, next) {
 					case -1:
@@ -113,6 +137,11 @@ func TestWriteKilled(t *testing.T) {
 		// sure the restore path above really ran.
 		if noExchange && !testing.Short() && restored.Load() == 0 {
 			t.Error("no kill hit the window between the two renames")
+		}
+		// Below a mount point, kills between two exchanges leave a mix:
+		// make sure the repair above really met one.
+		if mode.mount && !testing.Short() && mixed.Load() == 0 {
+			t.Error("no kill hit the window between two exchanges below the mount point")
 		}
 	}
 }

@@ -4,8 +4,8 @@ package kustomize
 
 import "time"
 
-// lockFile does not lock where flock is missing (Windows): concurrent runs
+// lockDir does not lock where flock is missing (Windows): concurrent runs
 // there are not excluded, though each run still swaps whole trees.
-func lockFile(path string, timeout time.Duration) (unlock func(), err error) {
+func lockDir(dir string, timeout time.Duration) (unlock func(), err error) {
 	return func() {}, nil
 }

@@ -11,44 +11,31 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// lockFile takes an exclusive flock on path, creating it, and waits at most
-// timeout for another holder. The lock dies with its process, so a killed
-// run never leaves a lock that blocks the next one.
-//
-// unlock removes the file (so no lock file is left next to the output for
-// git to pick up) and then releases the lock. Removing is safe only with the
-// inode check below: a waiter that opened the file before the holder removed
-// it would otherwise lock an orphaned inode while a third run locks a new
-// file at the same path, and two runs would both hold "the" lock.
-func lockFile(path string, timeout time.Duration) (unlock func(), err error) {
+// lockDir takes an exclusive flock on directory dir (the output's parent),
+// waiting at most timeout for another holder. It creates no file: nothing
+// is left beside the output for git to pick up if the run is killed (the
+// lock dies with its process), and a read-only file system, where an
+// up-to-date tree needs no write, can still be locked. The parent, unlike
+// the output, is never renamed, so every run locks the same inode.
+func lockDir(dir string, timeout time.Duration) (unlock func(), err error) {
+	f, err := os.Open(dir)
+	if err != nil {
+		return nil, fmt.Errorf("lock: %w", err)
+	}
 	deadline := time.Now().Add(timeout)
 	delay := 2 * time.Millisecond
 	for {
-		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
-		if err != nil {
-			return nil, fmt.Errorf("lock: %w", err)
-		}
-		err = unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
+		err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
 		if err == nil {
-			var held, named unix.Stat_t
-			if unix.Fstat(int(f.Fd()), &held) == nil && unix.Stat(path, &named) == nil &&
-				held.Dev == named.Dev && held.Ino == named.Ino {
-				return func() {
-					os.Remove(path)
-					f.Close()
-				}, nil
-			}
-			// The previous holder removed the file we opened: try again
-			// on the file now at path.
-			f.Close()
-			continue
+			return func() { f.Close() }, nil
 		}
-		f.Close()
 		if !errors.Is(err, unix.EWOULDBLOCK) && !errors.Is(err, unix.EINTR) {
-			return nil, fmt.Errorf("lock %s: %w", path, err)
+			f.Close()
+			return nil, fmt.Errorf("lock %s: %w", dir, err)
 		}
 		if time.Now().After(deadline) {
-			return nil, fmt.Errorf("another netdep run is writing here: lock %s still held after %v: %w", path, timeout, ErrLocked)
+			f.Close()
+			return nil, fmt.Errorf("another netdep run is writing here: lock on %s still held after %v: %w", dir, timeout, ErrLocked)
 		}
 		time.Sleep(delay)
 		delay = min(2*delay, 100*time.Millisecond)

@@ -30,7 +30,7 @@ func TestRecover(t *testing.T) {
 			name: "unfinished new tree",
 			setup: func(t *testing.T, parent string) {
 				mustWrite(t, filepath.Join(parent, "netpol"), old)
-				partial := filepath.Join(parent, newPrefix("netpol")+"1")
+				partial := filepath.Join(parent, scratchName("netpol"), newPrefix+"1")
 				write(t, filepath.Join(partial, MarkerName), string(markerContent(next.Paths())))
 				write(t, filepath.Join(partial, "base", "a.yaml"), "new")
 			},
@@ -40,7 +40,7 @@ func TestRecover(t *testing.T) {
 			name: "marker cut short",
 			setup: func(t *testing.T, parent string) {
 				mustWrite(t, filepath.Join(parent, "netpol"), old)
-				write(t, filepath.Join(parent, newPrefix("netpol")+"1", MarkerName), "# This dir")
+				write(t, filepath.Join(parent, scratchName("netpol"), newPrefix+"1", MarkerName), "# This dir")
 			},
 			restored: &old,
 		},
@@ -48,10 +48,11 @@ func TestRecover(t *testing.T) {
 			name: "killed between the two renames",
 			setup: func(t *testing.T, parent string) {
 				mustWrite(t, filepath.Join(parent, "netpol"), old)
-				if err := os.Rename(filepath.Join(parent, "netpol"), filepath.Join(parent, oldPrefix("netpol")+"1")); err != nil {
+				write(t, filepath.Join(parent, scratchName("netpol"), gitignoreName), scratchIgnore)
+				if err := os.Rename(filepath.Join(parent, "netpol"), filepath.Join(parent, scratchName("netpol"), oldPrefix+"1")); err != nil {
 					t.Fatal(err)
 				}
-				mustWriteRaw(t, filepath.Join(parent, newPrefix("netpol")+"2"), next)
+				mustWriteRaw(t, filepath.Join(parent, scratchName("netpol"), newPrefix+"2"), next)
 			},
 			restored: &old,
 		},
@@ -59,7 +60,7 @@ func TestRecover(t *testing.T) {
 			name: "killed before removing the old tree",
 			setup: func(t *testing.T, parent string) {
 				mustWrite(t, filepath.Join(parent, "netpol"), next)
-				mustWriteRaw(t, filepath.Join(parent, oldPrefix("netpol")+"1"), old)
+				mustWriteRaw(t, filepath.Join(parent, scratchName("netpol"), oldPrefix+"1"), old)
 			},
 			restored: &next,
 		},
@@ -67,7 +68,7 @@ func TestRecover(t *testing.T) {
 			name: "someone's file in a leftover",
 			setup: func(t *testing.T, parent string) {
 				mustWrite(t, filepath.Join(parent, "netpol"), old)
-				left := filepath.Join(parent, oldPrefix("netpol")+"1")
+				left := filepath.Join(parent, scratchName("netpol"), oldPrefix+"1")
 				mustWriteRaw(t, left, old)
 				write(t, filepath.Join(left, "base", "notes.txt"), "mine")
 			},
@@ -77,8 +78,8 @@ func TestRecover(t *testing.T) {
 		{
 			name: "output missing, two earlier trees",
 			setup: func(t *testing.T, parent string) {
-				mustWriteRaw(t, filepath.Join(parent, oldPrefix("netpol")+"1"), old)
-				mustWriteRaw(t, filepath.Join(parent, oldPrefix("netpol")+"2"), next)
+				mustWriteRaw(t, filepath.Join(parent, scratchName("netpol"), oldPrefix+"1"), old)
+				mustWriteRaw(t, filepath.Join(parent, scratchName("netpol"), oldPrefix+"2"), next)
 			},
 			text: "several earlier trees",
 		},

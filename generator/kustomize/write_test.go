@@ -3,6 +3,7 @@ package kustomize
 import (
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -135,6 +136,65 @@ func TestWriteIntoEmptyDirectory(t *testing.T) {
 	requireTree(t, dir, tree)
 }
 
+// TestWriteOverPlaceholders: a directory holding nothing but empty
+// directories and .gitkeep files (kept so that git tracks it) is as good as
+// empty; the placeholders go with it.
+func TestWriteOverPlaceholders(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "netpol")
+	write(t, filepath.Join(dir, ".gitkeep"), "")
+	write(t, filepath.Join(dir, "overlays", "prod", ".gitkeep"), "# keep\n")
+	if err := os.MkdirAll(filepath.Join(dir, "base", "empty"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	tree := mustBuild(t, map[string]string{"base/kustomization.yaml": "x"})
+	mustWrite(t, dir, tree)
+	requireTree(t, dir, tree)
+	requireNoLeftovers(t, dir)
+}
+
+// TestScratchIgnoredByGit: what a crash leaves beside the output (a tree
+// half written in the scratch directory) is not picked up by git add.
+func TestScratchIgnoredByGit(t *testing.T) {
+	git, err := exec.LookPath("git")
+	if err != nil {
+		t.Skip("git not installed")
+	}
+	repo := t.TempDir()
+	run := func(args ...string) string {
+		t.Helper()
+		cmd := exec.Command(git, args...)
+		cmd.Dir = repo
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+		return string(out)
+	}
+	run("init", "-q")
+	old, next := oldAndNew(t)
+	mustWrite(t, filepath.Join(repo, "netpol"), old)
+	// What a run killed after writing its new tree leaves.
+	scratch := filepath.Join(repo, scratchName("netpol"))
+	if err := makeScratch(OS{}, scratch); err != nil {
+		t.Fatal(err)
+	}
+	tmp, err := mkdirRandom(OS{}, scratch, newPrefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := writeTree(OS{}, tmp, next); err != nil {
+		t.Fatal(err)
+	}
+	run("add", ".")
+	staged := run("diff", "--cached", "--name-only")
+	if strings.Contains(staged, scratchName("netpol")) {
+		t.Errorf("git add . picked up the scratch directory:\n%s", staged)
+	}
+	if !strings.Contains(staged, "netpol/base/kustomization.yaml") {
+		t.Errorf("git add . did not add the output itself:\n%s", staged)
+	}
+}
+
 func TestWriteRefuses(t *testing.T) {
 	tree := mustBuild(t, map[string]string{"base/kustomization.yaml": "new"})
 	home := t.TempDir()
@@ -151,6 +211,21 @@ func TestWriteRefuses(t *testing.T) {
 			write(t, filepath.Join(dir, ".git", "HEAD"), "ref: refs/heads/main\n")
 			return dir
 		}, ErrRefused, "contains .git"},
+		{"inside .git", func(t *testing.T, dir string) string {
+			write(t, filepath.Join(dir, ".git", "HEAD"), "ref: refs/heads/main\n")
+			return filepath.Join(dir, ".git", "netpol")
+		}, ErrRefused, "a git repository's own metadata"},
+		{"inside a bare repository", func(t *testing.T, dir string) string {
+			write(t, filepath.Join(dir, "repo.git", "HEAD"), "ref: refs/heads/main\n")
+			write(t, filepath.Join(dir, "repo.git", "objects", "info", "packs"), "")
+			write(t, filepath.Join(dir, "repo.git", "refs", "heads", "main"), "0\n")
+			return filepath.Join(dir, "repo.git", "refs", "netpol")
+		}, ErrRefused, "repo.git, a git repository's own metadata"},
+		{"placeholders and a file", func(t *testing.T, dir string) string {
+			write(t, filepath.Join(dir, "base", ".gitkeep"), "")
+			write(t, filepath.Join(dir, "overlays", "README.md"), "mine\n")
+			return dir
+		}, ErrNotOwned, "has no .netdep-tree"},
 		{"not empty, no marker", func(t *testing.T, dir string) string {
 			write(t, filepath.Join(dir, "main.go"), "package main\n")
 			return dir
@@ -213,7 +288,7 @@ func TestWriteLockTimeout(t *testing.T) {
 		t.Skip("Write does not lock on Windows")
 	}
 	dir := filepath.Join(t.TempDir(), "netpol")
-	unlock, err := lockFile(filepath.Join(filepath.Dir(dir), lockName("netpol")), time.Second)
+	unlock, err := lockDir(filepath.Dir(dir), time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Run every fuzz target of netdep for a fixed, short time each: the loader
-# alone (schema FuzzParse) and the whole generate pipeline (generator
-# FuzzPipeline). go test -fuzz takes one target per run, hence the loop.
+# alone (schema FuzzParse), the whole generate-and-verify pipeline (generator
+# FuzzPipeline: load, generate, lay out, kustomize build, API-server
+# validation of every policy, exactness check) and the policy decoder (eval
+# FuzzDecode). go test -fuzz takes one target per run, hence the loop.
 #
 #   FUZZTIME=20s tests/scripts/fuzz.sh            # CI default
 #   FUZZTIME=10m tests/scripts/fuzz.sh            # a longer local hunt

@@ -52,7 +52,11 @@ func exitCode(err error, stderr io.Writer) int {
 	case errors.Is(err, errDifferent):
 		return ExitDifferent
 	case errors.As(err, &pe):
-		for _, p := range pe.Problems {
+		for i, p := range pe.Problems {
+			if i == maxShown {
+				fmt.Fprintf(stderr, "netdep: %d more problems not shown\n", len(pe.Problems)-maxShown)
+				break
+			}
 			fmt.Fprintln(stderr, p.String())
 		}
 		n := len(pe.Problems.Errors())
@@ -67,6 +71,12 @@ func exitCode(err error, stderr io.Writer) int {
 		return ExitError
 	}
 }
+
+// maxShown bounds the problems printed: every one of them is on stderr up
+// to here (each line clipped, see schema.Problem.String), and a run with
+// tens of thousands (a generated file gone wrong) does not bury the
+// terminal or the CI log under megabytes.
+const maxShown = 500
 
 func plural(n int, one, many string) string {
 	if n == 1 {

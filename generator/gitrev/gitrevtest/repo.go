@@ -115,3 +115,73 @@ func (r *Repo) Branch(name string) {
 		r.t.Fatal(err)
 	}
 }
+
+// Blob stores content as a blob object and returns its hash.
+func (r *Repo) Blob(content string) plumbing.Hash {
+	r.t.Helper()
+	obj := r.Git.Storer.NewEncodedObject()
+	obj.SetType(plumbing.BlobObject)
+	w, err := obj.Writer()
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	if _, err := w.Write([]byte(content)); err != nil {
+		r.t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		r.t.Fatal(err)
+	}
+	h, err := r.Git.Storer.SetEncodedObject(obj)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return h
+}
+
+// Tree stores a tree object with exactly these entries, in this order and
+// unchecked: git itself refuses to write a tree holding "..", "." or a
+// name twice, but a hostile repository can hold one all the same, and a
+// reader has to say so rather than misread it.
+func (r *Repo) Tree(entries ...object.TreeEntry) plumbing.Hash {
+	r.t.Helper()
+	obj := r.Git.Storer.NewEncodedObject()
+	if err := (&object.Tree{Entries: entries}).Encode(obj); err != nil {
+		r.t.Fatal(err)
+	}
+	h, err := r.Git.Storer.SetEncodedObject(obj)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return h
+}
+
+// CommitTree commits tree (made with Tree) on the checked-out branch, on
+// top of its last commit if it has one, without touching the working tree
+// or the index.
+func (r *Repo) CommitTree(msg string, tree plumbing.Hash) plumbing.Hash {
+	r.t.Helper()
+	head, err := r.Git.Reference(plumbing.HEAD, false)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	branch := head.Target()
+	var parents []plumbing.Hash
+	if ref, err := r.Git.Reference(branch, true); err == nil {
+		parents = append(parents, ref.Hash())
+	}
+	r.clock = r.clock.Add(time.Hour)
+	sig := object.Signature{Name: "Test", Email: "test@example.com", When: r.clock}
+	c := &object.Commit{Author: sig, Committer: sig, Message: msg, TreeHash: tree, ParentHashes: parents}
+	obj := r.Git.Storer.NewEncodedObject()
+	if err := c.Encode(obj); err != nil {
+		r.t.Fatal(err)
+	}
+	h, err := r.Git.Storer.SetEncodedObject(obj)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	if err := r.Git.Storer.SetReference(plumbing.NewHashReference(branch, h)); err != nil {
+		r.t.Fatal(err)
+	}
+	return h
+}
