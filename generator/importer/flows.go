@@ -26,7 +26,7 @@ type FlowOptions struct {
 // workload seen, the ports it was reached on, a call per observed
 // connection and a /32 (or /128) cidr per outside address.
 func Flows(obs *Observed, o FlowOptions) (*Result, error) {
-	fi := &flowImporter{o: o, unmanaged: map[string]bool{}, docs: map[string]*nsDoc{}, svcs: map[string]*flowSvc{},
+	fi := &flowImporter{o: o, unmanaged: map[string]bool{}, docs: map[string]*nsDoc{}, svcs: map[string]*flowSvc{}, byPods: map[string]*flowSvc{},
 		notes: map[string]bool{}, byName: map[string]*Workload{}, used: map[string]bool{}}
 	for _, n := range o.Unmanaged {
 		fi.unmanaged[n] = true
@@ -81,6 +81,10 @@ type flowImporter struct {
 	notes     map[string]bool
 	byName    map[string]*Workload
 	used      map[string]bool
+	// byPods finds a service by its pods (namespace and every label), so
+	// one pod seen once with its workload's name and once without is one
+	// service, not two with one selector.
+	byPods map[string]*flowSvc
 }
 
 type flowSvc struct {
@@ -174,6 +178,13 @@ func (fi *flowImporter) service(e Endpoint) *flowSvc {
 	if s := fi.svcs[key]; s != nil {
 		return s
 	}
+	pods := ""
+	if len(e.Labels) > 0 {
+		pods = e.Namespace + "/" + labelKey(e.Labels)
+		if s := fi.byPods[pods]; s != nil {
+			return s
+		}
+	}
 	d := fi.docs[e.Namespace]
 	if d == nil {
 		d = newDoc(e.Namespace)
@@ -188,6 +199,9 @@ func (fi *flowImporter) service(e Endpoint) *flowSvc {
 		}
 	}
 	fi.svcs[key] = s
+	if pods != "" {
+		fi.byPods[pods] = s
+	}
 	return s
 }
 
