@@ -137,6 +137,14 @@ func parseCIDR(s string) (netip.Prefix, error) {
 	if p.Addr().Zone() != "" {
 		return netip.Prefix{}, fmt.Errorf("invalid cidr %q: zones are not allowed", s)
 	}
+	if p.Addr().Is4In6() {
+		// The API server refuses these in an ipBlock; name the IPv4 form.
+		hint := ""
+		if p.Bits() >= 96 {
+			hint = fmt.Sprintf(" (write %q)", netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96).Masked().String())
+		}
+		return netip.Prefix{}, fmt.Errorf("invalid cidr %q: IPv4-mapped IPv6 prefixes are not allowed by the Kubernetes API%s", s, hint)
+	}
 	if m := p.Masked(); m != p {
 		return netip.Prefix{}, fmt.Errorf("cidr %q has host bits set (did you mean %q?)", s, m.String())
 	}

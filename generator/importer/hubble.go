@@ -397,7 +397,9 @@ func hubbleEnd(e hubbleEndpoint, ip, side string, bad func(path, format string, 
 		if err != nil {
 			bad("IP."+side, "invalid address %q: expected an IPv4 or IPv6 address", ip)
 		}
-		return Endpoint{IP: addr}
+		// A dual-stack socket reports an IPv4 peer as ::ffff:a.b.c.d; the
+		// API server refuses that form in an ipBlock, so keep the IPv4 one.
+		return Endpoint{IP: addr.Unmap()}
 	}
 	if msg := schema.CheckName("namespace", e.Namespace); msg != "" {
 		bad(side+".namespace", "%s", msg)

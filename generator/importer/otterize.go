@@ -293,5 +293,6 @@ func parseAddrOrPrefix(s string) (netip.Prefix, error) {
 	if err != nil {
 		return netip.Prefix{}, err
 	}
+	a = a.Unmap() // ::ffff:a.b.c.d is the IPv4 address; the API refuses the mapped form
 	return netip.PrefixFrom(a, a.BitLen()), nil
 }
