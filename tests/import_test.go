@@ -121,8 +121,14 @@ func verifyText(out string) (string, []string) {
 	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
 	_, verdict, _ := strings.Cut(lines[0], ": ")
 	var diffs []string
-	for i := 1; i+1 < len(lines); i += 2 {
-		diffs = append(diffs, strings.TrimSpace(lines[i])+"\n"+strings.TrimSpace(lines[i+1]))
+	// Headings (directions, policies) and the closing count stand between
+	// them; a difference is its line and the reason below it.
+	for i := 1; i+1 < len(lines); i++ {
+		l := strings.TrimSpace(lines[i])
+		if strings.HasPrefix(l, "missing ") || strings.HasPrefix(l, "excess ") {
+			diffs = append(diffs, l+"\n"+strings.TrimSpace(lines[i+1]))
+			i++
+		}
 	}
 	sort.Strings(diffs)
 	return verdict, diffs

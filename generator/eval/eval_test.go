@@ -513,6 +513,8 @@ spec:
 			Allowed:   true,
 			Isolating: []eval.PolicyRef{{Namespace: "pay", Name: "deny"}, {Namespace: "pay", Name: "c"}},
 			Allowing:  []eval.RuleRef{{PolicyRef: eval.PolicyRef{Namespace: "pay", Name: "c"}, Rule: 1}, {PolicyRef: eval.PolicyRef{Namespace: "pay", Name: "c"}, Rule: 2}},
+			// c selects one pod, deny the whole namespace.
+			Closest: eval.PolicyRef{Namespace: "pay", Name: "c"},
 		},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
@@ -520,8 +522,8 @@ spec:
 	}
 	got = e.Explain(eval.Query{Src: eval.PodEndpoint(yc), Dst: eval.PodEndpoint(ya), Port: 80})
 	want = eval.Verdict{
-		Egress:  eval.Direction{Isolating: []eval.PolicyRef{{Namespace: "pay", Name: "deny"}}},
-		Ingress: eval.Direction{Isolating: []eval.PolicyRef{{Namespace: "pay", Name: "deny"}}},
+		Egress:  eval.Direction{Isolating: []eval.PolicyRef{{Namespace: "pay", Name: "deny"}}, Closest: eval.PolicyRef{Namespace: "pay", Name: "deny"}},
+		Ingress: eval.Direction{Isolating: []eval.PolicyRef{{Namespace: "pay", Name: "deny"}}, Closest: eval.PolicyRef{Namespace: "pay", Name: "deny"}},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Explain (-want +got):\n%s", diff)

@@ -34,6 +34,10 @@ type Direction struct {
 	// Allowing lists the rules (spec.ingress[i] or spec.egress[i]) that
 	// match the peer and the port; empty when denied.
 	Allowing []RuleRef
+	// Closest is the isolating policy that selects the fewest pods (the
+	// first of them on a tie): the one written for this pod rather than a
+	// namespace's default-deny, where a missing rule belongs.
+	Closest PolicyRef
 }
 
 // Explain decides one connection and names the policies and rules that
@@ -68,9 +72,13 @@ func (e *Evaluator) direction(self Endpoint, selfClass, peerClass, dstPod int, e
 		pols = e.egPols[selfClass]
 	}
 	var out Direction
+	closest := -1
 	for _, pi := range pols {
 		p := &e.pols[pi]
 		out.Isolating = append(out.Isolating, p.ref)
+		if n := e.selectedPods(p); closest < 0 || n < closest {
+			closest, out.Closest = n, p.ref
+		}
 		rules := p.inRules
 		if egress {
 			rules = p.egRules
@@ -84,6 +92,15 @@ func (e *Evaluator) direction(self Endpoint, selfClass, peerClass, dstPod int, e
 	}
 	out.Allowed = len(out.Isolating) == 0 || len(out.Allowing) > 0
 	return out
+}
+
+// selectedPods is how many pods p selects.
+func (e *Evaluator) selectedPods(p *cpolicy) int {
+	n := 0
+	for _, c := range p.selList {
+		n += len(e.classes[c].pods)
+	}
+	return n
 }
 
 // String explains v in one line per direction, for people.

@@ -140,6 +140,9 @@ func (im *policyImporter) why(d verify.Difference, missing bool) string {
 	if r := im.reasons[key(d.Source)+"|"+key(d.Destination)]; r != "" {
 		return r
 	}
+	if d.Direction != verify.Connection && !missing {
+		return fmt.Sprintf("the %s side of policy %s on its own allowed more than the other side of these connections let through; the import declares only the connections that were allowed, so its %s side is narrower than the original's", d.Direction, d.Policy, d.Direction)
+	}
 	src, okSrc := im.endpoint(d.Source)
 	dst, okDst := im.endpoint(d.Destination)
 	if missing {

@@ -3,6 +3,8 @@ package verify
 import (
 	"fmt"
 	"io"
+	"sort"
+	"strings"
 )
 
 // EnvLabel is how reports name an environment: its name, or "(single
@@ -32,23 +34,70 @@ func DifferenceText(indent, kind string, d Difference) string {
 	return fmt.Sprintf("%s%-8s %s -> %s %s\n%s         %s\n", indent, kind, d.Source, d.Destination, d.Ports, indent, d.Reason)
 }
 
+// directionTitle heads a direction's differences in the text output.
+var directionTitle = map[string]string{
+	Connection: "connections (both sides together, as the cluster enforces them today):",
+	Ingress:    "ingress side on its own (every source's egress open):",
+	Egress:     "egress side on its own (every destination's ingress open):",
+}
+
 // WriteText writes reports for people: each environment's summary, then
-// its differences.
+// its differences grouped by direction and by the policy responsible,
+// missing before excess; last, when anything differs, a line that counts
+// it all.
 func WriteText(w io.Writer, reports []*Report) error {
+	var b strings.Builder
+	exact, missing, excess := 0, 0, 0
 	for _, r := range reports {
-		if _, err := fmt.Fprintf(w, "%s: %s\n", EnvLabel(r.Environment), r.Summary()); err != nil {
-			return err
+		fmt.Fprintf(&b, "%s: %s\n", EnvLabel(r.Environment), r.Summary())
+		if r.Exact() {
+			exact++
 		}
-		for _, d := range r.Missing {
-			if _, err := io.WriteString(w, DifferenceText("  ", "missing", d)); err != nil {
-				return err
+		missing += len(r.Missing)
+		excess += len(r.Excess)
+		for _, dir := range []string{Connection, Ingress, Egress} {
+			groups := map[string][]string{}
+			var order []string
+			add := func(kind string, ds []Difference) {
+				for _, d := range ds {
+					if d.Direction != dir {
+						continue
+					}
+					if _, ok := groups[d.Policy]; !ok {
+						order = append(order, d.Policy)
+					}
+					groups[d.Policy] = append(groups[d.Policy], DifferenceText("      ", kind, d))
+				}
 			}
-		}
-		for _, d := range r.Excess {
-			if _, err := io.WriteString(w, DifferenceText("  ", "excess", d)); err != nil {
-				return err
+			add("missing", r.Missing)
+			add("excess", r.Excess)
+			if len(order) == 0 {
+				continue
+			}
+			b.WriteString("  " + directionTitle[dir] + "\n")
+			sort.Strings(order)
+			for _, p := range order {
+				if p == "" {
+					b.WriteString("    through sides no policy isolates:\n")
+				} else {
+					b.WriteString("    policy " + p + ":\n")
+				}
+				for _, line := range groups[p] {
+					b.WriteString(line)
+				}
 			}
 		}
 	}
-	return nil
+	if exact == len(reports) {
+		_, err := io.WriteString(w, b.String())
+		return err
+	}
+	envs := "environments"
+	if len(reports) == 1 {
+		envs = "environment"
+	}
+	fmt.Fprintf(&b, "verify: %d %s, %d exact, %d differ; %d missing, %d in excess\n",
+		len(reports), envs, exact, len(reports)-exact, missing, excess)
+	_, err := io.WriteString(w, b.String())
+	return err
 }

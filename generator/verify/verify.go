@@ -32,12 +32,23 @@ type Report struct {
 func (r *Report) Exact() bool { return len(r.Missing) == 0 && len(r.Excess) == 0 }
 
 // Difference is one (source, destination) pair whose allowed ports differ
-// from the declared ones.
+// from the declared ones, in one direction of the check.
 type Difference struct {
+	// Direction is where the difference was found: "connection" (both
+	// sides together, what the cluster enforces today), "ingress" (the
+	// destination's ingress on its own, every source's egress open) or
+	// "egress" (the source's egress on its own, every destination's ingress
+	// open).
+	Direction   string `json:"direction"`
 	Source      string `json:"source"`
 	Destination string `json:"destination"`
 	// Ports are the ports that differ, e.g. "8080/TCP, 53/UDP".
 	Ports string `json:"ports"`
+	// Policy is the policy responsible for the first of those ports: for
+	// an excess the first one whose rule allows it, for a missing port the
+	// first one that isolates the side that denies it; "" when no policy
+	// is involved (an excess through a side nobody isolates).
+	Policy string `json:"policy"`
 	// Reason names the policies and rules that decide the first of those
 	// ports.
 	Reason string `json:"reason"`
@@ -56,7 +67,20 @@ func Check(spec *schema.Spec, env string, policies []*networkingv1.NetworkPolicy
 	return CheckWith(spec, env, policies, Options{})
 }
 
-// CheckWith is Check over a world changed by o.
+// checker holds one check's state.
+type checker struct {
+	w         *World
+	d         *declared
+	ev        *eval.Evaluator
+	externals []eval.External
+	r         *Report
+	// reported are the ports the connection check reported per pair and
+	// kind; the side checks report only what goes beyond them.
+	reported map[sideKey]eval.PortSet
+}
+
+// CheckWith is Check over a world changed by o. It compares connection by
+// connection, then each side on its own (checkSides).
 func CheckWith(spec *schema.Spec, env string, policies []*networkingv1.NetworkPolicy, o Options) (*Report, error) {
 	e := spec.Environment(env)
 	if e == nil {
@@ -69,34 +93,22 @@ func CheckWith(spec *schema.Spec, env string, policies []*networkingv1.NetworkPo
 		return nil, err
 	}
 	reach := ev.Reachability()
-	externals := ev.Externals()
-	d := newDeclared(w, spec, e)
-	r := &Report{Environment: env, Pods: len(w.Universe.Pods), Addresses: len(externals), Policies: len(policies),
+	c := &checker{w: w, d: newDeclared(w, spec, e), ev: ev, externals: ev.Externals(), reported: map[sideKey]eval.PortSet{}}
+	c.r = &Report{Environment: env, Pods: len(w.Universe.Pods), Addresses: len(c.externals), Policies: len(policies),
 		Missing: []Difference{}, Excess: []Difference{}}
-	defer func() {
-		r.Verdict = "exact"
-		if !r.Exact() {
-			r.Verdict = "differs"
-		}
-	}()
+	r := c.r
 
-	name := func(ep eval.Endpoint) string {
-		if ep.External {
-			return addressName(externals[ep.Index])
-		}
-		return w.Pods[ep.Index].Name
-	}
 	compare := func(src, dst eval.Endpoint, want, got eval.PortSet) {
 		if want.Equal(got) {
 			return
 		}
 		if missing := want.Subtract(got); !missing.IsEmpty() {
-			r.Missing = append(r.Missing, Difference{Source: name(src), Destination: name(dst),
-				Ports: missing.String(), Reason: explain(ev, src, dst, missing, name)})
+			c.reported[sideKey{true, src, dst}] = missing
+			r.Missing = append(r.Missing, c.difference(Connection, src, dst, missing))
 		}
 		if excess := got.Subtract(want); !excess.IsEmpty() {
-			r.Excess = append(r.Excess, Difference{Source: name(src), Destination: name(dst),
-				Ports: excess.String(), Reason: explain(ev, src, dst, excess, name)})
+			c.reported[sideKey{false, src, dst}] = excess
+			r.Excess = append(r.Excess, c.difference(Connection, src, dst, excess))
 		}
 	}
 	// Every pair the policies allow is compared with the declared ports;
@@ -109,53 +121,93 @@ func CheckWith(spec *schema.Spec, env string, policies []*networkingv1.NetworkPo
 				if src == dst || src.External && dst.External {
 					continue
 				}
-				compare(src, dst, d.ports(src, dst, externals), fs.Ports)
+				compare(src, dst, c.d.ports(src, dst, c.externals), fs.Ports)
 			}
 		}
 		return true
 	})
-	d.eachDeclared(externals, func(src, dst eval.Endpoint, want eval.PortSet) {
+	c.d.eachDeclared(c.externals, func(src, dst eval.Endpoint, want eval.PortSet) {
 		if got := reach.Ports(src, dst); got.IsEmpty() {
 			compare(src, dst, want, got)
 		}
 	})
+	c.checkSides()
 	sortDifferences(r.Missing)
 	sortDifferences(r.Excess)
+	r.Verdict = "exact"
+	if !r.Exact() {
+		r.Verdict = "differs"
+	}
 	return r, nil
 }
 
+// directionOrder sorts connection differences first, then ingress, egress;
+// within a direction they are sorted by source and destination (WriteText
+// groups them by policy).
+var directionOrder = map[string]int{Connection: 0, Ingress: 1, Egress: 2}
+
 func sortDifferences(ds []Difference) {
 	sort.Slice(ds, func(i, j int) bool {
-		if ds[i].Source != ds[j].Source {
-			return ds[i].Source < ds[j].Source
+		a, b := ds[i], ds[j]
+		if a.Direction != b.Direction {
+			return directionOrder[a.Direction] < directionOrder[b.Direction]
 		}
-		return ds[i].Destination < ds[j].Destination
+		if a.Source != b.Source {
+			return a.Source < b.Source
+		}
+		if a.Destination != b.Destination {
+			return a.Destination < b.Destination
+		}
+		return a.Ports < b.Ports
 	})
 }
 
-// explain says why the first port of ps goes the way it does.
-func explain(ev *eval.Evaluator, src, dst eval.Endpoint, ps eval.PortSet, name func(eval.Endpoint) string) string {
+// name is how reports show an endpoint.
+func (c *checker) name(ep eval.Endpoint) string {
+	if ep.External {
+		return addressName(c.externals[ep.Index])
+	}
+	return c.w.Pods[ep.Index].Name
+}
+
+// difference describes ports ps from src to dst found in direction dir:
+// the policy and rules that decide the first of them, on both sides for a
+// connection and on the one side for a side check.
+func (c *checker) difference(dir string, src, dst eval.Endpoint, ps eval.PortSet) Difference {
 	first := ps.Ranges()[0]
-	v := ev.Explain(eval.Query{Src: src, Dst: dst, Protocol: first.Protocol, Port: first.From})
-	side := func(what string, at eval.Endpoint, dir eval.Direction) string {
+	v := c.ev.Explain(eval.Query{Src: src, Dst: dst, Protocol: first.Protocol, Port: first.From})
+	var parts []string
+	var allowing, denying string // the first policy allowing, denying
+	side := func(what string, at eval.Endpoint, d eval.Direction) {
 		switch {
-		case len(dir.Isolating) == 0:
-			return fmt.Sprintf("%s at %s is not isolated", what, name(at))
-		case dir.Allowed:
-			return fmt.Sprintf("%s at %s allowed by %s", what, name(at), joinRefs(dir.Allowing, what))
+		case len(d.Isolating) == 0:
+			parts = append(parts, fmt.Sprintf("%s at %s is not isolated", what, c.name(at)))
+		case d.Allowed:
+			parts = append(parts, fmt.Sprintf("%s at %s allowed by %s", what, c.name(at), joinRefs(d.Allowing, what)))
+			allowing = d.Allowing[0].PolicyRef.String() // the ingress side's, when both
 		default:
-			return fmt.Sprintf("%s at %s isolated by %s and no rule admits %d/%s", what, name(at),
-				joinPolicies(dir.Isolating), first.From, first.Protocol)
+			parts = append(parts, fmt.Sprintf("%s at %s isolated by %s and no rule admits %d/%s", what, c.name(at),
+				joinPolicies(d.Isolating), first.From, first.Protocol))
+			if denying == "" {
+				denying = d.Closest.String()
+			}
 		}
 	}
-	var parts []string
-	if !src.External {
-		parts = append(parts, side("egress", src, v.Egress))
+	if !src.External && dir != Ingress {
+		side(Egress, src, v.Egress)
 	}
-	if !dst.External {
-		parts = append(parts, side("ingress", dst, v.Ingress))
+	if !dst.External && dir != Egress {
+		side(Ingress, dst, v.Ingress)
 	}
-	return strings.Join(parts, "; ")
+	if dir != Connection {
+		parts[0] = dir + " side on its own: " + parts[0]
+	}
+	policy := allowing
+	if denying != "" {
+		policy = denying
+	}
+	return Difference{Direction: dir, Source: c.name(src), Destination: c.name(dst), Ports: ps.String(),
+		Policy: policy, Reason: strings.Join(parts, "; ")}
 }
 
 func joinRefs(refs []eval.RuleRef, direction string) string {

@@ -163,3 +163,69 @@ func TestMutationsAreCaught(t *testing.T) {
 		})
 	}
 }
+
+// TestOneSidedWideningIsCaught: a hand edit that widens one side of a
+// connection while the other side still blocks the extra traffic is excess
+// on that side, named with the direction and the policy responsible. The
+// connection check alone says "exact" for each of these (issue 13, hole 1).
+func TestOneSidedWideningIsCaught(t *testing.T) {
+	spec, set := loadExample(t, "shop")
+	base := set.Render("dev")
+	tests := []struct {
+		name       string
+		ns, policy string
+		fn         func(*networkingv1.NetworkPolicy)
+		want       Difference // Reason is matched as a substring
+	}{{
+		name: "postgres admits its whole namespace on every port", ns: "checkout", policy: "orders-db",
+		fn: func(p *networkingv1.NetworkPolicy) {
+			p.Spec.Ingress = []networkingv1.NetworkPolicyIngressRule{{From: []networkingv1.NetworkPolicyPeer{{PodSelector: &metav1.LabelSelector{}}}}}
+		},
+		want: Difference{Direction: Ingress, Source: "checkout/checkout", Destination: "checkout/orders-db",
+			Ports: "1-5431/TCP,5433-65535/TCP,1-65535/UDP,1-65535/SCTP", Policy: "checkout/orders-db",
+			Reason: "ingress side on its own: ingress at checkout/orders-db allowed by checkout/orders-db rule spec.ingress[0]"},
+	}, {
+		name: "a callee's port widened to a range", ns: "storefront", policy: "cart",
+		fn: func(p *networkingv1.NetworkPolicy) {
+			end := int32(7080)
+			p.Spec.Ingress[0].Ports[0].EndPort = &end
+		},
+		want: Difference{Direction: Ingress, Source: "storefront/frontend", Destination: "storefront/cart",
+			Ports: "7071-7080/TCP", Policy: "storefront/cart",
+			Reason: "ingress side on its own: ingress at storefront/cart allowed by storefront/cart rule spec.ingress[0]"},
+	}, {
+		name: "a caller's egress opened to every port", ns: "storefront", policy: "cart",
+		fn: func(p *networkingv1.NetworkPolicy) { p.Spec.Egress[0].Ports = nil },
+		want: Difference{Direction: Egress, Source: "storefront/cart", Destination: "storefront/cart-redis",
+			Ports: "1-6378/TCP,6380-65535/TCP,1-65535/UDP,1-65535/SCTP", Policy: "storefront/cart",
+			Reason: "egress side on its own: egress at storefront/cart allowed by storefront/cart rule spec.egress[0]"},
+	}}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r, err := Check(spec, "dev", mutate(base, tc.ns, tc.policy, func(p *networkingv1.NetworkPolicy) []*networkingv1.NetworkPolicy {
+				tc.fn(p)
+				return []*networkingv1.NetworkPolicy{p}
+			}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(r.Missing) > 0 {
+				t.Errorf("unexpected missing: %v", r.Missing)
+			}
+			for _, d := range r.Excess {
+				if d.Direction == Connection {
+					t.Errorf("the connection check should not see a one-sided widening: %+v", d)
+				}
+			}
+			for _, d := range r.Excess {
+				if d.Direction == tc.want.Direction && d.Source == tc.want.Source && d.Destination == tc.want.Destination {
+					if d.Ports != tc.want.Ports || d.Policy != tc.want.Policy || !strings.Contains(d.Reason, tc.want.Reason) {
+						t.Errorf("got %+v\nwant %+v", d, tc.want)
+					}
+					return
+				}
+			}
+			t.Errorf("no %s excess %s -> %s in %+v", tc.want.Direction, tc.want.Source, tc.want.Destination, r.Excess)
+		})
+	}
+}

@@ -1,0 +1,95 @@
+package eval
+
+import "slices"
+
+// One side of the policies on its own. A connection is allowed when the
+// source's egress and the destination's ingress both allow it; Reachability
+// answers for the pair. The sides answer for one end each, with the other
+// end assumed open: what a pod's ingress rules admit from every source as
+// if every source's egress were open, and what its egress rules let it
+// reach as if every destination's ingress were open. A side that is wider
+// than declared is a hole even when the other side hides it today: relax
+// the other side, or put the peer in a namespace nobody isolates, and the
+// extra traffic is live.
+
+// Admit is one peer of a side and the ports that side allows with it.
+type Admit struct {
+	Peer  Endpoint
+	Ports PortSet
+}
+
+// IsolatedIngress reports whether a policy isolates pod i for ingress.
+func (e *Evaluator) IsolatedIngress(pod int) bool {
+	return e.ingressIso.has(e.podClass[pod])
+}
+
+// IsolatedEgress reports whether a policy isolates pod i for egress.
+func (e *Evaluator) IsolatedEgress(pod int) bool {
+	return e.egressIso.has(e.podClass[pod])
+}
+
+// IngressSide returns the sources pod dst's ingress admits and on which
+// ports (resolved on dst), whatever the sources' egress says; nil when no
+// policy isolates dst for ingress (it admits everyone on every port).
+// Sources are sorted, pods by index, then address classes; dst itself is
+// left out.
+func (e *Evaluator) IngressSide(dst int) []Admit {
+	c := e.podClass[dst]
+	if !e.ingressIso.has(c) {
+		return nil
+	}
+	acc := map[int]PortSet{}
+	for _, pi := range e.inPols[c] {
+		for ri := range e.pols[pi].inRules {
+			r := &e.pols[pi].inRules[ri]
+			ps := e.resolve(&r.ports, c)
+			if ps.IsEmpty() {
+				continue
+			}
+			r.peers.each(func(s int) { acc[s] = acc[s].Union(ps) })
+		}
+	}
+	return e.expandSide(acc, PodEndpoint(dst))
+}
+
+// EgressSide returns the destinations pod src's egress lets it reach and on
+// which ports (resolved on each destination), whatever the destinations'
+// ingress says; nil when no policy isolates src for egress. Destinations are
+// sorted as IngressSide's sources; src itself is left out.
+func (e *Evaluator) EgressSide(src int) []Admit {
+	c := e.podClass[src]
+	if !e.egressIso.has(c) {
+		return nil
+	}
+	acc := map[int]PortSet{}
+	for _, pi := range e.egPols[c] {
+		for ri := range e.pols[pi].egRules {
+			r := &e.pols[pi].egRules[ri]
+			r.peers.each(func(d int) {
+				if ps := e.resolve(&r.ports, d); !ps.IsEmpty() {
+					acc[d] = acc[d].Union(ps)
+				}
+			})
+		}
+	}
+	return e.expandSide(acc, PodEndpoint(src))
+}
+
+// expandSide turns ports per endpoint class into ports per endpoint, self
+// excepted, sorted.
+func (e *Evaluator) expandSide(acc map[int]PortSet, self Endpoint) []Admit {
+	out := []Admit{}
+	for cl, ps := range acc {
+		for _, m := range e.members(cl) {
+			if m != self {
+				out = append(out, Admit{Peer: m, Ports: ps})
+			}
+		}
+	}
+	sortAdmits(out)
+	return out
+}
+
+func sortAdmits(as []Admit) {
+	slices.SortFunc(as, func(a, b Admit) int { return compareEndpoints(a.Peer, b.Peer) })
+}
