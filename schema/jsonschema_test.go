@@ -57,7 +57,7 @@ func jsonschemaForms() map[string]*jsonschema.Schema {
 		"Name": {Type: "string", Pattern: "^" + labelPattern + "$", MaxLength: u64(63),
 			Description: "A DNS-1123 label: lower case letters, digits and -, starting and ending with a letter or digit, at most 63 characters."},
 		"ServiceRef": {Type: "string",
-			Pattern:     `^(` + labelPattern + `/)?` + labelPattern + `(:([0-9]+(` + protoPattern + `)?|[a-z0-9-]+))?$`,
+			Pattern:     `^(` + labelPattern + `/)?` + labelPattern + `(:([1-9][0-9]*(` + protoPattern + `)?|[a-z0-9-]+))?$`,
 			Description: "A service: svc (this namespace), ns/svc, optionally :port (a port name or number the target declares, a number optionally /TCP, /UDP or /SCTP).",
 			Examples:    []any{"cart", "cart:grpc", "payments/gateway:8443"}},
 		"CIDR": {Type: "string",
@@ -67,7 +67,7 @@ func jsonschemaForms() map[string]*jsonschema.Schema {
 			Description: "A port: 8080 (TCP), \"53/UDP\", \"9000-9100\" or \"9000-9100/TCP\". Ports are 1-65535; protocols TCP, UDP or SCTP.",
 			AnyOf: []*jsonschema.Schema{
 				{Type: "integer", Minimum: "1", Maximum: "65535"},
-				{Type: "string", Pattern: `^[0-9]+(-[0-9]+)?(` + protoPattern + `)?$`},
+				{Type: "string", Pattern: `^[1-9][0-9]*(-[1-9][0-9]*)?(` + protoPattern + `)?$`},
 			}},
 		"PortName": {Type: "string", Pattern: portNamePatten, MaxLength: u64(15),
 			Description: "A port name (an IANA service name as Kubernetes validates it): lower case letters, digits and single hyphens, at least one letter, at most 15 characters."},

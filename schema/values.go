@@ -68,6 +68,15 @@ func parsePortNumber(s string) (int32, error) {
 	if err != nil || s == "" || s[0] == '+' {
 		return 0, fmt.Errorf("invalid port %q: expected a number from 1 to 65535", s)
 	}
+	if len(s) > 1 && s[0] == '0' {
+		// YAML 1.1 readers (kubectl among them) read 0120 as octal 80;
+		// netdep's YAML 1.2 reader would read 120. Neither guess is safe.
+		hint := fmt.Sprintf("write %d", n)
+		if o, err := strconv.ParseInt(s, 8, 32); err == nil {
+			hint = fmt.Sprintf("write %d, or %d if the octal value was meant", n, o)
+		}
+		return 0, fmt.Errorf("invalid port %q: a leading zero reads as octal in YAML 1.1 (kubectl) and as decimal here; %s", s, hint)
+	}
 	if n < 1 || n > 65535 {
 		return 0, fmt.Errorf("port %d out of range: expected 1 to 65535", n)
 	}
