@@ -2,7 +2,11 @@ package generator
 
 import (
 	"fmt"
+	"strings"
 
+	networkingv1 "k8s.io/api/networking/v1"
+
+	"github.com/netdep/netdep/generator/eval"
 	"github.com/netdep/netdep/generator/kustomize"
 	"github.com/netdep/netdep/generator/policy"
 	"github.com/netdep/netdep/schema"
@@ -121,6 +125,9 @@ func FromFiles(files []schema.File, opts ...Options) (*Output, error) {
 	if err != nil {
 		return nil, fmt.Errorf("generating policies: %w", err)
 	}
+	if err := ValidateSet(set); err != nil {
+		return nil, err
+	}
 	n := len(set.Base)
 	for _, ps := range set.Overlays {
 		n += len(ps)
@@ -138,6 +145,46 @@ func FromFiles(files []schema.File, opts ...Options) (*Output, error) {
 		return nil, fmt.Errorf("laying out the tree: %w", err)
 	}
 	return &Output{Spec: spec, Set: set, Tree: tree, Warnings: probs.Warnings()}, nil
+}
+
+// ValidateSet runs every policy of set through the API server's validation
+// of NetworkPolicy (eval.Validate, what verify applies to what it reads), so
+// that nothing the API server would refuse is ever written: a spec the
+// loader should have refused, or a generator bug, fails the run instead of
+// the sync. The error names every refused policy, the spec file it came
+// from and the API server's reason.
+func ValidateSet(set *policy.Set) error {
+	var msgs []string
+	check := func(ps []*networkingv1.NetworkPolicy) {
+		for _, p := range ps {
+			errs := eval.Validate(eval.Default(p))
+			if len(errs) == 0 {
+				continue
+			}
+			var reasons []string
+			for _, e := range errs {
+				reasons = append(reasons, e.Error())
+			}
+			msgs = append(msgs, fmt.Sprintf("networkpolicy %s/%s (from %s): %s", p.Namespace, p.Name,
+				p.Annotations[policy.SourceAnnotation], strings.Join(reasons, "; ")))
+		}
+	}
+	check(set.Base)
+	for _, ps := range set.Overlays {
+		check(ps)
+	}
+	if len(msgs) == 0 {
+		return nil
+	}
+	return fmt.Errorf("the API server would refuse %d generated %s, so nothing was written (a netdep bug: the dependency files should have been refused; please report it):\n  %s",
+		len(msgs), plural(len(msgs), "policy", "policies"), strings.Join(msgs, "\n  "))
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 // firstOptions makes the options argument optional: callers that want the
