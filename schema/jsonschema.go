@@ -24,7 +24,7 @@ type DependencyDoc struct {
 	Namespace NameDoc     `json:"namespace" jsonschema_description:"The Kubernetes namespace the services live in (a DNS-1123 label)."`
 	Managed   bool        `json:"managed,omitempty" jsonschema:"default=true" jsonschema_description:"true (default): netdep owns this namespace's policies. false: the document only describes services others call or are called by (selectors, ports); nothing is emitted for it and it may not use isolate, calls or from."`
 	Isolate   []string    `json:"isolate,omitempty" jsonschema:"minItems=1,uniqueItems=true,enum=ingress,enum=egress" jsonschema_description:"Directions netdep isolates (default-deny) in this namespace: [ingress, egress] by default; [ingress] leaves egress open for gradual adoption. Every document of a namespace must agree."`
-	Services  ServicesDoc `json:"services,omitempty" jsonschema_description:"The workloads of the namespace, by name (a DNS-1123 label, not default-deny, allow-dns or allow-egress)."`
+	Services  ServicesDoc `json:"services,omitempty" jsonschema_description:"The workloads of the namespace, by name (a DNS-1123 label, not default-deny, allow-dns, allow-dns-ingress or allow-egress)."`
 }
 
 // ServicesDoc maps service names to services.

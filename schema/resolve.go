@@ -19,7 +19,7 @@ import (
 // of that name would collide with them in the generated tree.
 // "kustomization" would be written as kustomization.yaml, the one file name
 // kustomize reads as a kustomization rather than a resource.
-var reservedServices = []string{"default-deny", "allow-dns", "allow-egress", "kustomization"}
+var reservedServices = []string{"default-deny", "allow-dns", "allow-dns-ingress", "allow-egress", "kustomization"}
 
 // defaultDNS is the cluster DNS of kubeadm, kind, GKE, EKS and AKS alike.
 func defaultDNS() *DNS {

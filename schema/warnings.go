@@ -18,6 +18,7 @@ const manyPorts = 5
 
 func (r *resolver) warn() {
 	r.warnEmptyNamespaces()
+	r.warnDNSNamespace()
 	for _, it := range r.intents {
 		switch {
 		case it.entry.Kind == entryCIDR && it.from:
@@ -40,6 +41,54 @@ func (r *resolver) warnEmptyNamespaces() {
 		}
 		r.warnf(info.first.Namespace.Pos, "namespace", "managed namespace %q has no services: netdep will deny all traffic of every pod in it and allow only DNS; expected its services, or managed: false to only describe it", name)
 	}
+}
+
+// warnDNSNamespace: a managed namespace that holds the cluster DNS of some
+// environment. Generate admits DNS from every pod into the DNS pods
+// (allow-dns-ingress); what it cannot know is what the DNS pods themselves
+// must reach (the API server, upstream resolvers), which an egress-isolated
+// namespace then denies unless a service with their selector declares it.
+func (r *resolver) warnDNSNamespace() {
+	for _, name := range r.nsNames {
+		info := r.namespaces[name]
+		if !info.ns.Managed || !info.ns.IsolateIngress && !info.ns.IsolateEgress {
+			continue
+		}
+		var selector map[string]string
+		found := false
+		for _, env := range sortedKeys(r.settings) {
+			if d := r.settings[env].dns; d != nil {
+				for _, p := range d.Peers {
+					if p.Kind == PeerSelector && p.Namespace == name && !found {
+						selector, found = p.Selector, true
+					}
+				}
+			}
+		}
+		if !found {
+			continue
+		}
+		pods := "every pod"
+		if len(selector) > 0 {
+			pods = "pods " + labelText(selector)
+		}
+		msg := fmt.Sprintf("managed namespace %q holds the cluster DNS (%s): netdep admits DNS from every pod of the cluster to them (allow-dns-ingress; nodes and host-network pods are not pods to a namespaceSelector: admit them with from: cidr)", name, pods)
+		if info.ns.IsolateEgress {
+			msg += "; their own egress (the API server, upstream resolvers) is denied unless a service with their selector declares it"
+		}
+		r.warnf(info.first.Namespace.Pos, "namespace", "%s", msg)
+	}
+}
+
+func labelText(m map[string]string) string {
+	var b []byte
+	for i, k := range sortedKeys(m) {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, k+"="+m[k]...)
+	}
+	return string(b)
 }
 
 // blocks returns, per environment where the intent applies, the blocks of its

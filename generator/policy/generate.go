@@ -22,7 +22,14 @@ const (
 	DefaultDenyName = "default-deny"
 	AllowDNSName    = "allow-dns"
 	AllowEgressName = "allow-egress"
+	// AllowDNSIngressName admits DNS from every pod into the cluster DNS
+	// pods when their namespace is managed and isolated for ingress.
+	AllowDNSIngressName = "allow-dns-ingress"
 )
+
+// everyPod is the peer "every pod of every namespace" (an empty
+// namespaceSelector): no schema namespace is named "*".
+var everyPod = schema.Peer{Kind: schema.PeerSelector, Namespace: "*"}
 
 // NamespaceLabel is the label the API server puts on every namespace (since
 // Kubernetes 1.21); cross-namespace peers select on it.
@@ -484,6 +491,32 @@ func (g *gen) buildUnits(env *schema.Environment, n *numbering) (map[unitKey]*un
 			}
 			units[unitKey{ns.Name, AllowDNSName}] = dns
 		}
+		if ns.IsolateIngress && env.DNS != nil {
+			// The cluster DNS lives here: isolating its ingress would cut
+			// DNS for every pod of the cluster.
+			for i := range env.DNS.Peers {
+				p := &env.DNS.Peers[i]
+				if p.Kind != schema.PeerSelector || p.Namespace != ns.Name {
+					continue
+				}
+				if _, dup := units[unitKey{ns.Name, AllowDNSIngressName}]; dup {
+					return nil, fmt.Errorf("namespace %s: more than one DNS selector", ns.Name)
+				}
+				dns := &unit{
+					namespace:   ns.Name,
+					selector:    p.Selector,
+					policyTypes: policyTypes(true, false),
+					source:      source,
+					wave:        AllowWave,
+					gen:         g,
+				}
+				peer := n.peer(ns.Name, &everyPod)
+				for _, port := range env.DNS.Ports {
+					dns.add(schema.Ingress, peer, n.port(port))
+				}
+				units[unitKey{ns.Name, AllowDNSIngressName}] = dns
+			}
+		}
 	}
 	for _, s := range env.Services {
 		ns := g.namespaces[s.Namespace]
@@ -570,6 +603,9 @@ func renderPeer(ownNamespace string, p schema.Peer) (networkingv1.NetworkPolicyP
 	case schema.PeerService:
 		return podPeer(ownNamespace, p.Service.Namespace, p.Service.Selector)
 	default:
+		if p.Namespace == everyPod.Namespace {
+			return networkingv1.NetworkPolicyPeer{NamespaceSelector: &metav1.LabelSelector{}}, "1ns:*"
+		}
 		return podPeer(ownNamespace, p.Namespace, p.Selector)
 	}
 }

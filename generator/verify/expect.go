@@ -195,6 +195,9 @@ func (d *declared) allowed(self int, peer eval.Endpoint, externals []eval.Extern
 			}
 		}
 	}
+	if !egress && !peer.External && d.dnsServer(self) {
+		out = out.Union(portSet(d.env.DNS.Ports, false))
+	}
 	if info.Kind != ServicePod {
 		return out
 	}
@@ -213,6 +216,24 @@ func (d *declared) allowed(self int, peer eval.Endpoint, externals []eval.Extern
 		}
 	}
 	return out
+}
+
+// dnsServer reports whether pod i is one of the cluster DNS pods of the
+// environment: its DNS selector matches it. Every pod of the cluster may
+// send DNS to them (PRODUCT.md section 1 allows DNS from every pod of an
+// egress-isolated namespace, and a pod nobody isolates reaches anyone), so
+// where netdep isolates their ingress, their declared ingress admits DNS
+// from every pod.
+func (d *declared) dnsServer(i int) bool {
+	if d.env.DNS == nil {
+		return false
+	}
+	for _, p := range d.env.DNS.Peers {
+		if p.Kind == schema.PeerSelector && d.matches(p, -1, eval.PodEndpoint(i), nil) {
+			return true
+		}
+	}
+	return false
 }
 
 // matches is the declared meaning of a peer: a service peer is that

@@ -85,7 +85,13 @@ func (c *checker) sideDifference(dir string, src, dst eval.Endpoint, missing boo
 
 // ingressPeers are the sources pod i's declared ingress rules name.
 func (d *declared) ingressPeers(i int, externals []eval.External) []eval.Endpoint {
-	return d.rulePeers(&d.ingress[i], false, externals)
+	peers := d.rulePeers(&d.ingress[i], false, externals)
+	if d.dnsServer(i) {
+		for p := range d.w.Universe.Pods {
+			peers = append(peers, eval.PodEndpoint(p)) // compareSide skips repeats
+		}
+	}
+	return peers
 }
 
 // egressPeers are the destinations pod i's declared egress rules and DNS

@@ -229,3 +229,58 @@ func TestOneSidedWideningIsCaught(t *testing.T) {
 		})
 	}
 }
+
+// TestManagedDNSNamespaceKeepsDNS: a spec that manages the namespace the
+// cluster DNS lives in isolates its ingress; the DNS pods must still admit
+// DNS from every pod, and verify must count DNS that the DNS pods' ingress
+// denies as missing (issue 13, hole 3: it said "exact" while every lookup
+// failed).
+func TestManagedDNSNamespaceKeepsDNS(t *testing.T) {
+	dir := writeFiles(t, map[string]string{
+		"netdep.yaml": "netdep: v1\ncluster:\n  dns: {namespace: kube-system, selector: {k8s-app: kube-dns}, ports: [53/UDP, 53/TCP]}\nenvironments:\n  dev: {}\n",
+		"shop.yaml":   "netdep: v1\nnamespace: shop\nservices:\n  web:\n    ports: {http: 8080}\n",
+		"kube-system.yaml": "netdep: v1\nnamespace: kube-system\nservices:\n" +
+			"  metrics:\n    ports: {https: 4443}\n    from: [shop/web]\n",
+	})
+	spec, probs := schema.Load([]string{dir})
+	if len(probs.Errors()) > 0 {
+		t.Fatal(probs)
+	}
+	set, err := policy.Generate(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	policies := set.Render("dev")
+	r, err := Check(spec, "dev", policies)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !r.Exact() {
+		t.Errorf("generated tree of a managed DNS namespace is not exact:\nmissing %v\nexcess %v", r.Missing, r.Excess)
+	}
+	// Without the DNS pods' ingress, DNS from the shop and from
+	// kube-system itself is missing.
+	var without []*networkingv1.NetworkPolicy
+	found := false
+	for _, p := range policies {
+		if p.Namespace == "kube-system" && p.Name == policy.AllowDNSIngressName {
+			found = true
+			continue
+		}
+		without = append(without, p)
+	}
+	if !found {
+		t.Fatalf("no %s policy in kube-system", policy.AllowDNSIngressName)
+	}
+	r, err = Check(spec, "dev", without)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "shop/web -> kube-system/(pods k8s-app=kube-dns) 53/TCP,53/UDP"
+	for _, d := range r.Missing {
+		if d.Source+" -> "+d.Destination+" "+d.Ports == want {
+			return
+		}
+	}
+	t.Errorf("no missing %q in %v", want, r.Missing)
+}
