@@ -52,6 +52,22 @@ func LoadManifests(paths []string) (*Manifests, error) {
 	return c.manifests(), nil
 }
 
+// ScanNotEvaluated lists the objects of paths, read as LoadManifests reads
+// them, that can change connectivity but are not evaluated, sorted by file
+// and position. Nothing else is decoded, so a NetworkPolicy or YAML
+// document that LoadManifests would refuse is no error here (the documents
+// before a syntax error are scanned): for commands that only need to warn,
+// as diff does over a tree it compares byte by byte.
+func ScanNotEvaluated(paths []string) ([]ObjectRef, error) {
+	c := &collector{scan: true}
+	for _, p := range paths {
+		if err := c.load(p); err != nil {
+			return nil, err
+		}
+	}
+	return sortRefs(c.notEvaluated), nil
+}
+
 // collector gathers the objects of several streams, remembering where each
 // namespace came from to name both places of a conflict.
 type collector struct {
@@ -60,6 +76,10 @@ type collector struct {
 	namespaces   map[string]eval.Namespace
 	nsSource     map[string]string
 	loader       *Loader // nil: decode every file
+	// scan reads only which objects are not evaluated (ScanNotEvaluated):
+	// no policy or namespace is decoded, and a document that does not
+	// parse ends its stream without an error.
+	scan bool
 }
 
 func (c *collector) manifests() *Manifests {
@@ -73,7 +93,7 @@ func (c *collector) manifests() *Manifests {
 
 // add decodes one stream; name is how errors call it.
 func (c *collector) add(name string, data []byte) error {
-	return c.keep(decodeStream(name, data))
+	return c.keep(decodeStream(name, data, c.scan))
 }
 
 // stream is what one file or build decodes to.
@@ -85,9 +105,13 @@ type stream struct {
 	err          error
 }
 
-func decodeStream(name string, data []byte) stream {
+func decodeStream(name string, data []byte, scan bool) stream {
 	s := stream{name: name}
 	ds := eval.ParseDocuments(data)
+	if scan {
+		s.notEvaluated = notEvaluatedIn(ds, name)
+		return s
+	}
 	var err error
 	if s.policies, err = ds.Policies(); err != nil {
 		s.err = fmt.Errorf("%s: %w", name, err)
@@ -97,11 +121,7 @@ func decodeStream(name string, data []byte) stream {
 		s.err = fmt.Errorf("%s: %w", name, err)
 		return s
 	}
-	for _, root := range ds.Roots {
-		if root != nil {
-			notEvaluated(root, "", "", name, &s.notEvaluated)
-		}
-	}
+	s.notEvaluated = notEvaluatedIn(ds, name)
 	return s
 }
 
@@ -138,7 +158,7 @@ func (c *collector) addFiles(files []string) error {
 				out[i] = stream{err: err}
 				return nil
 			}
-			out[i] = decodeStream(f, data)
+			out[i] = decodeStream(f, data, c.scan)
 			return nil
 		})
 	}

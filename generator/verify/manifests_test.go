@@ -234,8 +234,8 @@ func TestNotEvaluatedWarnings(t *testing.T) {
 		got = append(got, p.String())
 	}
 	want := []string{
-		`p/a.yaml:7:1: warning: AdminNetworkPolicy "deny\nall" (policy.networking.k8s.io/v1alpha1) is not evaluated: verify evaluates networking.k8s.io/v1 NetworkPolicies only, and this object can change connectivity`,
-		`p/b.yaml:3:1: warning: CiliumNetworkPolicy shop/wide (cilium.io/v2) is not evaluated: verify evaluates networking.k8s.io/v1 NetworkPolicies only, and this object can change connectivity`,
+		`p/a.yaml:7:1: warning: AdminNetworkPolicy "deny\nall" (policy.networking.k8s.io/v1alpha1) is not evaluated: netdep evaluates networking.k8s.io/v1 NetworkPolicies only, and this object can change connectivity`,
+		`p/b.yaml:3:1: warning: CiliumNetworkPolicy shop/wide (cilium.io/v2) is not evaluated: netdep evaluates networking.k8s.io/v1 NetworkPolicies only, and this object can change connectivity`,
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("warnings (-want +got):\n%s", diff)
@@ -257,5 +257,35 @@ func TestSummaryPartial(t *testing.T) {
 	r.NotEvaluated, r.Missing = 0, nil
 	if got, want := r.Summary(), "exact (3 policies over 6 pods and 2 address classes)"; got != want {
 		t.Errorf("Summary() = %q, want %q", got, want)
+	}
+}
+
+// TestScanNotEvaluated: the scan lists what LoadManifests lists, and a
+// policy or document LoadManifests refuses does not stop it.
+func TestScanNotEvaluated(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "objects.yaml")
+	data := "apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata: {name: a, namespace: shop}\n---\n" +
+		"apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: b}\nspec: {podSelector: {}, unknown: 1}\n---\n" +
+		"apiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\nmetadata: {name: c}\n---\n" +
+		"key: [unclosed\n"
+	if err := os.WriteFile(file, []byte(data), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadManifests([]string{file}); err == nil {
+		t.Fatalf("LoadManifests read %s without an error", file)
+	}
+	got, err := ScanNotEvaluated([]string{file})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []ObjectRef{
+		{APIVersion: "cilium.io/v2", Kind: "CiliumNetworkPolicy", Namespace: "shop", Name: "a", File: file, Line: 1, Column: 1},
+		{APIVersion: "projectcalico.org/v3", Kind: "GlobalNetworkPolicy", Name: "c", File: file, Line: 10, Column: 1},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("ScanNotEvaluated (-want +got):\n%s", diff)
+	}
+	if _, err := ScanNotEvaluated([]string{filepath.Join(t.TempDir(), "missing.yaml")}); err == nil {
+		t.Errorf("ScanNotEvaluated of a missing file: no error")
 	}
 }

@@ -9,6 +9,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/netdep/netdep/generator/eval"
 	"github.com/netdep/netdep/schema"
 )
 
@@ -86,6 +87,18 @@ func NotEvaluated(apiVersion, kind string) bool {
 		}
 	}
 	return false
+}
+
+// notEvaluatedIn lists the objects of ds, read from file, that
+// NotEvaluated selects.
+func notEvaluatedIn(ds eval.Documents, file string) []ObjectRef {
+	var out []ObjectRef
+	for _, root := range ds.Roots {
+		if root != nil {
+			notEvaluated(root, "", "", file, &out)
+		}
+	}
+	return out
 }
 
 // notEvaluated appends to out the objects at n (one object or a List) that
@@ -181,7 +194,7 @@ func NotEvaluatedWarnings(refs []ObjectRef) []schema.Problem {
 	for i, r := range refs {
 		out[i] = schema.Problem{
 			Pos:     schema.Pos{File: r.File, Line: r.Line, Column: r.Column},
-			Message: r.String() + " is not evaluated: verify evaluates " + EvaluatedAPI + " NetworkPolicies only, and this object can change connectivity",
+			Message: r.String() + " is not evaluated: netdep evaluates " + EvaluatedAPI + " NetworkPolicies only, and this object can change connectivity",
 			Warning: true,
 		}
 	}
