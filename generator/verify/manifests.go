@@ -29,13 +29,19 @@ type Manifests struct {
 	// that label-based namespaceSelectors select what they would in the
 	// cluster.
 	Namespaces []eval.Namespace
+	// NotEvaluated are the objects that can change connectivity but that
+	// netdep does not evaluate (see NotEvaluated), sorted by file and
+	// position, each once. A verdict over Policies holds for
+	// networking.k8s.io/v1 only while any exist.
+	NotEvaluated []ObjectRef
 }
 
 // LoadManifests reads the NetworkPolicies and Namespaces of paths: YAML
 // files, directories of YAML files (walked recursively), and kustomization
-// directories, which are built with krusty as `kustomize build` would. Other
-// kinds of object are ignored. A namespace declared twice must carry the
-// same labels both times.
+// directories, which are built with krusty as `kustomize build` would.
+// Objects of kinds that can change connectivity but are not evaluated are
+// listed in NotEvaluated; other kinds of object are ignored. A namespace
+// declared twice must carry the same labels both times.
 func LoadManifests(paths []string) (*Manifests, error) {
 	c := &collector{}
 	for _, p := range paths {
@@ -46,17 +52,38 @@ func LoadManifests(paths []string) (*Manifests, error) {
 	return c.manifests(), nil
 }
 
+// ScanNotEvaluated lists the objects of paths, read as LoadManifests reads
+// them, that can change connectivity but are not evaluated, sorted by file
+// and position. Nothing else is decoded, so a NetworkPolicy or YAML
+// document that LoadManifests would refuse is no error here (the documents
+// before a syntax error are scanned): for commands that only need to warn,
+// as diff does over a tree it compares byte by byte.
+func ScanNotEvaluated(paths []string) ([]ObjectRef, error) {
+	c := &collector{scan: true}
+	for _, p := range paths {
+		if err := c.load(p); err != nil {
+			return nil, err
+		}
+	}
+	return sortRefs(c.notEvaluated), nil
+}
+
 // collector gathers the objects of several streams, remembering where each
 // namespace came from to name both places of a conflict.
 type collector struct {
-	policies   []*networkingv1.NetworkPolicy
-	namespaces map[string]eval.Namespace
-	nsSource   map[string]string
-	loader     *Loader // nil: decode every file
+	policies     []*networkingv1.NetworkPolicy
+	notEvaluated []ObjectRef
+	namespaces   map[string]eval.Namespace
+	nsSource     map[string]string
+	loader       *Loader // nil: decode every file
+	// scan reads only which objects are not evaluated (ScanNotEvaluated):
+	// no policy or namespace is decoded, and a document that does not
+	// parse ends its stream without an error.
+	scan bool
 }
 
 func (c *collector) manifests() *Manifests {
-	m := &Manifests{Policies: c.policies}
+	m := &Manifests{Policies: c.policies, NotEvaluated: sortRefs(c.notEvaluated)}
 	for _, n := range c.namespaces {
 		m.Namespaces = append(m.Namespaces, n)
 	}
@@ -66,20 +93,25 @@ func (c *collector) manifests() *Manifests {
 
 // add decodes one stream; name is how errors call it.
 func (c *collector) add(name string, data []byte) error {
-	return c.keep(decodeStream(name, data))
+	return c.keep(decodeStream(name, data, c.scan))
 }
 
 // stream is what one file or build decodes to.
 type stream struct {
-	name       string
-	policies   []*networkingv1.NetworkPolicy
-	namespaces []eval.Namespace
-	err        error
+	name         string
+	policies     []*networkingv1.NetworkPolicy
+	namespaces   []eval.Namespace
+	notEvaluated []ObjectRef
+	err          error
 }
 
-func decodeStream(name string, data []byte) stream {
+func decodeStream(name string, data []byte, scan bool) stream {
 	s := stream{name: name}
 	ds := eval.ParseDocuments(data)
+	if scan {
+		s.notEvaluated = notEvaluatedIn(ds, name)
+		return s
+	}
 	var err error
 	if s.policies, err = ds.Policies(); err != nil {
 		s.err = fmt.Errorf("%s: %w", name, err)
@@ -87,7 +119,9 @@ func decodeStream(name string, data []byte) stream {
 	}
 	if s.namespaces, err = decodeNamespaces(ds); err != nil {
 		s.err = fmt.Errorf("%s: %w", name, err)
+		return s
 	}
+	s.notEvaluated = notEvaluatedIn(ds, name)
 	return s
 }
 
@@ -97,6 +131,7 @@ func (c *collector) keep(s stream) error {
 		return s.err
 	}
 	c.policies = append(c.policies, s.policies...)
+	c.notEvaluated = append(c.notEvaluated, s.notEvaluated...)
 	for _, n := range s.namespaces {
 		if err := c.addNamespace(n, s.name); err != nil {
 			return err
@@ -123,7 +158,7 @@ func (c *collector) addFiles(files []string) error {
 				out[i] = stream{err: err}
 				return nil
 			}
-			out[i] = decodeStream(f, data)
+			out[i] = decodeStream(f, data, c.scan)
 			return nil
 		})
 	}
@@ -235,11 +270,22 @@ type Loader struct {
 
 // BuildKustomization is the package's BuildKustomization, through l.
 func (l *Loader) BuildKustomization(dir string) ([]*networkingv1.NetworkPolicy, error) {
+	m, err := l.Build(dir)
+	if err != nil {
+		return nil, err
+	}
+	return m.Policies, nil
+}
+
+// Build is BuildKustomization with the rest of what LoadManifests reads:
+// besides the NetworkPolicies of the kustomization at dir, its Namespaces
+// and the objects of its output that are not evaluated.
+func (l *Loader) Build(dir string) (*Manifests, error) {
 	c := &collector{loader: l}
 	if err := c.build(dir); err != nil {
 		return nil, err
 	}
-	return c.policies, nil
+	return c.manifests(), nil
 }
 
 func (c *collector) build(dir string) error {
@@ -262,6 +308,7 @@ func (c *collector) build(dir string) error {
 			seen[id] = true
 		}
 		c.policies = append(c.policies, sub.policies...)
+		c.notEvaluated = append(c.notEvaluated, sub.notEvaluated...)
 		for _, name := range slices.Sorted(maps.Keys(sub.namespaces)) {
 			if err := c.addNamespace(sub.namespaces[name], sub.nsSource[name]); err != nil {
 				return err

@@ -1,11 +1,13 @@
 package verify
 
 import (
+	"os"
 	"path/filepath"
 	"runtime"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	networkingv1 "k8s.io/api/networking/v1"
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
@@ -58,5 +60,232 @@ func TestResourcesOnlyMatchesKrusty(t *testing.T) {
 		if diff := cmp.Diff(byID(want), byID(got)); diff != "" {
 			t.Errorf("%s (-krusty +resourcesOnly):\n%s", dir, diff)
 		}
+	}
+}
+
+// TestManifestsNotEvaluated: every object of a kind that can change
+// connectivity and that verify does not evaluate is listed, with where it
+// starts; the networking.k8s.io/v1 NetworkPolicies are evaluated, and kinds
+// that cannot change connectivity stay quiet.
+func TestManifestsNotEvaluated(t *testing.T) {
+	tests := []struct {
+		name string
+		yaml string
+		want []ObjectRef // File is filled in
+		pols int
+	}{
+		{name: "cilium network policy",
+			yaml: "apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata: {name: a, namespace: shop}\nspec: {}\n",
+			want: []ObjectRef{{APIVersion: "cilium.io/v2", Kind: "CiliumNetworkPolicy", Namespace: "shop", Name: "a", Line: 1, Column: 1}}},
+		{name: "cilium clusterwide network policy",
+			yaml: "# cluster-scoped\napiVersion: cilium.io/v2\nkind: CiliumClusterwideNetworkPolicy\nmetadata: {name: b}\n",
+			want: []ObjectRef{{APIVersion: "cilium.io/v2", Kind: "CiliumClusterwideNetworkPolicy", Name: "b", Line: 2, Column: 1}}},
+		{name: "calico network policy, crd group",
+			yaml: "apiVersion: crd.projectcalico.org/v1\nkind: NetworkPolicy\nmetadata: {name: c, namespace: shop}\n",
+			want: []ObjectRef{{APIVersion: "crd.projectcalico.org/v1", Kind: "NetworkPolicy", Namespace: "shop", Name: "c", Line: 1, Column: 1}}},
+		{name: "calico global network policy, v3 api",
+			yaml: "apiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\nmetadata: {name: d}\n",
+			want: []ObjectRef{{APIVersion: "projectcalico.org/v3", Kind: "GlobalNetworkPolicy", Name: "d", Line: 1, Column: 1}}},
+		{name: "calico global network set: a policy's peers, in the group",
+			yaml: "apiVersion: projectcalico.org/v3\nkind: GlobalNetworkSet\nmetadata: {name: e}\n",
+			want: []ObjectRef{{APIVersion: "projectcalico.org/v3", Kind: "GlobalNetworkSet", Name: "e", Line: 1, Column: 1}}},
+		{name: "admin network policy",
+			yaml: "apiVersion: policy.networking.k8s.io/v1alpha1\nkind: AdminNetworkPolicy\nmetadata: {name: f}\n",
+			want: []ObjectRef{{APIVersion: "policy.networking.k8s.io/v1alpha1", Kind: "AdminNetworkPolicy", Name: "f", Line: 1, Column: 1}}},
+		{name: "baseline admin network policy",
+			yaml: "apiVersion: policy.networking.k8s.io/v1alpha1\nkind: BaselineAdminNetworkPolicy\nmetadata: {name: default}\n",
+			want: []ObjectRef{{APIVersion: "policy.networking.k8s.io/v1alpha1", Kind: "BaselineAdminNetworkPolicy", Name: "default", Line: 1, Column: 1}}},
+		{name: "cluster network policy",
+			yaml: "apiVersion: policy.networking.k8s.io/v1beta1\nkind: ClusterNetworkPolicy\nmetadata: {name: g}\n",
+			want: []ObjectRef{{APIVersion: "policy.networking.k8s.io/v1beta1", Kind: "ClusterNetworkPolicy", Name: "g", Line: 1, Column: 1}}},
+		{name: "any other kind ending in NetworkPolicy",
+			yaml: "apiVersion: crd.antrea.io/v1beta1\nkind: ClusterNetworkPolicy\nmetadata: {name: h}\n",
+			want: []ObjectRef{{APIVersion: "crd.antrea.io/v1beta1", Kind: "ClusterNetworkPolicy", Name: "h", Line: 1, Column: 1}}},
+		{name: "a list, items positioned",
+			yaml: "apiVersion: v1\nkind: List\nitems:\n- apiVersion: cilium.io/v2\n  kind: CiliumNetworkPolicy\n  metadata: {name: i, namespace: web}\n- apiVersion: v1\n  kind: ConfigMap\n  metadata: {name: j}\n",
+			want: []ObjectRef{{APIVersion: "cilium.io/v2", Kind: "CiliumNetworkPolicy", Namespace: "web", Name: "i", Line: 4, Column: 3}}},
+		{name: "a typed list, items without kind",
+			yaml: "apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicyList\nitems:\n- metadata: {name: k, namespace: web}\n",
+			want: []ObjectRef{{APIVersion: "cilium.io/v2", Kind: "CiliumNetworkPolicy", Namespace: "web", Name: "k", Line: 4, Column: 3}}},
+		{name: "several documents, in order",
+			yaml: "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n---\napiVersion: projectcalico.org/v3\nkind: NetworkPolicy\nmetadata: {name: m, namespace: shop}\n---\napiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata: {name: l, namespace: shop}\n",
+			want: []ObjectRef{
+				{APIVersion: "projectcalico.org/v3", Kind: "NetworkPolicy", Namespace: "shop", Name: "m", Line: 5, Column: 1},
+				{APIVersion: "cilium.io/v2", Kind: "CiliumNetworkPolicy", Namespace: "shop", Name: "l", Line: 9, Column: 1},
+			}},
+		{name: "networking.k8s.io/v1 network policy is evaluated",
+			yaml: "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: p, namespace: shop}\nspec: {podSelector: {}}\n",
+			pols: 1},
+		{name: "kinds that cannot change connectivity stay quiet",
+			yaml: "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\napiVersion: v1\nkind: Service\nmetadata: {name: b}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: c}\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n---\napiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: d}\n"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			file := filepath.Join(t.TempDir(), "objects.yaml")
+			if err := os.WriteFile(file, []byte(tc.yaml), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			m, err := LoadManifests([]string{file})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := tc.want
+			for i := range want {
+				want[i].File = file
+			}
+			if diff := cmp.Diff(want, m.NotEvaluated, cmpopts.EquateEmpty()); diff != "" {
+				t.Errorf("NotEvaluated (-want +got):\n%s", diff)
+			}
+			if len(m.Policies) != tc.pols {
+				t.Errorf("%d policies, want %d", len(m.Policies), tc.pols)
+			}
+		})
+	}
+}
+
+// TestManifestsNotEvaluatedSorted: objects from several files and
+// directories come sorted by file and position, each once however often
+// its file is named.
+func TestManifestsNotEvaluatedSorted(t *testing.T) {
+	dir := t.TempDir()
+	write := func(rel, data string) string {
+		p := filepath.Join(dir, rel)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	b := write("b.yaml", "apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata: {name: z, namespace: shop}\n")
+	a := write("sub/a.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n---\napiVersion: policy.networking.k8s.io/v1alpha1\nkind: AdminNetworkPolicy\nmetadata: {name: y}\n")
+	m, err := LoadManifests([]string{filepath.Join(dir, "sub"), b, dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []ObjectRef{
+		{APIVersion: "cilium.io/v2", Kind: "CiliumNetworkPolicy", Namespace: "shop", Name: "z", File: b, Line: 1, Column: 1},
+		{APIVersion: "policy.networking.k8s.io/v1alpha1", Kind: "AdminNetworkPolicy", Name: "y", File: a, Line: 5, Column: 1},
+	}
+	if diff := cmp.Diff(want, m.NotEvaluated); diff != "" {
+		t.Errorf("NotEvaluated (-want +got):\n%s", diff)
+	}
+}
+
+// TestManifestsNotEvaluatedKustomization: a kustomization's objects are
+// listed too, whether it is read directly (resources only) or built with
+// krusty; the Loader reports them from its cache as well.
+func TestManifestsNotEvaluatedKustomization(t *testing.T) {
+	cnp := "apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata: {name: wide, namespace: shop}\n"
+	np := "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: deny, namespace: shop}\nspec: {podSelector: {}}\n"
+	for _, tc := range []struct {
+		name, kustomization string
+		file                func(dir string) string
+	}{
+		{name: "resources only", kustomization: "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [np.yaml, cnp.yaml]\n",
+			file: func(dir string) string { return filepath.Join(dir, "cnp.yaml") }},
+		{name: "built by krusty", kustomization: "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [np.yaml, cnp.yaml]\ncommonLabels: {team: shop}\n",
+			file: func(dir string) string { return "kustomize build " + dir }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			for name, data := range map[string]string{"kustomization.yaml": tc.kustomization, "np.yaml": np, "cnp.yaml": cnp} {
+				if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			m, err := LoadManifests([]string{dir})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(m.Policies) != 1 || len(m.NotEvaluated) != 1 {
+				t.Fatalf("%d policies and %v not evaluated, want 1 and one CiliumNetworkPolicy", len(m.Policies), m.NotEvaluated)
+			}
+			got := m.NotEvaluated[0]
+			if got.Kind != "CiliumNetworkPolicy" || got.Namespace != "shop" || got.Name != "wide" || got.File != tc.file(dir) || got.Line == 0 {
+				t.Errorf("NotEvaluated = %+v, want CiliumNetworkPolicy shop/wide in %s", got, tc.file(dir))
+			}
+			var l Loader
+			for i := range 2 { // the second time from the cache
+				b, err := l.Build(dir)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if diff := cmp.Diff(m.NotEvaluated, b.NotEvaluated); diff != "" {
+					t.Errorf("Loader.Build #%d: NotEvaluated (-LoadManifests +Build):\n%s", i+1, diff)
+				}
+			}
+		})
+	}
+}
+
+// TestNotEvaluatedWarnings: one warning per object, by file and position,
+// naming kind, namespace and name; a name that would break the line is
+// quoted and clipped.
+func TestNotEvaluatedWarnings(t *testing.T) {
+	refs := []ObjectRef{
+		{APIVersion: "cilium.io/v2", Kind: "CiliumNetworkPolicy", Namespace: "shop", Name: "wide", File: "p/b.yaml", Line: 3, Column: 1},
+		{APIVersion: "policy.networking.k8s.io/v1alpha1", Kind: "AdminNetworkPolicy", Name: "deny\nall", File: "p/a.yaml", Line: 7, Column: 1},
+		{APIVersion: "cilium.io/v2", Kind: "CiliumNetworkPolicy", Namespace: "shop", Name: "wide", File: "p/b.yaml", Line: 3, Column: 1},
+	}
+	var got []string
+	for _, p := range NotEvaluatedWarnings(refs) {
+		got = append(got, p.String())
+	}
+	want := []string{
+		`p/a.yaml:7:1: warning: AdminNetworkPolicy "deny\nall" (policy.networking.k8s.io/v1alpha1) is not evaluated: netdep evaluates networking.k8s.io/v1 NetworkPolicies only, and this object can change connectivity`,
+		`p/b.yaml:3:1: warning: CiliumNetworkPolicy shop/wide (cilium.io/v2) is not evaluated: netdep evaluates networking.k8s.io/v1 NetworkPolicies only, and this object can change connectivity`,
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("warnings (-want +got):\n%s", diff)
+	}
+}
+
+// TestSummaryPartial: a verdict over objects that were not evaluated says
+// so, exact or not.
+func TestSummaryPartial(t *testing.T) {
+	r := &Report{Policies: 3, Pods: 6, Addresses: 2, NotEvaluated: 2}
+	if got, want := r.Summary(), "exact for networking.k8s.io/v1 only; 2 objects not evaluated (3 policies over 6 pods and 2 address classes)"; got != want {
+		t.Errorf("Summary() = %q, want %q", got, want)
+	}
+	r.NotEvaluated = 1
+	r.Missing = []Difference{{}}
+	if got, want := r.Summary(), "1 missing, 0 in excess for networking.k8s.io/v1 only; 1 object not evaluated (3 policies over 6 pods and 2 address classes)"; got != want {
+		t.Errorf("Summary() = %q, want %q", got, want)
+	}
+	r.NotEvaluated, r.Missing = 0, nil
+	if got, want := r.Summary(), "exact (3 policies over 6 pods and 2 address classes)"; got != want {
+		t.Errorf("Summary() = %q, want %q", got, want)
+	}
+}
+
+// TestScanNotEvaluated: the scan lists what LoadManifests lists, and a
+// policy or document LoadManifests refuses does not stop it.
+func TestScanNotEvaluated(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "objects.yaml")
+	data := "apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata: {name: a, namespace: shop}\n---\n" +
+		"apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: b}\nspec: {podSelector: {}, unknown: 1}\n---\n" +
+		"apiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\nmetadata: {name: c}\n---\n" +
+		"key: [unclosed\n"
+	if err := os.WriteFile(file, []byte(data), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadManifests([]string{file}); err == nil {
+		t.Fatalf("LoadManifests read %s without an error", file)
+	}
+	got, err := ScanNotEvaluated([]string{file})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []ObjectRef{
+		{APIVersion: "cilium.io/v2", Kind: "CiliumNetworkPolicy", Namespace: "shop", Name: "a", File: file, Line: 1, Column: 1},
+		{APIVersion: "projectcalico.org/v3", Kind: "GlobalNetworkPolicy", Name: "c", File: file, Line: 10, Column: 1},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("ScanNotEvaluated (-want +got):\n%s", diff)
+	}
+	if _, err := ScanNotEvaluated([]string{filepath.Join(t.TempDir(), "missing.yaml")}); err == nil {
+		t.Errorf("ScanNotEvaluated of a missing file: no error")
 	}
 }

@@ -18,13 +18,19 @@ func EnvLabel(env string) string {
 
 // Summary is r's verdict on one line, as verify's text output prints it
 // after the environment's name: "exact (...)" or "M missing, E in excess
-// (...)", with the size of the world.
+// (...)", with the size of the world; qualified by Partial ("exact for
+// networking.k8s.io/v1 only; 3 objects not evaluated (...)") when objects
+// were not evaluated.
 func (r *Report) Summary() string {
 	size := fmt.Sprintf("(%d policies over %d pods and %d address classes)", r.Policies, r.Pods, r.Addresses)
-	if r.Exact() {
-		return "exact " + size
+	verdict := "exact"
+	if !r.Exact() {
+		verdict = fmt.Sprintf("%d missing, %d in excess", len(r.Missing), len(r.Excess))
 	}
-	return fmt.Sprintf("%d missing, %d in excess %s", len(r.Missing), len(r.Excess), size)
+	if p := Partial(r.NotEvaluated); p != "" {
+		verdict += " " + p
+	}
+	return verdict + " " + size
 }
 
 // DifferenceText is one difference as verify's text output prints it,

@@ -26,6 +26,10 @@ type Report struct {
 	// connections the policies allow that nothing declares.
 	Missing []Difference `json:"missing"`
 	Excess  []Difference `json:"excess"`
+	// NotEvaluated counts the objects beside the policies that can change
+	// connectivity but were not evaluated (Manifests.NotEvaluated); while
+	// it is above 0 the verdict holds for networking.k8s.io/v1 only.
+	NotEvaluated int `json:"notEvaluated"`
 }
 
 // Exact reports whether the policies allow exactly the declared graph.

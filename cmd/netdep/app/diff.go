@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -11,6 +12,7 @@ import (
 	"github.com/netdep/netdep/generator"
 	"github.com/netdep/netdep/generator/diff"
 	"github.com/netdep/netdep/generator/gitrev"
+	"github.com/netdep/netdep/generator/verify"
 )
 
 type diffOptions struct {
@@ -133,6 +135,9 @@ func (o *diffOptions) runStale(args []string, streams Streams, color bool) (bool
 	if err != nil {
 		return false, err
 	}
+	if err := warnNotEvaluated(r, streams.Err); err != nil {
+		return false, err
+	}
 	if o.format == "json" {
 		err = diff.WriteTreeJSON(streams.Out, r)
 	} else {
@@ -179,4 +184,25 @@ func (o *diffOptions) runCompare(args []string, streams Streams, color bool) (bo
 		err = diff.WriteText(streams.Out, r, diff.TextOptions{Color: color})
 	}
 	return r.Changed(), err
+}
+
+// warnNotEvaluated names, once, the objects of the tree on disk that can
+// change connectivity but that netdep does not evaluate (a hand-added
+// CiliumNetworkPolicy, say). Only the files that differ from what generate
+// writes can hold one, so only those are read.
+func warnNotEvaluated(r *diff.TreeReport, stderr io.Writer) error {
+	var files []string
+	for _, f := range r.Files {
+		if f.Action != diff.Added && (strings.HasSuffix(f.Path, ".yaml") || strings.HasSuffix(f.Path, ".yml")) {
+			files = append(files, filepath.Join(r.Dir, filepath.FromSlash(f.Path)))
+		}
+	}
+	refs, err := verify.ScanNotEvaluated(files)
+	if err != nil {
+		return err
+	}
+	for _, w := range verify.NotEvaluatedWarnings(refs) {
+		fmt.Fprintln(stderr, w.String())
+	}
+	return nil
 }

@@ -48,6 +48,11 @@ the cluster; without them a namespace carries only its
 kubernetes.io/metadata.name label. Without --env, every environment is
 checked.
 
+Only networking.k8s.io/v1 NetworkPolicies are evaluated: objects among the
+manifests (or in the tree) that can change connectivity too, such as a
+CiliumNetworkPolicy or an AdminNetworkPolicy, are each named in a warning,
+and the answer says it holds for networking.k8s.io/v1 only.
+
 Exit 0 when allowed (in every environment checked), 1 when denied, 2 on bad
 input.`,
 		Example: `  # may the frontend call the cart's grpc port?
@@ -89,6 +94,7 @@ input.`,
 				envs = []string{o.env}
 			}
 			var opts explain.Options
+			var notEvaluated []verify.ObjectRef // what the policies came with
 			policies := func(env string) ([]*networkingv1.NetworkPolicy, error) { return out.Set.Render(env), nil }
 			switch {
 			case len(o.manifests) > 0:
@@ -97,10 +103,17 @@ input.`,
 					return err
 				}
 				opts.Namespaces = m.Namespaces
+				notEvaluated = m.NotEvaluated
 				policies = func(string) ([]*networkingv1.NetworkPolicy, error) { return m.Policies, nil }
 			case o.out != "":
+				var loader verify.Loader
 				policies = func(env string) ([]*networkingv1.NetworkPolicy, error) {
-					return verify.BuildKustomization(overlayDir(o.out, env))
+					m, err := loader.Build(overlayDir(o.out, env))
+					if err != nil {
+						return nil, err
+					}
+					notEvaluated = append(notEvaluated, m.NotEvaluated...)
+					return m.Policies, nil
 				}
 			}
 			r, err := explain.Explain(out.Spec, envs, policies, args[0], args[1], opts)
@@ -113,6 +126,16 @@ input.`,
 			}
 			if _, err := io.WriteString(streams.Out, r.String()); err != nil {
 				return err
+			}
+			// An AdminNetworkPolicy Deny, say, wins over every allow above:
+			// the answer holds only for what was evaluated.
+			if warnings := verify.NotEvaluatedWarnings(notEvaluated); len(warnings) > 0 {
+				for _, w := range warnings {
+					fmt.Fprintln(streams.Err, w.String())
+				}
+				if _, err := fmt.Fprintf(streams.Out, "partial: this answer is %s, which can change it (named on stderr)\n", verify.Partial(len(warnings))); err != nil {
+					return err
+				}
 			}
 			if !r.Allowed() {
 				return errDifferent

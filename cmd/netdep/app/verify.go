@@ -20,6 +20,7 @@ type verifyOptions struct {
 	env       string
 	format    string
 	quiet     bool
+	strict    bool
 }
 
 // NewVerifyCommand builds `netdep verify`.
@@ -42,10 +43,20 @@ what it would in the cluster; without them a namespace carries only its
 kubernetes.io/metadata.name label. A namespace they declare that no
 dependency file describes joins the world with an unlabelled pod.
 
-Exit 0 when exact, 1 when a connection is missing or in excess, 2 on bad input.`,
+Only networking.k8s.io/v1 NetworkPolicies are evaluated. Objects beside them
+that can change connectivity too (CiliumNetworkPolicy, Calico's policies,
+AdminNetworkPolicy, BaselineAdminNetworkPolicy, ClusterNetworkPolicy, any
+other *NetworkPolicy kind and anything of the cilium.io, projectcalico.org
+and policy.networking.k8s.io groups) are each named in a warning, and the
+verdict says it is partial: "exact for networking.k8s.io/v1 only; 2 objects
+not evaluated". --strict makes a partial verdict exit 1.
+
+Exit 0 when exact, 1 when a connection is missing or in excess (or, with
+--strict, when objects were not evaluated), 2 on bad input.`,
 		Example: `  netdep verify examples/shop --out examples/shop/netpol
   netdep verify --manifests ./hand-written-policies --env prod
-  netdep verify --format json`,
+  netdep verify --format json
+  netdep verify --manifests ./cluster-dump --strict`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if o.format != "text" && o.format != "json" {
 				return usageError{fmt.Errorf("--format must be text or json, not %q", o.format)}
@@ -69,25 +80,35 @@ Exit 0 when exact, 1 when a connection is missing or in excess, 2 on bad input.`
 				manifests = m
 			}
 			var reports []*verify.Report
-			var loader verify.Loader // the environments share the base
+			var notEvaluated []verify.ObjectRef // of every environment
+			var loader verify.Loader            // the environments share the base
 			for i, env := range envs {
 				if report != nil {
 					report(fmt.Sprintf("verifying %s (%d of %d)", envLabel(env), i+1, len(envs)))
 				}
 				var r *verify.Report
+				var skipped []verify.ObjectRef
 				if manifests != nil {
 					r, err = verify.CheckManifests(out.Spec, env, manifests)
+					skipped = manifests.NotEvaluated
 				} else {
-					policies, berr := loader.BuildKustomization(overlayDir(o.out, env))
+					tree, berr := loader.Build(overlayDir(o.out, env))
 					if berr != nil {
 						return fmt.Errorf("%w (generate the tree first, or pass --out or --manifests)", berr)
 					}
-					r, err = verify.Check(out.Spec, env, policies)
+					r, err = verify.Check(out.Spec, env, tree.Policies)
+					skipped = tree.NotEvaluated
 				}
 				if err != nil {
 					return fmt.Errorf("environment %q: %w", env, err)
 				}
+				r.NotEvaluated = len(skipped)
+				notEvaluated = append(notEvaluated, skipped...)
 				reports = append(reports, r)
+			}
+			warnings := verify.NotEvaluatedWarnings(notEvaluated)
+			for _, w := range warnings {
+				fmt.Fprintln(streams.Err, w.String())
 			}
 			if o.format == "json" {
 				if err := writeJSON(streams.Out, reports); err != nil {
@@ -101,6 +122,10 @@ Exit 0 when exact, 1 when a connection is missing or in excess, 2 on bad input.`
 					return errDifferent
 				}
 			}
+			if o.strict && len(warnings) > 0 {
+				fmt.Fprintf(streams.Err, "netdep: --strict: the verdict is partial, %d %s not evaluated\n", len(warnings), plural(len(warnings), "object", "objects"))
+				return errDifferent
+			}
 			return nil
 		},
 	}
@@ -111,6 +136,7 @@ Exit 0 when exact, 1 when a connection is missing or in excess, 2 on bad input.`
 	registerEnvCompletion(cmd)
 	cmd.Flags().StringVar(&o.format, "format", "text", "output format: text or json")
 	cmd.Flags().BoolVarP(&o.quiet, "quiet", "q", false, "no progress lines on stderr")
+	cmd.Flags().BoolVar(&o.strict, "strict", false, "exit 1 when the verdict is partial: objects that can change connectivity were not evaluated")
 	return cmd
 }
 
