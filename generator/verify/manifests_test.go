@@ -260,6 +260,27 @@ func TestSummaryPartial(t *testing.T) {
 	}
 }
 
+// TestVerdictPartial: a report that is exact with objects not evaluated
+// says "partial" in its verdict, the field machines read; one that differs
+// keeps "differs".
+func TestVerdictPartial(t *testing.T) {
+	r := &Report{Verdict: "exact"}
+	r.MarkNotEvaluated(2)
+	if r.Verdict != "partial" || r.NotEvaluated != 2 {
+		t.Errorf("exact with 2 objects not evaluated: verdict %q, notEvaluated %d", r.Verdict, r.NotEvaluated)
+	}
+	r = &Report{Verdict: "differs", Excess: []Difference{{}}}
+	r.MarkNotEvaluated(1)
+	if r.Verdict != "differs" {
+		t.Errorf("differs with 1 object not evaluated: verdict %q", r.Verdict)
+	}
+	r = &Report{Verdict: "exact"}
+	r.MarkNotEvaluated(0)
+	if r.Verdict != "exact" {
+		t.Errorf("exact with nothing left out: verdict %q", r.Verdict)
+	}
+}
+
 // TestScanNotEvaluated: the scan lists what LoadManifests lists, and a
 // policy or document LoadManifests refuses does not stop it.
 func TestScanNotEvaluated(t *testing.T) {

@@ -24,5 +24,10 @@ func InNamespace(policies []*networkingv1.NetworkPolicy, ns string) []*networkin
 // CheckManifests is CheckWith over manifests as LoadManifests reads them:
 // what `netdep verify --manifests` reports for one environment.
 func CheckManifests(spec *schema.Spec, env string, m *Manifests) (*Report, error) {
-	return CheckWith(spec, env, m.Policies, Options{Namespaces: m.Namespaces})
+	r, err := CheckWith(spec, env, m.Policies, Options{Namespaces: m.Namespaces})
+	if err != nil {
+		return nil, err
+	}
+	r.MarkNotEvaluated(len(m.NotEvaluated))
+	return r, nil
 }

@@ -20,7 +20,8 @@ type Report struct {
 	Addresses int `json:"addressClasses"`
 	// Policies is how many NetworkPolicies were evaluated.
 	Policies int `json:"policies"`
-	// Verdict is "exact" or "differs".
+	// Verdict is "exact", "partial" (exact for networking.k8s.io/v1, with
+	// objects not evaluated: MarkNotEvaluated) or "differs".
 	Verdict string `json:"verdict"`
 	// Missing are declared connections the policies deny; Excess are
 	// connections the policies allow that nothing declares.
@@ -30,6 +31,17 @@ type Report struct {
 	// connectivity but were not evaluated (Manifests.NotEvaluated); while
 	// it is above 0 the verdict holds for networking.k8s.io/v1 only.
 	NotEvaluated int `json:"notEvaluated"`
+}
+
+// MarkNotEvaluated records that n objects beside the policies can change
+// connectivity and were not evaluated: an exact verdict becomes "partial"
+// (exact for networking.k8s.io/v1 only), so a machine reading only the
+// verdict is not told "exact" over what nobody checked.
+func (r *Report) MarkNotEvaluated(n int) {
+	r.NotEvaluated = n
+	if n > 0 && r.Exact() {
+		r.Verdict = "partial"
+	}
 }
 
 // Exact reports whether the policies allow exactly the declared graph.

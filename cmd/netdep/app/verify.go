@@ -102,7 +102,7 @@ Exit 0 when exact, 1 when a connection is missing or in excess (or, with
 				if err != nil {
 					return fmt.Errorf("environment %q: %w", env, err)
 				}
-				r.NotEvaluated = len(skipped)
+				r.MarkNotEvaluated(len(skipped))
 				notEvaluated = append(notEvaluated, skipped...)
 				reports = append(reports, r)
 			}
