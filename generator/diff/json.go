@@ -45,6 +45,9 @@ type (
 		PoliciesAdded   int `json:"policiesAdded"`
 		PoliciesRemoved int `json:"policiesRemoved"`
 		PoliciesChanged int `json:"policiesChanged"`
+		// Present only when not zero.
+		OneSidedAdded   int `json:"oneSidedAdded,omitempty"`
+		OneSidedRemoved int `json:"oneSidedRemoved,omitempty"`
 	}
 	jsonFlows struct {
 		Added   []jsonFlow `json:"added"`
@@ -113,7 +116,7 @@ func WriteJSON(w io.Writer, r *Report) error {
 		je := jsonEnv{
 			Name:    e.Name,
 			Changed: e.Changed(),
-			Summary: jsonSummary{len(e.FlowsAdded), len(e.FlowsRemoved), e.Count(Added), e.Count(Removed), e.Count(Changed)},
+			Summary: jsonSummary{len(e.FlowsAdded), len(e.FlowsRemoved), e.Count(Added), e.Count(Removed), e.Count(Changed), len(e.OneSidedAdded), len(e.OneSidedRemoved)},
 			Flows:   jsonFlows{Added: jsonFlowList(e.FlowsAdded), Removed: jsonFlowList(e.FlowsRemoved)},
 		}
 		if len(e.OneSidedAdded)+len(e.OneSidedRemoved) > 0 {

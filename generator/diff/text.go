@@ -114,6 +114,7 @@ func WriteText(w io.Writer, r *Report, o TextOptions) error {
 		for _, f := range r.Stale.Files {
 			t.line("  %-7s  %s", verb[f.Action], f.Path)
 		}
+		t.line("")
 	}
 	width := 0
 	for i := range r.Environments {
