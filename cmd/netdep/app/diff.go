@@ -41,7 +41,13 @@ generate both in memory and report, per environment, the flows added and
 removed (what the two policy sets allow, evaluated over the same pods and
 addresses) and the policies added, removed and changed. REF is anything git
 resolves: a branch, a tag, origin/main, HEAD~2, a short hash. Nothing is
-checked out and the working tree is not touched.`,
+checked out and the working tree is not touched.
+
+Where a revision commits the generated tree (--out, else PATH/netpol, else
+./netpol), its policies are read from that tree, so a hand edit of the tree
+shows; a flow only one direction allows is marked (ingress only) or (egress
+only). A head tree that is not what generate writes for the head's
+dependency files is reported as stale, and exits 1.`,
 		Example: `  # CI: refuse a stale committed tree
   netdep diff examples/shop --out examples/shop/netpol
 
