@@ -191,8 +191,6 @@ func TestDiffErrors(t *testing.T) {
 		{"not-a-repo", t.TempDir(), []string{"--base", "main"}, ""},
 		{"head-without-base", g.Dir, []string{"--head", "main"},
 			"netdep: --head needs --base: compare which revision with main?\nRun 'netdep --help' for usage.\n"},
-		{"out-and-base", g.Dir, []string{"--base", "main", "--out", "x"},
-			"netdep: --out and --base ask different questions; give one of them\nRun 'netdep --help' for usage.\n"},
 		{"bad-format", g.Dir, []string{"--base", "main", "--format", "yaml"},
 			"netdep: --format: unknown format \"yaml\" (expected text, markdown or json)\nRun 'netdep --help' for usage.\n"},
 	}

@@ -4,7 +4,10 @@ import (
 	"fmt"
 	"slices"
 
+	networkingv1 "k8s.io/api/networking/v1"
+
 	"github.com/netdep/netdep/generator"
+	"github.com/netdep/netdep/schema"
 )
 
 // Side names one end of a comparison for people: the revision as the user
@@ -14,6 +17,10 @@ type Side struct {
 	Ref string
 	// Commit is the full commit hash, "" for the working tree.
 	Commit string
+	// Tree is the committed generated tree the side's policies were read
+	// from ("examples/shop/netpol"), "" when they were generated from its
+	// dependency files because it commits none.
+	Tree string
 }
 
 // WorkingTree is the head side when no --head is given.
@@ -25,6 +32,11 @@ type Report struct {
 	// Environments are every environment of either side, sorted; a single
 	// entry named "" when neither side declares environments.
 	Environments []EnvReport
+	// Stale is how the head's committed tree differs from what generate
+	// writes for the head's dependency files; nil when the head commits no
+	// tree. A stale tree is a change in itself: what the head enforces is
+	// not what its dependency files declare.
+	Stale *TreeReport
 }
 
 // EnvReport is the change in one environment.
@@ -36,6 +48,14 @@ type EnvReport struct {
 	// (on those ports), FlowsRemoved the reverse; sorted by source, then
 	// destination.
 	FlowsAdded, FlowsRemoved []Flow
+	// OneSidedAdded are flows one direction now allows on ports it did not,
+	// while the other direction still blocks them (Flow.Direction says
+	// which): a hand edit that widens cart's ingress beyond what its
+	// callers' egress allows. Each side of a policy set must be
+	// least-privilege on its own, so such a widening is a change even
+	// though no connection changes; OneSidedRemoved is the reverse. Flows
+	// already in FlowsAdded or FlowsRemoved are not repeated here.
+	OneSidedAdded, OneSidedRemoved []Flow
 	// Objects are the policies added, removed or changed in this
 	// environment's rendering (base plus overlay), sorted by namespace and
 	// name.
@@ -44,7 +64,7 @@ type EnvReport struct {
 
 // Changed reports whether anything differs in this environment.
 func (e *EnvReport) Changed() bool {
-	return len(e.FlowsAdded) > 0 || len(e.FlowsRemoved) > 0 || len(e.Objects) > 0
+	return len(e.FlowsAdded) > 0 || len(e.FlowsRemoved) > 0 || len(e.OneSidedAdded) > 0 || len(e.OneSidedRemoved) > 0 || len(e.Objects) > 0
 }
 
 // Count returns how many objects changed in the given way.
@@ -58,8 +78,12 @@ func (e *EnvReport) Count(a Action) int {
 	return n
 }
 
-// Changed reports whether anything differs in any environment.
+// Changed reports whether anything differs in any environment, or the
+// head's committed tree is stale.
 func (r *Report) Changed() bool {
+	if r.HeadStale() {
+		return true
+	}
 	for i := range r.Environments {
 		if r.Environments[i].Changed() {
 			return true
@@ -67,6 +91,10 @@ func (r *Report) Changed() bool {
 	}
 	return false
 }
+
+// HeadStale reports whether the head's committed tree is not what generate
+// writes for the head's dependency files.
+func (r *Report) HeadStale() bool { return r.Stale != nil && r.Stale.Changed() }
 
 // EnvDisplay is how an environment is named to people: the implicit one of
 // a project without environments has no name of its own.
@@ -77,25 +105,72 @@ func EnvDisplay(name string) string {
 	return name
 }
 
+// Input is one side of a comparison: a run of the pipeline over the side's
+// dependency files (from the working tree or a git revision) and the
+// generated tree the side commits for them, if any.
+type Input struct {
+	Out  *generator.Output
+	Side Side
+	// Tree, when not nil, is what the side enforces: its flows and policies
+	// are read from the tree, not generated from Out (a hand edit of the
+	// tree is a change like any other). On the head side, the tree is also
+	// compared with Out's (Report.Stale).
+	Tree *Tree
+}
+
 // Compare reports what going from base to head changes. Both are complete
-// runs of the pipeline (from the working tree or from a git revision).
+// runs of the pipeline, compared as generated.
 func Compare(base, head *generator.Output, baseSide, headSide Side) (*Report, error) {
-	r := &Report{Base: baseSide, Head: headSide}
+	return CompareInputs(Input{Out: base, Side: baseSide}, Input{Out: head, Side: headSide})
+}
+
+// CompareInputs reports what going from base to head changes, each side's
+// policies read from its committed tree where it has one.
+func CompareInputs(base, head Input) (*Report, error) {
+	for _, in := range []*Input{&base, &head} {
+		if in.Tree != nil {
+			in.Side.Tree = in.Tree.Dir
+		}
+	}
+	r := &Report{Base: base.Side, Head: head.Side}
+	if head.Tree != nil {
+		st, err := head.Tree.Stale(head.Out.Tree)
+		if err != nil {
+			return nil, err
+		}
+		r.Stale = st
+	}
 	m := marshaller{}
-	for _, env := range environments(base, head) {
+	for _, env := range environments(base.Out, head.Out) {
 		er := EnvReport{Name: env}
-		var err error
-		er.FlowsAdded, er.FlowsRemoved, err = flowChanges(base, head, env)
+		var pols [2][]*networkingv1.NetworkPolicy
+		for side, in := range [2]Input{base, head} {
+			var err error
+			if pols[side], err = in.policies(env); err != nil {
+				return nil, fmt.Errorf("environment %s: %w", EnvDisplay(env), err)
+			}
+		}
+		fc, err := flowChanges([2]*schema.Spec{base.Out.Spec, head.Out.Spec}, env, pols)
 		if err != nil {
 			return nil, fmt.Errorf("environment %s: %w", EnvDisplay(env), err)
 		}
-		er.Objects, err = objectChanges(base.Set.Render(env), head.Set.Render(env), m)
+		er.FlowsAdded, er.FlowsRemoved = fc.added, fc.removed
+		er.OneSidedAdded, er.OneSidedRemoved = fc.oneAdded, fc.oneRemoved
+		er.Objects, err = objectChanges(pols[0], pols[1], m)
 		if err != nil {
 			return nil, fmt.Errorf("environment %s: %w", EnvDisplay(env), err)
 		}
 		r.Environments = append(r.Environments, er)
 	}
 	return r, nil
+}
+
+// policies are what the side enforces in env, sorted by namespace and name.
+func (in Input) policies(env string) ([]*networkingv1.NetworkPolicy, error) {
+	if in.Tree != nil {
+		return in.Tree.Policies(env)
+	}
+	return in.Out.Set.Render(env), nil
 }
 
 // environments is the union of both sides' environments. A side that lacks

@@ -10,7 +10,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 
-	"github.com/netdep/netdep/generator"
 	"github.com/netdep/netdep/generator/eval"
 	"github.com/netdep/netdep/schema"
 )
@@ -136,6 +135,27 @@ func joinPorts(ps []Port) string {
 type Flow struct {
 	From, To Endpoint
 	Ports    []Port
+	// Direction is "" for a connection (both ends' policies allow it), or
+	// Ingress or Egress for a flow only that direction allows
+	// (EnvReport.OneSidedAdded): To's ingress admits it but From's egress
+	// blocks it, or the reverse.
+	Direction Direction
+}
+
+// Direction is a side of a connection as NetworkPolicy sees it.
+type Direction string
+
+const (
+	Ingress Direction = "ingress"
+	Egress  Direction = "egress"
+)
+
+// suffix marks a one-sided flow for people: " (ingress only)".
+func (d Direction) suffix() string {
+	if d == "" {
+		return ""
+	}
+	return " (" + string(d) + " only)"
 }
 
 const (
@@ -162,15 +182,39 @@ type universe struct {
 // namespace name cannot contain parentheses, so it never collides.
 const unmanagedNS = "(unmanaged)"
 
+// flowSets are the flow changes of one environment.
+type flowSets struct {
+	added, removed       []Flow
+	oneAdded, oneRemoved []Flow
+}
+
 // flowChanges evaluates both sides' policies in env over one universe and
 // returns the flows head allows that base did not, and the reverse.
-func flowChanges(b, h *generator.Output, env string) (added, removed []Flow, err error) {
-	pols := [2][]*networkingv1.NetworkPolicy{b.Set.Render(env), h.Set.Render(env)}
-	u := buildUniverse([2]*schema.Spec{b.Spec, h.Spec}, env, pols)
-	var ports [2]func(src, dst int) eval.PortSet
-	for side := range ports {
-		if ports[side], err = evaluate(u, side, pols[side]); err != nil {
-			return nil, nil, err
+//
+// Each side is evaluated twice, one direction at a time: its ingress rules
+// with every egress open, and its egress rules with every ingress open. A
+// connection is allowed exactly when the source's egress and the
+// destination's ingress both allow it (the NetworkPolicy API: "both the
+// egress policy on the source pod and the ingress policy on the
+// destination pod need to allow the connection"), so the connections are
+// the intersection of the two, and what one direction allows beyond the
+// connections is there to compare too.
+func flowChanges(specs [2]*schema.Spec, env string, pols [2][]*networkingv1.NetworkPolicy) (flowSets, error) {
+	u := buildUniverse(specs, env, pols)
+	var in, eg [2]func(src, dst int) eval.PortSet
+	for side := range pols {
+		var err error
+		if in[side], err = evaluate(u, side, oneDirection(pols[side], networkingv1.PolicyTypeIngress)); err != nil {
+			return flowSets{}, err
+		}
+		if eg[side], err = evaluate(u, side, oneDirection(pols[side], networkingv1.PolicyTypeEgress)); err != nil {
+			return flowSets{}, err
+		}
+	}
+	var fs flowSets
+	add := func(list *[]Flow, s, d int, ps eval.PortSet, dir Direction) {
+		if !ps.IsEmpty() {
+			*list = append(*list, Flow{From: u.eps[s], To: u.eps[d], Ports: toPorts(ps), Direction: dir})
 		}
 	}
 	for s := range u.eps {
@@ -180,19 +224,44 @@ func flowChanges(b, h *generator.Output, env string) (added, removed []Flow, err
 			if s == d || s >= u.nPod && d >= u.nPod {
 				continue
 			}
-			pb, ph := ports[base](s, d), ports[head](s, d)
-			if pb.Equal(ph) {
+			ib, ih := in[base](s, d), in[head](s, d)
+			eb, eh := eg[base](s, d), eg[head](s, d)
+			if ib.Equal(ih) && eb.Equal(eh) {
 				continue
 			}
-			if add := ph.Subtract(pb); !add.IsEmpty() {
-				added = append(added, Flow{From: u.eps[s], To: u.eps[d], Ports: toPorts(add)})
-			}
-			if rem := pb.Subtract(ph); !rem.IsEmpty() {
-				removed = append(removed, Flow{From: u.eps[s], To: u.eps[d], Ports: toPorts(rem)})
-			}
+			cb, ch := ib.Intersect(eb), ih.Intersect(eh)
+			add(&fs.added, s, d, ch.Subtract(cb), "")
+			add(&fs.removed, s, d, cb.Subtract(ch), "")
+			add(&fs.oneAdded, s, d, ih.Subtract(ib).Subtract(ch), Ingress)
+			add(&fs.oneAdded, s, d, eh.Subtract(eb).Subtract(ch), Egress)
+			add(&fs.oneRemoved, s, d, ib.Subtract(ih).Subtract(cb), Ingress)
+			add(&fs.oneRemoved, s, d, eb.Subtract(eh).Subtract(cb), Egress)
 		}
 	}
-	return added, removed, nil
+	return fs, nil
+}
+
+// oneDirection keeps of each policy only its rules of type t, as the API
+// server defaults it (eval.Default): the policy set as it would enforce
+// with every rule of the other direction open. A policy not of type t goes.
+// The copies are shallow; the evaluator only reads them.
+func oneDirection(pols []*networkingv1.NetworkPolicy, t networkingv1.PolicyType) []*networkingv1.NetworkPolicy {
+	out := make([]*networkingv1.NetworkPolicy, 0, len(pols))
+	for _, p := range pols {
+		p = eval.Default(p)
+		if !slices.Contains(p.Spec.PolicyTypes, t) {
+			continue
+		}
+		c := *p
+		c.Spec.PolicyTypes = []networkingv1.PolicyType{t}
+		if t == networkingv1.PolicyTypeIngress {
+			c.Spec.Egress = nil
+		} else {
+			c.Spec.Ingress = nil
+		}
+		out = append(out, &c)
+	}
+	return out
 }
 
 // evaluate is the one place diff uses the evaluator: the ports each endpoint
@@ -200,7 +269,7 @@ func flowChanges(b, h *generator.Output, env string) (added, removed []Flow, err
 func evaluate(u *universe, side int, pols []*networkingv1.NetworkPolicy) (func(src, dst int) eval.PortSet, error) {
 	ev, err := eval.New(eval.Universe{Namespaces: u.namespaces, Pods: u.pods[side], Addresses: u.prefixes}, pols)
 	if err != nil {
-		return nil, fmt.Errorf("evaluating the generated policies: %w", err)
+		return nil, fmt.Errorf("evaluating the policies: %w", err)
 	}
 	r := ev.Reachability()
 	eps := make([]eval.Endpoint, len(u.eps))

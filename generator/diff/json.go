@@ -19,10 +19,18 @@ type (
 		Head         jsonSide  `json:"head"`
 		Changed      bool      `json:"changed"`
 		Environments []jsonEnv `json:"environments"`
+		// StaleTree is present only when the head's committed tree is stale.
+		StaleTree *jsonStale `json:"staleTree,omitempty"`
 	}
 	jsonSide struct {
 		Ref    string `json:"ref"`
 		Commit string `json:"commit"`
+		Tree   string `json:"tree,omitempty"`
+	}
+	jsonStale struct {
+		Dir     string     `json:"dir"`
+		Message string     `json:"message"`
+		Files   []jsonFile `json:"files"`
 	}
 	jsonEnv struct {
 		Name     string       `json:"name"`
@@ -37,15 +45,25 @@ type (
 		PoliciesAdded   int `json:"policiesAdded"`
 		PoliciesRemoved int `json:"policiesRemoved"`
 		PoliciesChanged int `json:"policiesChanged"`
+		// Present only when not zero.
+		OneSidedAdded   int `json:"oneSidedAdded,omitempty"`
+		OneSidedRemoved int `json:"oneSidedRemoved,omitempty"`
 	}
 	jsonFlows struct {
 		Added   []jsonFlow `json:"added"`
 		Removed []jsonFlow `json:"removed"`
+		// OneSided is present only when one direction changed on its own.
+		OneSided *jsonOneSided `json:"oneSided,omitempty"`
+	}
+	jsonOneSided struct {
+		Added   []jsonFlow `json:"added"`
+		Removed []jsonFlow `json:"removed"`
 	}
 	jsonFlow struct {
-		From  jsonEndpoint `json:"from"`
-		To    jsonEndpoint `json:"to"`
-		Ports []jsonPort   `json:"ports"`
+		From      jsonEndpoint `json:"from"`
+		To        jsonEndpoint `json:"to"`
+		Ports     []jsonPort   `json:"ports"`
+		Direction string       `json:"direction,omitempty"`
 	}
 	jsonEndpoint struct {
 		Kind      string            `json:"kind"`
@@ -88,8 +106,8 @@ func WriteJSON(w io.Writer, r *Report) error {
 	doc := jsonReport{
 		APIVersion:   JSONVersion,
 		Kind:         "Diff",
-		Base:         jsonSide{r.Base.Ref, r.Base.Commit},
-		Head:         jsonSide{r.Head.Ref, r.Head.Commit},
+		Base:         jsonSide{r.Base.Ref, r.Base.Commit, r.Base.Tree},
+		Head:         jsonSide{r.Head.Ref, r.Head.Commit, r.Head.Tree},
 		Changed:      r.Changed(),
 		Environments: []jsonEnv{},
 	}
@@ -98,8 +116,11 @@ func WriteJSON(w io.Writer, r *Report) error {
 		je := jsonEnv{
 			Name:    e.Name,
 			Changed: e.Changed(),
-			Summary: jsonSummary{len(e.FlowsAdded), len(e.FlowsRemoved), e.Count(Added), e.Count(Removed), e.Count(Changed)},
+			Summary: jsonSummary{len(e.FlowsAdded), len(e.FlowsRemoved), e.Count(Added), e.Count(Removed), e.Count(Changed), len(e.OneSidedAdded), len(e.OneSidedRemoved)},
 			Flows:   jsonFlows{Added: jsonFlowList(e.FlowsAdded), Removed: jsonFlowList(e.FlowsRemoved)},
+		}
+		if len(e.OneSidedAdded)+len(e.OneSidedRemoved) > 0 {
+			je.Flows.OneSided = &jsonOneSided{Added: jsonFlowList(e.OneSidedAdded), Removed: jsonFlowList(e.OneSidedRemoved)}
 		}
 		je.Policies = []jsonObject{}
 		for _, o := range e.Objects {
@@ -107,13 +128,21 @@ func WriteJSON(w io.Writer, r *Report) error {
 		}
 		doc.Environments = append(doc.Environments, je)
 	}
+	if r.HeadStale() {
+		st := &jsonStale{Dir: r.Stale.Dir, Message: r.StaleText(), Files: []jsonFile{}}
+		for _, f := range r.Stale.Files {
+			// The changes themselves are in policies[]: no diff here.
+			st.Files = append(st.Files, jsonFile{Action: string(f.Action), Path: f.Path})
+		}
+		doc.StaleTree = st
+	}
 	return encode(w, doc)
 }
 
 func jsonFlowList(fs []Flow) []jsonFlow {
 	out := make([]jsonFlow, 0, len(fs))
 	for _, f := range fs {
-		jf := jsonFlow{From: jsonEndpointOf(f.From), To: jsonEndpointOf(f.To), Ports: []jsonPort{}}
+		jf := jsonFlow{From: jsonEndpointOf(f.From), To: jsonEndpointOf(f.To), Ports: []jsonPort{}, Direction: string(f.Direction)}
 		for _, p := range f.Ports {
 			jf.Ports = append(jf.Ports, jsonPort{p.Protocol, p.Port, p.EndPort})
 		}

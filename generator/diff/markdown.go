@@ -18,6 +18,9 @@ type MarkdownOptions struct {
 	Limit int
 }
 
+// maxStaleShown is how many files of a stale tree the comment names.
+const maxStaleShown = 10
+
 // footerReserve is kept free for the note saying what was left out.
 const footerReserve = 1200
 
@@ -34,17 +37,38 @@ func WriteMarkdown(w io.Writer, r *Report, o MarkdownOptions) error {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "### netdep diff\n\n%s → %s\n\n", mdSide(r.Base), mdSide(r.Head))
+	code := func(s string) string { return "`" + s + "`" }
+	if c := comparedText(r, mdSide, code); c != "" {
+		fmt.Fprintf(&b, "Compared: %s.\n\n", c)
+	}
 	if !r.Changed() {
-		b.WriteString("No changes: both generate the same policies in every environment.\n")
+		if r.Base.Tree != "" || r.Head.Tree != "" {
+			b.WriteString("No changes: both enforce the same policies in every environment.\n")
+		} else {
+			b.WriteString("No changes: both generate the same policies in every environment.\n")
+		}
 		_, err := io.WriteString(w, b.String())
 		return err
+	}
+	if r.HeadStale() {
+		fmt.Fprintf(&b, "> [!WARNING]\n> **Stale tree.** %s. Regenerate it with `netdep generate` and commit the result.\n", r.staleText(mdSide, code))
+		var names []string
+		for i, f := range r.Stale.Files {
+			if i == maxStaleShown {
+				names = append(names, fmt.Sprintf("and %d more", len(r.Stale.Files)-i))
+				break
+			}
+			names = append(names, fmt.Sprintf("%s `%s`", map[Action]string{Added: "missing", Removed: "extra", Changed: "changed"}[f.Action], f.Path))
+		}
+		fmt.Fprintf(&b, ">\n> %s\n\n", strings.Join(names, ", "))
 	}
 	b.WriteString("| environment | flows added | flows removed | policies added | policies removed | policies changed |\n")
 	b.WriteString("| --- | ---: | ---: | ---: | ---: | ---: |\n")
 	for i := range r.Environments {
 		e := &r.Environments[i]
-		fmt.Fprintf(&b, "| %s | %d | %d | %d | %d | %d |\n", mdEnv(e.Name),
-			len(e.FlowsAdded), len(e.FlowsRemoved), e.Count(Added), e.Count(Removed), e.Count(Changed))
+		fmt.Fprintf(&b, "| %s | %s | %s | %d | %d | %d |\n", mdEnv(e.Name),
+			mdCount(len(e.FlowsAdded), len(e.OneSidedAdded)), mdCount(len(e.FlowsRemoved), len(e.OneSidedRemoved)),
+			e.Count(Added), e.Count(Removed), e.Count(Changed))
 	}
 
 	// Diffs get up to half of what is left when flows need the rest.
@@ -78,7 +102,8 @@ func WriteMarkdown(w io.Writer, r *Report, o MarkdownOptions) error {
 	seenFlows := map[string]string{}
 	for i := range r.Environments {
 		e := &r.Environments[i]
-		n := len(e.FlowsAdded) + len(e.FlowsRemoved)
+		added, removed := merged(e.FlowsAdded, e.OneSidedAdded), merged(e.FlowsRemoved, e.OneSidedRemoved)
+		n := len(added) + len(removed)
 		if n == 0 {
 			continue
 		}
@@ -101,26 +126,31 @@ func WriteMarkdown(w io.Writer, r *Report, o MarkdownOptions) error {
 		for _, part := range []struct {
 			sign  string
 			flows []Flow
-		}{{"+", e.FlowsAdded}, {"-", e.FlowsRemoved}} {
+		}{{"+", added}, {"-", removed}} {
 			for _, f := range part.flows {
 				sign := part.sign
-				row := fmt.Sprintf("| %s | `%s` | `%s` | %s |\n", sign, f.From, f.To, PortsString(f.Ports))
+				row := fmt.Sprintf("| %s | `%s` | `%s` | %s%s |\n", sign, f.From, f.To, PortsString(f.Ports), f.Direction.suffix())
 				if b.Len()+len(row) > flowLimit {
 					break
 				}
 				b.WriteString(row)
 				shown++
 			}
-			if shown < len(e.FlowsAdded) {
+			if shown < len(added) {
 				break // keep the added ones together
 			}
 		}
 		if shown < n {
 			fmt.Fprintf(&b, "\n_%d more %s in %s not shown._\n", n-shown, plural(n-shown, "flow", "flows"), mdEnv(e.Name))
-		} else if pic := picture(e); pic != nil {
-			block := "\n```mermaid\n" + string(pic) + "```\n"
-			if b.Len()+len(block) <= flowLimit {
-				b.WriteString(block)
+		} else {
+			if l := oneSidedLegend(e); l != "" {
+				b.WriteString("\n_" + l + "._\n")
+			}
+			if pic := picture(e); pic != nil {
+				block := "\n```mermaid\n" + string(pic) + "```\n"
+				if b.Len()+len(block) <= flowLimit {
+					b.WriteString(block)
+				}
 			}
 		}
 		shownFlows += shown
@@ -194,6 +224,14 @@ func mdObject(o ObjectChange) string {
 		o.Action, html.EscapeString(o.ID()), html.EscapeString(o.Source), fence, o.Diff, fence)
 }
 
+// mdCount is a summary cell: "2", or "0 + 1 one-sided".
+func mdCount(conns, oneSided int) string {
+	if oneSided == 0 {
+		return fmt.Sprint(conns)
+	}
+	return fmt.Sprintf("%d + %d one-sided", conns, oneSided)
+}
+
 func mdSide(s Side) string {
 	if s.Commit == "" {
 		return s.Ref
@@ -210,9 +248,9 @@ func mdEnv(name string) string {
 
 func flowsKey(e *EnvReport) string {
 	var b strings.Builder
-	for _, part := range [][]Flow{e.FlowsAdded, e.FlowsRemoved} {
+	for _, part := range [][]Flow{e.FlowsAdded, e.FlowsRemoved, e.OneSidedAdded, e.OneSidedRemoved} {
 		for _, f := range part {
-			fmt.Fprintf(&b, "%s>%s:%s\n", f.From, f.To, PortsString(f.Ports))
+			fmt.Fprintf(&b, "%s>%s:%s%s\n", f.From, f.To, PortsString(f.Ports), f.Direction.suffix())
 		}
 		b.WriteString("--\n")
 	}

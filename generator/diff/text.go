@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 )
 
@@ -81,8 +82,12 @@ func envSummary(e *EnvReport) string {
 	if !e.Changed() {
 		return "no change"
 	}
-	return fmt.Sprintf("flows +%d -%d, policies +%d -%d ~%d",
-		len(e.FlowsAdded), len(e.FlowsRemoved), e.Count(Added), e.Count(Removed), e.Count(Changed))
+	one := ""
+	if n, m := len(e.OneSidedAdded), len(e.OneSidedRemoved); n+m > 0 {
+		one = fmt.Sprintf(", one-sided +%d -%d", n, m)
+	}
+	return fmt.Sprintf("flows +%d -%d%s, policies +%d -%d ~%d",
+		len(e.FlowsAdded), len(e.FlowsRemoved), one, e.Count(Added), e.Count(Removed), e.Count(Changed))
 }
 
 // WriteText writes r for a terminal or a CI log: a summary line per
@@ -91,9 +96,25 @@ func envSummary(e *EnvReport) string {
 func WriteText(w io.Writer, r *Report, o TextOptions) error {
 	t := &textWriter{w: bufio.NewWriter(w), color: o.Color}
 	t.line("%s", t.paint(ansiBold, "netdep diff "+sideString(r.Base)+" -> "+sideString(r.Head)))
+	plain := func(s string) string { return s }
+	if c := comparedText(r, sideString, plain); c != "" {
+		t.line("compared: %s", c)
+	}
 	if !r.Changed() {
-		t.line("no changes: both generate the same policies in every environment")
+		if r.Base.Tree != "" || r.Head.Tree != "" {
+			t.line("no changes: both enforce the same policies in every environment")
+		} else {
+			t.line("no changes: both generate the same policies in every environment")
+		}
 		return t.w.Flush()
+	}
+	if r.HeadStale() {
+		t.line("%s", t.paint(ansiRed, "STALE TREE: "+r.StaleText()))
+		verb := map[Action]string{Added: "missing", Removed: "extra", Changed: "changed"}
+		for _, f := range r.Stale.Files {
+			t.line("  %-7s  %s", verb[f.Action], f.Path)
+		}
+		t.line("")
 	}
 	width := 0
 	for i := range r.Environments {
@@ -113,8 +134,11 @@ func WriteText(w io.Writer, r *Report, o TextOptions) error {
 		}
 		t.line("")
 		t.line("%s", t.paint(ansiBold, "=== environment "+EnvDisplay(e.Name)))
-		t.flows("flows added", "+", ansiGreen, e.FlowsAdded)
-		t.flows("flows removed", "-", ansiRed, e.FlowsRemoved)
+		t.flows("flows added", "+", ansiGreen, e.FlowsAdded, e.OneSidedAdded)
+		t.flows("flows removed", "-", ansiRed, e.FlowsRemoved, e.OneSidedRemoved)
+		if l := oneSidedLegend(e); l != "" {
+			t.line("%s", l)
+		}
 		if len(e.Objects) > 0 {
 			t.line("policies:")
 			w := 0
@@ -138,7 +162,33 @@ func WriteText(w io.Writer, r *Report, o TextOptions) error {
 	return t.w.Flush()
 }
 
-func (t *textWriter) flows(title, sign, code string, fs []Flow) {
+// oneSidedLegend explains the marks "(ingress only)" and "(egress only)"
+// that e's flows carry, "" when none does.
+func oneSidedLegend(e *EnvReport) string {
+	has := map[Direction]bool{}
+	for _, f := range append(slices.Clone(e.OneSidedAdded), e.OneSidedRemoved...) {
+		has[f.Direction] = true
+	}
+	var parts []string
+	if has[Ingress] {
+		parts = append(parts, "(ingress only): the destination's ingress policies allow it, the source's egress policies do not")
+	}
+	if has[Egress] {
+		parts = append(parts, "(egress only): the source's egress policies allow it, the destination's ingress policies do not")
+	}
+	return strings.Join(parts, "; ")
+}
+
+// merged is a change's connections and one-sided flows in one list, sorted
+// by source, then destination.
+func merged(conns, oneSided []Flow) []Flow {
+	fs := append(slices.Clone(conns), oneSided...)
+	slices.SortStableFunc(fs, compareFlows)
+	return fs
+}
+
+func (t *textWriter) flows(title, sign, code string, conns, oneSided []Flow) {
+	fs := merged(conns, oneSided)
 	if len(fs) == 0 {
 		return
 	}
@@ -149,7 +199,7 @@ func (t *textWriter) flows(title, sign, code string, fs []Flow) {
 		wt = max(wt, len(f.To.String()))
 	}
 	for _, f := range fs {
-		t.line("%s", t.paint(code, fmt.Sprintf("  %s %-*s -> %-*s  %s", sign, wf, f.From, wt, f.To, PortsString(f.Ports))))
+		t.line("%s", t.paint(code, fmt.Sprintf("  %s %-*s -> %-*s  %s%s", sign, wf, f.From, wt, f.To, PortsString(f.Ports), f.Direction.suffix())))
 	}
 }
 

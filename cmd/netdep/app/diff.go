@@ -43,7 +43,13 @@ generate both in memory and report, per environment, the flows added and
 removed (what the two policy sets allow, evaluated over the same pods and
 addresses) and the policies added, removed and changed. REF is anything git
 resolves: a branch, a tag, origin/main, HEAD~2, a short hash. Nothing is
-checked out and the working tree is not touched.`,
+checked out and the working tree is not touched.
+
+Where a revision commits the generated tree (--out, else PATH/netpol, else
+./netpol), its policies are read from that tree, so a hand edit of the tree
+shows; a flow only one direction allows is marked (ingress only) or (egress
+only). A head tree that is not what generate writes for the head's
+dependency files is reported as stale, and exits 1.`,
 		Example: `  # CI: refuse a stale committed tree
   netdep diff examples/shop --out examples/shop/netpol
 
@@ -62,7 +68,7 @@ checked out and the working tree is not touched.`,
 			if o.base == "" {
 				changed, err = o.runStale(args, streams, color)
 			} else {
-				changed, err = o.runCompare(args, streams, color)
+				changed, err = o.runCompare(cmd, args, streams, color)
 			}
 			if err != nil {
 				return err
@@ -74,7 +80,7 @@ checked out and the working tree is not touched.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVarP(&o.out, "out", "o", "netpol", "the generated tree to check for staleness (without --base)")
+	f.StringVarP(&o.out, "out", "o", "netpol", "the generated tree: checked for staleness (without --base); with --base, the committed tree whose policies each revision enforces (default: PATH/netpol, then ./netpol)")
 	f.StringVar(&o.base, "base", "", "the revision to compare from (a branch, tag, origin/main, HEAD~2, a hash)")
 	f.StringVar(&o.head, "head", "", "the revision to compare to (default: the working tree, uncommitted changes included)")
 	f.StringVar(&o.format, "format", "text", "output format: text, markdown (a pull-request comment) or json (docs/diff-json.md)")
@@ -97,8 +103,6 @@ func (o *diffOptions) validate(cmd *cobra.Command) error {
 	switch {
 	case o.head != "" && o.base == "":
 		return usageError{fmt.Errorf("--head needs --base: compare which revision with %s?", o.head)}
-	case o.base != "" && cmd.Flags().Changed("out"):
-		return usageError{fmt.Errorf("--out and --base ask different questions; give one of them")}
 	case o.base == "" && o.format == "markdown":
 		return usageError{fmt.Errorf("--format markdown describes a change between revisions; give --base REF")}
 	}
@@ -149,29 +153,44 @@ func (o *diffOptions) runStale(args []string, streams Streams, color bool) (bool
 	return r.Changed(), err
 }
 
-func (o *diffOptions) runCompare(args []string, streams Streams, color bool) (bool, error) {
+func (o *diffOptions) runCompare(cmd *cobra.Command, args []string, streams Streams, color bool) (changed bool, err error) {
 	repo, err := gitrev.Open(".")
 	if err != nil {
 		return false, err
 	}
-	base, baseSide, err := diff.FromRevision(repo, o.base, args)
-	if err != nil {
+	out := ""
+	if cmd.Flags().Changed("out") {
+		out = o.out
+	}
+	dirs := diff.TreeDirs(out, pathsOrDot(args))
+	base := diff.Input{}
+	if base.Out, base.Side, err = diff.FromRevision(repo, o.base, args); err != nil {
 		return false, err
 	}
-	var head *generator.Output
-	headSide := diff.WorkingTree
+	if base.Tree, err = diff.TreeAtRevision(repo, o.base, dirs); err != nil {
+		return false, err
+	}
+	defer closeTree(base.Tree, &err)
+	head := diff.Input{Side: diff.WorkingTree}
 	if o.head == "" {
-		head, err = generator.FromPaths(pathsOrDot(args))
+		head.Out, err = generator.FromPaths(pathsOrDot(args))
+		if err == nil {
+			head.Tree, err = diff.TreeOnDisk(dirs)
+		}
 	} else {
-		head, headSide, err = diff.FromRevision(repo, o.head, args)
+		head.Out, head.Side, err = diff.FromRevision(repo, o.head, args)
+		if err == nil {
+			head.Tree, err = diff.TreeAtRevision(repo, o.head, dirs)
+		}
 	}
 	if err != nil {
 		return false, err
 	}
-	if err := reportWarnings(head, false, streams.Err); err != nil {
+	defer closeTree(head.Tree, &err)
+	if err := reportWarnings(head.Out, false, streams.Err); err != nil {
 		return false, err
 	}
-	r, err := diff.Compare(base, head, baseSide, headSide)
+	r, err := diff.CompareInputs(base, head)
 	if err != nil {
 		return false, err
 	}
@@ -182,6 +201,12 @@ func (o *diffOptions) runCompare(args []string, streams Streams, color bool) (bo
 		err = diff.WriteMarkdown(streams.Out, r, diff.MarkdownOptions{})
 	default:
 		err = diff.WriteText(streams.Out, r, diff.TextOptions{Color: color})
+	}
+	if err == nil && r.HeadStale() {
+		// Prominent on stderr too: a job that posts the markdown still
+		// shows it in its log.
+		fmt.Fprintf(streams.Err, "warning: %s\n", r.StaleText())
+		fmt.Fprintf(streams.Err, "run `netdep generate %s --out %s` to update it\n", strings.Join(pathsOrDot(args), " "), r.Stale.Dir)
 	}
 	return r.Changed(), err
 }
@@ -205,4 +230,12 @@ func warnNotEvaluated(r *diff.TreeReport, stderr io.Writer) error {
 		fmt.Fprintln(stderr, w.String())
 	}
 	return nil
+}
+
+// closeTree removes a revision's scratch copy of its tree, keeping the
+// first error.
+func closeTree(t *diff.Tree, err *error) {
+	if cerr := t.Close(); cerr != nil && *err == nil {
+		*err = cerr
+	}
 }
