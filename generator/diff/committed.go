@@ -1,6 +1,7 @@
 package diff
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 	"github.com/netdep/netdep/generator/gitrev"
 	"github.com/netdep/netdep/generator/kustomize"
 	"github.com/netdep/netdep/generator/verify"
+	"github.com/netdep/netdep/schema"
 )
 
 // DefaultTreeDir is the directory generate writes when given no --out.
@@ -148,11 +150,24 @@ func (t *Tree) named(err error) error {
 	if t.root == t.shown {
 		return err
 	}
-	msg := strings.ReplaceAll(err.Error(), t.root, t.shown)
-	if abs, aerr := filepath.Abs(t.root); aerr == nil {
-		msg = strings.ReplaceAll(msg, abs, t.shown)
+	rename := func(s string) string {
+		s = strings.ReplaceAll(s, t.root, t.shown)
+		if abs, aerr := filepath.Abs(t.root); aerr == nil {
+			s = strings.ReplaceAll(s, abs, t.shown)
+		}
+		return s
 	}
-	return &namedError{msg: msg, err: err}
+	// Problems at positions are reported one by one: each names its file.
+	var probs schema.Problems
+	if errors.As(err, &probs) {
+		out := make(schema.Problems, len(probs))
+		for i, p := range probs {
+			p.Pos.File = rename(p.Pos.File)
+			out[i] = p
+		}
+		return out
+	}
+	return &namedError{msg: rename(err.Error()), err: err}
 }
 
 type namedError struct {

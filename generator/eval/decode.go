@@ -24,6 +24,9 @@ type DecodeError struct {
 	Line, Column int
 	Field        string // e.g. spec.ingress[0].from[1].podSelector
 	Msg          string
+	// Syntax is yaml.v3's error when the problem is the stream's syntax
+	// (Documents.Err), for callers that can place it better.
+	Syntax error
 }
 
 // Error formats e as "line:col: document N: field: msg", ready for a caller
@@ -92,7 +95,7 @@ func ParseDocuments(data []byte) Documents {
 		}
 		if err != nil {
 			line, msg := yamlErr(err)
-			ds.Err = &DecodeError{Document: doc, Line: line, Msg: msg}
+			ds.Err = &DecodeError{Document: doc, Line: line, Msg: msg, Syntax: err}
 			return ds
 		}
 		var root *yaml.Node
@@ -122,6 +125,50 @@ func (ds Documents) Policies() ([]*networkingv1.NetworkPolicy, error) {
 		return nil, errors.Join(errs...)
 	}
 	return out, nil
+}
+
+// nodeAt is the node a field path such as spec.ingress[0].ports[1].port
+// or spec.podSelector.matchLabels[app] names under an object's node, or the
+// deepest node on the way when the rest is not written (a defaulted field).
+func nodeAt(n *yaml.Node, path string) *yaml.Node {
+	at := resolve(n)
+	for _, seg := range strings.Split(path, ".") {
+		name, rest, _ := strings.Cut(seg, "[")
+		steps := []string{name}
+		for rest != "" {
+			var key string
+			key, rest, _ = strings.Cut(rest, "]")
+			steps = append(steps, "["+key)
+			rest = strings.TrimPrefix(rest, "[")
+		}
+		for _, st := range steps {
+			var next *yaml.Node
+			switch {
+			case st == "":
+				continue
+			case strings.HasPrefix(st, "[") && at.Kind == yaml.SequenceNode:
+				if i, err := strconv.Atoi(st[1:]); err == nil && i >= 0 && i < len(at.Content) {
+					next = resolve(at.Content[i])
+				}
+			case at.Kind == yaml.MappingNode:
+				key := strings.TrimPrefix(st, "[")
+				for i := 0; i+1 < len(at.Content); i += 2 {
+					if at.Content[i].Value == key {
+						next = resolve(at.Content[i+1])
+						if strings.HasPrefix(st, "[") {
+							next = at.Content[i] // a map key: point at the key
+						}
+						break
+					}
+				}
+			}
+			if next == nil {
+				return at
+			}
+			at = next
+		}
+	}
+	return at
 }
 
 // yamlErr splits yaml.v3's "yaml: line N: msg" into N and msg.
@@ -235,6 +282,23 @@ func (d *decoder) object(n *yaml.Node, defAPIVersion, defKind string, out *[]*ne
 	jd.DisallowUnknownFields()
 	if err := jd.Decode(p); err != nil {
 		d.errorf(n, "", "%v", err)
+		return
+	}
+	// What the API server would refuse is refused here, where the value's
+	// line and column are known; New validates again, for policies that
+	// were never text.
+	if errs := Validate(Default(p)); len(errs) > 0 {
+		ns := p.Namespace
+		if ns == "" {
+			ns = DefaultNamespace
+		}
+		for _, fe := range errs {
+			body := fe.ErrorBody()
+			if body != "" {
+				body = strings.ToLower(body[:1]) + body[1:]
+			}
+			d.errorf(nodeAt(n, fe.Field), fe.Field, "networkpolicy %s/%s: %s", ns, p.Name, body)
+		}
 		return
 	}
 	*out = append(*out, p)

@@ -2,6 +2,7 @@ package verify
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io/fs"
 	"maps"
@@ -19,6 +20,7 @@ import (
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 
 	"github.com/netdep/netdep/generator/eval"
+	"github.com/netdep/netdep/schema"
 )
 
 // Manifests are what LoadManifests reads: NetworkPolicies, and the
@@ -49,7 +51,7 @@ func LoadManifests(paths []string) (*Manifests, error) {
 			return nil, err
 		}
 	}
-	return c.manifests(), nil
+	return c.result()
 }
 
 // ScanNotEvaluated lists the objects of paths, read as LoadManifests reads
@@ -80,6 +82,17 @@ type collector struct {
 	// no policy or namespace is decoded, and a document that does not
 	// parse ends its stream without an error.
 	scan bool
+	// problems are the decode problems of every stream so far.
+	problems schema.Problems
+}
+
+// result is what the load read, or every problem it met, sorted.
+func (c *collector) result() (*Manifests, error) {
+	if len(c.problems) > 0 {
+		c.problems.Sort()
+		return nil, c.problems
+	}
+	return c.manifests(), nil
 }
 
 func (c *collector) manifests() *Manifests {
@@ -107,6 +120,10 @@ type stream struct {
 
 func decodeStream(name string, data []byte, scan bool) stream {
 	s := stream{name: name}
+	if p := schema.CheckText(name, data); p != nil && !scan {
+		s.err = schema.Problems{*p}
+		return s
+	}
 	ds := eval.ParseDocuments(data)
 	if scan {
 		s.notEvaluated = notEvaluatedIn(ds, name)
@@ -114,7 +131,7 @@ func decodeStream(name string, data []byte, scan bool) stream {
 	}
 	var err error
 	if s.policies, err = ds.Policies(); err != nil {
-		s.err = fmt.Errorf("%s: %w", name, err)
+		s.err = problemsOf(name, data, err)
 		return s
 	}
 	if s.namespaces, err = decodeNamespaces(ds); err != nil {
@@ -125,9 +142,43 @@ func decodeStream(name string, data []byte, scan bool) stream {
 	return s
 }
 
-// keep adds a decoded stream's objects.
+// problemsOf turns the decode errors of stream name into problems at their
+// positions, so that every problem of every file is reported at once, each
+// at file:line:col.
+func problemsOf(name string, data []byte, err error) schema.Problems {
+	errs := []error{err}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		errs = j.Unwrap()
+	}
+	var ps schema.Problems
+	for _, e := range errs {
+		var de *eval.DecodeError
+		if !errors.As(e, &de) {
+			ps = append(ps, schema.Problem{Pos: schema.Pos{File: name}, Message: e.Error()})
+			continue
+		}
+		if de.Syntax != nil {
+			ps = append(ps, schema.YAMLError(name, data, de.Syntax))
+			continue
+		}
+		msg := de.Msg
+		if de.Line == 0 {
+			msg = fmt.Sprintf("document %d: %s", de.Document, msg)
+		}
+		ps = append(ps, schema.Problem{Pos: schema.Pos{File: name, Line: de.Line, Column: de.Column}, Field: de.Field, Message: msg})
+	}
+	return ps
+}
+
+// keep adds a decoded stream's objects. A stream's problems are kept for
+// the end, so that one run names them all; other errors stop the load.
 func (c *collector) keep(s stream) error {
 	if s.err != nil {
+		var ps schema.Problems
+		if errors.As(s.err, &ps) {
+			c.problems = append(c.problems, ps...)
+			return nil
+		}
 		return s.err
 	}
 	c.policies = append(c.policies, s.policies...)
@@ -285,7 +336,7 @@ func (l *Loader) Build(dir string) (*Manifests, error) {
 	if err := c.build(dir); err != nil {
 		return nil, err
 	}
-	return c.manifests(), nil
+	return c.result()
 }
 
 func (c *collector) build(dir string) error {
@@ -298,6 +349,7 @@ func (c *collector) build(dir string) error {
 		if err := sub.addFiles(files); err != nil {
 			return err
 		}
+		c.problems = append(c.problems, sub.problems...)
 		// kustomize refuses two objects with one id; so does this path.
 		seen := map[string]bool{}
 		for _, p := range sub.policies {

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/netdep/netdep/generator"
+	"github.com/netdep/netdep/schema"
 )
 
 // Streams are the standard streams a command reads and writes; tests pass
@@ -46,20 +47,26 @@ func Main(args []string, streams Streams) int {
 
 func exitCode(err error, stderr io.Writer) int {
 	var pe *generator.ProblemsError
+	var problems schema.Problems // a manifest reader's, at their positions
+	if errors.As(err, &pe) {
+		problems = pe.Problems
+	} else if !errors.As(err, &problems) {
+		problems = nil
+	}
 	switch {
 	case err == nil:
 		return ExitOK
 	case errors.Is(err, errDifferent):
 		return ExitDifferent
-	case errors.As(err, &pe):
-		for i, p := range pe.Problems {
+	case len(problems) > 0:
+		for i, p := range problems {
 			if i == maxShown {
-				fmt.Fprintf(stderr, "netdep: %d more problems not shown\n", len(pe.Problems)-maxShown)
+				fmt.Fprintf(stderr, "netdep: %d more problems not shown\n", len(problems)-maxShown)
 				break
 			}
 			fmt.Fprintln(stderr, p.String())
 		}
-		n := len(pe.Problems.Errors())
+		n := len(problems.Errors())
 		fmt.Fprintf(stderr, "netdep: %d %s, nothing written\n", n, plural(n, "error", "errors"))
 		return ExitError
 	default:
