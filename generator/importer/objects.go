@@ -1,23 +1,14 @@
 package importer
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 
-	"gopkg.in/yaml.v3"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"sigs.k8s.io/kustomize/api/krusty"
-	"sigs.k8s.io/kustomize/kyaml/filesys"
 
 	"github.com/netdep/netdep/generator/eval"
 	"github.com/netdep/netdep/generator/verify"
@@ -79,27 +70,35 @@ func (w *Workload) describe() string {
 
 // LoadCluster reads Kubernetes manifests: YAML files, directories of them
 // (walked recursively, hidden directories skipped) and kustomization
-// directories (built with krusty, as `kustomize build` would). Objects
-// whose manifests name no namespace are in namespace, as `kubectl apply
-// -n` would put them ("" is eval.DefaultNamespace).
+// directories (built as `kustomize build` would), through verify's manifest
+// reader, the one every command uses. Objects whose manifests name no
+// namespace are in namespace, as `kubectl apply -n` would put them (""
+// is eval.DefaultNamespace).
 func LoadCluster(paths []string, namespace string) (*Cluster, error) {
-	c := &Cluster{}
-	for _, p := range paths {
-		streams, err := readStreams(p)
-		if err != nil {
-			return nil, err
+	c, _, err := loadCluster(paths, namespace)
+	return c, err
+}
+
+// loadCluster is LoadCluster, with the manifests as verify read them.
+func loadCluster(paths []string, namespace string) (*Cluster, *verify.Manifests, error) {
+	m, err := verify.LoadManifestsWith(paths, verify.LoadOptions{Documents: true})
+	if err != nil {
+		return nil, nil, err
+	}
+	c := &Cluster{Policies: m.Policies, Namespaces: m.Namespaces}
+	for _, d := range m.Documents {
+		var obj map[string]any
+		if err := d.Node.Decode(&obj); err != nil {
+			return nil, nil, fmt.Errorf("%s:%d:%d: %w", d.Source, d.Node.Line, d.Node.Column, err)
 		}
-		for _, s := range streams {
-			if err := c.add(s.name, s.data); err != nil {
-				return nil, err
-			}
+		if err := c.addObject(obj); err != nil {
+			return nil, nil, fmt.Errorf("%s:%d:%d: %w", d.Source, d.Node.Line, d.Node.Column, err)
 		}
 	}
 	c.inNamespace(namespace)
 	c.Workloads = dedupWorkloads(c.Workloads)
 	sort.Strings(c.Unread)
-	sort.Slice(c.Namespaces, func(i, j int) bool { return c.Namespaces[i].Name < c.Namespaces[j].Name })
-	return c, nil
+	return c, m, nil
 }
 
 // inNamespace puts every object that names no namespace into ns.
@@ -116,86 +115,6 @@ func (c *Cluster) inNamespace(ns string) {
 	for _, s := range c.Services {
 		if s.Namespace == "" {
 			s.Namespace = ns
-		}
-	}
-}
-
-type stream struct {
-	name string
-	data []byte
-}
-
-func readStreams(p string) ([]stream, error) {
-	st, err := os.Stat(p)
-	if err != nil {
-		return nil, err
-	}
-	if !st.IsDir() {
-		b, err := os.ReadFile(p)
-		return []stream{{p, b}}, err
-	}
-	for _, n := range []string{"kustomization.yaml", "kustomization.yml", "Kustomization"} {
-		if _, err := os.Stat(filepath.Join(p, n)); err == nil {
-			b, err := kustomizeBuild(p)
-			return []stream{{p, b}}, err
-		}
-	}
-	var out []stream
-	err = filepath.WalkDir(p, func(f string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() && f != p && strings.HasPrefix(d.Name(), ".") {
-			return filepath.SkipDir
-		}
-		if !d.IsDir() && (strings.HasSuffix(f, ".yaml") || strings.HasSuffix(f, ".yml")) {
-			b, err := os.ReadFile(f)
-			if err != nil {
-				return err
-			}
-			out = append(out, stream{f, b})
-		}
-		return nil
-	})
-	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
-	return out, err
-}
-
-func kustomizeBuild(dir string) ([]byte, error) {
-	abs, err := filepath.Abs(dir)
-	if err != nil {
-		return nil, err
-	}
-	opts := krusty.MakeDefaultOptions()
-	opts.Reorder = krusty.ReorderOptionUnspecified
-	m, err := krusty.MakeKustomizer(opts).Run(filesys.MakeFsOnDisk(), abs)
-	if err != nil {
-		return nil, fmt.Errorf("kustomize build %s: %w", dir, err)
-	}
-	return m.AsYaml()
-}
-
-// add decodes one multi-document stream. NetworkPolicies are decoded
-// strictly (eval.Decode); other objects leniently, since a manifest may
-// carry fields newer than this build knows.
-func (c *Cluster) add(name string, data []byte) error {
-	ps, err := eval.Decode(data)
-	if err != nil {
-		return fmt.Errorf("%s: %w", name, err)
-	}
-	c.Policies = append(c.Policies, ps...)
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	for doc := 1; ; doc++ {
-		var obj map[string]any
-		err := dec.Decode(&obj)
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("%s: document %d: %w", name, doc, err)
-		}
-		if err := c.addObject(obj); err != nil {
-			return fmt.Errorf("%s: document %d: %w", name, doc, err)
 		}
 	}
 }
@@ -221,13 +140,8 @@ func (c *Cluster) addObject(obj map[string]any) error {
 		return json.Unmarshal(b, into)
 	}
 	switch kind {
-	case "Namespace":
-		var ns corev1.Namespace
-		if err := decode(&ns); err != nil {
-			return fmt.Errorf("Namespace: %w", err)
-		}
-		c.Namespaces = append(c.Namespaces, eval.Namespace{Name: ns.Name, Labels: ns.Labels})
-		return nil
+	case "Namespace", "NetworkPolicy":
+		return nil // verify's reader read them
 	case "Service":
 		var s corev1.Service
 		if err := decode(&s); err != nil {
@@ -235,8 +149,6 @@ func (c *Cluster) addObject(obj map[string]any) error {
 		}
 		c.Services = append(c.Services, &s)
 		return nil
-	case "NetworkPolicy":
-		return nil // eval.Decode read it
 	case "Pod":
 		var o corev1.Pod
 		if err := decode(&o); err != nil {

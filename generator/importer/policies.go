@@ -33,11 +33,7 @@ type PolicyOptions struct {
 // the check by verify's own reader (verify.LoadManifests) and compared by
 // verify.CheckManifests, so whatever verify finds, the import reports.
 func ImportPolicies(o PolicyOptions) (*Result, error) {
-	c, err := LoadCluster(o.Manifests, o.Namespace)
-	if err != nil {
-		return nil, err
-	}
-	m, err := verify.LoadManifests(o.Manifests)
+	c, m, err := loadCluster(o.Manifests, o.Namespace)
 	if err != nil {
 		return nil, err
 	}

@@ -3,7 +3,9 @@ package kustomize
 import (
 	"bytes"
 	"fmt"
+	"os"
 	"path"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"sync/atomic"
@@ -46,20 +48,53 @@ func inMemory(tree Tree) (filesys.FileSystem, error) {
 	return fs, nil
 }
 
-func build(fs filesys.FileSystem, dir string) ([]byte, error) {
-	opts := krusty.MakeDefaultOptions()
-	// MakeDefaultOptions keeps input order; the kustomize CLI (and so Argo
-	// CD and Flux) leaves the choice unspecified, which means legacy order.
-	opts.Reorder = krusty.ReorderOptionUnspecified
-	m, err := krusty.MakeKustomizer(opts).Run(fs, "/"+dir)
-	if err != nil {
-		return nil, fmt.Errorf("render %s: %w", dir, err)
+// KustomizationFiles are the file names that make a directory a
+// kustomization, as kustomize looks for them.
+var KustomizationFiles = []string{"kustomization.yaml", "kustomization.yml", "Kustomization"}
+
+// IsKustomization reports whether dir on disk holds a kustomization file.
+func IsKustomization(dir string) bool {
+	for _, n := range KustomizationFiles {
+		if fi, err := os.Stat(filepath.Join(dir, n)); err == nil && !fi.IsDir() {
+			return true
+		}
 	}
-	out, err := m.AsYaml()
+	return false
+}
+
+// BuildOnDisk is `kustomize build dir` for a kustomization on disk, with
+// the options every netdep build uses (see build).
+func BuildOnDisk(dir string) ([]byte, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, err
+	}
+	out, err := buildAt(filesys.MakeFsOnDisk(), abs)
+	if err != nil {
+		return nil, fmt.Errorf("kustomize build %s: %w", dir, err)
+	}
+	return out, nil
+}
+
+func build(fs filesys.FileSystem, dir string) ([]byte, error) {
+	out, err := buildAt(fs, "/"+dir)
 	if err != nil {
 		return nil, fmt.Errorf("render %s: %w", dir, err)
 	}
 	return out, nil
+}
+
+// buildAt is the one krusty call of netdep.
+func buildAt(fs filesys.FileSystem, dir string) ([]byte, error) {
+	opts := krusty.MakeDefaultOptions()
+	// MakeDefaultOptions keeps input order; the kustomize CLI (and so Argo
+	// CD and Flux) leaves the choice unspecified, which means legacy order.
+	opts.Reorder = krusty.ReorderOptionUnspecified
+	m, err := krusty.MakeKustomizer(opts).Run(fs, dir)
+	if err != nil {
+		return nil, err
+	}
+	return m.AsYaml()
 }
 
 // Leaves lists, sorted, the namespaces that have a kustomization of their

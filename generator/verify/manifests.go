@@ -16,10 +16,9 @@ import (
 	"golang.org/x/sync/errgroup"
 	"gopkg.in/yaml.v3"
 	networkingv1 "k8s.io/api/networking/v1"
-	"sigs.k8s.io/kustomize/api/krusty"
-	"sigs.k8s.io/kustomize/kyaml/filesys"
 
 	"github.com/netdep/netdep/generator/eval"
+	"github.com/netdep/netdep/generator/kustomize"
 	"github.com/netdep/netdep/schema"
 )
 
@@ -36,6 +35,34 @@ type Manifests struct {
 	// position, each once. A verdict over Policies holds for
 	// networking.k8s.io/v1 only while any exist.
 	NotEvaluated []ObjectRef
+	// Documents are every non-empty YAML document read, in order, with
+	// the stream it came from; kept only with LoadOptions.Documents, for
+	// readers of other kinds (the importer's workloads and Services).
+	Documents []Document
+}
+
+// Document is one YAML document of a manifest stream: its top node, and the
+// stream's name (a file, or "kustomize build DIR") for messages.
+type Document struct {
+	Source string
+	Node   *yaml.Node
+}
+
+// LoadOptions change what LoadManifestsWith keeps.
+type LoadOptions struct {
+	// Documents keeps every document (Manifests.Documents).
+	Documents bool
+}
+
+// LoadManifestsWith is LoadManifests keeping what o asks for besides.
+func LoadManifestsWith(paths []string, o LoadOptions) (*Manifests, error) {
+	c := &collector{documents: o.Documents}
+	for _, p := range paths {
+		if err := c.load(p); err != nil {
+			return nil, err
+		}
+	}
+	return c.result()
 }
 
 // LoadManifests reads the NetworkPolicies and Namespaces of paths: YAML
@@ -45,13 +72,7 @@ type Manifests struct {
 // listed in NotEvaluated; other kinds of object are ignored. A namespace
 // declared twice must carry the same labels both times.
 func LoadManifests(paths []string) (*Manifests, error) {
-	c := &collector{}
-	for _, p := range paths {
-		if err := c.load(p); err != nil {
-			return nil, err
-		}
-	}
-	return c.result()
+	return LoadManifestsWith(paths, LoadOptions{})
 }
 
 // ScanNotEvaluated lists the objects of paths, read as LoadManifests reads
@@ -84,6 +105,9 @@ type collector struct {
 	scan bool
 	// problems are the decode problems of every stream so far.
 	problems schema.Problems
+	// documents keeps every stream's documents (LoadOptions.Documents).
+	documents bool
+	docs      []Document
 }
 
 // result is what the load read, or every problem it met, sorted.
@@ -96,7 +120,7 @@ func (c *collector) result() (*Manifests, error) {
 }
 
 func (c *collector) manifests() *Manifests {
-	m := &Manifests{Policies: c.policies, NotEvaluated: sortRefs(c.notEvaluated)}
+	m := &Manifests{Policies: c.policies, NotEvaluated: sortRefs(c.notEvaluated), Documents: c.docs}
 	for _, n := range c.namespaces {
 		m.Namespaces = append(m.Namespaces, n)
 	}
@@ -106,7 +130,20 @@ func (c *collector) manifests() *Manifests {
 
 // add decodes one stream; name is how errors call it.
 func (c *collector) add(name string, data []byte) error {
-	return c.keep(decodeStream(name, data, c.scan))
+	return c.keep(c.decode(name, data))
+}
+
+// decode is decodeStream with the collector's options.
+func (c *collector) decode(name string, data []byte) stream {
+	s := decodeStream(name, data, c.scan)
+	if c.documents && s.err == nil {
+		for _, root := range eval.ParseDocuments(data).Roots {
+			if root != nil {
+				s.docs = append(s.docs, Document{Source: name, Node: root})
+			}
+		}
+	}
+	return s
 }
 
 // stream is what one file or build decodes to.
@@ -115,6 +152,7 @@ type stream struct {
 	policies     []*networkingv1.NetworkPolicy
 	namespaces   []eval.Namespace
 	notEvaluated []ObjectRef
+	docs         []Document // with LoadOptions.Documents
 	err          error
 }
 
@@ -183,6 +221,7 @@ func (c *collector) keep(s stream) error {
 	}
 	c.policies = append(c.policies, s.policies...)
 	c.notEvaluated = append(c.notEvaluated, s.notEvaluated...)
+	c.docs = append(c.docs, s.docs...)
 	for _, n := range s.namespaces {
 		if err := c.addNamespace(n, s.name); err != nil {
 			return err
@@ -209,7 +248,7 @@ func (c *collector) addFiles(files []string) error {
 				out[i] = stream{err: err}
 				return nil
 			}
-			out[i] = decodeStream(f, data, c.scan)
+			out[i] = c.decode(f, data)
 			return nil
 		})
 	}
@@ -266,7 +305,7 @@ func (c *collector) load(p string) error {
 	if !st.IsDir() {
 		return c.addFiles([]string{p})
 	}
-	if isKustomization(p) {
+	if kustomize.IsKustomization(p) {
 		return c.build(p)
 	}
 	var files []string
@@ -289,14 +328,6 @@ func (c *collector) load(p string) error {
 	return c.addFiles(files)
 }
 
-func isKustomization(dir string) bool {
-	for _, n := range []string{"kustomization.yaml", "kustomization.yml", "Kustomization"} {
-		if _, err := os.Stat(filepath.Join(dir, n)); err == nil {
-			return true
-		}
-	}
-	return false
-}
 
 // BuildKustomization renders a kustomization directory on disk and decodes
 // its NetworkPolicies. A kustomization that only lists resources, as every
@@ -340,7 +371,7 @@ func (l *Loader) Build(dir string) (*Manifests, error) {
 }
 
 func (c *collector) build(dir string) error {
-	sub := &collector{loader: c.loader}
+	sub := &collector{loader: c.loader, documents: c.documents}
 	var files []string
 	if ok, err := resourcesOnly(dir, 0, &files); ok || err != nil {
 		if err != nil {
@@ -361,6 +392,7 @@ func (c *collector) build(dir string) error {
 		}
 		c.policies = append(c.policies, sub.policies...)
 		c.notEvaluated = append(c.notEvaluated, sub.notEvaluated...)
+		c.docs = append(c.docs, sub.docs...)
 		for _, name := range slices.Sorted(maps.Keys(sub.namespaces)) {
 			if err := c.addNamespace(sub.namespaces[name], sub.nsSource[name]); err != nil {
 				return err
@@ -368,19 +400,9 @@ func (c *collector) build(dir string) error {
 		}
 		return nil
 	}
-	abs, err := filepath.Abs(dir)
+	data, err := kustomize.BuildOnDisk(dir)
 	if err != nil {
 		return err
-	}
-	opts := krusty.MakeDefaultOptions()
-	opts.Reorder = krusty.ReorderOptionUnspecified
-	m, err := krusty.MakeKustomizer(opts).Run(filesys.MakeFsOnDisk(), abs)
-	if err != nil {
-		return fmt.Errorf("kustomize build %s: %w", dir, err)
-	}
-	data, err := m.AsYaml()
-	if err != nil {
-		return fmt.Errorf("kustomize build %s: %w", dir, err)
 	}
 	return c.add("kustomize build "+dir, data)
 }
