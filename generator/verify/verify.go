@@ -215,9 +215,6 @@ func (c *checker) difference(dir string, src, dst eval.Endpoint, ps eval.PortSet
 	if !dst.External && dir != Egress {
 		side(Ingress, dst, v.Ingress)
 	}
-	if dir != Connection {
-		parts[0] = dir + " side on its own: " + parts[0]
-	}
 	policy := allowing
 	if denying != "" {
 		policy = denying

@@ -183,7 +183,7 @@ func TestOneSidedWideningIsCaught(t *testing.T) {
 		},
 		want: Difference{Direction: Ingress, Source: "checkout/checkout", Destination: "checkout/orders-db",
 			Ports: "1-5431/TCP,5433-65535/TCP,1-65535/UDP,1-65535/SCTP", Policy: "checkout/orders-db",
-			Reason: "ingress side on its own: ingress at checkout/orders-db allowed by checkout/orders-db rule spec.ingress[0]"},
+			Reason: "ingress at checkout/orders-db allowed by checkout/orders-db rule spec.ingress[0]"},
 	}, {
 		name: "a callee's port widened to a range", ns: "storefront", policy: "cart",
 		fn: func(p *networkingv1.NetworkPolicy) {
@@ -192,13 +192,13 @@ func TestOneSidedWideningIsCaught(t *testing.T) {
 		},
 		want: Difference{Direction: Ingress, Source: "storefront/frontend", Destination: "storefront/cart",
 			Ports: "7071-7080/TCP", Policy: "storefront/cart",
-			Reason: "ingress side on its own: ingress at storefront/cart allowed by storefront/cart rule spec.ingress[0]"},
+			Reason: "ingress at storefront/cart allowed by storefront/cart rule spec.ingress[0]"},
 	}, {
 		name: "a caller's egress opened to every port", ns: "storefront", policy: "cart",
 		fn: func(p *networkingv1.NetworkPolicy) { p.Spec.Egress[0].Ports = nil },
 		want: Difference{Direction: Egress, Source: "storefront/cart", Destination: "storefront/cart-redis",
 			Ports: "1-6378/TCP,6380-65535/TCP,1-65535/UDP,1-65535/SCTP", Policy: "storefront/cart",
-			Reason: "egress side on its own: egress at storefront/cart allowed by storefront/cart rule spec.egress[0]"},
+			Reason: "egress at storefront/cart allowed by storefront/cart rule spec.egress[0]"},
 	}}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
