@@ -13,6 +13,11 @@ import (
 // importers, which must refuse a name before writing it into a file.
 func CheckName(what, s string) string { return checkLabel(what, s) }
 
+// ReservedService reports whether name is reserved: the name of a
+// namespace-wide policy netdep writes, or of a file of the tree, which no
+// service may take.
+func ReservedService(name string) bool { return contains(reservedServices, name) }
+
 // CheckLabels validates label keys and values as the API server (and the
 // loader, for selectors) does: one message per bad key or value, sorted by
 // key; none when all are valid.

@@ -2,25 +2,18 @@ package app
 
 import (
 	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"path"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
-	"text/template"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
-	"k8s.io/apimachinery/pkg/util/validation"
 
-	"github.com/netdep/netdep/generator"
-	"github.com/netdep/netdep/schema"
-	"github.com/netdep/netdep/templates"
+	"github.com/netdep/netdep/generator/scaffold"
 )
 
 type initOptions struct {
@@ -29,15 +22,6 @@ type initOptions struct {
 	services     []string
 	port         int
 	noPrompt     bool
-}
-
-// scaffold is what the templates are executed with.
-type scaffold struct {
-	SchemaURL    string
-	Namespace    string
-	Environments []string
-	Services     []string
-	Port         int
 }
 
 // NewInitCommand builds `netdep init`.
@@ -82,16 +66,20 @@ and only a base in the generated tree.`,
 				}
 			}
 			if o.namespace == "" {
-				o.namespace = defaultNamespace(dir)
+				o.namespace = scaffold.DefaultNamespace(dir)
 			}
 			if len(o.services) == 0 {
 				o.services = []string{"app"}
 			}
-			files, err := o.render()
+			files, err := scaffold.Render(scaffold.Options{Namespace: o.namespace, Environments: o.environments, Services: o.services, Port: o.port})
+			var invalid *scaffold.InvalidError
+			if errors.As(err, &invalid) {
+				return usageError{err}
+			}
 			if err != nil {
 				return err
 			}
-			written, err := writeScaffold(dir, files)
+			written, err := scaffold.Write(dir, files)
 			if err != nil {
 				return err
 			}
@@ -137,7 +125,7 @@ func (o *initOptions) prompt(cmd *cobra.Command, dir string, streams Streams) er
 	}
 	var err error
 	if !cmd.Flags().Changed("namespace") {
-		if o.namespace, err = ask("namespace", defaultNamespace(dir)); err != nil {
+		if o.namespace, err = ask("namespace", scaffold.DefaultNamespace(dir)); err != nil {
 			return err
 		}
 	}
@@ -178,124 +166,4 @@ func splitList(s string) []string {
 		}
 	}
 	return out
-}
-
-// defaultNamespace is DIR's name when it is a valid namespace name.
-func defaultNamespace(dir string) string {
-	abs, err := filepath.Abs(dir)
-	if err == nil {
-		name := strings.ToLower(filepath.Base(abs))
-		if len(validation.IsDNS1123Label(name)) == 0 {
-			return name
-		}
-	}
-	return "default"
-}
-
-// render checks the answers, executes the templates and proves that the
-// scaffold loads and generates. Paths are slash paths relative to DIR.
-func (o *initOptions) render() (map[string][]byte, error) {
-	var bad []string
-	check := func(what, name string) {
-		if errs := validation.IsDNS1123Label(name); len(errs) > 0 {
-			bad = append(bad, fmt.Sprintf("%s %q: %s", what, name, strings.Join(errs, "; ")))
-		}
-	}
-	check("namespace", o.namespace)
-	seen := map[string]bool{}
-	for _, s := range o.services {
-		check("service", s)
-		if s == "default-deny" || s == "allow-dns" {
-			bad = append(bad, fmt.Sprintf("service %q: the name of a namespace-wide policy; choose another", s))
-		}
-		if seen[s] {
-			bad = append(bad, fmt.Sprintf("service %q given twice", s))
-		}
-		seen[s] = true
-	}
-	for _, e := range o.environments {
-		check("environment", e)
-	}
-	if o.port < 1 || o.port > 65535 {
-		bad = append(bad, fmt.Sprintf("port %d out of range: expected 1 to 65535", o.port))
-	}
-	if len(bad) > 0 {
-		return nil, usageError{errors.New(strings.Join(bad, "\n"))}
-	}
-	data := scaffold{SchemaURL: schema.URL, Namespace: o.namespace, Environments: o.environments, Services: o.services, Port: o.port}
-	files := map[string][]byte{}
-	exec := func(tmpl, out string) error {
-		t, err := template.ParseFS(templates.FS, tmpl)
-		if err != nil {
-			return err
-		}
-		var b bytes.Buffer
-		if err := t.Execute(&b, data); err != nil {
-			return fmt.Errorf("template %s: %w", tmpl, err)
-		}
-		files[out] = b.Bytes()
-		return nil
-	}
-	if len(o.environments) > 0 {
-		if err := exec("project.yaml.tmpl", "netdep.yaml"); err != nil {
-			return nil, err
-		}
-	}
-	if err := exec("deps.yaml.tmpl", path.Join(o.namespace, "deps.yaml")); err != nil {
-		return nil, err
-	}
-	var in []schema.File
-	for _, p := range sortedKeys(files) {
-		in = append(in, schema.File{Path: p, Data: files[p], Explicit: true})
-	}
-	if _, err := generator.FromFiles(in); err != nil {
-		return nil, fmt.Errorf("the scaffold does not generate (a bug in netdep's templates): %w", err)
-	}
-	return files, nil
-}
-
-// writeScaffold writes files under dir, refusing to overwrite anything: when
-// one of them exists, nothing is written.
-func writeScaffold(dir string, files map[string][]byte) ([]string, error) {
-	var exist []string
-	for _, p := range sortedKeys(files) {
-		full := filepath.Join(dir, filepath.FromSlash(p))
-		if _, err := os.Lstat(full); err == nil {
-			exist = append(exist, full)
-		} else if !errors.Is(err, os.ErrNotExist) {
-			return nil, err
-		}
-	}
-	if len(exist) > 0 {
-		return nil, fmt.Errorf("%s already exists; init never overwrites (remove it or choose another DIR)", strings.Join(exist, " and "))
-	}
-	var written []string
-	for _, p := range sortedKeys(files) {
-		full := filepath.Join(dir, filepath.FromSlash(p))
-		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
-			return written, err
-		}
-		f, err := os.OpenFile(full, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-		if err != nil {
-			return written, err
-		}
-		if _, err := f.Write(files[p]); err != nil {
-			f.Close()
-			return written, err
-		}
-		if err := f.Close(); err != nil {
-			return written, err
-		}
-		written = append(written, filepath.ToSlash(full))
-	}
-	return written, nil
-}
-
-func sortedKeys(m map[string][]byte) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
