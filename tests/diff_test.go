@@ -192,7 +192,7 @@ func TestDiffErrors(t *testing.T) {
 		{"head-without-base", g.Dir, []string{"--head", "main"},
 			"netdep: --head needs --base: compare which revision with main?\nRun 'netdep --help' for usage.\n"},
 		{"bad-format", g.Dir, []string{"--base", "main", "--format", "yaml"},
-			"netdep: --format: unknown format \"yaml\" (expected text, markdown or json)\nRun 'netdep --help' for usage.\n"},
+			"netdep: --format must be text, markdown or json, not \"yaml\"\nRun 'netdep --help' for usage.\n"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

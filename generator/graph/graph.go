@@ -3,10 +3,12 @@ package graph
 import (
 	"cmp"
 	"fmt"
+	"io"
 	"slices"
 	"strconv"
 	"strings"
 
+	"github.com/netdep/netdep/generator/report"
 	"github.com/netdep/netdep/schema"
 )
 
@@ -401,4 +403,28 @@ func safeID(s string) string {
 		}
 	}
 	return strings.TrimRight(b.String(), "_")
+}
+
+// The graph's output formats.
+const (
+	FormatMermaid = "mermaid"
+	FormatDOT     = "dot"
+)
+
+// Formats are mermaid and dot: g is a report.Report.
+func (g *Graph) Formats() []string { return []string{FormatMermaid, FormatDOT} }
+
+// Write writes g as a Mermaid flowchart or a Graphviz digraph.
+func (g *Graph) Write(w io.Writer, format string) error {
+	var b []byte
+	switch format {
+	case FormatMermaid:
+		b = Mermaid(g)
+	case FormatDOT:
+		b = DOT(g)
+	default:
+		return report.UnknownFormat(format, g)
+	}
+	_, err := w.Write(b)
+	return err
 }

@@ -2,11 +2,13 @@ package importer
 
 import (
 	"fmt"
+	"io"
 	"net/netip"
 	"sort"
 	"strings"
 
 	"github.com/netdep/netdep/generator/eval"
+	"github.com/netdep/netdep/generator/report"
 	"github.com/netdep/netdep/schema"
 )
 
@@ -282,4 +284,37 @@ func (r *DriftReport) Text() string {
 		fmt.Fprintf(&b, "  undeclared  %s -> %s %s\n              %s at %s\n", u.Source, u.Destination, u.Ports, seen, u.Where)
 	}
 	return b.String()
+}
+
+// DriftReports are import drift's result over several environments, as a
+// report.Report: text or JSON.
+type DriftReports []*DriftReport
+
+// Formats are text and json.
+func (rs DriftReports) Formats() []string { return []string{report.Text, report.JSON} }
+
+// Write writes rs in format.
+func (rs DriftReports) Write(w io.Writer, format string) error {
+	switch format {
+	case report.Text:
+		for _, r := range rs {
+			if _, err := io.WriteString(w, r.Text()); err != nil {
+				return err
+			}
+		}
+		return nil
+	case report.JSON:
+		return report.WriteJSON(w, []*DriftReport(rs))
+	}
+	return report.UnknownFormat(format, rs)
+}
+
+// Clean reports whether every environment agrees.
+func (rs DriftReports) Clean() bool {
+	for _, r := range rs {
+		if !r.Clean() {
+			return false
+		}
+	}
+	return true
 }

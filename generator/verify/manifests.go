@@ -328,7 +328,6 @@ func (c *collector) load(p string) error {
 	return c.addFiles(files)
 }
 
-
 // BuildKustomization renders a kustomization directory on disk and decodes
 // its NetworkPolicies. A kustomization that only lists resources, as every
 // kustomization netdep writes does, is resolved directly: its output is the

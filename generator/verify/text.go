@@ -5,6 +5,8 @@ import (
 	"io"
 	"sort"
 	"strings"
+
+	"github.com/netdep/netdep/generator/report"
 )
 
 // EnvLabel is how reports name an environment: its name, or "(single
@@ -106,4 +108,22 @@ func WriteText(w io.Writer, reports []*Report) error {
 		len(reports), envs, exact, len(reports)-exact, missing, excess)
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// Reports are verify's result over several environments, as a
+// report.Report: text (WriteText) or JSON.
+type Reports []*Report
+
+// Formats are text and json.
+func (rs Reports) Formats() []string { return []string{report.Text, report.JSON} }
+
+// Write writes rs in format.
+func (rs Reports) Write(w io.Writer, format string) error {
+	switch format {
+	case report.Text:
+		return WriteText(w, rs)
+	case report.JSON:
+		return report.WriteJSON(w, []*Report(rs))
+	}
+	return report.UnknownFormat(format, rs)
 }

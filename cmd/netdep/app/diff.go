@@ -12,6 +12,7 @@ import (
 	"github.com/netdep/netdep/generator"
 	"github.com/netdep/netdep/generator/diff"
 	"github.com/netdep/netdep/generator/gitrev"
+	"github.com/netdep/netdep/generator/report"
 	"github.com/netdep/netdep/generator/verify"
 )
 
@@ -19,7 +20,7 @@ type diffOptions struct {
 	out      string
 	base     string
 	head     string
-	format   string
+	format   *formatFlag
 	color    string
 	exitCode bool
 }
@@ -83,17 +84,15 @@ dependency files is reported as stale, and exits 1.`,
 	f.StringVarP(&o.out, "out", "o", "netpol", "the generated tree: checked for staleness (without --base); with --base, the committed tree whose policies each revision enforces (default: PATH/netpol, then ./netpol)")
 	f.StringVar(&o.base, "base", "", "the revision to compare from (a branch, tag, origin/main, HEAD~2, a hash)")
 	f.StringVar(&o.head, "head", "", "the revision to compare to (default: the working tree, uncommitted changes included)")
-	f.StringVar(&o.format, "format", "text", "output format: text, markdown (a pull-request comment) or json (docs/diff-json.md)")
+	o.format = addFormatFlag(cmd, "text, markdown (a pull-request comment) or json (docs/diff-json.md)", report.Text, report.Markdown, report.JSON)
 	f.StringVar(&o.color, "color", "auto", "colour the text format: auto (when stdout is a terminal), always or never")
 	f.BoolVar(&o.exitCode, "exit-code", true, "exit 1 when there are changes; --exit-code=false exits 0 (for jobs that only comment)")
 	return cmd
 }
 
 func (o *diffOptions) validate(cmd *cobra.Command) error {
-	switch o.format {
-	case "text", "markdown", "json":
-	default:
-		return usageError{fmt.Errorf("--format: unknown format %q (expected text, markdown or json)", o.format)}
+	if err := o.format.check(); err != nil {
+		return err
 	}
 	switch o.color {
 	case "auto", "always", "never":
@@ -103,7 +102,7 @@ func (o *diffOptions) validate(cmd *cobra.Command) error {
 	switch {
 	case o.head != "" && o.base == "":
 		return usageError{fmt.Errorf("--head needs --base: compare which revision with %s?", o.head)}
-	case o.base == "" && o.format == "markdown":
+	case o.base == "" && o.format.value == report.Markdown:
 		return usageError{fmt.Errorf("--format markdown describes a change between revisions; give --base REF")}
 	}
 	return nil
@@ -142,11 +141,7 @@ func (o *diffOptions) runStale(args []string, streams Streams, color bool) (bool
 	if err := warnNotEvaluated(r, streams.Err); err != nil {
 		return false, err
 	}
-	if o.format == "json" {
-		err = diff.WriteTreeJSON(streams.Out, r)
-	} else {
-		err = diff.WriteTreeText(streams.Out, r, diff.TextOptions{Color: color})
-	}
+	err = diff.TreeOutput{Report: r, Text: diff.TextOptions{Color: color}}.Write(streams.Out, o.format.value)
 	if err == nil && r.Changed() {
 		fmt.Fprintf(streams.Err, "run `netdep generate %s --out %s` to update it\n", strings.Join(args, " "), o.out)
 	}
@@ -194,14 +189,7 @@ func (o *diffOptions) runCompare(cmd *cobra.Command, args []string, streams Stre
 	if err != nil {
 		return false, err
 	}
-	switch o.format {
-	case "json":
-		err = diff.WriteJSON(streams.Out, r)
-	case "markdown":
-		err = diff.WriteMarkdown(streams.Out, r, diff.MarkdownOptions{})
-	default:
-		err = diff.WriteText(streams.Out, r, diff.TextOptions{Color: color})
-	}
+	err = diff.Output{Report: r, Text: diff.TextOptions{Color: color}}.Write(streams.Out, o.format.value)
 	if err == nil && r.HeadStale() {
 		// Prominent on stderr too: a job that posts the markdown still
 		// shows it in its log.

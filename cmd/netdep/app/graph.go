@@ -1,8 +1,6 @@
 package app
 
 import (
-	"fmt"
-
 	"github.com/spf13/cobra"
 
 	"github.com/netdep/netdep/generator"
@@ -11,7 +9,7 @@ import (
 
 type graphOptions struct {
 	env    string
-	format string
+	format *formatFlag
 }
 
 // NewGraphCommand builds `netdep graph`.
@@ -41,9 +39,8 @@ graph does.`,
   # only what exists in prod
   netdep graph examples/shop --env prod`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			render := map[string]func(*graph.Graph) []byte{"mermaid": graph.Mermaid, "dot": graph.DOT}[o.format]
-			if render == nil {
-				return usageError{fmt.Errorf("--format must be mermaid or dot, not %q", o.format)}
+			if err := o.format.check(); err != nil {
+				return err
 			}
 			out, err := generator.FromPaths(pathsOrDot(args), generator.Options{SpecOnly: true})
 			if err != nil {
@@ -63,13 +60,11 @@ graph does.`,
 			if err != nil {
 				return err
 			}
-			_, err = streams.Out.Write(render(g))
-			return err
+			return g.Write(streams.Out, o.format.value)
 		},
 	}
 	cmd.Flags().StringVar(&o.env, "env", "", "draw only this environment (default: all, marked where they differ)")
-	cmd.Flags().StringVar(&o.format, "format", "mermaid", "output format: mermaid or dot")
+	o.format = addFormatFlag(cmd, "", graph.FormatMermaid, graph.FormatDOT)
 	registerEnvCompletion(cmd)
-	registerFixedCompletion(cmd, "format", "mermaid", "dot")
 	return cmd
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/netdep/netdep/generator"
 	"github.com/netdep/netdep/generator/eval"
 	"github.com/netdep/netdep/generator/importer"
+	"github.com/netdep/netdep/generator/report"
 )
 
 // NewImportCommand builds `netdep import` and its subcommands.
@@ -197,7 +198,7 @@ and column, every problem at once, nothing written.`,
 type importDriftOptions struct {
 	observed []string
 	env      string
-	format   string
+	format   *formatFlag
 }
 
 func newImportDriftCommand(streams Streams) *cobra.Command {
@@ -216,8 +217,8 @@ Exit 0 when they agree, 1 on drift, 2 on bad input.`,
 			if len(o.observed) == 0 {
 				return usageError{fmt.Errorf("--observed is required")}
 			}
-			if o.format != "text" && o.format != "json" {
-				return usageError{fmt.Errorf("--format must be text or json, not %q", o.format)}
+			if err := o.format.check(); err != nil {
+				return err
 			}
 			out, err := generator.FromPaths(pathsOrDot(args))
 			if err != nil {
@@ -231,7 +232,7 @@ Exit 0 when they agree, 1 on drift, 2 on bad input.`,
 			if err != nil {
 				return err
 			}
-			var reports []*importer.DriftReport
+			var reports importer.DriftReports
 			for _, env := range envs {
 				r, err := importer.CompareObserved(out.Spec, env, obs)
 				if err != nil {
@@ -239,25 +240,17 @@ Exit 0 when they agree, 1 on drift, 2 on bad input.`,
 				}
 				reports = append(reports, r)
 			}
-			if o.format == "json" {
-				if err := writeJSON(streams.Out, reports); err != nil {
-					return err
-				}
-			} else {
-				for _, r := range reports {
-					fmt.Fprint(streams.Out, r.Text())
-				}
+			if err := reports.Write(streams.Out, o.format.value); err != nil {
+				return err
 			}
-			for _, r := range reports {
-				if !r.Clean() {
-					return errDifferent
-				}
+			if !reports.Clean() {
+				return errDifferent
 			}
 			return nil
 		},
 	}
 	cmd.Flags().StringSliceVar(&o.observed, "observed", nil, "observed traffic: Hubble JSON flow logs or Otterize ClientIntents")
 	cmd.Flags().StringVar(&o.env, "env", "", "compare only this environment")
-	cmd.Flags().StringVar(&o.format, "format", "text", "output format: text or json")
+	o.format = addFormatFlag(cmd, "", report.Text, report.JSON)
 	return cmd
 }

@@ -1,15 +1,14 @@
 package app
 
 import (
-	"encoding/json"
 	"fmt"
-	"io"
 	"path/filepath"
 
 	"github.com/spf13/cobra"
 
 	"github.com/netdep/netdep/generator"
 	"github.com/netdep/netdep/generator/eval"
+	"github.com/netdep/netdep/generator/report"
 	"github.com/netdep/netdep/generator/verify"
 )
 
@@ -18,7 +17,7 @@ type verifyOptions struct {
 	manifests []string
 	namespace string
 	env       string
-	format    string
+	format    *formatFlag
 	quiet     bool
 	strict    bool
 }
@@ -58,8 +57,8 @@ Exit 0 when exact, 1 when a connection is missing or in excess (or, with
   netdep verify --format json
   netdep verify --manifests ./cluster-dump --strict`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if o.format != "text" && o.format != "json" {
-				return usageError{fmt.Errorf("--format must be text or json, not %q", o.format)}
+			if err := o.format.check(); err != nil {
+				return err
 			}
 			report := progress(streams.Err, o.quiet)
 			out, err := generator.FromPaths(pathsOrDot(args), generator.Options{Progress: report, SpecOnly: true})
@@ -79,7 +78,7 @@ Exit 0 when exact, 1 when a connection is missing or in excess (or, with
 				m.Policies = verify.InNamespace(m.Policies, o.namespace)
 				manifests = m
 			}
-			var reports []*verify.Report
+			var reports verify.Reports
 			var notEvaluated []verify.ObjectRef // of every environment
 			var loader verify.Loader            // the environments share the base
 			for i, env := range envs {
@@ -110,11 +109,7 @@ Exit 0 when exact, 1 when a connection is missing or in excess (or, with
 			for _, w := range warnings {
 				fmt.Fprintln(streams.Err, w.String())
 			}
-			if o.format == "json" {
-				if err := writeJSON(streams.Out, reports); err != nil {
-					return err
-				}
-			} else if err := verify.WriteText(streams.Out, reports); err != nil {
+			if err := reports.Write(streams.Out, o.format.value); err != nil {
 				return err
 			}
 			for _, r := range reports {
@@ -134,7 +129,7 @@ Exit 0 when exact, 1 when a connection is missing or in excess (or, with
 	cmd.Flags().StringVarP(&o.namespace, "namespace", "n", eval.DefaultNamespace, "with --manifests: the namespace of policies whose manifests name none, as kubectl apply -n")
 	cmd.Flags().StringVar(&o.env, "env", "", "check only this environment")
 	registerEnvCompletion(cmd)
-	cmd.Flags().StringVar(&o.format, "format", "text", "output format: text or json")
+	o.format = addFormatFlag(cmd, "", report.Text, report.JSON)
 	cmd.Flags().BoolVarP(&o.quiet, "quiet", "q", false, "no progress lines on stderr")
 	cmd.Flags().BoolVar(&o.strict, "strict", false, "exit 1 when the verdict is partial: objects that can change connectivity were not evaluated")
 	return cmd
@@ -149,9 +144,3 @@ func overlayDir(out, env string) string {
 }
 
 func envLabel(env string) string { return verify.EnvLabel(env) }
-
-func writeJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
-}
