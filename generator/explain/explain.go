@@ -108,12 +108,13 @@ func Evaluate(spec *schema.Spec, env string, policies []*networkingv1.NetworkPol
 	return out, nil
 }
 
-// PolicySource gives the NetworkPolicies in force in an environment.
-type PolicySource func(env string) ([]*networkingv1.NetworkPolicy, error)
-
 // Report is the answer in every environment asked about.
 type Report struct {
 	Environments []EnvironmentReport
+	// NotEvaluated are the objects beside the policies that can change
+	// connectivity but were not evaluated, every environment's: while any
+	// exist, the answer holds for networking.k8s.io/v1 only.
+	NotEvaluated []verify.ObjectRef
 }
 
 // EnvironmentReport is the answer in one environment.
@@ -139,18 +140,21 @@ func (r *Report) Allowed() bool {
 }
 
 // Explain answers SRC -> DST[:PORT[/PROTO]] in each of envs of spec, under
-// the policies that policies gives for it. With several environments, one
+// the policies policies holds for it (their Namespace objects label the
+// world's namespaces, as verify's do). With several environments, one
 // where SRC or DST names a service it lacks is skipped, unless all are.
 // Errors about SRC and DST are *ArgError.
-func Explain(spec *schema.Spec, envs []string, policies PolicySource, src, dst string, o Options) (*Report, error) {
+func Explain(spec *schema.Spec, envs []string, policies *verify.Source, src, dst string) (*Report, error) {
 	r := &Report{}
 	skipped := 0
 	var firstSkip error
 	for _, env := range envs {
-		ps, err := policies(env)
+		m, err := policies.Load(env)
 		if err != nil {
 			return nil, err
 		}
+		ps, o := m.Policies, Options{Namespaces: m.Namespaces}
+		r.NotEvaluated = append(r.NotEvaluated, m.NotEvaluated...)
 		e := spec.Environment(env)
 		if e == nil {
 			return nil, fmt.Errorf("unknown environment %q", env)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/netdep/netdep/generator/eval"
 	"github.com/netdep/netdep/generator/policy"
+	"github.com/netdep/netdep/generator/verify"
 	"github.com/netdep/netdep/schema"
 )
 
@@ -60,9 +61,9 @@ func TestExplainEnvironments(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	generated := func(env string) ([]*networkingv1.NetworkPolicy, error) { return set.Render(env), nil }
+	generated := verify.FromSet(set)
 
-	r, err := Explain(spec, []string{"dev", "prod"}, generated, "frontend", "web/toolbox", Options{})
+	r, err := Explain(spec, []string{"dev", "prod"}, generated, "frontend", "web/toolbox")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,13 +84,13 @@ prod: skipped: DST "web/toolbox": no service "toolbox" in namespace "web" exists
 		t.Errorf("String():\n%s\nwant:\n%s", got, want)
 	}
 
-	_, err = Explain(spec, []string{"prod"}, generated, "frontend", "web/toolbox", Options{})
+	_, err = Explain(spec, []string{"prod"}, generated, "frontend", "web/toolbox")
 	var ae *ArgError
 	if !errors.As(err, &ae) || !errors.Is(err, ErrNotInEnvironment) {
 		t.Errorf("one environment lacking DST: error %#v, want an *ArgError matching ErrNotInEnvironment", err)
 	}
 
-	r, err = Explain(spec, []string{"dev", "prod"}, generated, "api/api", "web/frontend:80", Options{})
+	r, err = Explain(spec, []string{"dev", "prod"}, generated, "api/api", "web/frontend:80")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +100,7 @@ prod: skipped: DST "web/toolbox": no service "toolbox" in namespace "web" exists
 }
 
 // TestExplainNamespaceLabels: a namespaceSelector on a label selects the
-// namespace only when Options.Namespaces gives it that label.
+// namespace only when the policies' Namespace objects give it that label.
 func TestExplainNamespaceLabels(t *testing.T) {
 	spec := loadSpec(t, map[string]string{"web/deps.yaml": "netdep: v1\nnamespace: web\nservices:\n  frontend: {}\n", "api/deps.yaml": apiDeps})
 	ingress := &networkingv1.NetworkPolicy{
@@ -112,9 +113,6 @@ func TestExplainNamespaceLabels(t *testing.T) {
 			}}}},
 		},
 	}
-	policies := func(string) ([]*networkingv1.NetworkPolicy, error) {
-		return []*networkingv1.NetworkPolicy{ingress}, nil
-	}
 	for _, tc := range []struct {
 		name    string
 		ns      []eval.Namespace
@@ -125,7 +123,8 @@ func TestExplainNamespaceLabels(t *testing.T) {
 		{"the label", []eval.Namespace{{Name: "web", Labels: map[string]string{"team": "web"}}}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r, err := Explain(spec, []string{""}, policies, "web/frontend", "api/api:http", Options{Namespaces: tc.ns})
+			policies := verify.FromManifests(&verify.Manifests{Policies: []*networkingv1.NetworkPolicy{ingress}, Namespaces: tc.ns})
+			r, err := Explain(spec, []string{""}, policies, "web/frontend", "api/api:http")
 			if err != nil {
 				t.Fatal(err)
 			}

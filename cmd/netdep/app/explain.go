@@ -6,7 +6,6 @@ import (
 	"io"
 
 	"github.com/spf13/cobra"
-	networkingv1 "k8s.io/api/networking/v1"
 
 	"github.com/netdep/netdep/generator"
 	"github.com/netdep/netdep/generator/explain"
@@ -93,30 +92,18 @@ input.`,
 				}
 				envs = []string{o.env}
 			}
-			var opts explain.Options
-			var notEvaluated []verify.ObjectRef // what the policies came with
-			policies := func(env string) ([]*networkingv1.NetworkPolicy, error) { return out.Set.Render(env), nil }
+			src := verify.FromSet(out.Set)
 			switch {
 			case len(o.manifests) > 0:
 				m, err := verify.LoadManifests(o.manifests)
 				if err != nil {
 					return err
 				}
-				opts.Namespaces = m.Namespaces
-				notEvaluated = m.NotEvaluated
-				policies = func(string) ([]*networkingv1.NetworkPolicy, error) { return m.Policies, nil }
+				src = verify.FromManifests(m)
 			case o.out != "":
-				var loader verify.Loader
-				policies = func(env string) ([]*networkingv1.NetworkPolicy, error) {
-					m, err := loader.Build(overlayDir(o.out, env))
-					if err != nil {
-						return nil, err
-					}
-					notEvaluated = append(notEvaluated, m.NotEvaluated...)
-					return m.Policies, nil
-				}
+				src = verify.FromTree(o.out)
 			}
-			r, err := explain.Explain(out.Spec, envs, policies, args[0], args[1], opts)
+			r, err := explain.Explain(out.Spec, envs, src, args[0], args[1])
 			var argErr *explain.ArgError
 			if errors.As(err, &argErr) {
 				return usageError{err}
@@ -129,7 +116,7 @@ input.`,
 			}
 			// An AdminNetworkPolicy Deny, say, wins over every allow above:
 			// the answer holds only for what was evaluated.
-			if warnings := verify.NotEvaluatedWarnings(notEvaluated); len(warnings) > 0 {
+			if warnings := verify.NotEvaluatedWarnings(r.NotEvaluated); len(warnings) > 0 {
 				for _, w := range warnings {
 					fmt.Fprintln(streams.Err, w.String())
 				}

@@ -1,8 +1,8 @@
 package app
 
 import (
+	"errors"
 	"fmt"
-	"path/filepath"
 
 	"github.com/spf13/cobra"
 
@@ -69,41 +69,22 @@ Exit 0 when exact, 1 when a connection is missing or in excess (or, with
 			if err != nil {
 				return err
 			}
-			var manifests *verify.Manifests
+			src := verify.FromTree(o.out)
 			if len(o.manifests) > 0 {
 				m, err := verify.LoadManifests(o.manifests)
 				if err != nil {
 					return err
 				}
 				m.Policies = verify.InNamespace(m.Policies, o.namespace)
-				manifests = m
+				src = verify.FromManifests(m)
 			}
-			var reports verify.Reports
-			var notEvaluated []verify.ObjectRef // of every environment
-			var loader verify.Loader            // the environments share the base
-			for i, env := range envs {
-				if report != nil {
-					report(fmt.Sprintf("verifying %s (%d of %d)", envLabel(env), i+1, len(envs)))
-				}
-				var r *verify.Report
-				var skipped []verify.ObjectRef
-				if manifests != nil {
-					r, err = verify.CheckManifests(out.Spec, env, manifests)
-					skipped = manifests.NotEvaluated
-				} else {
-					tree, berr := loader.Build(overlayDir(o.out, env))
-					if berr != nil {
-						return fmt.Errorf("%w (generate the tree first, or pass --out or --manifests)", berr)
-					}
-					r, err = verify.Check(out.Spec, env, tree.Policies)
-					skipped = tree.NotEvaluated
-				}
-				if err != nil {
-					return fmt.Errorf("environment %q: %w", env, err)
-				}
-				r.MarkNotEvaluated(len(skipped))
-				notEvaluated = append(notEvaluated, skipped...)
-				reports = append(reports, r)
+			reports, notEvaluated, err := verify.Run(out.Spec, envs, src, report)
+			var loadErr *verify.LoadError
+			if errors.As(err, &loadErr) && len(o.manifests) == 0 {
+				return fmt.Errorf("%w (generate the tree first, or pass --out or --manifests)", err)
+			}
+			if err != nil {
+				return err
 			}
 			warnings := verify.NotEvaluatedWarnings(notEvaluated)
 			for _, w := range warnings {
@@ -133,14 +114,6 @@ Exit 0 when exact, 1 when a connection is missing or in excess (or, with
 	cmd.Flags().BoolVarP(&o.quiet, "quiet", "q", false, "no progress lines on stderr")
 	cmd.Flags().BoolVar(&o.strict, "strict", false, "exit 1 when the verdict is partial: objects that can change connectivity were not evaluated")
 	return cmd
-}
-
-// overlayDir is the kustomization of env in a generated tree.
-func overlayDir(out, env string) string {
-	if env == "" {
-		return filepath.Join(out, "base")
-	}
-	return filepath.Join(out, "overlays", env)
 }
 
 func envLabel(env string) string { return verify.EnvLabel(env) }

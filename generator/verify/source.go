@@ -1,0 +1,81 @@
+package verify
+
+import (
+	"fmt"
+	"path/filepath"
+
+	"github.com/netdep/netdep/generator/policy"
+	"github.com/netdep/netdep/schema"
+)
+
+// Source is where the policies in force in each environment come from, for
+// every command that evaluates them (verify, explain): the generated set in
+// memory, a generated tree on disk, or manifests that apply to every
+// environment alike.
+type Source struct {
+	set    *policy.Set
+	dir    string
+	loader Loader // a tree's environments share its base
+	m      *Manifests
+}
+
+// FromSet is the policies generated in memory.
+func FromSet(set *policy.Set) *Source { return &Source{set: set} }
+
+// FromTree is a generated tree on disk: base for the implicit environment,
+// overlays/<env> for the others.
+func FromTree(dir string) *Source { return &Source{dir: dir} }
+
+// FromManifests is manifests as LoadManifests read them, the same in every
+// environment.
+func FromManifests(m *Manifests) *Source { return &Source{m: m} }
+
+// Load returns env's policies with what came with them: the Namespace
+// objects and the objects not evaluated (none for a set in memory).
+func (s *Source) Load(env string) (*Manifests, error) {
+	switch {
+	case s.m != nil:
+		return s.m, nil
+	case s.set != nil:
+		return &Manifests{Policies: s.set.Render(env)}, nil
+	}
+	return s.loader.Build(TreeEnvDir(s.dir, env))
+}
+
+// TreeEnvDir is env's kustomization in the generated tree at dir.
+func TreeEnvDir(dir, env string) string {
+	if env == "" {
+		return filepath.Join(dir, "base")
+	}
+	return filepath.Join(dir, "overlays", env)
+}
+
+// Run checks every environment of envs over what src holds for it, in
+// order, telling progress (when set) before each: verify's whole job. Each
+// report counts the objects that were not evaluated (MarkNotEvaluated);
+// notEvaluated lists them, every environment's.
+func Run(spec *schema.Spec, envs []string, src *Source, progress func(string)) (reports Reports, notEvaluated []ObjectRef, err error) {
+	for i, env := range envs {
+		if progress != nil {
+			progress(fmt.Sprintf("verifying %s (%d of %d)", EnvLabel(env), i+1, len(envs)))
+		}
+		m, err := src.Load(env)
+		if err != nil {
+			return nil, nil, &LoadError{Err: err}
+		}
+		r, err := CheckManifests(spec, env, m)
+		if err != nil {
+			return nil, nil, fmt.Errorf("environment %q: %w", env, err)
+		}
+		notEvaluated = append(notEvaluated, m.NotEvaluated...)
+		reports = append(reports, r)
+	}
+	return reports, notEvaluated, nil
+}
+
+// LoadError is a Source that could not be read (a tree not generated yet,
+// say), as opposed to policies that do not check.
+type LoadError struct{ Err error }
+
+func (e *LoadError) Error() string { return e.Err.Error() }
+func (e *LoadError) Unwrap() error { return e.Err }
