@@ -14,12 +14,12 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 
 	"github.com/netdep/netdep/generator/eval"
-	"github.com/netdep/netdep/generator/verify"
+	"github.com/netdep/netdep/generator/world"
 	"github.com/netdep/netdep/schema"
 )
 
 // This file wires the e2e test to the product: the universe of an example
-// comes from its dependency files (schema.Load, then verify.NewWorld, the
+// comes from its dependency files (schema.Load, then world.New, the
 // world `netdep verify` evaluates over), the policies are the committed,
 // rendered overlay (built with krusty, as `kubectl kustomize` does, not by
 // netdep), and the oracle is netdep's own evaluator (generator/eval).
@@ -78,12 +78,12 @@ func specScenario(name string, spec *schema.Spec, env string, pols []*networking
 }
 
 // specUniverse is the world `netdep verify` evaluates env over
-// (verify.NewWorld), as test bed endpoints, completed, with the address
+// (world.New), as test bed endpoints, completed, with the address
 // prefixes the specs name. Several specs (the revisions of a rollout) give
 // the union of their pods, as `netdep diff` evaluates both sides; a
 // namespace's isolation is the last spec's that manages it.
 func specUniverse(env string, specs ...*schema.Spec) (*Universe, []netip.Prefix, error) {
-	w := verify.NewWorld(env, specs...)
+	w := world.New(env, specs...)
 	u := &Universe{}
 	for _, n := range w.Universe.Namespaces {
 		ns := Namespace{Name: n.Name}
@@ -98,12 +98,12 @@ func specUniverse(env string, specs ...*schema.Spec) (*Universe, []netip.Prefix,
 		info := w.Pods[i]
 		e := &Endpoint{Namespace: p.Namespace, Labels: p.Labels}
 		switch info.Kind {
-		case verify.ServicePod:
+		case world.ServicePod:
 			e.Name = info.Service.Name
 			for _, sp := range info.Service.Ports {
 				e.Ports = append(e.Ports, Port{Name: sp.Name, Protocol: sp.Protocol, Port: sp.Port, EndPort: sp.EndPort})
 			}
-		case verify.UnlabelledPod:
+		case world.UnlabelledPod:
 			e.Name = "unlabelled"
 		default:
 			// A pod carrying a raw peer's (or DNS's) selector labels; its
