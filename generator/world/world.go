@@ -132,7 +132,7 @@ func New(env string, specs ...*schema.Spec) *World {
 		addNS(first.Namespace)
 		pod := func(s *schema.Service) eval.Pod {
 			podSeen[s.Namespace+"|"+LabelKey(s.Selector)] = true
-			return eval.Pod{Namespace: s.Namespace, Name: s.Name, Labels: copyLabels(s.Selector), Ports: containerPorts(s.Ports)}
+			return eval.Pod{Namespace: s.Namespace, Name: s.Name, Labels: copyLabels(s.Selector), Ports: ContainerPorts(s.Ports)}
 		}
 		w.Universe.Pods = append(w.Universe.Pods, pod(first))
 		w.Pods = append(w.Pods, PodInfo{Kind: ServicePod, Service: first, Name: first.ID()})
@@ -264,10 +264,10 @@ func (w *World) LabelNamespaces(ns []eval.Namespace) {
 	}
 }
 
-// containerPorts gives a service pod its declared ports, so that a policy
+// ContainerPorts gives a service pod its declared ports, so that a policy
 // written with named ports resolves as it would on the real pod. A range has
 // no container-port form; it is represented by its first port, unnamed.
-func containerPorts(ports []schema.Port) []corev1.ContainerPort {
+func ContainerPorts(ports []schema.Port) []corev1.ContainerPort {
 	var out []corev1.ContainerPort
 	for _, p := range ports {
 		cp := corev1.ContainerPort{ContainerPort: p.Port, Protocol: p.Protocol}

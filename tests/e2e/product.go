@@ -224,16 +224,13 @@ func representative(prefixes []netip.Prefix) (netip.Addr, bool) {
 	return netip.Addr{}, false
 }
 
-// containerPorts is what the pod spec declares: ranges have no container-port
-// form and are declared by their first port, unnamed (as verify does).
+// containerPorts is what the pod spec declares: the world's container ports
+// (world.ContainerPorts), so the test bed's pods are the pods verify
+// evaluates.
 func containerPorts(ports []Port) []corev1.ContainerPort {
-	var out []corev1.ContainerPort
-	for _, p := range ports {
-		cp := corev1.ContainerPort{ContainerPort: p.Port, Protocol: p.Protocol}
-		if p.EndPort == 0 {
-			cp.Name = p.Name
-		}
-		out = append(out, cp)
+	sp := make([]schema.Port, len(ports))
+	for i, p := range ports {
+		sp[i] = schema.Port(p)
 	}
-	return out
+	return world.ContainerPorts(sp)
 }
