@@ -148,7 +148,7 @@ func TestFlows(t *testing.T) {
 			name:  "dns to a raw peer",
 			base:  shop,
 			head:  strings.Replace(shop, "calls: [api:http]", "calls: [api:http, {namespace: tools, selector: {app: proxy}, ports: [3128]}]", 1),
-			added: []string{"shop/web -> tools/{app=proxy} TCP/3128"},
+			added: []string{"shop/web -> tools/(pods app=proxy) TCP/3128"},
 		},
 		{
 			name: "ingress isolation dropped",
@@ -157,18 +157,23 @@ func TestFlows(t *testing.T) {
 			// Every shop pod is still egress-isolated: only sources whose
 			// egress is open gain anything.
 			added: []string{
-				"kube-system/{k8s-app=kube-dns} -> shop/api any",
-				"kube-system/{k8s-app=kube-dns} -> shop/web any",
-				"kube-system/{k8s-app=kube-dns} -> shop/(other pods) any",
-				"(unmanaged namespace) -> shop/api any",
-				"(unmanaged namespace) -> shop/web any",
-				"(unmanaged namespace) -> shop/(other pods) any",
+				"kube-system/(pods k8s-app=kube-dns) -> shop/api any",
+				"kube-system/(pods k8s-app=kube-dns) -> shop/web any",
+				"kube-system/(pods k8s-app=kube-dns) -> shop/(unlabelled) any",
+				// kube-system is no managed namespace, but the world has
+				// an unlabelled pod in every namespace it names.
+				"kube-system/(unlabelled) -> shop/api any",
+				"kube-system/(unlabelled) -> shop/web any",
+				"kube-system/(unlabelled) -> shop/(unlabelled) any",
+				"netdep-outside/(unlabelled) -> shop/api any",
+				"netdep-outside/(unlabelled) -> shop/web any",
+				"netdep-outside/(unlabelled) -> shop/(unlabelled) any",
 				"0.0.0.0/0 -> shop/api any",
 				"0.0.0.0/0 -> shop/web any",
-				"0.0.0.0/0 -> shop/(other pods) any",
+				"0.0.0.0/0 -> shop/(unlabelled) any",
 				"::/0 -> shop/api any",
 				"::/0 -> shop/web any",
-				"::/0 -> shop/(other pods) any",
+				"::/0 -> shop/(unlabelled) any",
 			},
 		},
 	}

@@ -8,8 +8,9 @@
 //   - Compare: what does going from one generated run (the base revision) to
 //     another (the head) change, per environment? Flows added and removed,
 //     computed from the meaning of the two policy sets (both evaluated over
-//     one universe built from both specs, see flows.go), and the policy
-//     objects added, removed and changed, as unified diffs of their YAML.
+//     one probe world, package world, built from both specs; see flows.go),
+//     and the policy objects added, removed and changed, as unified diffs of
+//     their YAML.
 //
 // Reports are plain values; text.go, markdown.go and json.go each write one
 // output format. The package never prints to the terminal, never exits and

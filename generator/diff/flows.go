@@ -11,6 +11,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 
 	"github.com/netdep/netdep/generator/eval"
+	"github.com/netdep/netdep/generator/world"
 	"github.com/netdep/netdep/schema"
 )
 
@@ -23,10 +24,11 @@ const (
 	// KindSelector is pods matching labels that no service declares: the
 	// cluster DNS, the target of a raw peer.
 	KindSelector EndpointKind = "selector"
-	// KindPods is any other pod of a namespace (a pod with no labels).
+	// KindPods is any other pod of a namespace (a pod with no labels), in
+	// every namespace of the world.
 	KindPods EndpointKind = "pods"
 	// KindUnmanaged is a pod in a namespace that no dependency file
-	// describes.
+	// describes (world.OutsideNamespace).
 	KindUnmanaged EndpointKind = "unmanaged"
 	// KindExternal is addresses outside the cluster: CIDR minus Except.
 	KindExternal EndpointKind = "external"
@@ -50,19 +52,21 @@ type Endpoint struct {
 // every block.
 const maxExceptShown = 3
 
-// String names the endpoint for people: "shop/cart" for a service,
-// "kube-system/{k8s-app=kube-dns}" for selected pods, "shop/(other pods)",
-// "(unmanaged namespace)", "10.0.0.0/8 except 10.8.0.0/16".
+// String names the endpoint for people, as the probe world names its pods
+// (package world) in every report: "shop/cart" for a service,
+// "kube-system/(pods k8s-app=kube-dns)" for selected pods,
+// "shop/(unlabelled)", "netdep-outside/(unlabelled)", and
+// "10.0.0.0/8 except 10.8.0.0/16" for addresses.
 func (e Endpoint) String() string {
 	switch e.Kind {
 	case KindService:
 		return e.Namespace + "/" + e.Service
 	case KindSelector:
-		return e.Namespace + "/" + labelsString(e.Labels)
+		return e.Namespace + "/" + world.PeerPodName(e.Labels)
 	case KindPods:
-		return e.Namespace + "/(other pods)"
+		return e.Namespace + "/" + world.UnlabelledPodName
 	case KindUnmanaged:
-		return "(unmanaged namespace)"
+		return world.OutsideNamespace + "/" + world.UnlabelledPodName
 	}
 	switch n := len(e.Except); {
 	case n == 0:
@@ -72,24 +76,6 @@ func (e Endpoint) String() string {
 	default:
 		return fmt.Sprintf("%s except %s and %d more", e.CIDR, strings.Join(e.Except[:maxExceptShown], ", "), n-maxExceptShown)
 	}
-}
-
-func labelsString(l map[string]string) string {
-	keys := make([]string, 0, len(l))
-	for k := range l {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	var b strings.Builder
-	b.WriteByte('{')
-	for i, k := range keys {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteString(k + "=" + l[k])
-	}
-	b.WriteByte('}')
-	return b.String()
 }
 
 // Port is one port or range (EndPort > 0) of one protocol.
@@ -177,10 +163,6 @@ type universe struct {
 	addrs    []netip.Addr
 	prefixes []netip.Prefix
 }
-
-// unmanagedNS is the namespace of the pod no dependency file describes. A
-// namespace name cannot contain parentheses, so it never collides.
-const unmanagedNS = "(unmanaged)"
 
 // flowSets are the flow changes of one environment.
 type flowSets struct {
@@ -303,146 +285,33 @@ func toPorts(s eval.PortSet) []Port {
 	return out
 }
 
-// view is what one side's spec says about env.
-type view struct {
-	services []*schema.Service
-	managed  map[string]bool
-	names    []string // every namespace the spec describes
-	rules    []schema.Rule
-	dns      *schema.DNS
-}
-
-func viewOf(spec *schema.Spec, env string) view {
-	v := view{managed: map[string]bool{}}
-	e := spec.Environment(env)
-	if e == nil && len(spec.Environments) == 0 && len(spec.Envs) > 0 {
-		// A side without environments deploys the same everywhere.
-		e = spec.Envs[0]
-	}
-	for _, ns := range spec.Namespaces {
-		v.names = append(v.names, ns.Name)
-		v.managed[ns.Name] = ns.Managed
-	}
-	if e != nil {
-		v.services, v.rules, v.dns = e.Services, e.Rules, e.DNS
-		return v
-	}
-	// A side that declares environments but not env: the services that
-	// exist everywhere.
-	for _, ns := range spec.Namespaces {
-		for _, s := range ns.Services {
-			if s.Environments == nil {
-				v.services = append(v.services, s)
-			}
-		}
-	}
-	return v
-}
-
-// buildUniverse builds the common universe of env: one pod per service of
-// either side (labels = selector, container ports = declared ports), one
-// unlabelled pod per managed namespace, pods for the cluster DNS and for raw
-// peers, one pod in an unmanaged namespace, and the address classes that
-// the ipBlocks of either side's policies separate.
+// buildUniverse is the probe world of env over both specs (world.New: the
+// pods move with the spec, one pod per service of either side), ordered as
+// flows are shown, then the address classes that the ipBlocks of either
+// side's policies separate. The classes come from the policies, not from the
+// specs' CIDRs (the world's Addresses): an address no policy of either side
+// tells apart from its neighbours cannot change, and a class split only by a
+// spec would repeat its neighbour's flows.
 func buildUniverse(specs [2]*schema.Spec, env string, pols [2][]*networkingv1.NetworkPolicy) *universe {
-	type svcKey struct{ ns, name string }
-	services := map[svcKey]*[2]*schema.Service{}
-	var views [2]view
-	nsSet := map[string]bool{}
-	managed := map[string]bool{}
-	for side, spec := range specs {
-		views[side] = viewOf(spec, env)
-		for _, s := range views[side].services {
-			k := svcKey{s.Namespace, s.Name}
-			if services[k] == nil {
-				services[k] = &[2]*schema.Service{}
-			}
-			services[k][side] = s
-		}
-		for _, n := range views[side].names {
-			nsSet[n] = true
-			if views[side].managed[n] {
-				managed[n] = true
-			}
+	w := world.New(env, specs[base], specs[head])
+	order := make([]int, len(w.Pods))
+	eps := make([]Endpoint, len(w.Pods))
+	for i, info := range w.Pods {
+		order[i] = i
+		eps[i] = endpointOf(info, w.Universe.Pods[i])
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return compareEndpoints(eps[a], eps[b]) })
+	u := &universe{namespaces: w.Universe.Namespaces}
+	for side := range u.pods {
+		pods := w.Side(side).Pods
+		for _, i := range order {
+			u.pods[side] = append(u.pods[side], pods[i])
 		}
 	}
-
-	type pod struct {
-		ep     Endpoint
-		labels [2]map[string]string
-		ports  [2][]corev1.ContainerPort
-	}
-	var pods []pod
-	// taken: namespace + label set already represented by a pod.
-	taken := map[string]bool{}
-	for k, sides := range services {
-		p := pod{ep: Endpoint{Kind: KindService, Namespace: k.ns, Service: k.name}}
-		for side := range sides {
-			s := sides[side]
-			if s == nil {
-				s = sides[1-side]
-			}
-			p.labels[side] = s.Selector
-			p.ports[side] = containerPorts(s.Ports)
-			taken[k.ns+"\x00"+labelsString(s.Selector)] = true
-		}
-		pods = append(pods, p)
-	}
-	for n := range managed {
-		pods = append(pods, pod{ep: Endpoint{Kind: KindPods, Namespace: n}})
-		taken[n+"\x00{}"] = true
-	}
-	addSelected := func(ns string, sel map[string]string) {
-		key := ns + "\x00" + labelsString(sel)
-		if taken[key] {
-			return
-		}
-		taken[key] = true
-		nsSet[ns] = true
-		ep := Endpoint{Kind: KindSelector, Namespace: ns, Labels: sel}
-		if len(sel) == 0 {
-			ep = Endpoint{Kind: KindPods, Namespace: ns}
-		}
-		pods = append(pods, pod{ep: ep, labels: [2]map[string]string{sel, sel}})
-	}
-	for _, v := range views {
-		if v.dns != nil {
-			for _, p := range v.dns.Peers {
-				if p.Kind == schema.PeerSelector {
-					addSelected(p.Namespace, p.Selector)
-				}
-			}
-		}
-		for _, r := range v.rules {
-			if r.Peer.Kind == schema.PeerSelector {
-				addSelected(r.Peer.Namespace, r.Peer.Selector)
-			}
-		}
-	}
-	pods = append(pods, pod{ep: Endpoint{Kind: KindUnmanaged}})
-	slices.SortFunc(pods, func(a, b pod) int { return compareEndpoints(a.ep, b.ep) })
-
-	u := &universe{}
-	for _, p := range pods {
-		u.eps = append(u.eps, p.ep)
-		ns, name := p.ep.Namespace, podName(p.ep)
-		if p.ep.Kind == KindUnmanaged {
-			ns = unmanagedNS
-		}
-		for side := range u.pods {
-			u.pods[side] = append(u.pods[side], eval.Pod{Namespace: ns, Name: name, Labels: p.labels[side], Ports: p.ports[side]})
-		}
+	for _, i := range order {
+		u.eps = append(u.eps, eps[i])
 	}
 	u.nPod = len(u.eps)
-	names := make([]string, 0, len(nsSet)+1)
-	for n := range nsSet {
-		names = append(names, n)
-	}
-	names = append(names, unmanagedNS)
-	slices.Sort(names)
-	for _, n := range names {
-		u.namespaces = append(u.namespaces, eval.Namespace{Name: n})
-	}
 	u.prefixes = blocks(pols)
 	for _, c := range addressClasses(u.prefixes) {
 		u.eps = append(u.eps, c.ep)
@@ -451,31 +320,17 @@ func buildUniverse(specs [2]*schema.Spec, env string, pols [2][]*networkingv1.Ne
 	return u
 }
 
-// podName is unique within the pod's namespace: service names are DNS
-// labels, and the synthetic pods carry characters a DNS label cannot.
-func podName(e Endpoint) string {
-	switch e.Kind {
-	case KindService:
-		return e.Service
-	case KindSelector:
-		return labelsString(e.Labels)
-	case KindPods:
-		return "(other pods)"
+// endpointOf is the flow endpoint a world pod stands for.
+func endpointOf(info world.PodInfo, pod eval.Pod) Endpoint {
+	switch {
+	case info.Kind == world.ServicePod:
+		return Endpoint{Kind: KindService, Namespace: pod.Namespace, Service: info.Service.Name}
+	case info.Kind == world.PeerPod && len(pod.Labels) > 0:
+		return Endpoint{Kind: KindSelector, Namespace: pod.Namespace, Labels: pod.Labels}
+	case pod.Namespace == world.OutsideNamespace:
+		return Endpoint{Kind: KindUnmanaged}
 	}
-	return "(pod)"
-}
-
-func containerPorts(ps []schema.Port) []corev1.ContainerPort {
-	var out []corev1.ContainerPort
-	for _, p := range ps {
-		// A container port is a single port; a declared range has no
-		// name to resolve and policies carry its numbers.
-		if p.EndPort != 0 {
-			continue
-		}
-		out = append(out, corev1.ContainerPort{Name: p.Name, Protocol: p.Protocol, ContainerPort: p.Port})
-	}
-	return out
+	return Endpoint{Kind: KindPods, Namespace: pod.Namespace}
 }
 
 // compareEndpoints orders flows' ends: pods by namespace (services, then
@@ -507,7 +362,7 @@ func compareEndpoints(a, b Endpoint) int {
 	if c := rank[a.Kind] - rank[b.Kind]; c != 0 {
 		return c
 	}
-	return strings.Compare(a.Service+labelsString(a.Labels), b.Service+labelsString(b.Labels))
+	return strings.Compare(a.Service+world.LabelKey(a.Labels), b.Service+world.LabelKey(b.Labels))
 }
 
 func compareFlows(a, b Flow) int {

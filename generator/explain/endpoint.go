@@ -5,9 +5,9 @@ import (
 	"fmt"
 	"maps"
 	"net/netip"
-	"slices"
 	"strings"
 
+	"github.com/netdep/netdep/generator/world"
 	"github.com/netdep/netdep/schema"
 )
 
@@ -36,14 +36,9 @@ func (e Endpoint) PodName() string {
 	case e.Service != nil:
 		return e.Service.Name
 	case len(e.Labels) == 0:
-		return "(unlabelled)"
+		return world.UnlabelledPodName
 	}
-	keys := slices.Sorted(maps.Keys(e.Labels))
-	parts := make([]string, len(keys))
-	for i, k := range keys {
-		parts[i] = k + "=" + e.Labels[k]
-	}
-	return "(pods " + strings.Join(parts, ",") + ")"
+	return world.PeerPodName(e.Labels)
 }
 
 // ErrNotInEnvironment is matched (errors.Is) by an endpoint that names a
@@ -90,7 +85,7 @@ func ParseEndpoint(env *schema.Environment, s string) (Endpoint, error) {
 	}
 	e.Namespace = ns
 	switch {
-	case name == "*" || name == "(unlabelled)":
+	case name == "*" || name == world.UnlabelledPodName:
 		return e, nil
 	case strings.HasPrefix(name, "{") && strings.HasSuffix(name, "}"):
 		e.Labels = map[string]string{}

@@ -10,6 +10,7 @@ import (
 	"github.com/netdep/netdep/generator/eval"
 	"github.com/netdep/netdep/generator/policy"
 	"github.com/netdep/netdep/generator/verify"
+	"github.com/netdep/netdep/generator/world"
 	"github.com/netdep/netdep/schema"
 )
 
@@ -66,10 +67,10 @@ type Answer struct {
 }
 
 // Evaluate decides q in environment env of spec under policies, over the
-// world verify checks (verify.NewWorld) plus the pods SRC and DST name when
+// world verify checks (world.New) plus the pods SRC and DST name when
 // the world lacks them, such as a pod with labels no service has.
 func Evaluate(spec *schema.Spec, env string, policies []*networkingv1.NetworkPolicy, q Query, o Options) ([]Answer, error) {
-	w := verify.NewWorld(env, spec)
+	w := world.New(env, spec)
 	w.LabelNamespaces(o.Namespaces)
 	u := w.Universe
 	for _, ep := range []Endpoint{q.Src, q.Dst} {

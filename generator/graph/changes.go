@@ -8,12 +8,12 @@ import (
 // Endpoint is one end of a changed edge, as a flow diff names it.
 type Endpoint struct {
 	// Kind decides the shape: Service, Unmanaged, Selector (any pods named
-	// by labels, or "(other pods)") or CIDR.
+	// by labels, or "(unlabelled)") or CIDR.
 	Kind NodeKind
 	// Namespace is the cluster the node is drawn in; "" draws it outside
-	// every namespace (addresses, "(unmanaged namespace)").
+	// every namespace (addresses, "netdep-outside/(unlabelled)").
 	Namespace string
-	// Name is the caption: the service name, "{k=v}", "10.0.0.0/8", ...
+	// Name is the caption: the service name, "(pods k=v)", "10.0.0.0/8", ...
 	Name string
 	// Managed draws the namespace's cluster solid rather than dashed.
 	Managed bool

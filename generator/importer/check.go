@@ -12,6 +12,7 @@ import (
 
 	"github.com/netdep/netdep/generator/eval"
 	"github.com/netdep/netdep/generator/verify"
+	"github.com/netdep/netdep/generator/world"
 	"github.com/netdep/netdep/schema"
 )
 
@@ -189,17 +190,17 @@ func (im *policyImporter) unnamedWhy(d verify.Difference, src, dst eval.Endpoint
 func outsideWhy(d verify.Difference, v eval.Verdict) string {
 	srcNS, dstNS := nsOf(d.Source), nsOf(d.Destination)
 	switch {
-	case dstNS == verify.OutsideNamespace && len(v.Egress.Isolating) == 0:
-		return fmt.Sprintf("no policy selected %s for egress, so it reached every namespace; netdep isolates all of %s and names only the namespaces of the inputs (%s stands for the others)", d.Source, srcNS, verify.OutsideNamespace)
-	case srcNS == verify.OutsideNamespace && len(v.Ingress.Isolating) == 0:
-		return fmt.Sprintf("no policy selected %s for ingress, so every namespace reached it; netdep isolates all of %s and names only the namespaces of the inputs (%s stands for the others)", d.Destination, dstNS, verify.OutsideNamespace)
-	case dstNS == verify.OutsideNamespace || srcNS == verify.OutsideNamespace:
+	case dstNS == world.OutsideNamespace && len(v.Egress.Isolating) == 0:
+		return fmt.Sprintf("no policy selected %s for egress, so it reached every namespace; netdep isolates all of %s and names only the namespaces of the inputs (%s stands for the others)", d.Source, srcNS, world.OutsideNamespace)
+	case srcNS == world.OutsideNamespace && len(v.Ingress.Isolating) == 0:
+		return fmt.Sprintf("no policy selected %s for ingress, so every namespace reached it; netdep isolates all of %s and names only the namespaces of the inputs (%s stands for the others)", d.Destination, dstNS, world.OutsideNamespace)
+	case dstNS == world.OutsideNamespace || srcNS == world.OutsideNamespace:
 		rules := v.Ingress.Allowing
 		dir := "ingress"
-		if dstNS == verify.OutsideNamespace {
+		if dstNS == world.OutsideNamespace {
 			rules, dir = v.Egress.Allowing, "egress"
 		}
-		return fmt.Sprintf("%s admitted namespaces the inputs do not have (%s stands for them); netdep names namespaces, so only the ones in the inputs are imported", joinAllowing(rules, dir), verify.OutsideNamespace)
+		return fmt.Sprintf("%s admitted namespaces the inputs do not have (%s stands for them); netdep names namespaces, so only the ones in the inputs are imported", joinAllowing(rules, dir), world.OutsideNamespace)
 	}
 	return ""
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/netdep/netdep/generator/eval"
 	"github.com/netdep/netdep/generator/report"
+	"github.com/netdep/netdep/generator/world"
 	"github.com/netdep/netdep/schema"
 )
 
@@ -253,7 +254,7 @@ func peerName(p schema.Peer) string {
 		if p.Selector == nil {
 			return p.Namespace + "/(every pod)"
 		}
-		return p.Namespace + "/(pods " + labelKey(p.Selector) + ")"
+		return p.Namespace + "/" + world.PeerPodName(p.Selector)
 	}
 }
 

@@ -9,7 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/netdep/netdep/generator/eval"
-	"github.com/netdep/netdep/generator/verify"
+	"github.com/netdep/netdep/generator/world"
 )
 
 // scan lists what the import changes in a rule that the check cannot see,
@@ -46,7 +46,7 @@ func (im *policyImporter) scanPeer(p *networkingv1.NetworkPolicy, field string, 
 		}
 		nss = im.peerNamespaces(p.Namespace, s)
 		switch {
-		case nsSel.Matches(labels.Set{eval.NamespaceNameLabel: verify.OutsideNamespace}):
+		case nsSel.Matches(labels.Set{eval.NamespaceNameLabel: world.OutsideNamespace}):
 			im.approximations[fmt.Sprintf("%s %s.namespaceSelector %s matches namespaces not in the inputs too; imported as the namespaces of the inputs (%s)", ref, field, showSelector(s), strings.Join(nss, ", "))] = true
 		case len(nss) == 0:
 			im.approximations[fmt.Sprintf("%s %s.namespaceSelector %s matches no namespace in the inputs; nothing imported for it (add the Namespace manifests with their labels)", ref, field, showSelector(s))] = true

@@ -13,7 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/netdep/netdep/generator/eval"
-	"github.com/netdep/netdep/generator/verify"
+	"github.com/netdep/netdep/generator/world"
 )
 
 // svcInfo is one imported service: a workload of the inputs, or the pods
@@ -50,7 +50,7 @@ func (im *policyImporter) knownNamespaces() {
 			}
 		})
 	}
-	delete(known, verify.OutsideNamespace)
+	delete(known, world.OutsideNamespace)
 	im.namespaces = sortedKeys(known)
 	for _, p := range im.pols {
 		for _, t := range p.Spec.PolicyTypes {

@@ -10,26 +10,26 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/netdep/netdep/generator/eval"
-	"github.com/netdep/netdep/generator/verify"
+	"github.com/netdep/netdep/generator/world"
 )
 
 // universe builds the pods the original policies are evaluated over: one
 // per service, an unlabelled one per namespace and for a namespace the
-// inputs do not have (verify.OutsideNamespace), the cluster DNS, and one
+// inputs do not have (world.OutsideNamespace), the cluster DNS, and one
 // per raw peer of a namespace netdep will not manage. Pods are named as
-// verify's world names them, so that a difference verify reports can be
+// the probe world (package world) names them, so that a difference verify reports can be
 // explained here.
 func (im *policyImporter) universe() error {
-	for _, n := range append(append([]string(nil), im.namespaces...), verify.OutsideNamespace) {
+	for _, n := range append(append([]string(nil), im.namespaces...), world.OutsideNamespace) {
 		im.u.Namespaces = append(im.u.Namespaces, eval.Namespace{Name: n, Labels: im.nsLabels[n]})
 	}
 	for _, s := range im.svcs {
 		s.pod = im.addPod(s.ns, s.name, s.sel, s.w.Ports, s)
 	}
 	for _, n := range im.namespaces {
-		im.addPod(n, "(unlabelled)", nil, nil, nil)
+		im.addPod(n, world.UnlabelledPodName, nil, nil, nil)
 	}
-	im.addPod(verify.OutsideNamespace, "(unlabelled)", nil, nil, nil)
+	im.addPod(world.OutsideNamespace, world.UnlabelledPodName, nil, nil, nil)
 	dnsLabels := map[string]string{"k8s-app": "kube-dns"}
 	for _, s := range im.svcs {
 		if s.ns == "kube-system" && labelKey(s.sel) == labelKey(dnsLabels) {
@@ -37,12 +37,12 @@ func (im *policyImporter) universe() error {
 		}
 	}
 	if im.dnsPod < 0 {
-		im.dnsPod = im.addPod("kube-system", "(pods k8s-app=kube-dns)", dnsLabels, nil, nil)
+		im.dnsPod = im.addPod("kube-system", world.PeerPodName(dnsLabels), dnsLabels, nil, nil)
 	}
 	// Pods a peer names by labels that no workload of the inputs carries,
 	// in a namespace without policies (ingress-nginx's controller, a
 	// Prometheus from another repository): one pod with exactly those
-	// labels, as verify's world has for a raw peer, so that what the
+	// labels, as the probe world has for a raw peer, so that what the
 	// policies allow them is imported as a raw peer.
 	for _, p := range im.pols {
 		eachPeer(p, func(_ string, peer networkingv1.NetworkPolicyPeer) {
@@ -58,7 +58,7 @@ func (im *policyImporter) universe() error {
 					}
 				}
 				if !carried {
-					im.addPod(n, "(pods "+labelKey(sel.MatchLabels)+")", copyMap(sel.MatchLabels), nil, nil)
+					im.addPod(n, world.PeerPodName(sel.MatchLabels), copyMap(sel.MatchLabels), nil, nil)
 				}
 			}
 		})
@@ -77,7 +77,7 @@ func (im *policyImporter) addPod(ns, name string, lbl map[string]string, ports [
 	im.u.Pods = append(im.u.Pods, eval.Pod{Namespace: ns, Name: name, Labels: lbl, Ports: ports})
 	im.byPod = append(im.byPod, s)
 	im.podName = append(im.podName, ns+"/"+name)
-	if ns != verify.OutsideNamespace {
+	if ns != world.OutsideNamespace {
 		im.nsPods[ns] = append(im.nsPods[ns], i)
 	}
 	return i

@@ -4,6 +4,7 @@ import (
 	"net/netip"
 
 	"github.com/netdep/netdep/generator/eval"
+	"github.com/netdep/netdep/generator/world"
 	"github.com/netdep/netdep/schema"
 )
 
@@ -13,7 +14,7 @@ import (
 // comparing it with the evaluator's answer on the generated policies tests
 // the generator rather than restating it.
 type declared struct {
-	w    *World
+	w    *world.World
 	spec *schema.Spec
 	env  *schema.Environment
 	// egress and ingress are, per world pod, the rules of the service the
@@ -41,14 +42,14 @@ type podRules struct {
 	other  []schema.Rule        // raw-selector and CIDR peers
 }
 
-func newDeclared(w *World, spec *schema.Spec, env *schema.Environment) *declared {
+func newDeclared(w *world.World, spec *schema.Spec, env *schema.Environment) *declared {
 	n := len(w.Universe.Pods)
 	d := &declared{w: w, spec: spec, env: env, egress: make([]podRules, n), ingress: make([]podRules, n)}
 	d.podsByNS = map[string][]int{}
 	d.podByService = map[serviceKey]int{}
 	for i, p := range w.Universe.Pods {
 		d.podsByNS[p.Namespace] = append(d.podsByNS[p.Namespace], i)
-		if w.Pods[i].Kind == ServicePod {
+		if w.Pods[i].Kind == world.ServicePod {
 			d.podByService[keyOf(w.Pods[i].Service)] = i
 		}
 		ns := spec.Namespace(p.Namespace)
@@ -198,7 +199,7 @@ func (d *declared) allowed(self int, peer eval.Endpoint, externals []eval.Extern
 	if !egress && !peer.External && d.dnsServer(self) {
 		out = out.Union(portSet(d.env.DNS.Ports, false))
 	}
-	if info.Kind != ServicePod {
+	if info.Kind != world.ServicePod {
 		return out
 	}
 	pr := &d.ingress[self]
@@ -251,7 +252,7 @@ func (d *declared) matches(p schema.Peer, self int, peer eval.Endpoint, external
 	switch p.Kind {
 	case schema.PeerService:
 		info := d.w.Pods[peer.Index]
-		return info.Kind == ServicePod && keyOf(info.Service) == keyOf(p.Service)
+		return info.Kind == world.ServicePod && keyOf(info.Service) == keyOf(p.Service)
 	case schema.PeerSelector:
 		if pod.Namespace != p.Namespace {
 			return false

@@ -9,6 +9,7 @@ import (
 
 	"github.com/netdep/netdep/generator/eval"
 	"github.com/netdep/netdep/generator/policy"
+	"github.com/netdep/netdep/generator/world"
 	"github.com/netdep/netdep/schema"
 	"github.com/netdep/netdep/tests/synth"
 )
@@ -155,7 +156,7 @@ func TestRandomOneSidedMutationsAreCaught(t *testing.T) {
 // own differs between two sets of policies.
 func sidesDiffer(t *testing.T, spec *schema.Spec, env string, a, b []*networkingv1.NetworkPolicy) bool {
 	t.Helper()
-	w := NewWorld(env, spec)
+	w := world.New(env, spec)
 	ea, err := eval.New(w.Universe, a)
 	if err != nil {
 		t.Fatal(err)

@@ -8,6 +8,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 
 	"github.com/netdep/netdep/generator/eval"
+	"github.com/netdep/netdep/generator/world"
 	"github.com/netdep/netdep/schema"
 )
 
@@ -72,7 +73,7 @@ type Difference struct {
 
 // Options change the world a check evaluates over.
 type Options struct {
-	// Namespaces label the world's namespaces (World.LabelNamespaces): the
+	// Namespaces label the world's namespaces (world.World.LabelNamespaces): the
 	// Namespace objects given with the policies, as LoadManifests reads them.
 	Namespaces []eval.Namespace
 }
@@ -85,7 +86,7 @@ func Check(spec *schema.Spec, env string, policies []*networkingv1.NetworkPolicy
 
 // checker holds one check's state.
 type checker struct {
-	w         *World
+	w         *world.World
 	d         *declared
 	ev        *eval.Evaluator
 	externals []eval.External
@@ -102,7 +103,7 @@ func CheckWith(spec *schema.Spec, env string, policies []*networkingv1.NetworkPo
 	if e == nil {
 		return nil, fmt.Errorf("unknown environment %q", env)
 	}
-	w := NewWorld(env, spec)
+	w := world.New(env, spec)
 	w.LabelNamespaces(o.Namespaces)
 	ev, err := eval.New(w.Universe, policies)
 	if err != nil {

@@ -14,12 +14,12 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 
 	"github.com/netdep/netdep/generator/eval"
-	"github.com/netdep/netdep/generator/verify"
+	"github.com/netdep/netdep/generator/world"
 	"github.com/netdep/netdep/schema"
 )
 
 // This file wires the e2e test to the product: the universe of an example
-// comes from its dependency files (schema.Load, then verify.NewWorld, the
+// comes from its dependency files (schema.Load, then world.New, the
 // world `netdep verify` evaluates over), the policies are the committed,
 // rendered overlay (built with krusty, as `kubectl kustomize` does, not by
 // netdep), and the oracle is netdep's own evaluator (generator/eval).
@@ -78,12 +78,12 @@ func specScenario(name string, spec *schema.Spec, env string, pols []*networking
 }
 
 // specUniverse is the world `netdep verify` evaluates env over
-// (verify.NewWorld), as test bed endpoints, completed, with the address
+// (world.New), as test bed endpoints, completed, with the address
 // prefixes the specs name. Several specs (the revisions of a rollout) give
 // the union of their pods, as `netdep diff` evaluates both sides; a
 // namespace's isolation is the last spec's that manages it.
 func specUniverse(env string, specs ...*schema.Spec) (*Universe, []netip.Prefix, error) {
-	w := verify.NewWorld(env, specs...)
+	w := world.New(env, specs...)
 	u := &Universe{}
 	for _, n := range w.Universe.Namespaces {
 		ns := Namespace{Name: n.Name}
@@ -98,12 +98,12 @@ func specUniverse(env string, specs ...*schema.Spec) (*Universe, []netip.Prefix,
 		info := w.Pods[i]
 		e := &Endpoint{Namespace: p.Namespace, Labels: p.Labels}
 		switch info.Kind {
-		case verify.ServicePod:
+		case world.ServicePod:
 			e.Name = info.Service.Name
 			for _, sp := range info.Service.Ports {
 				e.Ports = append(e.Ports, Port{Name: sp.Name, Protocol: sp.Protocol, Port: sp.Port, EndPort: sp.EndPort})
 			}
-		case verify.UnlabelledPod:
+		case world.UnlabelledPod:
 			e.Name = "unlabelled"
 		default:
 			// A pod carrying a raw peer's (or DNS's) selector labels; its
@@ -224,16 +224,13 @@ func representative(prefixes []netip.Prefix) (netip.Addr, bool) {
 	return netip.Addr{}, false
 }
 
-// containerPorts is what the pod spec declares: ranges have no container-port
-// form and are declared by their first port, unnamed (as verify does).
+// containerPorts is what the pod spec declares: the world's container ports
+// (world.ContainerPorts), so the test bed's pods are the pods verify
+// evaluates.
 func containerPorts(ports []Port) []corev1.ContainerPort {
-	var out []corev1.ContainerPort
-	for _, p := range ports {
-		cp := corev1.ContainerPort{ContainerPort: p.Port, Protocol: p.Protocol}
-		if p.EndPort == 0 {
-			cp.Name = p.Name
-		}
-		out = append(out, cp)
+	sp := make([]schema.Port, len(ports))
+	for i, p := range ports {
+		sp[i] = schema.Port(p)
 	}
-	return out
+	return world.ContainerPorts(sp)
 }
