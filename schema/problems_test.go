@@ -1,33 +1,22 @@
 package schema
 
 import (
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/netdep/netdep/tests/golden"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files under testdata")
+var update = golden.Update
 
-// golden compares got with the file at path, or rewrites it under -update. A
-// missing golden fails: it is written only on request.
-func golden(t *testing.T, path, got string) {
+// checkGolden compares got with the file at path, or rewrites it under
+// -update (tests/golden).
+func checkGolden(t *testing.T, path, got string) {
 	t.Helper()
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./schema -update to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("output differs from %s (run with -update to accept)\n--- got\n%s--- want\n%s", path, got, want)
-	}
+	golden.Check(t, path, []byte(got))
 }
 
 // caseFiles reads every input of a test case directory as explicitly named
@@ -123,7 +112,7 @@ func TestProblems(t *testing.T) {
 			if sorted.Error() != probs.Error() {
 				t.Errorf("problems not sorted:\n%s", probs.Error())
 			}
-			golden(t, filepath.Join(dir, "want.txt"), probs.Error()+"\n")
+			checkGolden(t, filepath.Join(dir, "want.txt"), probs.Error()+"\n")
 		})
 	}
 }

@@ -4,12 +4,10 @@ package tests
 
 import (
 	"bytes"
-	"flag"
 	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"strings"
 	"testing"
@@ -18,16 +16,29 @@ import (
 
 	"github.com/netdep/netdep/cmd/netdep/app"
 	"github.com/netdep/netdep/generator/kustomize"
+
+	"github.com/netdep/netdep/tests/golden"
 )
 
-var update = flag.Bool("update", false, "rewrite golden files and example trees from the current output")
+// update is tests/golden's one -update flag: it also rewrites the example
+// trees from the current output.
+var update = golden.Update
+
+// root is the repository: go test runs a package's tests in its directory,
+// tests/, and this is read before any test changes directory.
+var root = func() string {
+	abs, err := filepath.Abs("..")
+	if err != nil {
+		panic(err)
+	}
+	return abs
+}()
 
 // repoRoot is where netdep runs in these tests, as it does in CI: paths in
 // messages and annotations are relative to it.
 func repoRoot(t *testing.T) string {
 	t.Helper()
-	_, file, _, _ := runtime.Caller(0)
-	return filepath.Dir(filepath.Dir(file))
+	return root
 }
 
 type result struct {

@@ -10,6 +10,8 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 
 	"github.com/netdep/netdep/generator/gitrev/gitrevtest"
+
+	"github.com/netdep/netdep/tests/golden"
 )
 
 // The fixture project: two environments, a shop namespace calling payments,
@@ -289,25 +291,10 @@ func copyDir(t *testing.T, from, to string) {
 	writeTree(t, to, files)
 }
 
-// checkGolden compares got with testdata/<name>; -update rewrites it. A
-// missing golden fails.
+// checkGolden compares got with tests/testdata/<name>; -update rewrites it
+// (tests/golden). Tests here run netdep from the repository's root, so the
+// path is the root's, not the working directory's.
 func checkGolden(t *testing.T, name, got string) {
 	t.Helper()
-	path := filepath.Join(repoRoot(t), "tests", "testdata", filepath.FromSlash(name))
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./tests -run %s -update)", err, t.Name())
-	}
-	if string(want) != got {
-		t.Errorf("output differs from %s (run with -update to accept):\n--- got ---\n%s", path, got)
-	}
+	golden.Check(t, filepath.Join(root, "tests", "testdata", filepath.FromSlash(name)), []byte(got))
 }

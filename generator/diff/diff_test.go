@@ -2,9 +2,7 @@ package diff
 
 import (
 	"bytes"
-	"flag"
 	"net/netip"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -12,31 +10,15 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/netdep/netdep/schema"
+
+	"github.com/netdep/netdep/tests/golden"
 )
 
-var update = flag.Bool("update", false, "rewrite golden files from the current output")
-
-// checkGolden compares got with testdata/name; -update rewrites it. A
-// missing golden fails.
+// checkGolden compares got with testdata/name; -update rewrites it
+// (tests/golden).
 func checkGolden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./generator/diff -update)", err)
-	}
-	if !bytes.Equal(want, got) {
-		t.Errorf("output differs from %s (run with -update to accept)", path)
-	}
+	golden.Check(t, filepath.Join("testdata", name), got)
 }
 
 func TestAddressClasses(t *testing.T) {

@@ -1,32 +1,18 @@
 package graph
 
 import (
-	"flag"
-	"os"
 	"path/filepath"
 	"slices"
 	"testing"
 
 	"github.com/netdep/netdep/generator"
-)
 
-var update = flag.Bool("update", false, "rewrite the golden files under testdata")
+	"github.com/netdep/netdep/tests/golden"
+)
 
 func checkGolden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./generator/graph -update)", err)
-	}
-	if string(want) != string(got) {
-		t.Errorf("%s differs (run with -update to accept):\n%s", path, got)
-	}
+	golden.Check(t, filepath.Join("testdata", name), got)
 }
 
 func sampleChanges() []ChangedEdge {

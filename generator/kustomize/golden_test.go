@@ -1,19 +1,18 @@
 package kustomize
 
 import (
-	"bytes"
-	"errors"
-	"flag"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/netdep/netdep/tests/golden"
 )
 
 // update rewrites golden files and directories under testdata/ instead of
-// comparing with them.
-var update = flag.Bool("update", false, "rewrite golden files under testdata/")
+// comparing with them (tests/golden's one flag).
+var update = golden.Update
 
 // checkGoldenTree compares tree with the directory testdata/<name>, file by
 // file, extra and missing files included; with -update it rewrites the
@@ -53,33 +52,14 @@ func checkGoldenTree(t *testing.T, name string, tree Tree) {
 	for _, p := range c.Modified {
 		want, _ := os.ReadFile(filepath.Join(dir, filepath.FromSlash(p)))
 		got, _ := tree.Get(p)
-		t.Errorf("%s/%s: differs from the golden file\n--- got\n%s\n--- want\n%s", dir, p, got, want)
+		t.Errorf("%s/%s: differs from the golden file (-want +got):\n%s", dir, p, golden.Diff(want, got))
 	}
 }
 
 // checkGoldenFile compares got with testdata/<name> byte for byte.
 func checkGoldenFile(t *testing.T, name string, got []byte) {
 	t.Helper()
-	file := filepath.Join("testdata", filepath.FromSlash(name))
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(file, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(file)
-	if errors.Is(err, fs.ErrNotExist) {
-		t.Fatalf("golden file %s is missing (run go test -update)", file)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s: differs from the golden file\n--- got\n%s\n--- want\n%s", file, got, want)
-	}
+	golden.Check(t, filepath.Join("testdata", filepath.FromSlash(name)), got)
 }
 
 // readTree reads a directory written by Write back into a Tree.

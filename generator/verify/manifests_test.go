@@ -3,7 +3,6 @@ package verify
 import (
 	"os"
 	"path/filepath"
-	"runtime"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -19,8 +18,7 @@ import (
 // kustomizations yields the same objects as krusty on every overlay of the
 // examples.
 func TestResourcesOnlyMatchesKrusty(t *testing.T) {
-	_, file, _, _ := runtime.Caller(0)
-	root := filepath.Join(filepath.Dir(file), "..", "..", "examples")
+	root := filepath.Join(repoRoot, "examples")
 	dirs, _ := filepath.Glob(filepath.Join(root, "*", "netpol", "overlays", "*"))
 	base, _ := filepath.Glob(filepath.Join(root, "*", "netpol", "base"))
 	dirs = append(dirs, base...)

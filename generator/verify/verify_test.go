@@ -2,7 +2,6 @@ package verify
 
 import (
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 
@@ -13,11 +12,19 @@ import (
 	"github.com/netdep/netdep/schema"
 )
 
+// repoRoot is the repository: go test runs these tests in
+// generator/verify, and this is read before any test changes directory.
+var repoRoot = func() string {
+	abs, err := filepath.Abs(filepath.Join("..", ".."))
+	if err != nil {
+		panic(err)
+	}
+	return abs
+}()
+
 func loadExample(t *testing.T, name string) (*schema.Spec, *policy.Set) {
 	t.Helper()
-	_, file, _, _ := runtime.Caller(0)
-	root := filepath.Join(filepath.Dir(file), "..", "..")
-	t.Chdir(root)
+	t.Chdir(repoRoot)
 	spec, probs := schema.Load([]string{filepath.Join("examples", name)})
 	if len(probs.Errors()) > 0 {
 		t.Fatalf("loading %s:\n%v", name, probs)
