@@ -15,6 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/netdep/netdep/generator/gitrev/gitrevtest"
+	"github.com/netdep/netdep/generator/importer"
 )
 
 // minCatalog is how many distinct mistakes the catalogue must hold at least.
@@ -526,6 +527,11 @@ var catalogSetups = map[string]func(t *testing.T, r *caseRun){
 		if err := os.MkdirAll(filepath.Join(r.dir, r.self, ".git", "objects"), 0o755); err != nil {
 			t.Fatal(err)
 		}
+	},
+	// A flow one byte longer than a flow line may be: refused at its
+	// start, not read to its end.
+	"flow-line-too-long": func(t *testing.T, r *caseRun) {
+		catalogWrite(t, r.dir, r.self+"/flows.json", `{"flow":{"verdict":"FORWARDED","summary":"`+strings.Repeat("a", importer.MaxFlowLine)+"\"}}\n")
 	},
 	// A generated manifest of many megabytes beside the dependency files:
 	// no netdep: line, so it is not netdep's business.
