@@ -163,10 +163,10 @@ func progress(stderr io.Writer, quiet bool) func(string) {
 // checkEnv is a usage error for an environment the project does not declare.
 func checkEnv(out *generator.Output, env string) error {
 	if out.Spec.Environment(env) == nil {
-		if len(out.Spec.Environments) == 0 {
+		if out.Spec.Implicit() {
 			return usageError{fmt.Errorf("unknown environment %q (there is no project file, so no environments)", env)}
 		}
-		return usageError{fmt.Errorf("unknown environment %q (the project declares %v)", env, out.Spec.Environments)}
+		return usageError{fmt.Errorf("unknown environment %q (the project declares %v)", env, out.Spec.EnvNames())}
 	}
 	return nil
 }
