@@ -28,7 +28,7 @@ func TestParseValid(t *testing.T) {
 	single := &Spec{
 		Namespaces: []*Namespace{{Name: "shop", Managed: true, IsolateIngress: true, IsolateEgress: true,
 			Sources: []string{"shop.yaml"}, Services: []*Service{cart, catalog}}},
-		Envs: []*Environment{{
+		Environments: []*Environment{{
 			Name:     "",
 			Services: []*Service{cart, catalog},
 			Rules: []Rule{
@@ -55,11 +55,10 @@ func TestParseValid(t *testing.T) {
 	monitoring := Rule{Service: web, Direction: Egress, Peer: Peer{Kind: PeerSelector, Namespace: "monitoring"}, Ports: []Port{tcp("", 9091, 0)}, Source: pos("shop.yaml", 10, 9)}
 	world := Rule{Service: web, Direction: Ingress, Peer: Peer{Kind: PeerCIDR, CIDR: "0.0.0.0/0"}, Ports: []Port{tcp("http", 8080, 0)}, Source: pos("shop.yaml", 13, 9)}
 	envs := &Spec{
-		Environments: []string{"dev", "prod"},
-		ProjectFile:  "project.yaml",
+		ProjectFile: "project.yaml",
 		Namespaces: []*Namespace{{Name: "shop", Managed: true, IsolateIngress: true,
 			Sources: []string{"shop.yaml"}, Services: []*Service{api, web}}},
-		Envs: []*Environment{
+		Environments: []*Environment{
 			{
 				Name:     "dev",
 				Services: []*Service{web},
@@ -114,6 +113,36 @@ func TestParseValid(t *testing.T) {
 	}
 }
 
+// TestSpecEnvNames: the names come from the environments themselves, and
+// only a run without a project file is implicit.
+func TestSpecEnvNames(t *testing.T) {
+	tests := []struct {
+		name     string
+		envs     []string
+		want     []string
+		implicit bool
+	}{
+		{"none", nil, []string{""}, true},
+		{"implicit", []string{""}, []string{""}, true},
+		{"declared", []string{"dev", "prod"}, []string{"dev", "prod"}, false},
+		{"one declared", []string{"prod"}, []string{"prod"}, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := &Spec{}
+			for _, e := range tc.envs {
+				s.Environments = append(s.Environments, &Environment{Name: e})
+			}
+			if diff := cmp.Diff(tc.want, s.EnvNames()); diff != "" {
+				t.Errorf("EnvNames (-want +got):\n%s", diff)
+			}
+			if got := s.Implicit(); got != tc.implicit {
+				t.Errorf("Implicit() = %v, want %v", got, tc.implicit)
+			}
+		})
+	}
+}
+
 // TestParseProductExample keeps the example of PRODUCT.md valid.
 func TestParseProductExample(t *testing.T) {
 	spec, probs := Parse(caseFiles(t, filepath.Join("testdata", "valid", "product")))
@@ -129,7 +158,7 @@ func TestParseProductExample(t *testing.T) {
 		t.Errorf("prod dns = %s, want the NodeLocal DNSCache address", got)
 	}
 	var debugRules int
-	for _, e := range spec.Envs {
+	for _, e := range spec.Environments {
 		for _, r := range e.Rules {
 			if r.Service.Name == "debug" || (r.Peer.Service != nil && r.Peer.Service.Name == "debug") {
 				debugRules++

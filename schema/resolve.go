@@ -1142,7 +1142,7 @@ func (r *resolver) checkNamedCIDR(it *intent) bool {
 // --- the Spec ----------------------------------------------------------------
 
 func (r *resolver) spec() *Spec {
-	s := &Spec{Environments: r.envNames}
+	s := &Spec{}
 	if r.project != nil {
 		s.ProjectFile = r.project.File
 		s.Layout = r.project.Layout
@@ -1151,12 +1151,15 @@ func (r *resolver) spec() *Spec {
 		s.Namespaces = append(s.Namespaces, r.namespaces[name].ns)
 	}
 	// Environments only read the resolver's state: build them side by side.
-	names := s.EnvNames()
-	s.Envs = make([]*Environment, len(names))
+	names := r.envNames
+	if len(names) == 0 {
+		names = []string{""}
+	}
+	s.Environments = make([]*Environment, len(names))
 	var g errgroup.Group
 	for i, env := range names {
 		g.Go(func() error {
-			s.Envs[i] = r.environment(env)
+			s.Environments[i] = r.environment(env)
 			return nil
 		})
 	}

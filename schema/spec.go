@@ -9,18 +9,14 @@ import (
 // Spec is the validated, resolved input of one run. Everything in it is sorted
 // and every reference is bound, so consumers never range over a map.
 type Spec struct {
-	// Environments are the names declared by the project file, sorted. It is
-	// empty when there is no project file: the run then has one implicit
-	// environment, named "" everywhere below.
-	Environments []string
+	// Environments holds one resolved view per environment the project
+	// file declares, sorted by name. Without a project file the run has one
+	// implicit environment, named "" everywhere below (see Implicit).
+	Environments []*Environment
 
 	// Namespaces are every namespace a dependency file describes, managed or
 	// not, sorted by name.
 	Namespaces []*Namespace
-
-	// Envs holds one resolved view per environment, in the order of
-	// Environments (a single entry named "" without a project file).
-	Envs []*Environment
 
 	// ProjectFile is the path of the project file, "" when there is none.
 	ProjectFile string
@@ -30,18 +26,28 @@ type Spec struct {
 	Layout string
 }
 
-// EnvNames returns the environments a run produces: the declared ones, or the
-// single implicit environment "".
+// EnvNames returns the names of the environments a run produces: the
+// declared ones, or the single implicit environment "".
 func (s *Spec) EnvNames() []string {
 	if len(s.Environments) == 0 {
 		return []string{""}
 	}
-	return s.Environments
+	names := make([]string, len(s.Environments))
+	for i, e := range s.Environments {
+		names[i] = e.Name
+	}
+	return names
+}
+
+// Implicit says whether the run has only the implicit environment "": no
+// project file declares any, so the tree is a base without overlays.
+func (s *Spec) Implicit() bool {
+	return len(s.Environments) == 0 || len(s.Environments) == 1 && s.Environments[0].Name == ""
 }
 
 // Environment returns the resolved view of one environment, nil if unknown.
 func (s *Spec) Environment(name string) *Environment {
-	for _, e := range s.Envs {
+	for _, e := range s.Environments {
 		if e.Name == name {
 			return e
 		}

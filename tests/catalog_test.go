@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/netdep/netdep/generator/gitrev/gitrevtest"
+	"github.com/netdep/netdep/generator/importer"
 )
 
 // minCatalog is how many distinct mistakes the catalogue must hold at least.
@@ -61,9 +63,10 @@ const minCatalog = 40
 //
 // A case that exits 2 prints nothing on stdout; its last line is
 // "netdep: ..."; when problems come before it, they are sorted by file and
-// position and the last line counts them and says nothing was written. It
-// leaves the directory it ran in as it was, byte for byte, and creates
-// nothing at $OUT. A case of generate that exits 0 writes the tree at $OUT.
+// position and the last line counts them, adding that nothing was written
+// if and only if the command writes files (generate, import policies,
+// import flows). It leaves the directory it ran in as it was, byte for
+// byte, and creates nothing at $OUT. A case of generate that exits 0 writes the tree at $OUT.
 //
 // The goldens are rewritten with go test ./tests -run TestCatalog -update.
 func TestCatalog(t *testing.T) {
@@ -230,7 +233,7 @@ func (c catalogCase) run(t *testing.T) {
 		r.out = filepath.Join(t.TempDir(), "netpol")
 		before := snapshot(t, r.dir)
 		res = r.unexpand(run(t, r.dir, r.expand(t, c.args, "--strict")...))
-		expectFailure(t, res, r.out)
+		expectFailure(t, res, c.writes(), r.out)
 		checkCaseGolden(t, filepath.Join(c.dir, "want.strict.stderr"), res.stderr)
 		expectUnchanged(t, before, r.dir)
 		return
@@ -247,7 +250,7 @@ func (c catalogCase) run(t *testing.T) {
 		t.Errorf("stdout = %q, want nothing (or a want.stdout)", res.stdout)
 	}
 	if res.code == 2 {
-		expectFailure(t, res, r.out)
+		expectFailure(t, res, c.writes(), r.out)
 		expectUnchanged(t, before, r.dir)
 		if strings.Contains(res.stderr, "warning: ") {
 			t.Errorf("warnings printed with errors:\n%s", res.stderr)
@@ -260,11 +263,23 @@ func (c catalogCase) run(t *testing.T) {
 	}
 }
 
+// writes says whether the case's command writes files, so that a failure
+// says nothing was written.
+func (c catalogCase) writes() bool {
+	switch c.args[0] {
+	case "generate":
+		return true
+	case "import":
+		return len(c.args) > 1 && (c.args[1] == "policies" || c.args[1] == "flows")
+	}
+	return false
+}
+
 // expectFailure checks what every failed run promises: exit 2, nothing on
 // stdout, a last line from netdep, problems before it sorted by file and
-// position and counted, and no output directory (nor a temporary one beside
-// it).
-func expectFailure(t *testing.T, res result, out string) {
+// position and counted (saying nothing was written when the command writes
+// and only then), and no output directory (nor a temporary one beside it).
+func expectFailure(t *testing.T, res result, writes bool, out string) {
 	t.Helper()
 	if res.code != 2 {
 		t.Errorf("exit code = %d, want 2", res.code)
@@ -278,8 +293,13 @@ func expectFailure(t *testing.T, res result, out string) {
 		t.Errorf("last line = %q, want netdep's own", last)
 	}
 	if len(lines) > 1 && !strings.HasPrefix(lines[len(lines)-2], "Run 'netdep") {
-		if !strings.HasSuffix(last, ", nothing written") {
+		switch count := regexp.MustCompile(`^netdep: \d+ errors?(, nothing written)?$`).FindStringSubmatch(last); {
+		case count == nil:
 			t.Errorf("last line = %q, want the count of errors", last)
+		case writes && count[1] == "":
+			t.Errorf("last line = %q, want it to say nothing was written", last)
+		case !writes && count[1] != "":
+			t.Errorf("last line = %q: the command writes nothing, so it need not say so", last)
 		}
 		if !sortedProblems(lines[:len(lines)-1]) {
 			t.Errorf("problems not sorted by file and position:\n%s", res.stderr)
@@ -526,6 +546,11 @@ var catalogSetups = map[string]func(t *testing.T, r *caseRun){
 		if err := os.MkdirAll(filepath.Join(r.dir, r.self, ".git", "objects"), 0o755); err != nil {
 			t.Fatal(err)
 		}
+	},
+	// A flow one byte longer than a flow line may be: refused at its
+	// start, not read to its end.
+	"flow-line-too-long": func(t *testing.T, r *caseRun) {
+		catalogWrite(t, r.dir, r.self+"/flows.json", `{"flow":{"verdict":"FORWARDED","summary":"`+strings.Repeat("a", importer.MaxFlowLine)+"\"}}\n")
 	},
 	// A generated manifest of many megabytes beside the dependency files:
 	// no netdep: line, so it is not netdep's business.

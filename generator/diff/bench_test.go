@@ -23,7 +23,7 @@ func BenchmarkCompare(b *testing.B) {
 		head := mustGenerate(b, synthFiles(bc.services, 10))
 		b.Run(bc.name, func(b *testing.B) {
 			for b.Loop() {
-				r, err := Compare(base, head, Side{Ref: "base"}, WorkingTree)
+				r, err := compareRuns(base, head, Side{Ref: "base"}, WorkingTree)
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -48,7 +48,7 @@ func BenchmarkGenerateAndCompare(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, err := Compare(base, head, Side{Ref: "base"}, WorkingTree); err != nil {
+		if _, err := compareRuns(base, head, Side{Ref: "base"}, WorkingTree); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -70,7 +70,7 @@ func BenchmarkCompareShop(b *testing.B) {
 	}
 	head := mustGenerate(b, changed)
 	for b.Loop() {
-		r, err := Compare(base, head, Side{Ref: "base"}, WorkingTree)
+		r, err := compareRuns(base, head, Side{Ref: "base"}, WorkingTree)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -6,7 +6,8 @@ import (
 
 	networkingv1 "k8s.io/api/networking/v1"
 
-	"github.com/netdep/netdep/generator"
+	"github.com/netdep/netdep/generator/kustomize"
+	"github.com/netdep/netdep/generator/policy"
 	"github.com/netdep/netdep/schema"
 )
 
@@ -105,28 +106,28 @@ func EnvDisplay(name string) string {
 	return name
 }
 
-// Input is one side of a comparison: a run of the pipeline over the side's
-// dependency files (from the working tree or a git revision) and the
-// generated tree the side commits for them, if any.
+// Input is one side of a comparison: what a run of the pipeline made of the
+// side's dependency files (from the working tree or a git revision) and
+// the generated tree the side commits for them, if any.
 type Input struct {
-	Out  *generator.Output
-	Side Side
+	// Spec is the side's validated dependency files, Set the policies
+	// generated from them and Generated the tree generate writes for them
+	// (generator.Output's Spec, Set and Tree).
+	Spec      *schema.Spec
+	Set       *policy.Set
+	Generated kustomize.Tree
+	Side      Side
 	// Tree, when not nil, is what the side enforces: its flows and policies
-	// are read from the tree, not generated from Out (a hand edit of the
+	// are read from the tree, not generated from Set (a hand edit of the
 	// tree is a change like any other). On the head side, the tree is also
-	// compared with Out's (Report.Stale).
+	// compared with Generated (Report.Stale).
 	Tree *Tree
 }
 
-// Compare reports what going from base to head changes. Both are complete
-// runs of the pipeline, compared as generated.
-func Compare(base, head *generator.Output, baseSide, headSide Side) (*Report, error) {
-	return CompareInputs(Input{Out: base, Side: baseSide}, Input{Out: head, Side: headSide})
-}
-
-// CompareInputs reports what going from base to head changes, each side's
-// policies read from its committed tree where it has one.
-func CompareInputs(base, head Input) (*Report, error) {
+// Compare reports what going from base to head changes, each side's
+// policies read from its committed tree where it has one and generated
+// otherwise.
+func Compare(base, head Input) (*Report, error) {
 	for _, in := range []*Input{&base, &head} {
 		if in.Tree != nil {
 			in.Side.Tree = in.Tree.Dir
@@ -134,14 +135,14 @@ func CompareInputs(base, head Input) (*Report, error) {
 	}
 	r := &Report{Base: base.Side, Head: head.Side}
 	if head.Tree != nil {
-		st, err := head.Tree.Stale(head.Out.Tree)
+		st, err := head.Tree.Stale(head.Generated)
 		if err != nil {
 			return nil, err
 		}
 		r.Stale = st
 	}
 	m := marshaller{}
-	for _, env := range environments(base.Out, head.Out) {
+	for _, env := range environments(base.Set, head.Set) {
 		er := EnvReport{Name: env}
 		var pols [2][]*networkingv1.NetworkPolicy
 		for side, in := range [2]Input{base, head} {
@@ -150,7 +151,7 @@ func CompareInputs(base, head Input) (*Report, error) {
 				return nil, fmt.Errorf("environment %s: %w", EnvDisplay(env), err)
 			}
 		}
-		fc, err := flowChanges([2]*schema.Spec{base.Out.Spec, head.Out.Spec}, env, pols)
+		fc, err := flowChanges([2]*schema.Spec{base.Spec, head.Spec}, env, pols)
 		if err != nil {
 			return nil, fmt.Errorf("environment %s: %w", EnvDisplay(env), err)
 		}
@@ -170,14 +171,14 @@ func (in Input) policies(env string) ([]*networkingv1.NetworkPolicy, error) {
 	if in.Tree != nil {
 		return in.Tree.Policies(env)
 	}
-	return in.Out.Set.Render(env), nil
+	return in.Set.Render(env), nil
 }
 
 // environments is the union of both sides' environments. A side that lacks
 // one renders its base there, which is what it would deploy to a cluster it
 // has no overlay for.
-func environments(base, head *generator.Output) []string {
-	envs := append(slices.Clone(base.Set.Environments), head.Set.Environments...)
+func environments(base, head *policy.Set) []string {
+	envs := append(slices.Clone(base.Environments), head.Environments...)
 	slices.Sort(envs)
 	envs = slices.Compact(envs)
 	if len(envs) == 0 {

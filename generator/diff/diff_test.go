@@ -163,7 +163,7 @@ func TestFlows(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			b := mustGenerate(t, files("teams/shop.yaml", c.base))
 			h := mustGenerate(t, files("teams/shop.yaml", c.head))
-			r, err := Compare(b, h, Side{Ref: "base"}, WorkingTree)
+			r, err := compareRuns(b, h, Side{Ref: "base"}, WorkingTree)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -187,7 +187,7 @@ func TestFlows(t *testing.T) {
 func TestMarkdownLarge(t *testing.T) {
 	base := mustGenerate(t, synthFiles(1000, 0))
 	head := mustGenerate(t, synthFiles(1000, 10))
-	r, err := Compare(base, head, Side{Ref: "origin/main", Commit: strings.Repeat("ab", 20)}, WorkingTree)
+	r, err := compareRuns(base, head, Side{Ref: "origin/main", Commit: strings.Repeat("ab", 20)}, WorkingTree)
 	if err != nil {
 		t.Fatal(err)
 	}

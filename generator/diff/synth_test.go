@@ -67,6 +67,14 @@ func mustGenerate(tb testing.TB, files []schema.File) *generator.Output {
 	return out
 }
 
+// compareRuns compares two complete runs of the pipeline as generated.
+func compareRuns(base, head *generator.Output, baseSide, headSide Side) (*Report, error) {
+	in := func(out *generator.Output, side Side) Input {
+		return Input{Spec: out.Spec, Set: out.Set, Generated: out.Tree, Side: side}
+	}
+	return Compare(in(base, baseSide), in(head, headSide))
+}
+
 var synthDir = flag.String("synth", "", "write the synthetic 1,000-service project (base/ and head/) to this directory, for timing the CLI")
 
 // TestWriteSynth writes the benchmark's synthetic project to disk when

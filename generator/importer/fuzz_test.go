@@ -13,10 +13,10 @@ import (
 // that import into files netdep loads (Flows checks them; a file that
 // does not load is a netdep bug, the failure this looks for).
 func FuzzReadObserved(f *testing.F) {
-	for _, glob := range []string{"../../tests/testdata/import/*/*.json", "../../tests/testdata/import/*/*.yaml", "../../tests/testdata/import/bad-flows/*"} {
+	for _, glob := range []string{"../../tests/testdata/import/*/*.json", "../../tests/testdata/import/*/*.yaml", "../../tests/testdata/catalog/import-flows-*/*"} {
 		files, _ := filepath.Glob(glob)
 		for _, p := range files {
-			if b, err := os.ReadFile(p); err == nil && len(b) < 64<<10 && !strings.HasSuffix(p, ".stderr") {
+			if b, err := os.ReadFile(p); err == nil && len(b) < 64<<10 && !strings.HasPrefix(filepath.Base(p), "want.") && filepath.Base(p) != "args" && filepath.Base(p) != "setup" {
 				f.Add(b)
 			}
 		}

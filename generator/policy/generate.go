@@ -89,8 +89,8 @@ func Generate(spec *schema.Spec) (*Set, error) {
 	g.rank()
 
 	set := &Set{}
-	if len(spec.Environments) > 0 {
-		set.Environments = append([]string(nil), spec.Environments...)
+	if !spec.Implicit() {
+		set.Environments = spec.EnvNames()
 		set.Overlays = make([][]*networkingv1.NetworkPolicy, len(envs))
 	}
 	var placed []placement

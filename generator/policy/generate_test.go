@@ -20,9 +20,12 @@ type builder struct {
 }
 
 func newSpec(envs ...string) *builder {
-	b := &builder{spec: &schema.Spec{Environments: envs}}
-	for _, e := range b.spec.EnvNames() {
-		b.spec.Envs = append(b.spec.Envs, &schema.Environment{Name: e, DNS: defaultDNS()})
+	b := &builder{spec: &schema.Spec{}}
+	if len(envs) == 0 {
+		envs = []string{""}
+	}
+	for _, e := range envs {
+		b.spec.Environments = append(b.spec.Environments, &schema.Environment{Name: e, DNS: defaultDNS()})
 	}
 	return b
 }
@@ -44,7 +47,7 @@ func (b *builder) svc(ns *schema.Namespace, name string, envs []string, ports ..
 	s := &schema.Service{Namespace: ns.Name, Name: name, Selector: map[string]string{"app": name}, Ports: ports,
 		Environments: envs, Source: schema.Pos{File: ns.Name + ".yaml", Line: 3, Column: 3}}
 	ns.Services = append(ns.Services, s)
-	for _, e := range b.spec.Envs {
+	for _, e := range b.spec.Environments {
 		if envs == nil || contains(envs, e.Name) {
 			e.Services = append(e.Services, s)
 		}
@@ -54,7 +57,7 @@ func (b *builder) svc(ns *schema.Namespace, name string, envs []string, ports ..
 
 // edge adds the two rules of A -> B:ports in the given environments (nil: all).
 func (b *builder) edge(from, to *schema.Service, envs []string, ports ...schema.Port) {
-	for _, e := range b.spec.Envs {
+	for _, e := range b.spec.Environments {
 		if envs != nil && !contains(envs, e.Name) {
 			continue
 		}
@@ -65,7 +68,7 @@ func (b *builder) edge(from, to *schema.Service, envs []string, ports ...schema.
 }
 
 func (b *builder) rule(envs []string, r schema.Rule) {
-	for _, e := range b.spec.Envs {
+	for _, e := range b.spec.Environments {
 		if envs == nil || contains(envs, e.Name) {
 			e.Rules = append(e.Rules, r)
 		}
@@ -372,7 +375,7 @@ func TestEnvironmentSplit(t *testing.T) {
 	b.edge(front, debug, []string{"dev"}, tcp(9000))
 	b.edge(canary, cart, []string{"prod"}, tcp(7070))
 	// prod resolves through NodeLocal DNSCache.
-	b.spec.Envs[1].DNS = &schema.DNS{
+	b.spec.Environments[1].DNS = &schema.DNS{
 		Peers: []schema.Peer{{Kind: schema.PeerCIDR, CIDR: "169.254.20.10/32"}},
 		Ports: defaultDNS().Ports,
 	}
@@ -423,7 +426,7 @@ func TestDeterminism(t *testing.T) {
 			b.edge(s, svcs[(i+5)%len(svcs)], []string{"b"}, tcp(81))
 		}
 		r := rand.New(rand.NewSource(seed))
-		for _, e := range b.spec.Envs {
+		for _, e := range b.spec.Environments {
 			r.Shuffle(len(e.Rules), func(i, j int) { e.Rules[i], e.Rules[j] = e.Rules[j], e.Rules[i] })
 		}
 		set, err := Generate(b.spec)

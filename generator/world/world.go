@@ -207,8 +207,8 @@ type view struct {
 func viewOf(spec *schema.Spec, env string) view {
 	var v view
 	e := spec.Environment(env)
-	if e == nil && len(spec.Environments) == 0 && len(spec.Envs) > 0 {
-		e = spec.Envs[0]
+	if e == nil && spec.Implicit() && len(spec.Environments) > 0 {
+		e = spec.Environments[0]
 	}
 	if e == nil {
 		for _, ns := range spec.Namespaces {

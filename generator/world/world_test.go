@@ -43,7 +43,7 @@ const shop = "netdep: v1\nnamespace: shop\nservices:\n  web:\n    calls: [api:ht
 // netdep-outside included: the names every report uses.
 func TestNewOneSpec(t *testing.T) {
 	spec := mustParse(t, "shop.yaml", shop, "tools.yaml", "netdep: v1\nnamespace: tools\nmanaged: false\n")
-	w := world.New(spec.Envs[0].Name, spec)
+	w := world.New(spec.Environments[0].Name, spec)
 	want := []string{
 		"shop/api app=api",
 		"shop/web app=web",
@@ -79,7 +79,7 @@ func TestNewTwoSpecs(t *testing.T) {
 	base := mustParse(t, "shop.yaml", shop)
 	head := mustParse(t, "shop.yaml", strings.Replace(shop, "  api:\n", "  api:\n    selector: {app: api, tier: v2}\n", 1),
 		"tools.yaml", "netdep: v1\nnamespace: tools\nmanaged: false\nservices:\n  proxy: {}\n")
-	w := world.New(base.Envs[0].Name, base, head)
+	w := world.New(base.Environments[0].Name, base, head)
 	wantBase := []string{
 		"shop/api app=api",
 		"shop/web app=web",

@@ -22,10 +22,10 @@ import (
 func registerEnvCompletion(cmd *cobra.Command) {
 	_ = cmd.RegisterFlagCompletionFunc("env", func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
 		spec := completionSpec(pathArgs(cmd, args))
-		if spec == nil {
+		if spec == nil || spec.Implicit() {
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}
-		return filterPrefix(spec.Environments, toComplete), cobra.ShellCompDirectiveNoFileComp
+		return filterPrefix(spec.EnvNames(), toComplete), cobra.ShellCompDirectiveNoFileComp
 	})
 }
 

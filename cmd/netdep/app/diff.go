@@ -148,6 +148,11 @@ func (o *diffOptions) runStale(args []string, streams Streams, color bool) (bool
 	return r.Changed(), err
 }
 
+// diffInput is one side of a comparison as the pipeline generated it.
+func diffInput(out *generator.Output, side diff.Side) diff.Input {
+	return diff.Input{Spec: out.Spec, Set: out.Set, Generated: out.Tree, Side: side}
+}
+
 func (o *diffOptions) runCompare(cmd *cobra.Command, args []string, streams Streams, color bool) (changed bool, err error) {
 	repo, err := gitrev.Open(".")
 	if err != nil {
@@ -158,23 +163,27 @@ func (o *diffOptions) runCompare(cmd *cobra.Command, args []string, streams Stre
 		out = o.out
 	}
 	dirs := diff.TreeDirs(out, pathsOrDot(args))
-	base := diff.Input{}
-	if base.Out, base.Side, err = diff.FromRevision(repo, o.base, args); err != nil {
+	baseOut, v, err := generator.FromRevision(repo, o.base, args)
+	if err != nil {
 		return false, err
 	}
+	base := diffInput(baseOut, diff.Side{Ref: v.Name, Commit: v.Hash})
 	if base.Tree, err = diff.TreeAtRevision(repo, o.base, dirs); err != nil {
 		return false, err
 	}
 	defer closeTree(base.Tree, &err)
-	head := diff.Input{Side: diff.WorkingTree}
+	var head diff.Input
+	var headOut *generator.Output
 	if o.head == "" {
-		head.Out, err = generator.FromPaths(pathsOrDot(args))
+		headOut, err = generator.FromPaths(pathsOrDot(args))
 		if err == nil {
+			head = diffInput(headOut, diff.WorkingTree)
 			head.Tree, err = diff.TreeOnDisk(dirs)
 		}
 	} else {
-		head.Out, head.Side, err = diff.FromRevision(repo, o.head, args)
+		headOut, v, err = generator.FromRevision(repo, o.head, args)
 		if err == nil {
+			head = diffInput(headOut, diff.Side{Ref: v.Name, Commit: v.Hash})
 			head.Tree, err = diff.TreeAtRevision(repo, o.head, dirs)
 		}
 	}
@@ -182,10 +191,10 @@ func (o *diffOptions) runCompare(cmd *cobra.Command, args []string, streams Stre
 		return false, err
 	}
 	defer closeTree(head.Tree, &err)
-	if err := reportWarnings(head.Out, false, streams.Err); err != nil {
+	if err := reportWarnings(headOut, false, streams.Err); err != nil {
 		return false, err
 	}
-	r, err := diff.CompareInputs(base, head)
+	r, err := diff.Compare(base, head)
 	if err != nil {
 		return false, err
 	}

@@ -20,8 +20,9 @@ type generateOptions struct {
 func NewGenerateCommand(streams Streams) *cobra.Command {
 	o := &generateOptions{}
 	cmd := &cobra.Command{
-		Use:   "generate [PATH...]",
-		Short: "Write the NetworkPolicy tree for the dependency files under PATH",
+		Use:         "generate [PATH...]",
+		Annotations: writesFiles(),
+		Short:       "Write the NetworkPolicy tree for the dependency files under PATH",
 		Long: `Load every netdep file under PATH (default: the current directory), validate
 it, and write default-deny plus least-privilege NetworkPolicies as a Kustomize
 base with one overlay per environment.

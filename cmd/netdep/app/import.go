@@ -41,8 +41,9 @@ type importPoliciesOptions struct {
 func newImportPoliciesCommand(streams Streams) *cobra.Command {
 	o := &importPoliciesOptions{}
 	cmd := &cobra.Command{
-		Use:   "policies --manifests DIR|FILE... [--out DIR] [--force]",
-		Short: "Import dependency files from existing NetworkPolicies and workloads",
+		Use:         "policies --manifests DIR|FILE... [--out DIR] [--force]",
+		Annotations: writesFiles(),
+		Short:       "Import dependency files from existing NetworkPolicies and workloads",
 		Long: `Read NetworkPolicies and the workloads they select (every kind with a pod
 template: Deployments, StatefulSets, DaemonSets, ReplicaSets,
 ReplicationControllers, Jobs, CronJobs, custom resources such as Argo
@@ -142,8 +143,9 @@ type importFlowsOptions struct {
 func newImportFlowsCommand(streams Streams) *cobra.Command {
 	o := &importFlowsOptions{}
 	cmd := &cobra.Command{
-		Use:   "flows FILE... [--out DIR] [--force]",
-		Short: "Import dependency files from observed traffic (Hubble, Otterize)",
+		Use:         "flows FILE... [--out DIR] [--force]",
+		Annotations: writesFiles(),
+		Short:       "Import dependency files from observed traffic (Hubble, Otterize)",
 		Long: `Read observed traffic and write the dependency files that allow it: Hubble
 flow logs (the JSON lines of hubble observe -o json) and Otterize
 ClientIntents (k8s.otterize.com v1alpha2, v1alpha3, v1, v2alpha1, v2beta1).

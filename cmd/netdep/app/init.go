@@ -28,8 +28,9 @@ type initOptions struct {
 func NewInitCommand(streams Streams) *cobra.Command {
 	o := &initOptions{}
 	cmd := &cobra.Command{
-		Use:   "init [DIR]",
-		Short: "Scaffold a project file and a first dependency file",
+		Use:         "init [DIR]",
+		Annotations: writesFiles(),
+		Short:       "Scaffold a project file and a first dependency file",
 		Long: `Write DIR/netdep.yaml (the project file: environments and cluster settings)
 and DIR/<namespace>/deps.yaml (a first dependency file) from netdep's
 templates. DIR defaults to the current directory.

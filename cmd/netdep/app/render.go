@@ -45,8 +45,8 @@ to seconds where one kustomize build of it takes many minutes.`,
 			}
 			dir := "base"
 			switch {
-			case env == "" && len(out.Spec.Environments) > 0:
-				return usageError{fmt.Errorf("--env is required: the project declares %v", out.Spec.Environments)}
+			case env == "" && !out.Spec.Implicit():
+				return usageError{fmt.Errorf("--env is required: the project declares %v", out.Spec.EnvNames())}
 			case env != "":
 				if err := checkEnv(out, env); err != nil {
 					return err

@@ -41,11 +41,25 @@ type usageError struct{ error }
 func Main(args []string, streams Streams) int {
 	root := NewRootCommand(streams)
 	root.SetArgs(args)
-	err := root.Execute()
-	return exitCode(err, streams.Err)
+	cmd, err := root.ExecuteC()
+	return exitCode(err, writes(cmd), streams.Err)
 }
 
-func exitCode(err error, stderr io.Writer) int {
+// writesAnnotation marks, in cobra.Command.Annotations, a command that
+// writes files: when problems stop it, its last line says that nothing
+// was written. Commands that only read and print do not say it.
+const writesAnnotation = "netdep/writes-files"
+
+// writesFiles is the Annotations of a command that writes files.
+func writesFiles() map[string]string { return map[string]string{writesAnnotation: "true"} }
+
+func writes(cmd *cobra.Command) bool {
+	return cmd != nil && cmd.Annotations[writesAnnotation] == "true"
+}
+
+// exitCode prints what err says and returns the exit code; writes is
+// whether the command that failed writes files.
+func exitCode(err error, writes bool, stderr io.Writer) int {
 	var pe *generator.ProblemsError
 	var problems schema.Problems // a manifest reader's, at their positions
 	if errors.As(err, &pe) {
@@ -67,7 +81,11 @@ func exitCode(err error, stderr io.Writer) int {
 			fmt.Fprintln(stderr, p.String())
 		}
 		n := len(problems.Errors())
-		fmt.Fprintf(stderr, "netdep: %d %s, nothing written\n", n, plural(n, "error", "errors"))
+		fmt.Fprintf(stderr, "netdep: %d %s", n, plural(n, "error", "errors"))
+		if writes {
+			fmt.Fprint(stderr, ", nothing written")
+		}
+		fmt.Fprintln(stderr)
 		return ExitError
 	default:
 		fmt.Fprintf(stderr, "netdep: %v\n", err)
@@ -163,10 +181,10 @@ func progress(stderr io.Writer, quiet bool) func(string) {
 // checkEnv is a usage error for an environment the project does not declare.
 func checkEnv(out *generator.Output, env string) error {
 	if out.Spec.Environment(env) == nil {
-		if len(out.Spec.Environments) == 0 {
+		if out.Spec.Implicit() {
 			return usageError{fmt.Errorf("unknown environment %q (there is no project file, so no environments)", env)}
 		}
-		return usageError{fmt.Errorf("unknown environment %q (the project declares %v)", env, out.Spec.Environments)}
+		return usageError{fmt.Errorf("unknown environment %q (the project declares %v)", env, out.Spec.EnvNames())}
 	}
 	return nil
 }
