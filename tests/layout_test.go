@@ -73,7 +73,36 @@ func TestLayoutRecorded(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(out, "overlays", "dev", "storefront", "kustomization.yaml")); !os.IsNotExist(err) {
 			t.Errorf("--layout environment kept the per-namespace kustomizations (%v)", err)
 		}
-		compareTrees(t, readTree(t, filepath.Join(root, "examples/shop/netpol")), readTree(t, out), "the committed tree")
+		// The same tree as the committed one, which auto laid out, but the
+		// choice is the user's now and sticks.
+		want, got := readTree(t, filepath.Join(root, "examples/shop/netpol")), readTree(t, out)
+		if m := string(got[".netdep-tree"]); !strings.Contains(m, "\n# layout: environment\n") {
+			t.Errorf("the marker does not record the explicit layout:\n%s", m)
+		}
+		delete(want, ".netdep-tree")
+		delete(got, ".netdep-tree")
+		compareTrees(t, want, got, "the committed tree")
 		fresh(t)
 	})
+}
+
+// TestLayoutRecordedDiffBase: diff --base tells whether the head's committed
+// tree is stale by generating in the layout that tree records.
+func TestLayoutRecordedDiffBase(t *testing.T) {
+	g := shopRepo(t)
+	if res := run(t, g.Dir, "generate", "examples/shop", "--layout", "namespace", "--out", shopTree, "--quiet"); res.code != 0 {
+		t.Fatalf("generate: exit %d:\n%s", res.code, res.stderr)
+	}
+	g.Commit("the shop in the per-namespace layout")
+	for _, args := range [][]string{
+		{"--base", "HEAD~1"},
+		{"--base", "HEAD~1", "--head", "HEAD"},
+	} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			res := run(t, g.Dir, append([]string{"diff", "examples/shop", "--format", "json"}, args...)...)
+			if res.code != 0 || res.stderr != "" || strings.Contains(res.stdout, "staleTree") {
+				t.Errorf("a fresh per-namespace tree: exit %d\nstdout:\n%s\nstderr:\n%s", res.code, res.stdout, res.stderr)
+			}
+		})
+	}
 }
