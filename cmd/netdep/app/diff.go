@@ -36,7 +36,8 @@ func NewDiffCommand(streams Streams) *cobra.Command {
 something does, 2 on error.
 
 With --out DIR (the default when --base is not given): is the tree in DIR what
-generate would write for the dependency files under PATH? Lists the files to
+generate would write for the dependency files under PATH, in the layout the
+tree's marker records (docs/reference.md, layout)? Lists the files to
 add, delete and change, with a unified diff of each changed file. For CI.
 
 With --base REF: load the dependency files under PATH as they are at REF and
