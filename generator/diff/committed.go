@@ -64,7 +64,7 @@ func (t *Tree) Close() error {
 // holds generate's marker, or at least the base kustomization a deployment
 // points at.
 func isTree(dir string) bool {
-	for _, p := range []string{kustomize.MarkerName, filepath.Join("base", "kustomization.yaml")} {
+	for _, p := range []string{kustomize.MarkerName, filepath.Join(kustomize.EnvDir(""), "kustomization.yaml")} {
 		if fi, err := os.Stat(filepath.Join(dir, p)); err == nil && fi.Mode().IsRegular() {
 			return true
 		}

@@ -117,11 +117,11 @@ func BuildWithOptions(set *policy.Set, opts Options) (Tree, error) {
 		return nil
 	}
 
-	baseFiles, baseIDs, err := emit(set.Base, "base", add)
+	baseFiles, baseIDs, err := emit(set.Base, EnvDir(""), add)
 	if err != nil {
 		return Tree{}, err
 	}
-	if err := addKustomizations("base", "", baseFiles, opts.Layout, add); err != nil {
+	if err := addKustomizations(EnvDir(""), "", baseFiles, opts.Layout, add); err != nil {
 		return Tree{}, err
 	}
 

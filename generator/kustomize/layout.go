@@ -55,7 +55,7 @@ func recordedLayout(fsys FS, dir string) (string, error) {
 		return layout.String(), nil
 	}
 	for _, p := range paths {
-		if dir, file := path.Split(p); file == kustomizationFile && path.Dir(strings.TrimSuffix(dir, "/")) == "base" {
+		if dir, file := path.Split(p); file == kustomizationFile && path.Dir(strings.TrimSuffix(dir, "/")) == EnvDir("") {
 			return LayoutPerNamespace.String(), nil
 		}
 	}
