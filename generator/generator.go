@@ -48,6 +48,11 @@ type Options struct {
 	// Layout is "auto" (the default when empty), "environment" or
 	// "namespace".
 	Layout string
+	// TreeLayout is the layout the tree this run regenerates records
+	// (kustomize.RecordedLayout of its directory). It applies when neither
+	// Layout nor the project file chooses one, so that a tree written with
+	// --layout namespace is regenerated, and compared, in that layout.
+	TreeLayout string
 	// Progress, when set, is told when each stage ends, so a command can
 	// show progress on long runs; the library itself never prints.
 	Progress func(stage string)
@@ -133,14 +138,18 @@ func FromFiles(files []schema.File, opts ...Options) (*Output, error) {
 		n += len(ps)
 	}
 	o.progress("generated %d policies", n)
-	if o.Layout == "" {
-		o.Layout = spec.Layout
+	choice := o.Layout
+	for _, c := range []string{spec.Layout, o.TreeLayout} {
+		if choice == "" {
+			choice = c
+		}
 	}
-	layout, err := ChooseLayout(set, o.Layout)
+	layout, err := ChooseLayout(set, choice)
 	if err != nil {
 		return nil, err
 	}
-	tree, err := kustomize.BuildWithOptions(set, kustomize.Options{Layout: layout})
+	auto := choice == "" || choice == LayoutAuto
+	tree, err := kustomize.BuildWithOptions(set, kustomize.Options{Layout: layout, Auto: auto})
 	if err != nil {
 		return nil, fmt.Errorf("laying out the tree: %w", err)
 	}

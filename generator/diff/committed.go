@@ -64,7 +64,7 @@ func (t *Tree) Close() error {
 // holds generate's marker, or at least the base kustomization a deployment
 // points at.
 func isTree(dir string) bool {
-	for _, p := range []string{kustomize.MarkerName, filepath.Join("base", "kustomization.yaml")} {
+	for _, p := range []string{kustomize.MarkerName, filepath.Join(kustomize.EnvDir(""), "kustomization.yaml")} {
 		if fi, err := os.Stat(filepath.Join(dir, p)); err == nil && fi.Mode().IsRegular() {
 			return true
 		}
@@ -110,6 +110,20 @@ func TreeAtRevision(repo *gitrev.Repo, rev string, dirs []string) (*Tree, error)
 	return nil, nil
 }
 
+// Layout is the layout the tree records (kustomize.RecordedLayout): what
+// its side's dependency files are generated in to tell whether it is
+// stale. A nil Tree records none.
+func (t *Tree) Layout() (string, error) {
+	if t == nil {
+		return "", nil
+	}
+	l, err := kustomize.RecordedLayout(t.root)
+	if err != nil {
+		return "", t.named(err)
+	}
+	return l, nil
+}
+
 // Policies returns what the tree deploys to env, sorted by namespace and
 // name: the build of overlays/<env>, or of base for a project without
 // environments and for an environment the tree has no overlay for (what a
@@ -117,9 +131,8 @@ func TreeAtRevision(repo *gitrev.Repo, rev string, dirs []string) (*Tree, error)
 // one, and a policy whose manifest names no namespace lands in "default",
 // as with kubectl apply.
 func (t *Tree) Policies(env string) ([]*networkingv1.NetworkPolicy, error) {
-	dir := filepath.Join(t.root, "base")
-	if env != "" {
-		overlay := filepath.Join(t.root, "overlays", env)
+	dir := filepath.Join(t.root, kustomize.EnvDir(""))
+	if overlay := filepath.Join(t.root, kustomize.EnvDir(env)); env != "" {
 		if fi, err := os.Stat(overlay); err == nil && fi.IsDir() {
 			dir = overlay
 		}

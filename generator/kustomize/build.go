@@ -63,6 +63,21 @@ func ParseLayout(s string) (Layout, error) {
 // Options tunes Build. The zero value is the default layout.
 type Options struct {
 	Layout Layout
+	// Auto says the layout was chosen by the size rule rather than by the
+	// user; the marker records it, so regenerating the tree applies the rule
+	// again (see RecordedLayout).
+	Auto bool
+}
+
+// EnvDir is the one place an environment's kustomization directory in a
+// tree is named, as a slash path relative to the tree: "base" for the
+// implicit environment of a project without environments (env ""), else
+// "overlays/<env>". In both layouts it renders the whole environment.
+func EnvDir(env string) string {
+	if env == "" {
+		return "base"
+	}
+	return "overlays/" + env
 }
 
 // Build lays set out as a tree in the default layout (LayoutPerEnvironment):
@@ -102,11 +117,11 @@ func BuildWithOptions(set *policy.Set, opts Options) (Tree, error) {
 		return nil
 	}
 
-	baseFiles, baseIDs, err := emit(set.Base, "base", add)
+	baseFiles, baseIDs, err := emit(set.Base, EnvDir(""), add)
 	if err != nil {
 		return Tree{}, err
 	}
-	if err := addKustomizations("base", "", baseFiles, opts.Layout, add); err != nil {
+	if err := addKustomizations(EnvDir(""), "", baseFiles, opts.Layout, add); err != nil {
 		return Tree{}, err
 	}
 
@@ -119,7 +134,7 @@ func BuildWithOptions(set *policy.Set, opts Options) (Tree, error) {
 			return Tree{}, fmt.Errorf("environment %q: listed twice", env)
 		}
 		seenEnv[env] = true
-		dir := "overlays/" + env
+		dir := EnvDir(env)
 		for _, p := range set.Overlays[i] {
 			// kustomize refuses two resources with one id ("may not add
 			// resource with an already registered id"); say so here, naming
@@ -146,7 +161,7 @@ func BuildWithOptions(set *policy.Set, opts Options) (Tree, error) {
 			return Tree{}, err
 		}
 	}
-	return newTree(files)
+	return newTree(files, layoutLine(opts))
 }
 
 // FileName is the one place a policy's file name is derived from its name.

@@ -232,7 +232,7 @@ func recoverInPlace(fsys FS, abs string) error {
 	if err != nil {
 		return err
 	}
-	if err := writeFile(fsys, filepath.Join(tmp, MarkerName), markerContent(have)); err != nil {
+	if err := writeFile(fsys, filepath.Join(tmp, MarkerName), markerContent(have, "")); err != nil {
 		return err
 	}
 	if err := fsys.Rename(filepath.Join(tmp, MarkerName), filepath.Join(abs, MarkerName)); err != nil {

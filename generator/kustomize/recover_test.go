@@ -31,7 +31,7 @@ func TestRecover(t *testing.T) {
 			setup: func(t *testing.T, parent string) {
 				mustWrite(t, filepath.Join(parent, "netpol"), old)
 				partial := filepath.Join(parent, scratchName("netpol"), newPrefix+"1")
-				write(t, filepath.Join(partial, MarkerName), string(markerContent(next.Paths())))
+				write(t, filepath.Join(partial, MarkerName), string(markerContent(next.Paths(), "")))
 				write(t, filepath.Join(partial, "base", "a.yaml"), "new")
 			},
 			restored: &old,

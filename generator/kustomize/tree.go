@@ -18,10 +18,10 @@ const MarkerName = ".netdep-tree"
 // (no time, host or version) so the marker is as reproducible as the rest
 // of the tree.
 //
-// Format: the header lines, then one path per line. Every line starting
-// with "#" is a comment to parseMarker, which is where a field the marker
-// may record later (say "# layout: namespace") goes: readers that do not
-// know it skip it.
+// Format: the header lines, the layout line (see layoutLine), then one path
+// per line. Every line starting with "#" is a comment to parseMarker, which
+// is where a field the marker records goes: readers that do not know it
+// skip it.
 var markerHeader = []string{
 	strings.TrimSuffix(Header, "\n"),
 	"# netdep replaces this directory on every run; it wrote the files listed below.",
@@ -38,6 +38,24 @@ type Tree struct {
 	files map[string][]byte
 }
 
+// layoutPrefix starts the marker line that records the layout a tree was
+// built in: "# layout: namespace", or "# layout: environment (auto)" when
+// the size rule chose it (so regenerating applies the rule again rather
+// than pin what it chose once).
+const (
+	layoutPrefix = "# layout: "
+	autoSuffix   = " (auto)"
+)
+
+// layoutLine is the marker line for opts, with its newline.
+func layoutLine(opts Options) string {
+	l := layoutPrefix + opts.Layout.String()
+	if opts.Auto {
+		l += autoSuffix
+	}
+	return l + "\n"
+}
+
 // NewTree returns a Tree holding files plus the ownership marker listing them.
 // Paths must be clean, relative, slash-separated and must not name the
 // marker; one path may not be both a file and a directory.
@@ -46,12 +64,13 @@ func NewTree(files map[string][]byte) (Tree, error) {
 	for p, b := range files {
 		own[p] = bytes.Clone(b)
 	}
-	return newTree(own)
+	return newTree(own, "")
 }
 
 // newTree is NewTree taking ownership of files (Build's own map of fresh
-// buffers needs no copy), adding the marker to it.
-func newTree(files map[string][]byte) (Tree, error) {
+// buffers needs no copy), adding the marker to it with the given extra
+// lines (the layout line of a built tree).
+func newTree(files map[string][]byte, fields string) (Tree, error) {
 	t := Tree{files: files}
 	for p := range files {
 		if err := checkPath(p); err != nil {
@@ -79,16 +98,17 @@ func newTree(files map[string][]byte) (Tree, error) {
 	if dirs[MarkerName] {
 		return Tree{}, fmt.Errorf("%s: reserved for the ownership marker", MarkerName)
 	}
-	t.files[MarkerName] = markerContent(paths)
+	t.files[MarkerName] = markerContent(paths, fields)
 	return t, nil
 }
 
-func markerContent(paths []string) []byte {
+func markerContent(paths []string, fields string) []byte {
 	var b strings.Builder
 	for _, l := range markerHeader {
 		b.WriteString(l)
 		b.WriteByte('\n')
 	}
+	b.WriteString(fields)
 	for _, p := range paths {
 		b.WriteString(p)
 		b.WriteByte('\n')

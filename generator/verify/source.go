@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path/filepath"
 
+	"github.com/netdep/netdep/generator/kustomize"
 	"github.com/netdep/netdep/generator/policy"
 	"github.com/netdep/netdep/schema"
 )
@@ -47,7 +48,7 @@ func TreeEnvDir(dir, env string) string {
 	if env == "" {
 		return filepath.Join(dir, "base")
 	}
-	return filepath.Join(dir, "overlays", env)
+	return filepath.Join(dir, kustomize.EnvDir(env))
 }
 
 // Run checks every environment of envs over what src holds for it, in

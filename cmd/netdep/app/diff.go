@@ -12,6 +12,7 @@ import (
 	"github.com/netdep/netdep/generator"
 	"github.com/netdep/netdep/generator/diff"
 	"github.com/netdep/netdep/generator/gitrev"
+	"github.com/netdep/netdep/generator/kustomize"
 	"github.com/netdep/netdep/generator/report"
 	"github.com/netdep/netdep/generator/verify"
 )
@@ -35,7 +36,8 @@ func NewDiffCommand(streams Streams) *cobra.Command {
 something does, 2 on error.
 
 With --out DIR (the default when --base is not given): is the tree in DIR what
-generate would write for the dependency files under PATH? Lists the files to
+generate would write for the dependency files under PATH, in the layout the
+tree's marker records (docs/reference.md, layout)? Lists the files to
 add, delete and change, with a unified diff of each changed file. For CI.
 
 With --base REF: load the dependency files under PATH as they are at REF and
@@ -127,7 +129,12 @@ func (o *diffOptions) useColor(w io.Writer) bool {
 }
 
 func (o *diffOptions) runStale(args []string, streams Streams, color bool) (bool, error) {
-	out, err := generator.FromPaths(pathsOrDot(args))
+	// Regenerate in the layout the tree records, as generate would.
+	layout, err := kustomize.RecordedLayout(o.out)
+	if err != nil {
+		return false, err
+	}
+	out, err := generator.FromPaths(pathsOrDot(args), generator.Options{TreeLayout: layout})
 	if err != nil {
 		return false, err
 	}
@@ -172,25 +179,39 @@ func (o *diffOptions) runCompare(cmd *cobra.Command, args []string, streams Stre
 		return false, err
 	}
 	defer closeTree(base.Tree, &err)
+	// The head's tree is found first: its dependency files are generated
+	// in the layout it records, to tell whether it is stale.
+	var headTree *diff.Tree
+	if o.head == "" {
+		headTree, err = diff.TreeOnDisk(dirs)
+	} else {
+		headTree, err = diff.TreeAtRevision(repo, o.head, dirs)
+	}
+	if err != nil {
+		return false, err
+	}
+	defer closeTree(headTree, &err)
+	layout, err := headTree.Layout()
+	if err != nil {
+		return false, err
+	}
 	var head diff.Input
 	var headOut *generator.Output
 	if o.head == "" {
-		headOut, err = generator.FromPaths(pathsOrDot(args))
+		headOut, err = generator.FromPaths(pathsOrDot(args), generator.Options{TreeLayout: layout})
 		if err == nil {
 			head = diffInput(headOut, diff.WorkingTree)
-			head.Tree, err = diff.TreeOnDisk(dirs)
 		}
 	} else {
-		headOut, v, err = generator.FromRevision(repo, o.head, args)
+		headOut, v, err = generator.FromRevision(repo, o.head, args, generator.Options{TreeLayout: layout})
 		if err == nil {
 			head = diffInput(headOut, diff.Side{Ref: v.Name, Commit: v.Hash})
-			head.Tree, err = diff.TreeAtRevision(repo, o.head, dirs)
 		}
 	}
 	if err != nil {
 		return false, err
 	}
-	defer closeTree(head.Tree, &err)
+	head.Tree = headTree
 	if err := reportWarnings(headOut, false, streams.Err); err != nil {
 		return false, err
 	}

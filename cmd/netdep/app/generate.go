@@ -36,7 +36,15 @@ leaves one that is already up to date untouched.`,
   # generate from the repository root into ./netpol
   netdep generate`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			out, err := generator.FromPaths(pathsOrDot(args), generator.Options{Layout: o.layout, Progress: progress(streams.Err, o.quiet)})
+			opts := generator.Options{Layout: o.layout, Progress: progress(streams.Err, o.quiet)}
+			if o.layout == "" {
+				// Without --layout, the tree keeps the layout it records.
+				var err error
+				if opts.TreeLayout, err = kustomize.RecordedLayout(o.out); err != nil {
+					return err
+				}
+			}
+			out, err := generator.FromPaths(pathsOrDot(args), opts)
 			if err != nil {
 				return err
 			}
@@ -60,7 +68,7 @@ leaves one that is already up to date untouched.`,
 	cmd.Flags().StringVarP(&o.out, "out", "o", "netpol", "directory to write the tree to")
 	cmd.Flags().BoolVar(&o.strict, "strict", false, "treat warnings as errors")
 	cmd.Flags().StringVar(&o.layout, "layout", "",
-		"tree layout: environment (one kustomization per environment), namespace (one per namespace and environment, for large organisations) or auto (namespace above 500 policies in one environment); default: the project file's layout, else auto")
+		"tree layout: environment (one kustomization per environment), namespace (one per namespace and environment, for large organisations) or auto (namespace above 500 policies in one environment); default: the project file's layout, else the one the tree at --out records, else auto")
 	cmd.Flags().BoolVarP(&o.quiet, "quiet", "q", false, "print nothing on success")
 	return cmd
 }

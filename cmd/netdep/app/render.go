@@ -43,7 +43,6 @@ to seconds where one kustomize build of it takes many minutes.`,
 			if err := reportWarnings(out, false, streams.Err); err != nil {
 				return err
 			}
-			dir := "base"
 			switch {
 			case env == "" && !out.Spec.Implicit():
 				return usageError{fmt.Errorf("--env is required: the project declares %v", out.Spec.EnvNames())}
@@ -51,8 +50,8 @@ to seconds where one kustomize build of it takes many minutes.`,
 				if err := checkEnv(out, env); err != nil {
 					return err
 				}
-				dir = "overlays/" + env
 			}
+			dir := kustomize.EnvDir(env)
 			leaves := kustomize.Leaves(out.Tree, dir)
 			if namespace != "" {
 				if !slices.Contains(leaves, namespace) {
