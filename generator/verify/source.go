@@ -45,10 +45,7 @@ func (s *Source) Load(env string) (*Manifests, error) {
 
 // TreeEnvDir is env's kustomization in the generated tree at dir.
 func TreeEnvDir(dir, env string) string {
-	if env == "" {
-		return filepath.Join(dir, "base")
-	}
-	return filepath.Join(dir, kustomize.EnvDir(env))
+	return filepath.Join(dir, filepath.FromSlash(kustomize.EnvDir(env)))
 }
 
 // Run checks every environment of envs over what src holds for it, in
