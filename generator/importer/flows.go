@@ -42,6 +42,7 @@ func Flows(obs *Observed, o FlowOptions) (*Result, error) {
 	}
 	edges := fi.aggregate(obs)
 	fi.selectors()
+	fi.mergeIndistinct(edges)
 	fi.declarePorts()
 	imported, elsewhere := 0, 0
 	for _, e := range edges {
@@ -271,6 +272,58 @@ func (fi *flowImporter) selectors() {
 	}
 	for _, s := range fi.svcs {
 		s.doc.selector = s.sel
+	}
+}
+
+// mergeIndistinct folds together services whose pods no label selector
+// tells apart: where every label a service selects on is carried by
+// another service's pods too (a Deployment labelled {app: shop} beside one
+// labelled {app: shop, component: worker}), one policy selects both, and
+// netdep refuses two services with such selectors. The less specific one
+// stays, selecting both, with the other's ports and connections; a note
+// says so. Edges are repointed.
+func (fi *flowImporter) mergeIndistinct(edges []*flowEdge) {
+	into := map[*flowSvc]*flowSvc{}
+	rep := func(s *flowSvc) *flowSvc {
+		for s != nil && into[s] != nil {
+			s = into[s]
+		}
+		return s
+	}
+	keys := sortedKeys(fi.svcs)
+	for changed := true; changed; {
+		changed = false
+		for _, ka := range keys {
+			a := rep(fi.svcs[ka])
+			for _, kb := range keys {
+				b := rep(fi.svcs[kb])
+				if a == b || a.ns != b.ns || !subset(a.sel, fi.allLabels(b)) {
+					continue
+				}
+				into[b] = a
+				for r := range b.ports {
+					a.ports[r] = true
+				}
+				delete(fi.docs[b.ns].services, b.name)
+				fi.notes[fmt.Sprintf("the pods of %s carry every label of %s's selector %s, so no selector tells them apart: imported as one service %s selecting both (pass --manifests, or give %s's pods a label of their own)",
+					b.id(), a.id(), flowMap(a.sel), a.id(), a.name)] = true
+				changed = true
+			}
+		}
+	}
+	if len(into) == 0 {
+		return
+	}
+	for k, s := range fi.svcs {
+		if into[s] != nil {
+			delete(fi.svcs, k) // each service once: declarePorts walks them
+		}
+	}
+	for k, s := range fi.byPods {
+		fi.byPods[k] = rep(s)
+	}
+	for _, e := range edges {
+		e.src, e.dst = rep(e.src), rep(e.dst)
 	}
 }
 
