@@ -115,7 +115,7 @@ func (ds Documents) Policies() ([]*networkingv1.NetworkPolicy, error) {
 			continue // an empty document
 		}
 		d := &decoder{doc: i + 1}
-		d.object(root, "", "", &out)
+		d.object(root, "", "", func(n *yaml.Node, apiVersion, kind string) { d.policy(n, apiVersion, kind, &out) })
 		errs = append(errs, d.errs...)
 	}
 	if ds.Err != nil {
@@ -212,7 +212,7 @@ func resolve(n *yaml.Node) *yaml.Node {
 
 // object decodes one Kubernetes object (or List) at n. defAPIVersion and
 // defKind apply to List items that omit them.
-func (d *decoder) object(n *yaml.Node, defAPIVersion, defKind string, out *[]*networkingv1.NetworkPolicy) {
+func (d *decoder) object(n *yaml.Node, defAPIVersion, defKind string, visit func(n *yaml.Node, apiVersion, kind string)) {
 	n = resolve(n)
 	if n.Kind != yaml.MappingNode {
 		d.errorf(n, "", "expected a Kubernetes object (a mapping), found %s", describe(n))
@@ -251,10 +251,15 @@ func (d *decoder) object(n *yaml.Node, defAPIVersion, defKind string, out *[]*ne
 			itemKind = strings.TrimSuffix(kind, "List")
 		}
 		for _, it := range items.Content {
-			d.object(it, apiVersion, itemKind, out)
+			d.object(it, apiVersion, itemKind, visit)
 		}
 		return
 	}
+	visit(n, apiVersion, kind)
+}
+
+// policy decodes the NetworkPolicy at n, if it is one.
+func (d *decoder) policy(n *yaml.Node, apiVersion, kind string, out *[]*networkingv1.NetworkPolicy) {
 	if kind != "NetworkPolicy" {
 		return
 	}

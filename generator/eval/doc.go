@@ -42,5 +42,63 @@
 //     Reachability.Flows; Ports and Explain evaluate it by the rules like a
 //     connection between two replicas.
 //
+// # ClusterNetworkPolicy
+//
+// NewWithClusterPolicies adds policy.networking.k8s.io/v1beta1
+// ClusterNetworkPolicies (sigs.k8s.io/network-policy-api v0.3.0, its Go
+// types) to the NetworkPolicies; New is the same with none, and answers
+// exactly as before. Documents.ClusterNetworkPolicies decodes them strictly,
+// like Policies, and ValidateCluster checks what the v0.3.0 CRD would
+// refuse. Each direction (egress at the source, ingress at the
+// destination) is decided on its own, as for NetworkPolicy, through the
+// tiers in order:
+//
+//   - Admin: the policies whose subject selects the pod and that have
+//     rules of this direction ("CNPs with no ingress rules do not affect
+//     ingress traffic"), by priority, lower number first, and within a
+//     policy its rules in written order. The first rule whose peer and
+//     protocols match decides: Accept allows, Deny denies, Pass skips the
+//     rest of the Admin tier and goes on to the NetworkPolicies.
+//   - NetworkPolicy: a pod some NetworkPolicy isolates in this direction is
+//     decided by the NetworkPolicies alone, as without cluster policies.
+//   - Baseline: for pods no NetworkPolicy isolates, as the Admin tier; a
+//     Pass here goes on to the default (the API allows Pass in both tiers
+//     and says it passes to the next tier).
+//   - Default: allowed.
+//
+// Choices where the API leaves room:
+//
+//   - Ties: "If two (or more) policies in the same tier with the same
+//     priority could match a connection, then the implementation can apply
+//     any of the matching policies". netdep orders equal priorities by
+//     name, so its answer is one a conforming plugin may give, and always
+//     the same one; a plugin may give another. Keep priorities unique where
+//     the actions of overlapping policies differ.
+//   - Subjects and pods/namespaces peers never match addresses outside the
+//     cluster; an empty namespaceSelector is every namespace (there is no
+//     "own namespace" as in NetworkPolicy).
+//   - networks peers (egress only) match address classes and, as ipBlock
+//     does here, pods whose IPs fall in the CIDR ("cluster-internal
+//     traffic will be checked against the rule as well"). Their CIDRs join
+//     the address partition (Externals).
+//   - destinationNamedPort resolves on the destination pod by name, whatever
+//     the container port's protocol; on an address it matches nothing.
+//   - nodes and domainNames peers (experimental channel) are refused by
+//     NewWithClusterPolicies with an error naming the field: the universe
+//     has no nodes, and which addresses a name resolves to is not known.
+//     Guessing either (matching nothing, or everything) would make the
+//     exactness claims of verify false.
+//   - Explain: Direction.Cluster names the cluster rule that decided (Accept
+//     or Deny), Direction.Pass the Admin Pass rule that handed over to the
+//     NetworkPolicies; the NetworkPolicy fields keep their meaning and are
+//     filled whether or not evaluation reached that tier. IsolatedIngress
+//     and IsolatedEgress still report NetworkPolicy isolation; IngressSide
+//     and EgressSide go through the tiers, and are nil only when neither a
+//     NetworkPolicy nor a ClusterNetworkPolicy with rules of that direction
+//     selects the pod.
+//   - Cost: with cluster policies, Reachability decides every pair of
+//     classes through the tiers (quadratic in classes); without, it is the
+//     indexed computation above.
+//
 // The package never prints and never exits; it returns values and errors.
 package eval

@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/selection"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	v1beta1 "sigs.k8s.io/network-policy-api/apis/v1beta1"
 )
 
 // Evaluator answers connectivity questions for one universe and one set of
@@ -47,6 +48,15 @@ type Evaluator struct {
 	egressIso      bitset
 
 	index labelIndex
+
+	// ClusterNetworkPolicies (cluster.go), sorted for evaluation; none for
+	// New. Per pod class, the Admin and Baseline policies with rules of each
+	// direction whose subject selects it, in evaluation order.
+	clusterPolicies      []*v1beta1.ClusterNetworkPolicy
+	cnps                 []ccnp
+	adminIn, adminEg     [][]int32
+	baseIn, baseEg       [][]int32
+	clusterIn, clusterEg bitset // pod classes some of them select
 }
 
 type podClass struct {
@@ -130,7 +140,12 @@ func (r RuleRef) String() string { return r.PolicyRef.String() + "[" + strconv.I
 // the set over u. Invalid policies are an error listing every problem, each
 // prefixed by the policy's namespace/name; nothing is evaluated then.
 func New(u Universe, policies []*networkingv1.NetworkPolicy) (*Evaluator, error) {
-	e := &Evaluator{universe: u, nsIndex: map[string]int{}}
+	return newEvaluator(u, policies, nil)
+}
+
+// newEvaluator is New with validated ClusterNetworkPolicies.
+func newEvaluator(u Universe, policies []*networkingv1.NetworkPolicy, cnps []*v1beta1.ClusterNetworkPolicy) (*Evaluator, error) {
+	e := &Evaluator{universe: u, nsIndex: map[string]int{}, clusterPolicies: sortClusterPolicies(cnps)}
 	var errs []error
 	seen := map[string]bool{}
 	for _, p := range policies {
@@ -300,6 +315,18 @@ func (e *Evaluator) buildBlocks() {
 			add(r.To)
 		}
 	}
+	for _, p := range e.clusterPolicies {
+		for _, r := range p.Spec.Egress {
+			for _, peer := range r.To {
+				for _, n := range peer.Networks {
+					if b := cidrBlock(n); !seen[b.key()] {
+						seen[b.key()] = true
+						e.blocks = append(e.blocks, b)
+					}
+				}
+			}
+		}
+	}
 	e.part = buildPartition(e.blocks, e.universe.Addresses)
 	e.nEP = e.nPod + len(e.part.classes)
 }
@@ -359,6 +386,7 @@ func (e *Evaluator) buildPolicies() {
 		})
 		e.pols = append(e.pols, cp)
 	}
+	c.buildClusterPolicies()
 }
 
 type compiler struct {

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	v1beta1 "sigs.k8s.io/network-policy-api/apis/v1beta1"
 )
 
 // Query is one connection: Src opens a connection to Dst on Protocol/Port.
@@ -38,6 +39,18 @@ type Direction struct {
 	// first of them on a tie): the one written for this pod rather than a
 	// namespace's default-deny, where a missing rule belongs.
 	Closest PolicyRef
+
+	// With ClusterNetworkPolicies (NewWithClusterPolicies); both nil
+	// otherwise. The fields above always describe the NetworkPolicy tier,
+	// whether or not evaluation reached it.
+	//
+	// Cluster is the Accept or Deny rule that decided this direction, in
+	// the Admin tier or, when no NetworkPolicy isolates the pod, in the
+	// Baseline tier; nil when NetworkPolicies or the default decided.
+	Cluster *ClusterRuleRef
+	// Pass is the Admin tier Pass rule that sent evaluation on to the
+	// NetworkPolicies, nil when none matched.
+	Pass *ClusterRuleRef
 }
 
 // Explain decides one connection and names the policies and rules that
@@ -91,6 +104,31 @@ func (e *Evaluator) direction(self Endpoint, selfClass, peerClass, dstPod int, e
 		}
 	}
 	out.Allowed = len(out.Isolating) == 0 || len(out.Allowing) > 0
+	if len(e.cnps) == 0 {
+		return out
+	}
+	admin, base := e.adminIn[selfClass], e.baseIn[selfClass]
+	if egress {
+		admin, base = e.adminEg[selfClass], e.baseEg[selfClass]
+	}
+	if r := e.clusterDecide(admin, egress, peerClass, dstPod, proto, port); r != nil {
+		if r.Action != v1beta1.ClusterNetworkPolicyRuleActionPass {
+			out.Cluster = r
+			out.Allowed = r.Action == v1beta1.ClusterNetworkPolicyRuleActionAccept
+			return out
+		}
+		out.Pass = r
+	}
+	if len(out.Isolating) > 0 {
+		return out // the NetworkPolicy tier decides for pods it selects
+	}
+	if r := e.clusterDecide(base, egress, peerClass, dstPod, proto, port); r != nil {
+		// A Baseline Pass goes on to the default: allowed.
+		if r.Action != v1beta1.ClusterNetworkPolicyRuleActionPass {
+			out.Cluster = r
+			out.Allowed = r.Action == v1beta1.ClusterNetworkPolicyRuleActionAccept
+		}
+	}
 	return out
 }
 
@@ -117,12 +155,19 @@ func (v Verdict) String() string {
 	}{{"egress", v.Egress}, {"ingress", v.Ingress}} {
 		b.WriteString("\n  " + d.name + ": ")
 		switch {
+		case d.dir.Cluster != nil && d.dir.Allowed:
+			b.WriteString("allowed by " + d.dir.Cluster.String())
+		case d.dir.Cluster != nil:
+			b.WriteString("denied by " + d.dir.Cluster.String())
 		case len(d.dir.Isolating) == 0:
 			b.WriteString("not isolated")
 		case d.dir.Allowed:
 			b.WriteString("allowed by " + joinRefs(d.dir.Allowing))
 		default:
 			b.WriteString(fmt.Sprintf("isolated by %s; no rule matches", joinRefs(d.dir.Isolating)))
+		}
+		if d.dir.Pass != nil && d.dir.Cluster == nil {
+			b.WriteString(" (passed on by " + d.dir.Pass.String() + ")")
 		}
 	}
 	return b.String()

@@ -75,7 +75,13 @@ func (e *Evaluator) endpointClass(p Endpoint) int {
 // Ingress rules admitting s are found through an inverted index (rule peers
 // -> rules), so the work per source is proportional to the rules that
 // concern it, not to the number of pods.
+//
+// With ClusterNetworkPolicies, each pair of classes is decided through the
+// tiers (clusterReachability).
 func (e *Evaluator) Reachability() *Reachability {
+	if len(e.cnps) > 0 {
+		return e.clusterReachability()
+	}
 	var gin []*crule
 	for pi := range e.pols {
 		for ri := range e.pols[pi].inRules {
@@ -185,6 +191,28 @@ func (e *Evaluator) Reachability() *Reachability {
 				}
 				g.add(ps, d)
 			})
+		}
+		r.rows[s] = g.done()
+	}
+	return r
+}
+
+// clusterReachability decides every pair of endpoint classes through the
+// tiers: the source's egress side intersected with the destination's
+// ingress side. It is quadratic in the number of classes.
+func (e *Evaluator) clusterReachability() *Reachability {
+	r := &Reachability{e: e, rows: make([][]group, e.nEP)}
+	for s := 0; s < e.nEP; s++ {
+		g := grouper{n: e.nEP, idx: map[string]int{}}
+		for d := 0; d < e.nEP; d++ {
+			if s >= e.nPod && d >= e.nPod {
+				continue // between two addresses: not reported
+			}
+			ps := e.sidePorts(true, s, d)
+			if ps.IsEmpty() {
+				continue
+			}
+			g.add(ps.Intersect(e.sidePorts(false, d, s)), d)
 		}
 		r.rows[s] = g.done()
 	}

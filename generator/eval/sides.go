@@ -33,8 +33,15 @@ func (e *Evaluator) IsolatedEgress(pod int) bool {
 // policy isolates dst for ingress (it admits everyone on every port).
 // Sources are sorted, pods by index, then address classes; dst itself is
 // left out.
+//
+// With ClusterNetworkPolicies the side goes through the tiers; it is nil
+// when neither a NetworkPolicy nor a ClusterNetworkPolicy with ingress rules
+// selects dst.
 func (e *Evaluator) IngressSide(dst int) []Admit {
 	c := e.podClass[dst]
+	if len(e.cnps) > 0 {
+		return e.clusterSide(false, c, PodEndpoint(dst))
+	}
 	if !e.ingressIso.has(c) {
 		return nil
 	}
@@ -56,8 +63,12 @@ func (e *Evaluator) IngressSide(dst int) []Admit {
 // which ports (resolved on each destination), whatever the destinations'
 // ingress says; nil when no policy isolates src for egress. Destinations are
 // sorted as IngressSide's sources; src itself is left out.
+// With ClusterNetworkPolicies, as IngressSide.
 func (e *Evaluator) EgressSide(src int) []Admit {
 	c := e.podClass[src]
+	if len(e.cnps) > 0 {
+		return e.clusterSide(true, c, PodEndpoint(src))
+	}
 	if !e.egressIso.has(c) {
 		return nil
 	}
@@ -73,6 +84,21 @@ func (e *Evaluator) EgressSide(src int) []Admit {
 		}
 	}
 	return e.expandSide(acc, PodEndpoint(src))
+}
+
+// clusterSide is IngressSide or EgressSide through the tiers.
+func (e *Evaluator) clusterSide(egress bool, c int, self Endpoint) []Admit {
+	if egress && !e.egressIso.has(c) && !e.clusterEg.has(c) ||
+		!egress && !e.ingressIso.has(c) && !e.clusterIn.has(c) {
+		return nil
+	}
+	acc := map[int]PortSet{}
+	for peer := 0; peer < e.nEP; peer++ {
+		if ps := e.sidePorts(egress, c, peer); !ps.IsEmpty() {
+			acc[peer] = ps
+		}
+	}
+	return e.expandSide(acc, self)
 }
 
 // expandSide turns ports per endpoint class into ports per endpoint, self

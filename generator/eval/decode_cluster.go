@@ -1,0 +1,87 @@
+package eval
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"reflect"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+	v1beta1 "sigs.k8s.io/network-policy-api/apis/v1beta1"
+)
+
+const policyV1beta1 = "policy.networking.k8s.io/v1beta1"
+
+// ClusterNetworkPolicies decodes the policy.networking.k8s.io/v1beta1
+// ClusterNetworkPolicies of the documents, in stream order, as Policies
+// decodes NetworkPolicies: other kinds are skipped, Lists are expanded,
+// decoding is strict, and what the API server would refuse (ValidateCluster)
+// is an error with its document, line and column. ClusterNetworkPolicy of
+// another version of policy.networking.k8s.io is an error (v1alpha1 has
+// AdminNetworkPolicy and BaselineAdminNetworkPolicy instead, and is
+// skipped). metadata.namespace is ignored, as the API server ignores it on
+// a cluster-scoped object.
+func (ds Documents) ClusterNetworkPolicies() ([]*v1beta1.ClusterNetworkPolicy, error) {
+	var out []*v1beta1.ClusterNetworkPolicy
+	var errs []error
+	for i, root := range ds.Roots {
+		if root == nil {
+			continue
+		}
+		d := &decoder{doc: i + 1}
+		d.object(root, "", "", func(n *yaml.Node, apiVersion, kind string) { d.clusterPolicy(n, apiVersion, kind, &out) })
+		errs = append(errs, d.errs...)
+	}
+	if ds.Err != nil {
+		errs = append(errs, ds.Err)
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return out, nil
+}
+
+func (d *decoder) clusterPolicy(n *yaml.Node, apiVersion, kind string, out *[]*v1beta1.ClusterNetworkPolicy) {
+	if kind != "ClusterNetworkPolicy" {
+		return
+	}
+	group, _, _ := strings.Cut(apiVersion, "/")
+	if apiVersion != policyV1beta1 {
+		if group == "policy.networking.k8s.io" {
+			d.errorf(n, "apiVersion", "unsupported apiVersion %q for ClusterNetworkPolicy (want %s)", apiVersion, policyV1beta1)
+		}
+		return
+	}
+	before := len(d.errs)
+	v := d.value(n, reflect.TypeOf(v1beta1.ClusterNetworkPolicy{}), "")
+	if len(d.errs) > before {
+		return
+	}
+	m := v.(map[string]any)
+	m["apiVersion"], m["kind"] = apiVersion, kind
+	raw, err := json.Marshal(m)
+	if err != nil {
+		d.errorf(n, "", "%v", err)
+		return
+	}
+	p := &v1beta1.ClusterNetworkPolicy{}
+	jd := json.NewDecoder(bytes.NewReader(raw))
+	jd.DisallowUnknownFields()
+	if err := jd.Decode(p); err != nil {
+		d.errorf(n, "", "%v", err)
+		return
+	}
+	p.Namespace = ""
+	if errs := ValidateCluster(p); len(errs) > 0 {
+		for _, fe := range errs {
+			body := fe.ErrorBody()
+			if body != "" {
+				body = strings.ToLower(body[:1]) + body[1:]
+			}
+			d.errorf(nodeAt(n, fe.Field), fe.Field, "clusternetworkpolicy %s: %s", p.Name, body)
+		}
+		return
+	}
+	*out = append(*out, p)
+}
