@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	networkingv1 "k8s.io/api/networking/v1"
+	v1beta1 "sigs.k8s.io/network-policy-api/apis/v1beta1"
 
 	"github.com/netdep/netdep/generator/eval"
 	"github.com/netdep/netdep/generator/policy"
@@ -54,6 +55,8 @@ type Options struct {
 	// Namespaces label the world's namespaces, as verify.Options does: the
 	// Namespace objects given with hand-written policies.
 	Namespaces []eval.Namespace
+	// ClusterPolicies are evaluated with the policies, in their tiers.
+	ClusterPolicies []*v1beta1.ClusterNetworkPolicy
 }
 
 // Answer is one checked connection.
@@ -84,7 +87,7 @@ func Evaluate(spec *schema.Spec, env string, policies []*networkingv1.NetworkPol
 			u.Pods = append(slices.Clip(u.Pods), eval.Pod{Namespace: ep.Namespace, Name: ep.PodName(), Labels: ep.Labels})
 		}
 	}
-	ev, err := eval.New(u, policies)
+	ev, err := eval.NewWithClusterPolicies(u, policies, o.ClusterPolicies)
 	if err != nil {
 		return nil, err
 	}
@@ -154,7 +157,7 @@ func Explain(spec *schema.Spec, envs []string, policies *verify.Source, src, dst
 		if err != nil {
 			return nil, err
 		}
-		ps, o := m.Policies, Options{Namespaces: m.Namespaces}
+		ps, o := m.Policies, Options{Namespaces: m.Namespaces, ClusterPolicies: m.ClusterPolicies}
 		r.NotEvaluated = append(r.NotEvaluated, m.NotEvaluated...)
 		e := spec.Environment(env)
 		if e == nil {

@@ -58,6 +58,12 @@ func (a Answer) describe(self Endpoint, d eval.Direction, dir, what string) stri
 	switch {
 	case self.IsAddr:
 		return "an address outside the cluster; policies do not isolate it"
+	case d.Cluster != nil && d.Allowed:
+		return "allowed by " + d.Cluster.String()
+	case d.Cluster != nil:
+		return "denied by " + d.Cluster.String()
+	case d.Pass != nil:
+		return a.describe(self, eval.Direction{Allowed: d.Allowed, Isolating: d.Isolating, Allowing: d.Allowing}, dir, what) + " (after " + d.Pass.String() + " passed it on)"
 	case len(d.Isolating) == 0:
 		return "not isolated (no policy selects it for " + dir + ")"
 	case d.Allowed:

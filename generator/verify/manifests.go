@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sync/errgroup"
 	"gopkg.in/yaml.v3"
 	networkingv1 "k8s.io/api/networking/v1"
+	v1beta1 "sigs.k8s.io/network-policy-api/apis/v1beta1"
 
 	"github.com/netdep/netdep/generator/eval"
 	"github.com/netdep/netdep/generator/kustomize"
@@ -35,6 +36,10 @@ type Manifests struct {
 	// position, each once. A verdict over Policies holds for
 	// networking.k8s.io/v1 only while any exist.
 	NotEvaluated []ObjectRef
+	// ClusterPolicies are the policy.networking.k8s.io/v1beta1
+	// ClusterNetworkPolicies (tiers Admin and Baseline), evaluated with the
+	// NetworkPolicies.
+	ClusterPolicies []*v1beta1.ClusterNetworkPolicy
 	// Documents are every non-empty YAML document read, in order, with
 	// the stream it came from; kept only with LoadOptions.Documents, for
 	// readers of other kinds (the importer's workloads and Services).
@@ -80,7 +85,8 @@ func LoadManifests(paths []string) (*Manifests, error) {
 // and position. Nothing else is decoded, so a NetworkPolicy or YAML
 // document that LoadManifests would refuse is no error here (the documents
 // before a syntax error are scanned): for commands that only need to warn,
-// as diff does over a tree it compares byte by byte.
+// as diff does over a tree it compares byte by byte. diff evaluates
+// NetworkPolicies only, so ClusterNetworkPolicies are listed too.
 func ScanNotEvaluated(paths []string) ([]ObjectRef, error) {
 	c := &collector{scan: true}
 	for _, p := range paths {
@@ -94,11 +100,12 @@ func ScanNotEvaluated(paths []string) ([]ObjectRef, error) {
 // collector gathers the objects of several streams, remembering where each
 // namespace came from to name both places of a conflict.
 type collector struct {
-	policies     []*networkingv1.NetworkPolicy
-	notEvaluated []ObjectRef
-	namespaces   map[string]eval.Namespace
-	nsSource     map[string]string
-	loader       *Loader // nil: decode every file
+	policies        []*networkingv1.NetworkPolicy
+	clusterPolicies []*v1beta1.ClusterNetworkPolicy
+	notEvaluated    []ObjectRef
+	namespaces      map[string]eval.Namespace
+	nsSource        map[string]string
+	loader          *Loader // nil: decode every file
 	// scan reads only which objects are not evaluated (ScanNotEvaluated):
 	// no policy or namespace is decoded, and a document that does not
 	// parse ends its stream without an error.
@@ -120,7 +127,7 @@ func (c *collector) result() (*Manifests, error) {
 }
 
 func (c *collector) manifests() *Manifests {
-	m := &Manifests{Policies: c.policies, NotEvaluated: sortRefs(c.notEvaluated), Documents: c.docs}
+	m := &Manifests{Policies: c.policies, ClusterPolicies: c.clusterPolicies, NotEvaluated: sortRefs(c.notEvaluated), Documents: c.docs}
 	for _, n := range c.namespaces {
 		m.Namespaces = append(m.Namespaces, n)
 	}
@@ -148,12 +155,13 @@ func (c *collector) decode(name string, data []byte) stream {
 
 // stream is what one file or build decodes to.
 type stream struct {
-	name         string
-	policies     []*networkingv1.NetworkPolicy
-	namespaces   []eval.Namespace
-	notEvaluated []ObjectRef
-	docs         []Document // with LoadOptions.Documents
-	err          error
+	name            string
+	policies        []*networkingv1.NetworkPolicy
+	namespaces      []eval.Namespace
+	notEvaluated    []ObjectRef
+	clusterPolicies []*v1beta1.ClusterNetworkPolicy
+	docs            []Document // with LoadOptions.Documents
+	err             error
 }
 
 func decodeStream(name string, data []byte, scan bool) stream {
@@ -164,7 +172,9 @@ func decodeStream(name string, data []byte, scan bool) stream {
 	}
 	ds := eval.ParseDocuments(data)
 	if scan {
-		s.notEvaluated = notEvaluatedIn(ds, name)
+		// diff evaluates NetworkPolicies only: there, ClusterNetworkPolicies
+		// are not evaluated either.
+		s.notEvaluated = notEvaluatedIn(ds, name, true)
 		return s
 	}
 	var err error
@@ -172,11 +182,15 @@ func decodeStream(name string, data []byte, scan bool) stream {
 		s.err = problemsOf(name, data, err)
 		return s
 	}
+	if s.clusterPolicies, err = ds.ClusterNetworkPolicies(); err != nil {
+		s.err = problemsOf(name, data, err)
+		return s
+	}
 	if s.namespaces, err = decodeNamespaces(ds); err != nil {
 		s.err = fmt.Errorf("%s: %w", name, err)
 		return s
 	}
-	s.notEvaluated = notEvaluatedIn(ds, name)
+	s.notEvaluated = notEvaluatedIn(ds, name, false)
 	return s
 }
 
@@ -220,6 +234,7 @@ func (c *collector) keep(s stream) error {
 		return s.err
 	}
 	c.policies = append(c.policies, s.policies...)
+	c.clusterPolicies = append(c.clusterPolicies, s.clusterPolicies...)
 	c.notEvaluated = append(c.notEvaluated, s.notEvaluated...)
 	c.docs = append(c.docs, s.docs...)
 	for _, n := range s.namespaces {
@@ -390,6 +405,7 @@ func (c *collector) build(dir string) error {
 			seen[id] = true
 		}
 		c.policies = append(c.policies, sub.policies...)
+		c.clusterPolicies = append(c.clusterPolicies, sub.clusterPolicies...)
 		c.notEvaluated = append(c.notEvaluated, sub.notEvaluated...)
 		c.docs = append(c.docs, sub.docs...)
 		for _, name := range slices.Sorted(maps.Keys(sub.namespaces)) {

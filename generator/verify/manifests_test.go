@@ -3,6 +3,7 @@ package verify
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -93,9 +94,8 @@ func TestManifestsNotEvaluated(t *testing.T) {
 		{name: "baseline admin network policy",
 			yaml: "apiVersion: policy.networking.k8s.io/v1alpha1\nkind: BaselineAdminNetworkPolicy\nmetadata: {name: default}\n",
 			want: []ObjectRef{{APIVersion: "policy.networking.k8s.io/v1alpha1", Kind: "BaselineAdminNetworkPolicy", Name: "default", Line: 1, Column: 1}}},
-		{name: "cluster network policy",
-			yaml: "apiVersion: policy.networking.k8s.io/v1beta1\nkind: ClusterNetworkPolicy\nmetadata: {name: g}\n",
-			want: []ObjectRef{{APIVersion: "policy.networking.k8s.io/v1beta1", Kind: "ClusterNetworkPolicy", Name: "g", Line: 1, Column: 1}}},
+		{name: "cluster network policy, evaluated",
+			yaml: "apiVersion: policy.networking.k8s.io/v1beta1\nkind: ClusterNetworkPolicy\nmetadata: {name: g}\nspec: {tier: Admin, priority: 10, subject: {namespaces: {}}}\n"},
 		{name: "any other kind ending in NetworkPolicy",
 			yaml: "apiVersion: crd.antrea.io/v1beta1\nkind: ClusterNetworkPolicy\nmetadata: {name: h}\n",
 			want: []ObjectRef{{APIVersion: "crd.antrea.io/v1beta1", Kind: "ClusterNetworkPolicy", Name: "h", Line: 1, Column: 1}}},
@@ -232,8 +232,8 @@ func TestNotEvaluatedWarnings(t *testing.T) {
 		got = append(got, p.String())
 	}
 	want := []string{
-		`p/a.yaml:7:1: warning: AdminNetworkPolicy "deny\nall" (policy.networking.k8s.io/v1alpha1) is not evaluated: netdep evaluates networking.k8s.io/v1 NetworkPolicies only, and this object can change connectivity`,
-		`p/b.yaml:3:1: warning: CiliumNetworkPolicy shop/wide (cilium.io/v2) is not evaluated: netdep evaluates networking.k8s.io/v1 NetworkPolicies only, and this object can change connectivity`,
+		`p/a.yaml:7:1: warning: AdminNetworkPolicy "deny\nall" (policy.networking.k8s.io/v1alpha1) is not evaluated: netdep evaluates NetworkPolicy and ClusterNetworkPolicy (networking.k8s.io/v1, policy.networking.k8s.io/v1beta1) only, and this object can change connectivity`,
+		`p/b.yaml:3:1: warning: CiliumNetworkPolicy shop/wide (cilium.io/v2) is not evaluated: netdep evaluates NetworkPolicy and ClusterNetworkPolicy (networking.k8s.io/v1, policy.networking.k8s.io/v1beta1) only, and this object can change connectivity`,
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("warnings (-want +got):\n%s", diff)
@@ -244,12 +244,12 @@ func TestNotEvaluatedWarnings(t *testing.T) {
 // so, exact or not.
 func TestSummaryPartial(t *testing.T) {
 	r := &Report{Policies: 3, Pods: 6, Addresses: 2, NotEvaluated: 2}
-	if got, want := r.Summary(), "exact for networking.k8s.io/v1 only; 2 objects not evaluated (3 policies over 6 pods and 2 address classes)"; got != want {
+	if got, want := r.Summary(), "exact for NetworkPolicy and ClusterNetworkPolicy only; 2 objects not evaluated (3 policies over 6 pods and 2 address classes)"; got != want {
 		t.Errorf("Summary() = %q, want %q", got, want)
 	}
 	r.NotEvaluated = 1
 	r.Missing = []Difference{{}}
-	if got, want := r.Summary(), "1 missing, 0 in excess for networking.k8s.io/v1 only; 1 object not evaluated (3 policies over 6 pods and 2 address classes)"; got != want {
+	if got, want := r.Summary(), "1 missing, 0 in excess for NetworkPolicy and ClusterNetworkPolicy only; 1 object not evaluated (3 policies over 6 pods and 2 address classes)"; got != want {
 		t.Errorf("Summary() = %q, want %q", got, want)
 	}
 	r.NotEvaluated, r.Missing = 0, nil
@@ -306,5 +306,29 @@ func TestScanNotEvaluated(t *testing.T) {
 	}
 	if _, err := ScanNotEvaluated([]string{filepath.Join(t.TempDir(), "missing.yaml")}); err == nil {
 		t.Errorf("ScanNotEvaluated of a missing file: no error")
+	}
+}
+
+// TestClusterPoliciesAreRead: a v1beta1 ClusterNetworkPolicy is read and
+// evaluated by LoadManifests (not listed as not evaluated), while the scan
+// diff uses still names it, since diff compares NetworkPolicies only.
+func TestClusterPoliciesAreRead(t *testing.T) {
+	dir := writeFiles(t, map[string]string{"g.yaml": "apiVersion: policy.networking.k8s.io/v1beta1\nkind: ClusterNetworkPolicy\nmetadata: {name: g}\nspec: {tier: Admin, priority: 10, subject: {namespaces: {}}}\n"})
+	m, err := LoadManifests([]string{dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.ClusterPolicies) != 1 || m.ClusterPolicies[0].Name != "g" || len(m.NotEvaluated) != 0 {
+		t.Errorf("LoadManifests: %d cluster policies, not evaluated %v; want g, none", len(m.ClusterPolicies), m.NotEvaluated)
+	}
+	refs, err := ScanNotEvaluated([]string{dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(refs) != 1 || refs[0].Kind != "ClusterNetworkPolicy" {
+		t.Errorf("ScanNotEvaluated = %v, want the ClusterNetworkPolicy", refs)
+	}
+	if w := NotEvaluatedWarnings(refs); len(w) != 1 || !strings.Contains(w[0].Message, "diff compares NetworkPolicies only") {
+		t.Errorf("warning %v does not say diff is what leaves it out", w)
 	}
 }

@@ -54,8 +54,16 @@ func show(s string) string {
 	return s
 }
 
-// EvaluatedAPI is the one API whose objects netdep evaluates.
-const EvaluatedAPI = "networking.k8s.io/v1"
+// EvaluatedAPI and ClusterAPI are the APIs whose policies netdep
+// evaluates: NetworkPolicy, and ClusterNetworkPolicy (tiers Admin and
+// Baseline).
+const (
+	EvaluatedAPI = "networking.k8s.io/v1"
+	ClusterAPI   = "policy.networking.k8s.io/v1beta1"
+)
+
+// evaluatedKinds names them in messages.
+const evaluatedKinds = "NetworkPolicy and ClusterNetworkPolicy"
 
 // connectivityGroups are API groups whose objects change what may connect
 // to what (policies, and the sets and groups they refer to), besides any
@@ -71,7 +79,7 @@ var connectivityGroups = []string{"cilium.io", "projectcalico.org", "policy.netw
 // connectivityGroups. ConfigMaps, Services, Deployments and the like cannot
 // change what NetworkPolicies allow and are not listed.
 func NotEvaluated(apiVersion, kind string) bool {
-	if apiVersion == EvaluatedAPI && kind == "NetworkPolicy" {
+	if apiVersion == EvaluatedAPI && kind == "NetworkPolicy" || apiVersion == ClusterAPI && kind == "ClusterNetworkPolicy" {
 		return false
 	}
 	if strings.HasSuffix(kind, "NetworkPolicy") {
@@ -90,12 +98,13 @@ func NotEvaluated(apiVersion, kind string) bool {
 }
 
 // notEvaluatedIn lists the objects of ds, read from file, that
-// NotEvaluated selects.
-func notEvaluatedIn(ds eval.Documents, file string) []ObjectRef {
+// NotEvaluated selects, and ClusterNetworkPolicies too with cluster (for
+// readers that evaluate NetworkPolicies only).
+func notEvaluatedIn(ds eval.Documents, file string, cluster bool) []ObjectRef {
 	var out []ObjectRef
 	for _, root := range ds.Roots {
 		if root != nil {
-			notEvaluated(root, "", "", file, &out)
+			notEvaluated(root, "", "", file, cluster, &out)
 		}
 	}
 	return out
@@ -105,7 +114,7 @@ func notEvaluatedIn(ds eval.Documents, file string) []ObjectRef {
 // NotEvaluated selects. defAPIVersion and defKind apply to List items that
 // omit them, as in eval.Decode. It is lenient: what does not look like an
 // object is eval.Decode's to report, or no object at all.
-func notEvaluated(n *yaml.Node, defAPIVersion, defKind, file string, out *[]ObjectRef) {
+func notEvaluated(n *yaml.Node, defAPIVersion, defKind, file string, cluster bool, out *[]ObjectRef) {
 	n = resolveNode(n)
 	if n == nil || n.Kind != yaml.MappingNode {
 		return
@@ -122,11 +131,12 @@ func notEvaluated(n *yaml.Node, defAPIVersion, defKind, file string, out *[]Obje
 			itemKind = strings.TrimSuffix(kind, "List")
 		}
 		for _, it := range items.Content {
-			notEvaluated(it, apiVersion, itemKind, file, out)
+			notEvaluated(it, apiVersion, itemKind, file, cluster, out)
 		}
 		return
 	}
-	if apiVersion == "" || kind == "" || !NotEvaluated(apiVersion, kind) {
+	isCluster := apiVersion == ClusterAPI && kind == "ClusterNetworkPolicy"
+	if apiVersion == "" || kind == "" || !NotEvaluated(apiVersion, kind) && !(cluster && isCluster) {
 		return
 	}
 	md := resolveNode(mapping(n, "metadata"))
@@ -192,23 +202,26 @@ func NotEvaluatedWarnings(refs []ObjectRef) []schema.Problem {
 	refs = sortRefs(refs)
 	out := make([]schema.Problem, len(refs))
 	for i, r := range refs {
-		out[i] = schema.Problem{
-			Pos:     schema.Pos{File: r.File, Line: r.Line, Column: r.Column},
-			Message: r.String() + " is not evaluated: netdep evaluates " + EvaluatedAPI + " NetworkPolicies only, and this object can change connectivity",
-			Warning: true,
+		msg := r.String() + " is not evaluated: netdep evaluates " + evaluatedKinds + " (" + EvaluatedAPI + ", " + ClusterAPI + ") only, and this object can change connectivity"
+		if r.APIVersion == ClusterAPI && r.Kind == "ClusterNetworkPolicy" {
+			// Only a reader that evaluates NetworkPolicies alone lists it
+			// (ScanNotEvaluated, for diff).
+			msg = r.String() + " is not evaluated: diff compares NetworkPolicies only (verify and explain evaluate it), and this object can change connectivity"
 		}
+		out[i] = schema.Problem{Pos: schema.Pos{File: r.File, Line: r.Line, Column: r.Column}, Message: msg, Warning: true}
 	}
 	return out
 }
 
 // Partial qualifies a verdict reached while n objects were not evaluated:
-// "for networking.k8s.io/v1 only; 3 objects not evaluated", "" when n is 0.
+// "for NetworkPolicy and ClusterNetworkPolicy only; 3 objects not
+// evaluated", "" when n is 0.
 func Partial(n int) string {
 	switch n {
 	case 0:
 		return ""
 	case 1:
-		return "for " + EvaluatedAPI + " only; 1 object not evaluated"
+		return "for " + evaluatedKinds + " only; 1 object not evaluated"
 	}
-	return fmt.Sprintf("for %s only; %d objects not evaluated", EvaluatedAPI, n)
+	return fmt.Sprintf("for %s only; %d objects not evaluated", evaluatedKinds, n)
 }

@@ -24,7 +24,11 @@ func EnvLabel(env string) string {
 // networking.k8s.io/v1 only; 3 objects not evaluated (...)") when objects
 // were not evaluated.
 func (r *Report) Summary() string {
-	size := fmt.Sprintf("(%d policies over %d pods and %d address classes)", r.Policies, r.Pods, r.Addresses)
+	pols := fmt.Sprintf("%d policies", r.Policies)
+	if r.ClusterPolicies > 0 {
+		pols += fmt.Sprintf(" and %d cluster %s", r.ClusterPolicies, map[bool]string{true: "policy", false: "policies"}[r.ClusterPolicies == 1])
+	}
+	size := fmt.Sprintf("(%s over %d pods and %d address classes)", pols, r.Pods, r.Addresses)
 	verdict := "exact"
 	if !r.Exact() {
 		verdict = fmt.Sprintf("%d missing, %d in excess", len(r.Missing), len(r.Excess))

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	networkingv1 "k8s.io/api/networking/v1"
+	v1beta1 "sigs.k8s.io/network-policy-api/apis/v1beta1"
 
 	"github.com/netdep/netdep/generator/eval"
 	"github.com/netdep/netdep/generator/world"
@@ -19,8 +20,10 @@ type Report struct {
 	// Pods and Addresses are the size of the world that was checked.
 	Pods      int `json:"pods"`
 	Addresses int `json:"addressClasses"`
-	// Policies is how many NetworkPolicies were evaluated.
-	Policies int `json:"policies"`
+	// Policies is how many NetworkPolicies were evaluated; ClusterPolicies
+	// how many ClusterNetworkPolicies with them.
+	Policies        int `json:"policies"`
+	ClusterPolicies int `json:"clusterPolicies,omitempty"`
 	// Verdict is "exact", "partial" (exact for networking.k8s.io/v1, with
 	// objects not evaluated: MarkNotEvaluated) or "differs".
 	Verdict string `json:"verdict"`
@@ -76,6 +79,8 @@ type Options struct {
 	// Namespaces label the world's namespaces (world.World.LabelNamespaces): the
 	// Namespace objects given with the policies, as LoadManifests reads them.
 	Namespaces []eval.Namespace
+	// ClusterPolicies are evaluated with the policies, in their tiers.
+	ClusterPolicies []*v1beta1.ClusterNetworkPolicy
 }
 
 // Check evaluates policies over env's world and compares the allowed
@@ -105,13 +110,13 @@ func CheckWith(spec *schema.Spec, env string, policies []*networkingv1.NetworkPo
 	}
 	w := world.New(env, spec)
 	w.LabelNamespaces(o.Namespaces)
-	ev, err := eval.New(w.Universe, policies)
+	ev, err := eval.NewWithClusterPolicies(w.Universe, policies, o.ClusterPolicies)
 	if err != nil {
 		return nil, err
 	}
 	reach := ev.Reachability()
 	c := &checker{w: w, d: newDeclared(w, spec, e), ev: ev, externals: ev.Externals(), reported: map[sideKey]eval.PortSet{}}
-	c.r = &Report{Environment: env, Pods: len(w.Universe.Pods), Addresses: len(c.externals), Policies: len(policies),
+	c.r = &Report{Environment: env, Pods: len(w.Universe.Pods), Addresses: len(c.externals), Policies: len(policies), ClusterPolicies: len(o.ClusterPolicies),
 		Missing: []Difference{}, Excess: []Difference{}}
 	r := c.r
 
@@ -197,6 +202,14 @@ func (c *checker) difference(dir string, src, dst eval.Endpoint, ps eval.PortSet
 	var allowing, denying string // the first policy allowing, denying
 	side := func(what string, at eval.Endpoint, d eval.Direction) {
 		switch {
+		case d.Cluster != nil && d.Allowed:
+			parts = append(parts, fmt.Sprintf("%s at %s allowed by %s", what, c.name(at), d.Cluster))
+			allowing = "clusternetworkpolicy " + d.Cluster.Policy
+		case d.Cluster != nil:
+			parts = append(parts, fmt.Sprintf("%s at %s denied by %s", what, c.name(at), d.Cluster))
+			if denying == "" {
+				denying = "clusternetworkpolicy " + d.Cluster.Policy
+			}
 		case len(d.Isolating) == 0:
 			parts = append(parts, fmt.Sprintf("%s at %s is not isolated", what, c.name(at)))
 		case d.Allowed:

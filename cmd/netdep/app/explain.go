@@ -47,10 +47,12 @@ the cluster; without them a namespace carries only its
 kubernetes.io/metadata.name label. Without --env, every environment is
 checked.
 
-Only networking.k8s.io/v1 NetworkPolicies are evaluated: objects among the
-manifests (or in the tree) that can change connectivity too, such as a
-CiliumNetworkPolicy or an AdminNetworkPolicy, are each named in a warning,
-and the answer says it holds for networking.k8s.io/v1 only.
+NetworkPolicies and ClusterNetworkPolicies (v1beta1, tiers Admin and
+Baseline) are evaluated, and the deciding cluster rule is named. Other
+objects among the manifests (or in the tree) that can change connectivity,
+such as a CiliumNetworkPolicy or a v1alpha1 AdminNetworkPolicy, are each
+named in a warning, and the answer says it holds for NetworkPolicy and
+ClusterNetworkPolicy only.
 
 Exit 0 when allowed (in every environment checked), 1 when denied, 2 on bad
 input.`,

@@ -42,13 +42,14 @@ what it would in the cluster; without them a namespace carries only its
 kubernetes.io/metadata.name label. A namespace they declare that no
 dependency file describes joins the world with an unlabelled pod.
 
-Only networking.k8s.io/v1 NetworkPolicies are evaluated. Objects beside them
-that can change connectivity too (CiliumNetworkPolicy, Calico's policies,
-AdminNetworkPolicy, BaselineAdminNetworkPolicy, ClusterNetworkPolicy, any
-other *NetworkPolicy kind and anything of the cilium.io, projectcalico.org
-and policy.networking.k8s.io groups) are each named in a warning, and the
-verdict says it is partial: "exact for networking.k8s.io/v1 only; 2 objects
-not evaluated". --strict makes a partial verdict exit 1.
+NetworkPolicies and ClusterNetworkPolicies (policy.networking.k8s.io/v1beta1,
+tiers Admin and Baseline) are evaluated. Objects beside them that can change
+connectivity too (CiliumNetworkPolicy, Calico's policies, AdminNetworkPolicy
+and BaselineAdminNetworkPolicy v1alpha1, any other *NetworkPolicy kind and
+anything else of the cilium.io, projectcalico.org and
+policy.networking.k8s.io groups) are each named in a warning, and the
+verdict says it is partial: "exact for NetworkPolicy and
+ClusterNetworkPolicy only; 2 objects not evaluated". --strict makes a partial verdict exit 1.
 
 Exit 0 when exact, 1 when a connection is missing or in excess (or, with
 --strict, when objects were not evaluated), 2 on bad input.`,
