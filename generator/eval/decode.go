@@ -15,6 +15,7 @@ import (
 	"gopkg.in/yaml.v3"
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 )
 
 // DecodeError is one problem in a manifest stream. Document is 1-based, in
@@ -270,43 +271,61 @@ func (d *decoder) policy(n *yaml.Node, apiVersion, kind string, out *[]*networki
 		}
 		return
 	}
-	before := len(d.errs)
-	v := d.value(n, reflect.TypeOf(networkingv1.NetworkPolicy{}), "")
-	if len(d.errs) > before {
+	p := &networkingv1.NetworkPolicy{}
+	if !d.strict(n, apiVersion, kind, p) {
 		return
+	}
+	// What the API server would refuse is refused here, where the value's
+	// line and column are known; New validates again, for policies that
+	// were never text.
+	ns := p.Namespace
+	if ns == "" {
+		ns = DefaultNamespace
+	}
+	if d.fieldErrors(n, Validate(Default(p)), "networkpolicy "+ns+"/"+p.Name) {
+		return
+	}
+	*out = append(*out, p)
+}
+
+// strict decodes the object at n into into (a pointer to the object's Go
+// type) as the API server does with fieldValidation=Strict: every unknown
+// or duplicate field and every value of the wrong type is an error at its
+// line and column. It reports whether into was decoded.
+func (d *decoder) strict(n *yaml.Node, apiVersion, kind string, into any) bool {
+	before := len(d.errs)
+	v := d.value(n, reflect.TypeOf(into).Elem(), "")
+	if len(d.errs) > before {
+		return false
 	}
 	m := v.(map[string]any)
 	m["apiVersion"], m["kind"] = apiVersion, kind
 	raw, err := json.Marshal(m)
 	if err != nil {
 		d.errorf(n, "", "%v", err)
-		return
+		return false
 	}
-	p := &networkingv1.NetworkPolicy{}
 	jd := json.NewDecoder(bytes.NewReader(raw))
 	jd.DisallowUnknownFields()
-	if err := jd.Decode(p); err != nil {
+	if err := jd.Decode(into); err != nil {
 		d.errorf(n, "", "%v", err)
-		return
+		return false
 	}
-	// What the API server would refuse is refused here, where the value's
-	// line and column are known; New validates again, for policies that
-	// were never text.
-	if errs := Validate(Default(p)); len(errs) > 0 {
-		ns := p.Namespace
-		if ns == "" {
-			ns = DefaultNamespace
+	return true
+}
+
+// fieldErrors reports each validation error of the object at n at the
+// node its field path names, its message prefixed by what ("networkpolicy
+// ns/name"); it reports whether there were any.
+func (d *decoder) fieldErrors(n *yaml.Node, errs field.ErrorList, what string) bool {
+	for _, fe := range errs {
+		body := fe.ErrorBody()
+		if body != "" {
+			body = strings.ToLower(body[:1]) + body[1:]
 		}
-		for _, fe := range errs {
-			body := fe.ErrorBody()
-			if body != "" {
-				body = strings.ToLower(body[:1]) + body[1:]
-			}
-			d.errorf(nodeAt(n, fe.Field), fe.Field, "networkpolicy %s/%s: %s", ns, p.Name, body)
-		}
-		return
+		d.errorf(nodeAt(n, fe.Field), fe.Field, "%s: %s", what, body)
 	}
-	*out = append(*out, p)
+	return len(errs) > 0
 }
 
 func describe(n *yaml.Node) string {

@@ -1,10 +1,7 @@
 package eval
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
-	"reflect"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -53,34 +50,12 @@ func (d *decoder) clusterPolicy(n *yaml.Node, apiVersion, kind string, out *[]*v
 		}
 		return
 	}
-	before := len(d.errs)
-	v := d.value(n, reflect.TypeOf(v1beta1.ClusterNetworkPolicy{}), "")
-	if len(d.errs) > before {
-		return
-	}
-	m := v.(map[string]any)
-	m["apiVersion"], m["kind"] = apiVersion, kind
-	raw, err := json.Marshal(m)
-	if err != nil {
-		d.errorf(n, "", "%v", err)
-		return
-	}
 	p := &v1beta1.ClusterNetworkPolicy{}
-	jd := json.NewDecoder(bytes.NewReader(raw))
-	jd.DisallowUnknownFields()
-	if err := jd.Decode(p); err != nil {
-		d.errorf(n, "", "%v", err)
+	if !d.strict(n, apiVersion, kind, p) {
 		return
 	}
 	p.Namespace = ""
-	if errs := ValidateCluster(p); len(errs) > 0 {
-		for _, fe := range errs {
-			body := fe.ErrorBody()
-			if body != "" {
-				body = strings.ToLower(body[:1]) + body[1:]
-			}
-			d.errorf(nodeAt(n, fe.Field), fe.Field, "clusternetworkpolicy %s: %s", p.Name, body)
-		}
+	if d.fieldErrors(n, ValidateCluster(p), "clusternetworkpolicy "+p.Name) {
 		return
 	}
 	*out = append(*out, p)

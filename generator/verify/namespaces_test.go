@@ -11,8 +11,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/netdep/netdep/generator/eval"
-	"github.com/netdep/netdep/generator/policy"
-	"github.com/netdep/netdep/schema"
 )
 
 func writeFiles(t *testing.T, files map[string]string) string {
@@ -165,14 +163,7 @@ func TestCheckWithNamespaceLabels(t *testing.T) {
 		"web/deps.yaml": "netdep: v1\nnamespace: web\nservices:\n  frontend:\n    calls: [api/api:http]\n",
 		"api/deps.yaml": "netdep: v1\nnamespace: api\nservices:\n  api:\n    ports: {http: 8080}\n",
 	})
-	spec, probs := schema.Load([]string{dir})
-	if len(probs.Errors()) > 0 {
-		t.Fatal(probs)
-	}
-	set, err := policy.Generate(spec)
-	if err != nil {
-		t.Fatal(err)
-	}
+	spec, set := loadGenerated(t, dir)
 	// The generated policies select web and api by name; rewrite those
 	// selectors to {team: <name>}.
 	byTeam := func(ps []*networkingv1.NetworkPolicy, dropPodSelector bool) []*networkingv1.NetworkPolicy {

@@ -22,6 +22,21 @@ var repoRoot = func() string {
 	return abs
 }()
 
+// loadGenerated loads the dependency files under dir and generates their
+// policies, failing the test on any problem.
+func loadGenerated(t *testing.T, dir string) (*schema.Spec, *policy.Set) {
+	t.Helper()
+	spec, probs := schema.Load([]string{dir})
+	if len(probs.Errors()) > 0 {
+		t.Fatal(probs)
+	}
+	set, err := policy.Generate(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return spec, set
+}
+
 func loadExample(t *testing.T, name string) (*schema.Spec, *policy.Set) {
 	t.Helper()
 	t.Chdir(repoRoot)
@@ -249,14 +264,7 @@ func TestManagedDNSNamespaceKeepsDNS(t *testing.T) {
 		"kube-system.yaml": "netdep: v1\nnamespace: kube-system\nservices:\n" +
 			"  metrics:\n    ports: {https: 4443}\n    from: [shop/web]\n",
 	})
-	spec, probs := schema.Load([]string{dir})
-	if len(probs.Errors()) > 0 {
-		t.Fatal(probs)
-	}
-	set, err := policy.Generate(spec)
-	if err != nil {
-		t.Fatal(err)
-	}
+	spec, set := loadGenerated(t, dir)
 	policies := set.Render("dev")
 	r, err := Check(spec, "dev", policies)
 	if err != nil {
