@@ -390,16 +390,7 @@ func ValidateCluster(p *v1beta1.ClusterNetworkPolicy) field.ErrorList {
 		errs = append(errs, field.Invalid(spec.Child("priority"), p.Spec.Priority, "must be between 0 and 1000"))
 	}
 	subj := spec.Child("subject")
-	switch s := p.Spec.Subject; {
-	case s.Namespaces != nil && s.Pods != nil:
-		errs = append(errs, field.Invalid(subj, "", "exactly one of namespaces and pods must be set"))
-	case s.Namespaces != nil:
-		errs = append(errs, validateSelector(s.Namespaces, subj.Child("namespaces"))...)
-	case s.Pods != nil:
-		errs = append(errs, validateNamespacedPod(s.Pods, subj.Child("pods"))...)
-	default:
-		errs = append(errs, field.Required(subj, "exactly one of namespaces and pods must be set"))
-	}
+	errs = append(errs, validateNamespacesOrPods(p.Spec.Subject.Namespaces, p.Spec.Subject.Pods, subj)...)
 	if n := len(p.Spec.Ingress); n > 25 {
 		errs = append(errs, field.TooMany(spec.Child("ingress"), n, 25))
 	}
@@ -411,16 +402,7 @@ func ValidateCluster(p *v1beta1.ClusterNetworkPolicy) field.ErrorList {
 		errs = append(errs, validateClusterRule(path, "from", r.Name, r.Action, len(r.From), r.Protocols)...)
 		for j, peer := range r.From {
 			pp := path.Child("from").Index(j)
-			switch {
-			case peer.Namespaces != nil && peer.Pods != nil:
-				errs = append(errs, field.Invalid(pp, "", "exactly one of namespaces and pods must be set"))
-			case peer.Namespaces != nil:
-				errs = append(errs, validateSelector(peer.Namespaces, pp.Child("namespaces"))...)
-			case peer.Pods != nil:
-				errs = append(errs, validateNamespacedPod(peer.Pods, pp.Child("pods"))...)
-			default:
-				errs = append(errs, field.Required(pp, "exactly one of namespaces and pods must be set"))
-			}
+			errs = append(errs, validateNamespacesOrPods(peer.Namespaces, peer.Pods, pp)...)
 		}
 	}
 	for i, r := range p.Spec.Egress {
@@ -476,6 +458,20 @@ func ValidateCluster(p *v1beta1.ClusterNetworkPolicy) field.ErrorList {
 		}
 	}
 	return errs
+}
+
+// validateNamespacesOrPods checks a subject or an ingress peer: exactly one
+// of namespaces and pods, each a valid selector.
+func validateNamespacesOrPods(namespaces *metav1.LabelSelector, pods *v1beta1.NamespacedPod, path *field.Path) field.ErrorList {
+	switch {
+	case namespaces != nil && pods != nil:
+		return field.ErrorList{field.Invalid(path, "", "exactly one of namespaces and pods must be set")}
+	case namespaces != nil:
+		return validateSelector(namespaces, path.Child("namespaces"))
+	case pods != nil:
+		return validateNamespacedPod(pods, path.Child("pods"))
+	}
+	return field.ErrorList{field.Required(path, "exactly one of namespaces and pods must be set")}
 }
 
 func validateNamespacedPod(p *v1beta1.NamespacedPod, path *field.Path) field.ErrorList {

@@ -109,14 +109,21 @@ func ParseDocuments(data []byte) Documents {
 
 // Policies decodes the NetworkPolicies of the documents, as Decode does.
 func (ds Documents) Policies() ([]*networkingv1.NetworkPolicy, error) {
-	var out []*networkingv1.NetworkPolicy
+	return decodeAll(ds, (*decoder).policy)
+}
+
+// decodeAll decodes every object of the documents (Lists expanded) with
+// one, which keeps the objects of its kind; every problem of every
+// document, and the stream's syntax error, is returned at once.
+func decodeAll[T any](ds Documents, one func(d *decoder, n *yaml.Node, apiVersion, kind string, out *[]T)) ([]T, error) {
+	var out []T
 	var errs []error
 	for i, root := range ds.Roots {
 		if root == nil {
 			continue // an empty document
 		}
 		d := &decoder{doc: i + 1}
-		d.object(root, "", "", func(n *yaml.Node, apiVersion, kind string) { d.policy(n, apiVersion, kind, &out) })
+		d.object(root, "", "", func(n *yaml.Node, apiVersion, kind string) { one(d, n, apiVersion, kind, &out) })
 		errs = append(errs, d.errs...)
 	}
 	if ds.Err != nil {

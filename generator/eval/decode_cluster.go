@@ -1,7 +1,6 @@
 package eval
 
 import (
-	"errors"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -20,23 +19,7 @@ const policyV1beta1 = "policy.networking.k8s.io/v1beta1"
 // skipped). metadata.namespace is ignored, as the API server ignores it on
 // a cluster-scoped object.
 func (ds Documents) ClusterNetworkPolicies() ([]*v1beta1.ClusterNetworkPolicy, error) {
-	var out []*v1beta1.ClusterNetworkPolicy
-	var errs []error
-	for i, root := range ds.Roots {
-		if root == nil {
-			continue
-		}
-		d := &decoder{doc: i + 1}
-		d.object(root, "", "", func(n *yaml.Node, apiVersion, kind string) { d.clusterPolicy(n, apiVersion, kind, &out) })
-		errs = append(errs, d.errs...)
-	}
-	if ds.Err != nil {
-		errs = append(errs, ds.Err)
-	}
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
-	}
-	return out, nil
+	return decodeAll(ds, (*decoder).clusterPolicy)
 }
 
 func (d *decoder) clusterPolicy(n *yaml.Node, apiVersion, kind string, out *[]*v1beta1.ClusterNetworkPolicy) {

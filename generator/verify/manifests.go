@@ -142,15 +142,7 @@ func (c *collector) add(name string, data []byte) error {
 
 // decode is decodeStream with the collector's options.
 func (c *collector) decode(name string, data []byte) stream {
-	s := decodeStream(name, data, c.scan)
-	if c.documents && s.err == nil {
-		for _, root := range eval.ParseDocuments(data).Roots {
-			if root != nil {
-				s.docs = append(s.docs, Document{Source: name, Node: root})
-			}
-		}
-	}
-	return s
+	return decodeStream(name, data, c.scan, c.documents)
 }
 
 // stream is what one file or build decodes to.
@@ -164,7 +156,7 @@ type stream struct {
 	err             error
 }
 
-func decodeStream(name string, data []byte, scan bool) stream {
+func decodeStream(name string, data []byte, scan, keepDocs bool) stream {
 	s := stream{name: name}
 	if p := schema.CheckText(name, data); p != nil && !scan {
 		s.err = schema.Problems{*p}
@@ -177,20 +169,40 @@ func decodeStream(name string, data []byte, scan bool) stream {
 		s.notEvaluated = notEvaluatedIn(ds, name, true)
 		return s
 	}
+	// Both kinds are decoded before either's problems are reported, so
+	// that a file's every problem is named at once; the stream's syntax
+	// error, which both report, is named once.
+	ps, perr := ds.Policies()
+	cps, cerr := ds.ClusterNetworkPolicies()
+	if perr != nil || cerr != nil {
+		var probs schema.Problems
+		if perr != nil {
+			probs = problemsOf(name, data, perr)
+		}
+		if cerr != nil {
+			for _, p := range problemsOf(name, data, cerr) {
+				if !slices.Contains(probs, p) {
+					probs = append(probs, p)
+				}
+			}
+		}
+		s.err = probs
+		return s
+	}
+	s.policies, s.clusterPolicies = ps, cps
 	var err error
-	if s.policies, err = ds.Policies(); err != nil {
-		s.err = problemsOf(name, data, err)
-		return s
-	}
-	if s.clusterPolicies, err = ds.ClusterNetworkPolicies(); err != nil {
-		s.err = problemsOf(name, data, err)
-		return s
-	}
 	if s.namespaces, err = decodeNamespaces(ds); err != nil {
 		s.err = fmt.Errorf("%s: %w", name, err)
 		return s
 	}
 	s.notEvaluated = notEvaluatedIn(ds, name, false)
+	if keepDocs {
+		for _, root := range ds.Roots {
+			if root != nil {
+				s.docs = append(s.docs, Document{Source: name, Node: root})
+			}
+		}
+	}
 	return s
 }
 

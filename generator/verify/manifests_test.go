@@ -1,6 +1,7 @@
 package verify
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 
 	"github.com/netdep/netdep/generator/eval"
+	"github.com/netdep/netdep/schema"
 )
 
 // TestResourcesOnlyMatchesKrusty: the shortcut for resources-only
@@ -330,5 +332,21 @@ func TestClusterPoliciesAreRead(t *testing.T) {
 	}
 	if w := NotEvaluatedWarnings(refs); len(w) != 1 || !strings.Contains(w[0].Message, "diff compares NetworkPolicies only") {
 		t.Errorf("warning %v does not say diff is what leaves it out", w)
+	}
+}
+
+// TestEveryKindsProblemsAtOnce: a file holding a bad NetworkPolicy and a
+// bad ClusterNetworkPolicy is refused with both problems, not the first
+// kind's alone.
+func TestEveryKindsProblemsAtOnce(t *testing.T) {
+	dir := writeFiles(t, map[string]string{"p.yaml": "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: x, namespace: web}\nspec:\n  podSelector: {}\n  ingress: [{ports: [{port: 0}]}]\n" +
+		"---\napiVersion: policy.networking.k8s.io/v1beta1\nkind: ClusterNetworkPolicy\nmetadata: {name: g}\nspec: {tier: Admin, priority: 5000, subject: {namespaces: {}}}\n"})
+	_, err := LoadManifests([]string{dir})
+	var probs schema.Problems
+	if !errors.As(err, &probs) || len(probs) != 2 {
+		t.Fatalf("want two problems, got %v", err)
+	}
+	if !strings.Contains(probs[0].String(), "networkpolicy web/x") || !strings.Contains(probs[1].String(), "clusternetworkpolicy g") {
+		t.Errorf("problems %v do not name both objects", probs)
 	}
 }
