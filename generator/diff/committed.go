@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	networkingv1 "k8s.io/api/networking/v1"
+	v1beta1 "sigs.k8s.io/network-policy-api/apis/v1beta1"
 
 	"github.com/netdep/netdep/generator/eval"
 	"github.com/netdep/netdep/generator/gitrev"
@@ -131,19 +132,28 @@ func (t *Tree) Layout() (string, error) {
 // one, and a policy whose manifest names no namespace lands in "default",
 // as with kubectl apply.
 func (t *Tree) Policies(env string) ([]*networkingv1.NetworkPolicy, error) {
+	ps, _, err := t.Objects(env)
+	return ps, err
+}
+
+// Objects is Policies with the ClusterNetworkPolicies the tree deploys to
+// env, sorted by name: both are evaluated, in their tiers.
+func (t *Tree) Objects(env string) ([]*networkingv1.NetworkPolicy, []*v1beta1.ClusterNetworkPolicy, error) {
 	dir := filepath.Join(t.root, kustomize.EnvDir(""))
 	if overlay := filepath.Join(t.root, kustomize.EnvDir(env)); env != "" {
 		if fi, err := os.Stat(overlay); err == nil && fi.IsDir() {
 			dir = overlay
 		}
 	}
-	ps, err := t.loader.BuildKustomization(dir)
+	m, err := t.loader.Build(dir)
 	if err != nil {
-		return nil, t.named(err)
+		return nil, nil, t.named(err)
 	}
-	ps = verify.InNamespace(ps, eval.DefaultNamespace)
+	ps := verify.InNamespace(m.Policies, eval.DefaultNamespace)
 	slices.SortStableFunc(ps, compareKey)
-	return ps, nil
+	cps := slices.Clone(m.ClusterPolicies)
+	slices.SortStableFunc(cps, func(a, b *v1beta1.ClusterNetworkPolicy) int { return strings.Compare(a.Name, b.Name) })
+	return ps, cps, nil
 }
 
 // Stale compares the tree with what generate writes for the dependency

@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	networkingv1 "k8s.io/api/networking/v1"
+	v1beta1 "sigs.k8s.io/network-policy-api/apis/v1beta1"
 
 	"github.com/netdep/netdep/generator/kustomize"
 	"github.com/netdep/netdep/generator/policy"
@@ -58,8 +59,9 @@ type EnvReport struct {
 	// already in FlowsAdded or FlowsRemoved are not repeated here.
 	OneSidedAdded, OneSidedRemoved []Flow
 	// Objects are the policies added, removed or changed in this
-	// environment's rendering (base plus overlay), sorted by namespace and
-	// name.
+	// environment's rendering (base plus overlay): the
+	// ClusterNetworkPolicies by name, then the NetworkPolicies by namespace
+	// and name.
 	Objects []ObjectChange
 }
 
@@ -145,33 +147,41 @@ func Compare(base, head Input) (*Report, error) {
 	for _, env := range environments(base.Set, head.Set) {
 		er := EnvReport{Name: env}
 		var pols [2][]*networkingv1.NetworkPolicy
+		var cnps [2][]*v1beta1.ClusterNetworkPolicy
 		for side, in := range [2]Input{base, head} {
 			var err error
-			if pols[side], err = in.policies(env); err != nil {
+			if pols[side], cnps[side], err = in.policies(env); err != nil {
 				return nil, fmt.Errorf("environment %s: %w", EnvDisplay(env), err)
 			}
 		}
-		fc, err := flowChanges([2]*schema.Spec{base.Spec, head.Spec}, env, pols)
+		fc, err := flowChanges([2]*schema.Spec{base.Spec, head.Spec}, env, pols, cnps)
 		if err != nil {
 			return nil, fmt.Errorf("environment %s: %w", EnvDisplay(env), err)
 		}
 		er.FlowsAdded, er.FlowsRemoved = fc.added, fc.removed
 		er.OneSidedAdded, er.OneSidedRemoved = fc.oneAdded, fc.oneRemoved
-		er.Objects, err = objectChanges(pols[0], pols[1], m)
+		// ClusterNetworkPolicies are cluster-scoped: listed first, by name.
+		if er.Objects, err = clusterObjectChanges(cnps[0], cnps[1]); err != nil {
+			return nil, fmt.Errorf("environment %s: %w", EnvDisplay(env), err)
+		}
+		npChanges, err := objectChanges(pols[0], pols[1], m)
 		if err != nil {
 			return nil, fmt.Errorf("environment %s: %w", EnvDisplay(env), err)
 		}
+		er.Objects = append(er.Objects, npChanges...)
 		r.Environments = append(r.Environments, er)
 	}
 	return r, nil
 }
 
-// policies are what the side enforces in env, sorted by namespace and name.
-func (in Input) policies(env string) ([]*networkingv1.NetworkPolicy, error) {
+// policies are what the side enforces in env: its NetworkPolicies, sorted
+// by namespace and name, and its ClusterNetworkPolicies, sorted by name
+// (only a committed tree holds any yet).
+func (in Input) policies(env string) ([]*networkingv1.NetworkPolicy, []*v1beta1.ClusterNetworkPolicy, error) {
 	if in.Tree != nil {
-		return in.Tree.Policies(env)
+		return in.Tree.Objects(env)
 	}
-	return in.Set.Render(env), nil
+	return in.Set.Render(env), nil, nil
 }
 
 // environments is the union of both sides' environments. A side that lacks

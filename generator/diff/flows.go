@@ -9,6 +9,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	v1beta1 "sigs.k8s.io/network-policy-api/apis/v1beta1"
 
 	"github.com/netdep/netdep/generator/eval"
 	"github.com/netdep/netdep/generator/world"
@@ -181,15 +182,19 @@ type flowSets struct {
 // destination pod need to allow the connection"), so the connections are
 // the intersection of the two, and what one direction allows beyond the
 // connections is there to compare too.
-func flowChanges(specs [2]*schema.Spec, env string, pols [2][]*networkingv1.NetworkPolicy) (flowSets, error) {
-	u := buildUniverse(specs, env, pols)
+//
+// ClusterNetworkPolicies are evaluated with the policies, in their tiers,
+// split by direction alike: a flow that changes only because one of them
+// changed is a flow change like any other.
+func flowChanges(specs [2]*schema.Spec, env string, pols [2][]*networkingv1.NetworkPolicy, cnps [2][]*v1beta1.ClusterNetworkPolicy) (flowSets, error) {
+	u := buildUniverse(specs, env, pols, cnps)
 	var in, eg [2]func(src, dst int) eval.PortSet
 	for side := range pols {
 		var err error
-		if in[side], err = evaluate(u, side, oneDirection(pols[side], networkingv1.PolicyTypeIngress)); err != nil {
+		if in[side], err = evaluate(u, side, oneDirection(pols[side], networkingv1.PolicyTypeIngress), clusterDirection(cnps[side], false)); err != nil {
 			return flowSets{}, err
 		}
-		if eg[side], err = evaluate(u, side, oneDirection(pols[side], networkingv1.PolicyTypeEgress)); err != nil {
+		if eg[side], err = evaluate(u, side, oneDirection(pols[side], networkingv1.PolicyTypeEgress), clusterDirection(cnps[side], true)); err != nil {
 			return flowSets{}, err
 		}
 	}
@@ -246,10 +251,30 @@ func oneDirection(pols []*networkingv1.NetworkPolicy, t networkingv1.PolicyType)
 	return out
 }
 
+// clusterDirection keeps of each ClusterNetworkPolicy only its egress
+// rules (or only its ingress rules), as oneDirection does for the
+// policies; one with no rules left goes. The copies are shallow.
+func clusterDirection(cnps []*v1beta1.ClusterNetworkPolicy, egress bool) []*v1beta1.ClusterNetworkPolicy {
+	out := make([]*v1beta1.ClusterNetworkPolicy, 0, len(cnps))
+	for _, p := range cnps {
+		c := *p
+		if egress {
+			c.Spec.Ingress = nil
+		} else {
+			c.Spec.Egress = nil
+		}
+		if len(c.Spec.Ingress)+len(c.Spec.Egress) > 0 {
+			out = append(out, &c)
+		}
+	}
+	return out
+}
+
 // evaluate is the one place diff uses the evaluator: the ports each endpoint
-// of u may reach each other endpoint on, under pols, on one side.
-func evaluate(u *universe, side int, pols []*networkingv1.NetworkPolicy) (func(src, dst int) eval.PortSet, error) {
-	ev, err := eval.New(eval.Universe{Namespaces: u.namespaces, Pods: u.pods[side], Addresses: u.prefixes}, pols)
+// of u may reach each other endpoint on, under pols and cnps in their
+// tiers, on one side.
+func evaluate(u *universe, side int, pols []*networkingv1.NetworkPolicy, cnps []*v1beta1.ClusterNetworkPolicy) (func(src, dst int) eval.PortSet, error) {
+	ev, err := eval.NewWithClusterPolicies(eval.Universe{Namespaces: u.namespaces, Pods: u.pods[side], Addresses: u.prefixes}, pols, cnps)
 	if err != nil {
 		return nil, fmt.Errorf("evaluating the policies: %w", err)
 	}
@@ -292,7 +317,7 @@ func toPorts(s eval.PortSet) []Port {
 // specs' CIDRs (the world's Addresses): an address no policy of either side
 // tells apart from its neighbours cannot change, and a class split only by a
 // spec would repeat its neighbour's flows.
-func buildUniverse(specs [2]*schema.Spec, env string, pols [2][]*networkingv1.NetworkPolicy) *universe {
+func buildUniverse(specs [2]*schema.Spec, env string, pols [2][]*networkingv1.NetworkPolicy, cnps [2][]*v1beta1.ClusterNetworkPolicy) *universe {
 	w := world.New(env, specs[base], specs[head])
 	order := make([]int, len(w.Pods))
 	eps := make([]Endpoint, len(w.Pods))
@@ -312,7 +337,7 @@ func buildUniverse(specs [2]*schema.Spec, env string, pols [2][]*networkingv1.Ne
 		u.eps = append(u.eps, eps[i])
 	}
 	u.nPod = len(u.eps)
-	u.prefixes = blocks(pols)
+	u.prefixes = blocks(pols, cnps)
 	for _, c := range addressClasses(u.prefixes) {
 		u.eps = append(u.eps, c.ep)
 		u.addrs = append(u.addrs, c.addr)
@@ -372,9 +397,10 @@ func compareFlows(a, b Flow) int {
 	return compareEndpoints(a.To, b.To)
 }
 
-// blocks returns every ipBlock cidr and except of both sides, canonical,
-// sorted, plus the two address families whole.
-func blocks(pols [2][]*networkingv1.NetworkPolicy) []netip.Prefix {
+// blocks returns every ipBlock cidr and except of both sides, and every
+// network of their ClusterNetworkPolicies' egress peers, canonical, sorted,
+// plus the two address families whole.
+func blocks(pols [2][]*networkingv1.NetworkPolicy, cnps [2][]*v1beta1.ClusterNetworkPolicy) []netip.Prefix {
 	seen := map[netip.Prefix]bool{}
 	add := func(s string) {
 		if p, err := netip.ParsePrefix(s); err == nil {
@@ -400,6 +426,17 @@ func blocks(pols [2][]*networkingv1.NetworkPolicy) []netip.Prefix {
 			}
 			for _, r := range p.Spec.Egress {
 				peers(r.To)
+			}
+		}
+	}
+	for _, side := range cnps {
+		for _, p := range side {
+			for _, r := range p.Spec.Egress {
+				for _, peer := range r.To {
+					for _, n := range peer.Networks {
+						add(string(n))
+					}
+				}
 			}
 		}
 	}

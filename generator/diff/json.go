@@ -81,6 +81,7 @@ type (
 	}
 	jsonObject struct {
 		Action    string `json:"action"`
+		Kind      string `json:"kind"`
 		Namespace string `json:"namespace"`
 		Name      string `json:"name"`
 		Source    string `json:"source"`
@@ -124,7 +125,7 @@ func WriteJSON(w io.Writer, r *Report) error {
 		}
 		je.Policies = []jsonObject{}
 		for _, o := range e.Objects {
-			je.Policies = append(je.Policies, jsonObject{string(o.Action), o.Namespace, o.Name, o.Source, o.Diff})
+			je.Policies = append(je.Policies, jsonObject{string(o.Action), o.Kind, o.Namespace, o.Name, o.Source, o.Diff})
 		}
 		doc.Environments = append(doc.Environments, je)
 	}

@@ -221,7 +221,7 @@ func mdObject(o ObjectChange) string {
 		fence += "`"
 	}
 	return fmt.Sprintf("<details><summary>%s <code>%s</code> (%s)</summary>\n\n%sdiff\n%s%s\n\n</details>\n\n",
-		o.Action, html.EscapeString(o.ID()), html.EscapeString(o.Source), fence, o.Diff, fence)
+		o.Action, html.EscapeString(o.ID()), html.EscapeString(o.sourceText()), fence, o.Diff, fence)
 }
 
 // mdCount is a summary cell: "2", or "0 + 1 one-sided".

@@ -146,7 +146,7 @@ func WriteText(w io.Writer, r *Report, o TextOptions) error {
 				w = max(w, len(ob.ID()))
 			}
 			for _, ob := range e.Objects {
-				t.line("  %-7s  %-*s  (%s)", ob.Action, w, ob.ID(), ob.Source)
+				t.line("  %-7s  %-*s  (%s)", ob.Action, w, ob.ID(), ob.sourceText())
 			}
 			for _, ob := range e.Objects {
 				t.line("")

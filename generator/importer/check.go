@@ -32,6 +32,9 @@ func (im *policyImporter) finish(m *verify.Manifests) (*Result, error) {
 		return nil, fmt.Errorf("checking the import against the original policies: %w", err)
 	}
 	res.Check = rep
+	if res.Effective, err = effectiveCheck(spec, "", m); err != nil {
+		return nil, fmt.Errorf("checking the import with the ClusterNetworkPolicies: %w", err)
+	}
 	for _, d := range rep.Missing {
 		res.Differences = append(res.Differences, Difference{Kind: "missing", Difference: d, Why: im.why(d, true)})
 	}
@@ -140,6 +143,9 @@ func (im *policyImporter) why(d verify.Difference, missing bool) string {
 	}
 	if r := im.reasons[key(d.Source)+"|"+key(d.Destination)]; r != "" {
 		return r
+	}
+	if why := im.clusterWhy(d); why != "" && !missing {
+		return why
 	}
 	if d.Direction != verify.Connection && !missing {
 		return fmt.Sprintf("the %s side of policy %s on its own allowed more than the other side of these connections let through; the import declares only the connections that were allowed, so its %s side is narrower than the original's", d.Direction, d.Policy, d.Direction)

@@ -28,6 +28,7 @@ func (im *policyImporter) origin(src, dst eval.Endpoint, ps eval.PortSet) string
 		}
 	}
 	open := false
+	var accepted []string // ClusterNetworkPolicy Accept rules
 	for i, r := range ps.Ranges() {
 		if i == maxOriginRanges {
 			break
@@ -39,15 +40,29 @@ func (im *policyImporter) origin(src, dst eval.Endpoint, ps eval.PortSet) string
 		for _, a := range v.Ingress.Allowing {
 			add(fmt.Sprintf("%s ingress[%d]", a.PolicyRef, a.Rule))
 		}
+		for _, c := range clusterOrigin(v) {
+			if !seen[c] {
+				seen[c] = true
+				accepted = append(accepted, c)
+			}
+		}
 		if len(v.Egress.Allowing) == 0 && len(v.Ingress.Allowing) == 0 {
 			open = true
 		}
+	}
+	sort.Strings(accepted)
+	if len(parts) == 0 && len(accepted) > 0 {
+		return "from " + strings.Join(accepted, "; ")
 	}
 	if len(parts) == 0 && open {
 		return "open: no policy isolated either end"
 	}
 	sort.Strings(parts)
-	return "from policy " + strings.Join(parts, ", ")
+	s := "from policy " + strings.Join(parts, ", ")
+	if len(accepted) > 0 {
+		s += "; " + strings.Join(accepted, "; ")
+	}
+	return s
 }
 
 // refPorts writes the references to service b on the ports of ps: the bare

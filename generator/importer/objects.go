@@ -9,6 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	v1beta1 "sigs.k8s.io/network-policy-api/apis/v1beta1"
 
 	"github.com/netdep/netdep/generator/eval"
 	"github.com/netdep/netdep/generator/verify"
@@ -17,10 +18,14 @@ import (
 // Cluster is what the manifests say about a cluster: its NetworkPolicies,
 // the workloads that run there, namespaces with their labels and Services.
 type Cluster struct {
-	Policies   []*networkingv1.NetworkPolicy
-	Workloads  []*Workload
-	Namespaces []eval.Namespace
-	Services   []*corev1.Service
+	Policies []*networkingv1.NetworkPolicy
+	// ClusterPolicies are the ClusterNetworkPolicies of the manifests: they
+	// are evaluated with Policies in their tiers (what the cluster
+	// enforces), and not imported; they stay in the cluster as they are.
+	ClusterPolicies []*v1beta1.ClusterNetworkPolicy
+	Workloads       []*Workload
+	Namespaces      []eval.Namespace
+	Services        []*corev1.Service
 	// Unread are custom resources that carry no pod template, as
 	// "apiVersion Kind namespace/name": an operator may make pods from them
 	// (a Prometheus, an Alertmanager) that only the policies describe.
@@ -85,7 +90,7 @@ func loadCluster(paths []string, namespace string) (*Cluster, *verify.Manifests,
 	if err != nil {
 		return nil, nil, err
 	}
-	c := &Cluster{Policies: m.Policies, Namespaces: m.Namespaces}
+	c := &Cluster{Policies: m.Policies, ClusterPolicies: m.ClusterPolicies, Namespaces: m.Namespaces}
 	for _, d := range m.Documents {
 		var obj map[string]any
 		if err := d.Node.Decode(&obj); err != nil {

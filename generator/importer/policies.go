@@ -50,10 +50,14 @@ type policyImporter struct {
 	o    PolicyOptions
 	pols []*networkingv1.NetworkPolicy // defaulted as the API server would
 	u    eval.Universe
-	ev   *eval.Evaluator
+	ev   *eval.Evaluator // the NetworkPolicies with the ClusterNetworkPolicies
 	r    *eval.Reachability
-	ext  []eval.External
-	svcs []*svcInfo
+	// npOnly evaluates the NetworkPolicies without the
+	// ClusterNetworkPolicies (nil without any): where the two differ, a
+	// ClusterNetworkPolicy decided, and the report says which.
+	npOnly *eval.Evaluator
+	ext    []eval.External
+	svcs   []*svcInfo
 	// byPod maps a universe pod to its service, nil for the others
 	// (unlabelled pods, raw peers of namespaces netdep does not manage).
 	byPod      []*svcInfo
@@ -104,6 +108,7 @@ func Policies(c *Cluster, m *verify.Manifests, o PolicyOptions) (*Result, error)
 	im.edges()
 	im.cidrs()
 	im.scan()
+	im.clusterNotes()
 	if len(c.Unread) > 0 {
 		im.notes[fmt.Sprintf("objects of kinds that carry no pod template were not read as workloads: %s; pods an operator makes from them are imported from the policies that select them", joinList(c.Unread))] = true
 	}

@@ -19,6 +19,10 @@ type Result struct {
 	// policies: what `netdep verify OUT --manifests MANIFESTS` prints.
 	// Nil for an import of flows.
 	Check *verify.Report
+	// Effective compares connectivity with the ClusterNetworkPolicies of
+	// the manifests on both sides: the generated policies with them
+	// against the original policies with them. Nil without any.
+	Effective *EffectiveCheck
 	// Differences are Check's, missing then excess as verify lists them,
 	// each with the import's reason for it.
 	Differences []Difference
@@ -45,7 +49,7 @@ type Difference struct {
 
 // Exact reports whether the imported files allow exactly what the input
 // did, as far as verify can see.
-func (r *Result) Exact() bool { return r.Check == nil || r.Check.Exact() }
+func (r *Result) Exact() bool { return (r.Check == nil || r.Check.Exact()) && r.Effective.Exact() }
 
 // Text writes r for people: differences grouped by reason, each as verify
 // prints it, then approximations and notes.
@@ -72,6 +76,7 @@ func (r *Result) Text() string {
 	for _, n := range r.Notes {
 		fmt.Fprintf(&b, "note: %s\n", n)
 	}
+	b.WriteString(r.Effective.Text())
 	return b.String()
 }
 

@@ -64,11 +64,18 @@ func (im *policyImporter) universe() error {
 		})
 	}
 	im.u.Addresses = append(im.u.Addresses, im.o.PodCIDRs...)
-	ev, err := eval.New(im.u, im.c.Policies)
+	// The originals are what the cluster enforces: the NetworkPolicies in
+	// the tiers of the ClusterNetworkPolicies beside them.
+	ev, err := eval.NewWithClusterPolicies(im.u, im.c.Policies, im.c.ClusterPolicies)
 	if err != nil {
 		return err
 	}
 	im.ev, im.r, im.ext = ev, ev.Reachability(), ev.Externals()
+	if len(im.c.ClusterPolicies) > 0 {
+		if im.npOnly, err = eval.New(im.u, im.c.Policies); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 

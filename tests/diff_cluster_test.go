@@ -1,0 +1,127 @@
+package tests
+
+import (
+	"encoding/json"
+	"github.com/netdep/netdep/generator/gitrev/gitrevtest"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// A guardrail added by hand to the shop example's committed tree: an Admin
+// tier Deny of the frontend's calls to cart, listed in the base.
+const (
+	shopBase      = "examples/shop/netpol/base/kustomization.yaml"
+	guardrailFile = "examples/shop/netpol/base/cluster/no-frontend-to-cart.yaml"
+	guardrailRes  = "- catalog/allow-egress.yaml\n"
+	guardrail     = `apiVersion: policy.networking.k8s.io/v1beta1
+kind: ClusterNetworkPolicy
+metadata:
+  name: no-frontend-to-cart
+spec:
+  tier: Admin
+  priority: 10
+  subject:
+    pods:
+      namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: storefront}}
+      podSelector: {matchLabels: {app: cart}}
+  ingress:
+  - name: deny-frontend
+    action: Deny
+    from:
+    - pods:
+        namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: storefront}}
+        podSelector: {matchLabels: {app: frontend}}
+`
+)
+
+// guardrailRepo is shopRepo with a second commit that only adds the
+// guardrail to the committed tree.
+func guardrailRepo(t *testing.T) *gitrevtest.Repo {
+	t.Helper()
+	g := shopRepo(t)
+	g.Write(guardrailFile, guardrail)
+	editFile(t, g, shopBase, guardrailRes, "- cluster/no-frontend-to-cart.yaml\n"+guardrailRes)
+	g.Commit("guardrail: no frontend to cart")
+	return g
+}
+
+// TestDiffClusterPolicy: two revisions that differ only in an Admin Deny
+// ClusterNetworkPolicy of the committed tree. The flows it removes are
+// flow changes like any other, and the object is in the policy diffs, in
+// every format. (Before: "no flow changes", the object not listed.)
+func TestDiffClusterPolicy(t *testing.T) {
+	g := guardrailRepo(t)
+	for _, format := range []string{"text", "markdown", "json"} {
+		t.Run(format, func(t *testing.T) {
+			res := run(t, g.Dir, "diff", "examples/shop", "--base", "HEAD~1", "--head", "HEAD", "--format", format)
+			if res.code != 1 {
+				t.Fatalf("exit %d, want 1; stdout:\n%s\nstderr:\n%s", res.code, res.stdout, res.stderr)
+			}
+			if strings.Contains(res.stderr, "not evaluated") || strings.Contains(res.stderr, "ignored") {
+				t.Errorf("stderr warns about the ClusterNetworkPolicy:\n%s", res.stderr)
+			}
+			ext := map[string]string{"text": ".txt", "markdown": ".md", "json": ".json"}[format]
+			checkGolden(t, filepath.Join("diff", "cluster-policy"+ext), res.stdout)
+			switch format {
+			case "text":
+				if !containsFlow(res.stdout, "-", "storefront/frontend", "storefront/cart", "TCP/7070") {
+					t.Errorf("no removed flow storefront/frontend -> storefront/cart TCP/7070:\n%s", res.stdout)
+				}
+				if !strings.Contains(res.stdout, "ClusterNetworkPolicy no-frontend-to-cart") {
+					t.Errorf("the added ClusterNetworkPolicy is not listed:\n%s", res.stdout)
+				}
+			case "markdown":
+				if !strings.Contains(res.stdout, "no-frontend-to-cart") {
+					t.Errorf("the added ClusterNetworkPolicy is not listed:\n%s", res.stdout)
+				}
+			case "json":
+				var doc struct {
+					Environments []struct {
+						Flows struct {
+							Removed []struct {
+								From, To struct{ Name string }
+							}
+						}
+						Policies []struct{ Action, Kind, Namespace, Name string }
+					}
+				}
+				mustUnmarshal(t, res.stdout, &doc)
+				for _, e := range doc.Environments {
+					removed, listed := false, false
+					for _, f := range e.Flows.Removed {
+						removed = removed || f.From.Name == "storefront/frontend" && f.To.Name == "storefront/cart"
+					}
+					for _, p := range e.Policies {
+						listed = listed || p.Action == "added" && p.Kind == "ClusterNetworkPolicy" && p.Name == "no-frontend-to-cart" && p.Namespace == ""
+					}
+					if !removed || !listed {
+						b, _ := json.MarshalIndent(e, "", "  ")
+						t.Errorf("removed flow %v, policy listed %v in:\n%s", removed, listed, b)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestDiffStaleClusterPolicy: `netdep diff --out` notices a
+// ClusterNetworkPolicy added to the tree by hand, listed in its
+// kustomization, and still notices it after a hand edit of it.
+func TestDiffStaleClusterPolicy(t *testing.T) {
+	g := guardrailRepo(t)
+	for _, edit := range []bool{false, true} {
+		if edit {
+			editFile(t, g, guardrailFile, "action: Deny", "action: Accept")
+		}
+		res := run(t, g.Dir, "diff", "examples/shop", "--out", shopTree)
+		if res.code != 1 {
+			t.Fatalf("edit %v: exit %d, want 1 (stale); stdout:\n%s\nstderr:\n%s", edit, res.code, res.stdout, res.stderr)
+		}
+		for _, want := range []string{"extra    base/cluster/no-frontend-to-cart.yaml", "-- cluster/no-frontend-to-cart.yaml"} {
+			if !strings.Contains(res.stdout, want) {
+				t.Errorf("edit %v: the report does not say %q:\n%s", edit, want, res.stdout)
+			}
+		}
+	}
+}
