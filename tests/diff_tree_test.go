@@ -65,7 +65,7 @@ func TestDiffCommittedTree(t *testing.T) {
 	} {
 		for _, format := range []string{"text", "markdown", "json"} {
 			t.Run(c.name+"/"+format, func(t *testing.T) {
-				args := append([]string{"diff", "examples/shop", "--format", format}, c.args...)
+				args := append([]string{"diff", "examples/shop", "-o", format}, c.args...)
 				res := run(t, g.Dir, args...)
 				if res.code != 1 {
 					t.Fatalf("exit %d, want 1; stdout:\n%s\nstderr:\n%s", res.code, res.stdout, res.stderr)
@@ -117,7 +117,7 @@ func TestDiffCommittedTreeGolden(t *testing.T) {
 	g.Commit("hand edit: cart admits 9090")
 	for _, format := range []string{"text", "markdown", "json"} {
 		t.Run(format, func(t *testing.T) {
-			res := run(t, g.Dir, "diff", "examples/shop", "--base", "HEAD~1", "--head", "HEAD", "--format", format)
+			res := run(t, g.Dir, "diff", "examples/shop", "--base", "HEAD~1", "--head", "HEAD", "-o", format)
 			if res.code != 1 {
 				t.Fatalf("exit %d, want 1; stderr:\n%s", res.code, res.stderr)
 			}
@@ -144,10 +144,10 @@ func TestDiffFreshTree(t *testing.T) {
 	}
 	g.Commit("cart moves to 7071, regenerated")
 
-	trees := run(t, g.Dir, "diff", "examples/shop", "--base", "HEAD~1", "--format", "json")
+	trees := run(t, g.Dir, "diff", "examples/shop", "--base", "HEAD~1", "-o", "json")
 	// A directory holding no tree: both sides are generated, as before
 	// trees were read.
-	generated := run(t, g.Dir, "diff", "examples/shop", "--base", "HEAD~1", "--format", "json", "--out", "no-tree-here")
+	generated := run(t, g.Dir, "diff", "examples/shop", "--base", "HEAD~1", "-o", "json", "--out", "no-tree-here")
 	for _, res := range []result{trees, generated} {
 		if res.code != 1 || res.stderr != "" {
 			t.Fatalf("exit %d, want 1 and nothing on stderr:\n%s", res.code, res.stderr)

@@ -60,7 +60,7 @@ dependency files is reported as stale, and exits 1.`,
   netdep diff --base origin/main
 
   # a pull-request comment, without failing the job on changes
-  netdep diff --base origin/main --format markdown --exit-code=false`,
+  netdep diff --base origin/main -o markdown --exit-code=false`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := o.validate(cmd); err != nil {
 				return err
@@ -83,7 +83,7 @@ dependency files is reported as stale, and exits 1.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVarP(&o.out, "out", "o", "netpol", "the generated tree: checked for staleness (without --base); with --base, the committed tree whose policies each revision enforces (default: PATH/netpol, then ./netpol)")
+	f.StringVar(&o.out, "out", "netpol", "the generated tree: checked for staleness (without --base); with --base, the committed tree whose policies each revision enforces (default: PATH/netpol, then ./netpol)")
 	f.StringVar(&o.base, "base", "", "the revision to compare from (a branch, tag, origin/main, HEAD~2, a hash)")
 	f.StringVar(&o.head, "head", "", "the revision to compare to (default: the working tree, uncommitted changes included)")
 	o.format = addFormatFlag(cmd, "text, markdown (a pull-request comment) or json (docs/diff-json.md)", report.Text, report.Markdown, report.JSON)
@@ -105,7 +105,7 @@ func (o *diffOptions) validate(cmd *cobra.Command) error {
 	case o.head != "" && o.base == "":
 		return usageError{fmt.Errorf("--head needs --base: compare which revision with %s?", o.head)}
 	case o.base == "" && o.format.value == report.Markdown:
-		return usageError{fmt.Errorf("--format markdown describes a change between revisions; give --base REF")}
+		return usageError{fmt.Errorf("-o markdown describes a change between revisions; give --base REF")}
 	}
 	return nil
 }

@@ -65,7 +65,7 @@ leaves one that is already up to date untouched.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVarP(&o.out, "out", "o", "netpol", "directory to write the tree to")
+	cmd.Flags().StringVar(&o.out, "out", "netpol", "directory to write the tree to")
 	cmd.Flags().BoolVar(&o.strict, "strict", false, "treat warnings as errors")
 	cmd.Flags().StringVar(&o.layout, "layout", "",
 		"tree layout: environment (one kustomization per environment), namespace (one per namespace and environment, for large organisations) or auto (namespace above 500 policies in one environment); default: the project file's layout, else the one the tree at --out records, else auto")

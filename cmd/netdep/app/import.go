@@ -88,7 +88,7 @@ reproduces the check.`,
 		},
 	}
 	cmd.Flags().StringSliceVar(&o.manifests, "manifests", nil, "manifests to read (files, directories, kustomizations)")
-	cmd.Flags().StringVarP(&o.out, "out", "o", ".", "directory to write the dependency files to")
+	cmd.Flags().StringVar(&o.out, "out", ".", "directory to write the dependency files to")
 	cmd.Flags().BoolVar(&o.force, "force", false, "overwrite existing files")
 	cmd.Flags().StringSliceVar(&o.podCIDRs, "pod-cidr", nil, "the cluster's pod network; ipBlocks overlapping it are carved around it")
 	cmd.Flags().StringVarP(&o.namespace, "namespace", "n", eval.DefaultNamespace, "the namespace of objects whose manifests name none, as kubectl apply -n")
@@ -189,7 +189,7 @@ and column, every problem at once, nothing written.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVarP(&o.out, "out", "o", ".", "directory to write the dependency files to")
+	cmd.Flags().StringVar(&o.out, "out", ".", "directory to write the dependency files to")
 	cmd.Flags().BoolVar(&o.force, "force", false, "overwrite existing files")
 	cmd.Flags().BoolVar(&o.dryRun, "dry-run", false, "print the files on stdout instead of writing them")
 	cmd.Flags().StringSliceVar(&o.manifests, "manifests", nil, "workload manifests that give selectors and ports")
