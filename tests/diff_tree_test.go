@@ -206,3 +206,25 @@ func mustUnmarshal(t *testing.T, s string, v any) {
 		t.Fatalf("%v:\n%s", err, s)
 	}
 }
+
+// TestDiffFromSubdirectory: run in examples/shop, diff --base finds the
+// repository above and names the spec files from its root, as the
+// committed tree does, so an unchanged tree is fresh there too, and a
+// spec change shows as the change it is (wrong-first: before, every
+// policy's netdep.io/source differed and the tree was called stale).
+func TestDiffFromSubdirectory(t *testing.T) {
+	g := shopRepo(t)
+	shop := filepath.Join(g.Dir, "examples", "shop")
+	res := run(t, shop, "diff", "--base", "HEAD", ".")
+	if res.code != 0 || res.stderr != "" || !strings.Contains(res.stdout, "no changes") {
+		t.Errorf("diff --base HEAD in examples/shop: exit %d\nstdout:\n%s\nstderr:\n%s", res.code, res.stdout, res.stderr)
+	}
+	if res := run(t, shop, "diff", "--out", "netpol", "."); res.code != 0 {
+		t.Errorf("diff --out netpol in examples/shop: exit %d\n%s%s", res.code, res.stdout, res.stderr)
+	}
+	editFile(t, g, cartSpec, cartPort, cartMoved)
+	res = run(t, shop, "diff", "--base", "HEAD", ".")
+	if res.code != 1 || !strings.Contains(res.stdout, "generate would write 2 files to change") || !strings.Contains(res.stdout, "changed  base/storefront/cart.yaml") {
+		t.Errorf("diff --base HEAD after moving cart's port: exit %d\nstdout:\n%s\nstderr:\n%s", res.code, res.stdout, res.stderr)
+	}
+}

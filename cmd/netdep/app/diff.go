@@ -24,6 +24,7 @@ type diffOptions struct {
 	format   *formatFlag
 	color    string
 	exitCode bool
+	source   *sourcePrefixFlag
 }
 
 // NewDiffCommand builds `netdep diff`.
@@ -88,6 +89,7 @@ dependency files is reported as stale, and exits 1.`,
 	f.StringVar(&o.head, "head", "", "the revision to compare to (default: the working tree, uncommitted changes included)")
 	o.format = addFormatFlag(cmd, "text, markdown (a pull-request comment) or json (docs/diff-json.md)", report.Text, report.Markdown, report.JSON)
 	f.StringVar(&o.color, "color", "auto", "colour the text format: auto (when stdout is a terminal), always or never")
+	o.source = addSourcePrefixFlag(cmd)
 	f.BoolVar(&o.exitCode, "exit-code", true, "exit 1 when there are changes; --exit-code=false exits 0 (for jobs that only comment)")
 	return cmd
 }
@@ -134,7 +136,11 @@ func (o *diffOptions) runStale(args []string, streams Streams, color bool) (bool
 	if err != nil {
 		return false, err
 	}
-	out, err := generator.FromPaths(pathsOrDot(args), generator.Options{TreeLayout: layout})
+	prefix, err := o.source.get()
+	if err != nil {
+		return false, err
+	}
+	out, err := generator.FromPaths(pathsOrDot(args), generator.Options{TreeLayout: layout, SourcePrefix: prefix})
 	if err != nil {
 		return false, err
 	}
@@ -170,7 +176,13 @@ func (o *diffOptions) runCompare(cmd *cobra.Command, args []string, streams Stre
 		out = o.out
 	}
 	dirs := diff.TreeDirs(out, pathsOrDot(args))
-	baseOut, v, err := generator.FromRevision(repo, o.base, args)
+	// Both revisions annotate their files from the repository root, as
+	// the committed tree does, wherever in the repository this runs.
+	prefix, err := o.source.get()
+	if err != nil {
+		return false, err
+	}
+	baseOut, v, err := generator.FromRevision(repo, o.base, args, generator.Options{SourcePrefix: prefix})
 	if err != nil {
 		return false, err
 	}
@@ -198,12 +210,12 @@ func (o *diffOptions) runCompare(cmd *cobra.Command, args []string, streams Stre
 	var head diff.Input
 	var headOut *generator.Output
 	if o.head == "" {
-		headOut, err = generator.FromPaths(pathsOrDot(args), generator.Options{TreeLayout: layout})
+		headOut, err = generator.FromPaths(pathsOrDot(args), generator.Options{TreeLayout: layout, SourcePrefix: prefix})
 		if err == nil {
 			head = diffInput(headOut, diff.WorkingTree)
 		}
 	} else {
-		headOut, v, err = generator.FromRevision(repo, o.head, args, generator.Options{TreeLayout: layout})
+		headOut, v, err = generator.FromRevision(repo, o.head, args, generator.Options{TreeLayout: layout, SourcePrefix: prefix})
 		if err == nil {
 			head = diffInput(headOut, diff.Side{Ref: v.Name, Commit: v.Hash})
 		}
