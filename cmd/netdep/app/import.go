@@ -148,7 +148,7 @@ func newImportFlowsCommand(streams Streams) *cobra.Command {
 		Short:       "Import dependency files from observed traffic (Hubble, Otterize)",
 		Long: `Read observed traffic and write the dependency files that allow it: Hubble
 flow logs (the JSON lines of hubble observe -o json) and Otterize
-ClientIntents (k8s.otterize.com v1alpha2, v1alpha3, v1, v2alpha1, v2beta1).
+ClientIntents (k8s.otterize.com v1alpha2, v1alpha3, v1, v2alpha1, v2beta1, v2).
 
 Flows are aggregated to workloads (the workload Hubble names, else the app
 or app.kubernetes.io/name label, else the pod) with their ports and
