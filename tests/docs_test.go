@@ -291,4 +291,3 @@ func checkAdoption(t *testing.T, clone, page string) {
 		t.Errorf("docs/adoption.md shows teams/web.yaml as (-page +written):\n%s", cmp.Diff(shown, string(web)))
 	}
 }
-
