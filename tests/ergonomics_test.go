@@ -149,7 +149,7 @@ func TestInit(t *testing.T) {
 		args  []string
 		files []string
 	}{
-		{"defaults", nil, []string{"netdep.yaml", "scaffold/deps.yaml"}},
+		{"defaults", nil, []string{"netdep.yaml", "deps.yaml"}}, // DIR is named after the namespace: no DIR/NAME/NAME
 		{"flags", []string{"--namespace", "shop", "--service", "frontend", "--service", "cart", "--service", "cart-redis", "--port", "7070", "--environments", "dev,staging,prod"},
 			[]string{"netdep.yaml", "shop/deps.yaml"}},
 		{"no-environments", []string{"--namespace", "tools", "--environments", ""}, []string{"tools/deps.yaml"}},
