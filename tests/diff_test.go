@@ -191,6 +191,7 @@ func TestDiffErrors(t *testing.T) {
 		{"missing-ancestor", g.Dir, []string{"--base", "HEAD~40"},
 			"netdep: revision \"HEAD~40\" not found in the repository; fetch it first, e.g. `git fetch --no-tags --depth=50 origin main`, or check out with `fetch-depth: 0` in actions/checkout\n"},
 		{"not-a-repo", t.TempDir(), []string{"--base", "main"}, ""},
+		{"typo", g.Dir, []string{"--base", "mian"}, "netdep: revision \"mian\" not found in the repository (did you mean \"main\"?)\n"},
 		{"head-without-base", g.Dir, []string{"--head", "main"},
 			"netdep: --head needs --base: compare which revision with main?\nRun 'netdep diff --help' for usage.\n"},
 		{"bad-format", g.Dir, []string{"--base", "main", "-o", "yaml"},

@@ -121,7 +121,7 @@ func TestDiffCommittedTreeGolden(t *testing.T) {
 			if res.code != 1 {
 				t.Fatalf("exit %d, want 1; stderr:\n%s", res.code, res.stderr)
 			}
-			want := "warning: examples/shop/netpol is out of date at HEAD (12751d5f2114): generate would write 1 file to change there; " +
+			want := "warning: examples/shop/netpol is out of date at HEAD (5673b68380e8): generate would write 1 file to change there; " +
 				"the flows compare what the committed tree enforces, not the dependency files\n" +
 				"run `netdep generate examples/shop --out examples/shop/netpol` to update it\n"
 			if res.stderr != want {

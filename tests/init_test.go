@@ -50,3 +50,22 @@ func TestInitInsideProject(t *testing.T) {
 		t.Errorf("init ../billing: exit %d\nstdout %q\nstderr %s", res.code, res.stdout, res.stderr)
 	}
 }
+
+// TestNoKustomizeInternals: a tree that is not there is named as the
+// --out the user gave, never with kustomize's "evalsymlink failure"
+// (written failing first: verify --out nosuch printed it).
+func TestNoKustomizeInternals(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"verify", "examples/seed", "--out", "nosuch"}, "netdep: --out nosuch: no such directory, so no generated tree to read (generate the tree first, or pass --out or --manifests)\n"},
+		{[]string{"explain", "default/trusted-app", "default/my-app:80", "examples/seed", "--out", "nosuch"}, "netdep: --out nosuch: no such directory, so no generated tree to read\n"},
+		{[]string{"verify", "examples/shop", "--out", "examples/seed/netpol", "--env", "dev"}, "netdep: --out examples/seed/netpol holds no overlays/dev: not a tree netdep generated for these files, or generated without dev (generate the tree first, or pass --out or --manifests)\n"},
+	} {
+		res := run(t, root, tc.args...)
+		if res.code != 2 || res.stderr != tc.want {
+			t.Errorf("netdep %v: exit %d, stderr %q; want 2 and %q", tc.args, res.code, res.stderr, tc.want)
+		}
+	}
+}
