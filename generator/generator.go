@@ -2,6 +2,9 @@ package generator
 
 import (
 	"fmt"
+	"maps"
+	"path"
+	"path/filepath"
 	"strings"
 
 	networkingv1 "k8s.io/api/networking/v1"
@@ -61,6 +64,13 @@ type Options struct {
 	// not the policies (verify of a written tree, graph, completion), which
 	// at 10,000 services saves a second and some 200 MB.
 	SpecOnly bool
+	// SourcePrefix is the directory the paths were read from, relative to
+	// the repository root ("examples/shop"): every netdep.io/source
+	// annotation names its files as SourcePrefix/<path as read>, so a run
+	// from a subdirectory (diff --base there, Argo CD's plugin in the
+	// Application's path) annotates exactly as a run from the root does.
+	// Messages keep the paths as read. Absolute paths are left as they are.
+	SourcePrefix string
 }
 
 func (o Options) progress(format string, args ...any) {
@@ -133,6 +143,7 @@ func FromFiles(files []schema.File, opts ...Options) (*Output, error) {
 	if err := ValidateSet(set); err != nil {
 		return nil, err
 	}
+	prefixSources(set, o.SourcePrefix)
 	n := len(set.Base)
 	for _, ps := range set.Overlays {
 		n += len(ps)
@@ -154,6 +165,39 @@ func FromFiles(files []schema.File, opts ...Options) (*Output, error) {
 		return nil, fmt.Errorf("laying out the tree: %w", err)
 	}
 	return &Output{Spec: spec, Set: set, Tree: tree, Warnings: probs.Warnings()}, nil
+}
+
+// prefixSources rewrites the netdep.io/source annotations of set to name
+// their files below prefix. Annotations hold one file, or several joined by
+// "," (a namespace's default-deny names every file of the namespace); one
+// prefix keeps their order.
+func prefixSources(set *policy.Set, prefix string) {
+	prefix = path.Clean(filepath.ToSlash(prefix))
+	if prefix == "." || prefix == "" {
+		return
+	}
+	fix := func(ps []*networkingv1.NetworkPolicy) {
+		for _, p := range ps {
+			src, ok := p.Annotations[policy.SourceAnnotation]
+			if !ok {
+				continue
+			}
+			files := strings.Split(src, ",")
+			for i, f := range files {
+				if !path.IsAbs(f) {
+					files[i] = path.Join(prefix, f)
+				}
+			}
+			// Policies may share sub-objects (policy.Set): a fresh map.
+			a := maps.Clone(p.Annotations)
+			a[policy.SourceAnnotation] = strings.Join(files, ",")
+			p.Annotations = a
+		}
+	}
+	fix(set.Base)
+	for _, ps := range set.Overlays {
+		fix(ps)
+	}
 }
 
 // ValidateSet runs every policy of set through the API server's validation

@@ -148,7 +148,7 @@ func TestDiffRevisions(t *testing.T) {
 	for _, c := range cases {
 		for _, format := range []string{"text", "markdown", "json"} {
 			t.Run(c.name+"/"+format, func(t *testing.T) {
-				args := append([]string{"diff", "--format", format}, c.args...)
+				args := append([]string{"diff", "-o", format}, c.args...)
 				res := run(t, filepath.Join(g.Dir, c.dir), args...)
 				if res.code != c.code {
 					t.Fatalf("exit %d, want %d; stderr:\n%s", res.code, c.code, res.stderr)
@@ -169,7 +169,7 @@ func TestDiffRevisions(t *testing.T) {
 		checkGolden(t, "diff/tag-to-branch.color.txt", res.stdout)
 	})
 	t.Run("exit-code=false", func(t *testing.T) {
-		res := run(t, g.Dir, "diff", "--base", "v1", "--head", "main", "--exit-code=false", "--format", "json")
+		res := run(t, g.Dir, "diff", "--base", "v1", "--head", "main", "--exit-code=false", "-o", "json")
 		if res.code != 0 || !strings.Contains(res.stdout, `"changed": true`) {
 			t.Fatalf("exit %d, stdout:\n%s", res.code, res.stdout)
 		}
@@ -191,10 +191,11 @@ func TestDiffErrors(t *testing.T) {
 		{"missing-ancestor", g.Dir, []string{"--base", "HEAD~40"},
 			"netdep: revision \"HEAD~40\" not found in the repository; fetch it first, e.g. `git fetch --no-tags --depth=50 origin main`, or check out with `fetch-depth: 0` in actions/checkout\n"},
 		{"not-a-repo", t.TempDir(), []string{"--base", "main"}, ""},
+		{"typo", g.Dir, []string{"--base", "mian"}, "netdep: revision \"mian\" not found in the repository (did you mean \"main\"?)\n"},
 		{"head-without-base", g.Dir, []string{"--head", "main"},
-			"netdep: --head needs --base: compare which revision with main?\nRun 'netdep --help' for usage.\n"},
-		{"bad-format", g.Dir, []string{"--base", "main", "--format", "yaml"},
-			"netdep: --format must be text, markdown or json, not \"yaml\"\nRun 'netdep --help' for usage.\n"},
+			"netdep: --head needs --base: compare which revision with main?\nRun 'netdep diff --help' for usage.\n"},
+		{"bad-format", g.Dir, []string{"--base", "main", "-o", "yaml"},
+			"netdep: -o/--output must be text, markdown or json, not \"yaml\"\nRun 'netdep diff --help' for usage.\n"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -269,7 +270,7 @@ func TestDiffStale(t *testing.T) {
 			copyDir(t, filepath.Join(root, "examples/shop"), filepath.Join(dir, "examples/shop"))
 			c.change(t, filepath.Join(dir, "examples/shop/netpol"))
 			for _, format := range []string{"text", "json"} {
-				res := run(t, dir, "diff", "examples/shop", "--out", "examples/shop/netpol", "--format", format)
+				res := run(t, dir, "diff", "examples/shop", "--out", "examples/shop/netpol", "-o", format)
 				if res.code != 1 {
 					t.Fatalf("exit %d, want 1; stderr:\n%s", res.code, res.stderr)
 				}

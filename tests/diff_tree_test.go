@@ -65,7 +65,7 @@ func TestDiffCommittedTree(t *testing.T) {
 	} {
 		for _, format := range []string{"text", "markdown", "json"} {
 			t.Run(c.name+"/"+format, func(t *testing.T) {
-				args := append([]string{"diff", "examples/shop", "--format", format}, c.args...)
+				args := append([]string{"diff", "examples/shop", "-o", format}, c.args...)
 				res := run(t, g.Dir, args...)
 				if res.code != 1 {
 					t.Fatalf("exit %d, want 1; stdout:\n%s\nstderr:\n%s", res.code, res.stdout, res.stderr)
@@ -117,11 +117,11 @@ func TestDiffCommittedTreeGolden(t *testing.T) {
 	g.Commit("hand edit: cart admits 9090")
 	for _, format := range []string{"text", "markdown", "json"} {
 		t.Run(format, func(t *testing.T) {
-			res := run(t, g.Dir, "diff", "examples/shop", "--base", "HEAD~1", "--head", "HEAD", "--format", format)
+			res := run(t, g.Dir, "diff", "examples/shop", "--base", "HEAD~1", "--head", "HEAD", "-o", format)
 			if res.code != 1 {
 				t.Fatalf("exit %d, want 1; stderr:\n%s", res.code, res.stderr)
 			}
-			want := "warning: examples/shop/netpol is out of date at HEAD (12751d5f2114): generate would write 1 file to change there; " +
+			want := "warning: examples/shop/netpol is out of date at HEAD (5673b68380e8): generate would write 1 file to change there; " +
 				"the flows compare what the committed tree enforces, not the dependency files\n" +
 				"run `netdep generate examples/shop --out examples/shop/netpol` to update it\n"
 			if res.stderr != want {
@@ -144,10 +144,10 @@ func TestDiffFreshTree(t *testing.T) {
 	}
 	g.Commit("cart moves to 7071, regenerated")
 
-	trees := run(t, g.Dir, "diff", "examples/shop", "--base", "HEAD~1", "--format", "json")
+	trees := run(t, g.Dir, "diff", "examples/shop", "--base", "HEAD~1", "-o", "json")
 	// A directory holding no tree: both sides are generated, as before
 	// trees were read.
-	generated := run(t, g.Dir, "diff", "examples/shop", "--base", "HEAD~1", "--format", "json", "--out", "no-tree-here")
+	generated := run(t, g.Dir, "diff", "examples/shop", "--base", "HEAD~1", "-o", "json", "--out", "no-tree-here")
 	for _, res := range []result{trees, generated} {
 		if res.code != 1 || res.stderr != "" {
 			t.Fatalf("exit %d, want 1 and nothing on stderr:\n%s", res.code, res.stderr)
@@ -204,5 +204,27 @@ func mustUnmarshal(t *testing.T, s string, v any) {
 	t.Helper()
 	if err := json.Unmarshal([]byte(s), v); err != nil {
 		t.Fatalf("%v:\n%s", err, s)
+	}
+}
+
+// TestDiffFromSubdirectory: run in examples/shop, diff --base finds the
+// repository above and names the spec files from its root, as the
+// committed tree does, so an unchanged tree is fresh there too, and a
+// spec change shows as the change it is (wrong-first: before, every
+// policy's netdep.io/source differed and the tree was called stale).
+func TestDiffFromSubdirectory(t *testing.T) {
+	g := shopRepo(t)
+	shop := filepath.Join(g.Dir, "examples", "shop")
+	res := run(t, shop, "diff", "--base", "HEAD", ".")
+	if res.code != 0 || res.stderr != "" || !strings.Contains(res.stdout, "no changes") {
+		t.Errorf("diff --base HEAD in examples/shop: exit %d\nstdout:\n%s\nstderr:\n%s", res.code, res.stdout, res.stderr)
+	}
+	if res := run(t, shop, "diff", "--out", "netpol", "."); res.code != 0 {
+		t.Errorf("diff --out netpol in examples/shop: exit %d\n%s%s", res.code, res.stdout, res.stderr)
+	}
+	editFile(t, g, cartSpec, cartPort, cartMoved)
+	res = run(t, shop, "diff", "--base", "HEAD", ".")
+	if res.code != 1 || !strings.Contains(res.stdout, "generate would write 2 files to change") || !strings.Contains(res.stdout, "changed  base/storefront/cart.yaml") {
+		t.Errorf("diff --base HEAD after moving cart's port: exit %d\nstdout:\n%s\nstderr:\n%s", res.code, res.stdout, res.stderr)
 	}
 }

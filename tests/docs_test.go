@@ -1,90 +1,270 @@
 package tests
 
 import (
+	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"gopkg.in/yaml.v3"
 )
 
-// docCommand is one `$ netdep ...` line of a console block and the output
-// the page shows for it.
+// The pages whose every fenced block TestDocs checks: README.md and docs/*.md.
+//
+// The convention for blocks, one per info string:
+//
+//	```console   commands run in order: a line "$ cmd" is a command, the
+//	             lines up to the next "$ " its output (stdout, then stderr).
+//	             "$ netdep ..." runs netdep in process; any other command
+//	             runs through sh. Commands run in the page's own fresh copy
+//	             of what a clone holds (examples/, tests/testdata/), from its
+//	             root, so a page's later blocks see what earlier ones wrote.
+//	```yaml      must parse as YAML (every document); when its first line
+//	             is "# <path>" of a file in the copy, the rest is that file.
+//	```json      must parse as JSON.
+//	```X no-run  anything shown and not checked (a sketch with "…", a
+//	             session that needs a git history, a file tree, a script);
+//	             counted. Any other block is an error: say what it is.
+func docPages(t *testing.T) []string {
+	t.Helper()
+	pages, err := filepath.Glob(filepath.Join(root, "docs", "*.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return append([]string{filepath.Join(root, "README.md")}, pages...)
+}
+
+// docBlock is one fenced block of a page.
+type docBlock struct {
+	info string // the fence's info string: "console", "yaml", "sh no-run"
+	body string
+	line int // of the opening fence, 1-based
+}
+
+func fencedBlocks(t *testing.T, name, page string) []docBlock {
+	t.Helper()
+	var out []docBlock
+	var cur *docBlock
+	for i, l := range strings.Split(page, "\n") {
+		switch {
+		case cur == nil && strings.HasPrefix(l, "```"):
+			cur = &docBlock{info: strings.TrimSpace(strings.TrimPrefix(l, "```")), line: i + 1}
+		case cur != nil && l == "```":
+			out = append(out, *cur)
+			cur = nil
+		case cur != nil:
+			cur.body += l + "\n"
+		}
+	}
+	if cur != nil {
+		t.Errorf("%s:%d: block not closed", name, cur.line)
+	}
+	return out
+}
+
+// docCommand is one "$ ..." line of a console block and the output the
+// page shows for it.
 type docCommand struct {
-	args []string
+	cmd  string
 	want string
 	line int
 }
 
-// consoleCommands are the commands of every ```console block of a page,
-// in order.
-func consoleCommands(t *testing.T, page string) []docCommand {
+func consoleCommands(t *testing.T, name string, b docBlock) []docCommand {
 	t.Helper()
 	var out []docCommand
-	in := false
-	for i, l := range strings.Split(page, "\n") {
+	for i, l := range strings.Split(strings.TrimSuffix(b.body, "\n"), "\n") {
 		switch {
-		case l == "```console":
-			in = true
-		case in && l == "```":
-			in = false
-		case in && strings.HasPrefix(l, "$ "):
-			f := strings.Fields(strings.TrimPrefix(l, "$ "))
-			if len(f) == 0 || f[0] != "netdep" {
-				t.Fatalf("line %d: a console block runs %q; only netdep commands can be checked", i+1, l)
-			}
-			out = append(out, docCommand{args: f[1:], line: i + 1})
-		case in && len(out) > 0:
+		case strings.HasPrefix(l, "$ "):
+			out = append(out, docCommand{cmd: strings.TrimPrefix(l, "$ "), line: b.line + 1 + i})
+		case len(out) > 0:
 			out[len(out)-1].want += l + "\n"
-		case in:
-			t.Fatalf("line %d: output before any command", i+1)
+		default:
+			t.Errorf("%s:%d: output before any command", name, b.line+1+i)
 		}
 	}
 	return out
 }
 
-// yamlBlocks are the ```yaml blocks of a page.
-func yamlBlocks(page string) []string {
-	var out []string
-	for _, part := range strings.Split(page, "```yaml\n")[1:] {
-		block, _, _ := strings.Cut(part, "```")
-		out = append(out, block)
+// docCounts are what TestDocs checked, for its log and the note.
+type docCounts struct{ console, commands, yaml, json, noRun int }
+
+// TestDocs checks every block of every page by the convention above. A
+// page that shows output netdep does not print fails here, so the docs
+// cannot drift from the program.
+func TestDocs(t *testing.T) {
+	var total docCounts
+	for _, page := range docPages(t) {
+		rel, _ := filepath.Rel(root, page)
+		t.Run(filepath.ToSlash(rel), func(t *testing.T) {
+			c := checkPage(t, page, filepath.ToSlash(rel))
+			total.console += c.console
+			total.commands += c.commands
+			total.yaml += c.yaml
+			total.json += c.json
+			total.noRun += c.noRun
+		})
 	}
-	return out
+	t.Logf("docs: %d console blocks run (%d commands), %d yaml and %d json blocks parsed, %d blocks marked no-run",
+		total.console, total.commands, total.yaml, total.json, total.noRun)
+	// The pages hold at least this much that runs: a page that loses its
+	// console blocks (or a convention that stops matching) fails.
+	if total.commands < 14 {
+		t.Errorf("only %d commands run in the docs, want at least 14", total.commands)
+	}
 }
 
-// TestAdoptionDoc runs docs/adoption.md as written, every command in
-// order, in a copy of the files a fresh clone has (examples and the import
-// test cases the page uses), and compares each command's output (stdout,
-// then stderr) with the page. A command exits 0, or 1 where a difference
-// is its answer (verify, import drift). The files the page imports are the
-// committed examples/adopt/teams (but for the schema modeline, relative in
-// this repository), and the file the page shows is the one written.
-func TestAdoptionDoc(t *testing.T) {
-	root := repoRoot(t)
+// freshClone is what a clone holds that pages use: the examples and the
+// test inputs some pages point at.
+func freshClone(t *testing.T) string {
+	t.Helper()
+	clone := t.TempDir()
+	copyDir(t, filepath.Join(root, "examples"), filepath.Join(clone, "examples"))
+	copyDir(t, filepath.Join(root, "tests", "testdata"), filepath.Join(clone, "tests", "testdata"))
+	return clone
+}
+
+func checkPage(t *testing.T, page, name string) docCounts {
+	b, err := os.ReadFile(page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c docCounts
+	clone := ""
+	for _, blk := range fencedBlocks(t, name, string(b)) {
+		kind, mark, _ := strings.Cut(blk.info, " ")
+		switch {
+		case mark == "no-run":
+			c.noRun++
+		case mark != "":
+			t.Errorf("%s:%d: unknown mark %q on a %s block (expected no-run)", name, blk.line, mark, kind)
+		case kind == "console":
+			if clone == "" {
+				clone = freshClone(t)
+			}
+			c.console++
+			for _, cmd := range consoleCommands(t, name, blk) {
+				c.commands++
+				got := runDocCommand(t, clone, cmd.cmd)
+				if got != cmd.want {
+					t.Errorf("%s:%d: $ %s prints (-page +got):\n%s", name, cmd.line, cmd.cmd, cmp.Diff(cmd.want, got))
+				}
+			}
+		case kind == "yaml":
+			c.yaml++
+			checkYAMLBlock(t, name, blk, root)
+		case kind == "json":
+			c.json++
+			dec := json.NewDecoder(strings.NewReader(blk.body))
+			for dec.More() {
+				var v any
+				if err := dec.Decode(&v); err != nil {
+					t.Errorf("%s:%d: a json block that is not JSON: %v", name, blk.line, err)
+					break
+				}
+			}
+		default:
+			t.Errorf("%s:%d: a %q block is neither console, yaml nor json: mark it no-run if it is not meant to be checked", name, blk.line, blk.info)
+		}
+	}
+	if name == "docs/adoption.md" {
+		checkAdoption(t, clone, string(b))
+	}
+	// Every relative link names a file of the repository: a page citing a
+	// file a clone does not have sends its reader nowhere.
+	for _, m := range docLink.FindAllStringSubmatch(string(b), -1) {
+		target := m[1]
+		if strings.Contains(target, "://") || strings.HasPrefix(target, "mailto:") {
+			continue
+		}
+		if _, err := os.Stat(filepath.Join(filepath.Dir(page), filepath.FromSlash(target))); err != nil {
+			t.Errorf("%s: links to %s, which is not in the repository", name, target)
+		}
+	}
+	return c
+}
+
+var docLink = regexp.MustCompile(`\]\(([^)#\s]+)[^)]*\)`)
+
+// TestOtterizeVersionsAgree: the ClientIntents versions docs/adoption.md
+// names are the ones `netdep import flows --help` lists.
+func TestOtterizeVersionsAgree(t *testing.T) {
+	help := run(t, root, "import", "flows", "--help").stdout
+	_, list, ok := strings.Cut(help, "ClientIntents (k8s.otterize.com ")
+	list, _, _ = strings.Cut(list, ")")
+	if !ok || list == "" {
+		t.Fatalf("import flows --help names no ClientIntents versions:\n%s", help)
+	}
 	page, err := os.ReadFile(filepath.Join(root, "docs", "adoption.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	clone := t.TempDir()
-	copyDir(t, filepath.Join(root, "examples"), filepath.Join(clone, "examples"))
-	copyDir(t, filepath.Join(root, "tests", "testdata", "import"), filepath.Join(clone, "tests", "testdata", "import"))
-	cmds := consoleCommands(t, string(page))
-	if len(cmds) < 6 {
-		t.Fatalf("%d commands in docs/adoption.md, want at least 6", len(cmds))
+	text := strings.Join(strings.Fields(string(page)), " ")
+	want := strings.Split(list, ", ")
+	last := want[len(want)-1]
+	shown := "k8s.otterize.com " + strings.Join(want[:len(want)-1], ", ") + " and " + last
+	if !strings.Contains(text, shown) {
+		t.Errorf("docs/adoption.md does not name the versions help lists: want %q", shown)
 	}
-	for _, c := range cmds {
-		res := run(t, clone, c.args...)
-		answers := c.args[0] == "verify" || len(c.args) > 1 && c.args[0] == "import" && c.args[1] == "drift"
-		if res.code != 0 && !(res.code == 1 && answers) {
-			t.Errorf("docs/adoption.md:%d: netdep %s: exit %d\n%s", c.line, strings.Join(c.args, " "), res.code, res.stderr)
-		}
-		if got := res.stdout + res.stderr; got != c.want {
-			t.Errorf("docs/adoption.md:%d: netdep %s prints (-page +got):\n%s", c.line, strings.Join(c.args, " "), cmp.Diff(c.want, got))
-		}
-	}
+}
 
+// runDocCommand runs one command of a console block in dir: netdep in
+// process, anything else through sh. The output is stdout then stderr.
+func runDocCommand(t *testing.T, dir, line string) string {
+	t.Helper()
+	if args, ok := strings.CutPrefix(line, "netdep "); ok && !strings.ContainsAny(args, "|><;&$'\"`") {
+		res := run(t, dir, strings.Fields(args)...)
+		return res.stdout + res.stderr
+	}
+	cmd := exec.Command("sh", "-c", line)
+	cmd.Dir = dir
+	var stdout, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		if _, ok := err.(*exec.ExitError); !ok {
+			t.Fatalf("$ %s: %v", line, err)
+		}
+	}
+	return stdout.String() + stderr.String()
+}
+
+func checkYAMLBlock(t *testing.T, name string, blk docBlock, root string) {
+	t.Helper()
+	dec := yaml.NewDecoder(strings.NewReader(blk.body))
+	for {
+		var v any
+		err := dec.Decode(&v)
+		if err != nil {
+			if err.Error() != "EOF" {
+				t.Errorf("%s:%d: a yaml block that is not YAML: %v", name, blk.line, err)
+			}
+			break
+		}
+	}
+	first, rest, _ := strings.Cut(blk.body, "\n")
+	if p, ok := strings.CutPrefix(first, "# "); ok && !strings.Contains(p, " ") {
+		want, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(p)))
+		if err != nil {
+			return // a file the page names but a clone does not hold (a sketch of a user's file)
+		}
+		if rest != string(want) {
+			t.Errorf("%s:%d: the block shows %s as (-file +page):\n%s", name, blk.line, p, cmp.Diff(string(want), rest))
+		}
+	}
+}
+
+// checkAdoption: docs/adoption.md's import writes exactly the committed
+// examples/adopt/teams (but for the schema modeline, relative in this
+// repository), and the file the page shows is the one written.
+func checkAdoption(t *testing.T, clone, page string) {
+	t.Helper()
+	if clone == "" {
+		t.Fatal("docs/adoption.md runs no command")
+	}
 	imported := readTree(t, filepath.Join(clone, "teams"))
 	committed := readTree(t, filepath.Join(root, "examples", "adopt", "teams"))
 	dropModeline := func(files map[string][]byte) map[string][]byte {
@@ -96,13 +276,18 @@ func TestAdoptionDoc(t *testing.T) {
 		return out
 	}
 	compareTrees(t, dropModeline(committed), dropModeline(imported), "examples/adopt/teams")
-
-	blocks := yamlBlocks(string(page))
 	web, err := os.ReadFile(filepath.Join(clone, "teams", "web.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(blocks) == 0 || blocks[0] != string(web) {
-		t.Errorf("docs/adoption.md shows teams/web.yaml as (-page +written):\n%s", cmp.Diff(strings.Join(blocks[:min(1, len(blocks))], ""), string(web)))
+	var shown string
+	for _, blk := range fencedBlocks(t, "docs/adoption.md", page) {
+		if blk.info == "yaml" {
+			shown = blk.body
+			break
+		}
+	}
+	if shown != string(web) {
+		t.Errorf("docs/adoption.md shows teams/web.yaml as (-page +written):\n%s", cmp.Diff(shown, string(web)))
 	}
 }

@@ -30,7 +30,7 @@ func TestGraph(t *testing.T) {
 	for _, ex := range []string{"seed", "shop"} {
 		for _, format := range []string{"mermaid", "dot"} {
 			t.Run(ex+"/"+format, func(t *testing.T) {
-				args := []string{"graph", "examples/" + ex, "--format", format}
+				args := []string{"graph", "examples/" + ex, "-o", format}
 				res := run(t, root, args...)
 				if res.code != 0 {
 					t.Fatalf("exit %d:\n%s", res.code, res.stderr)
@@ -52,9 +52,9 @@ func TestGraph(t *testing.T) {
 		checkGolden(t, "ergonomics/graph-shop-prod.mmd", transcript(args, res))
 	})
 	t.Run("bad format", func(t *testing.T) {
-		res := run(t, root, "graph", "examples/seed", "--format", "png")
-		if res.code != 2 || !strings.Contains(res.stderr, "--format must be mermaid or dot") {
-			t.Errorf("exit %d, stderr %q; want 2 and a --format message", res.code, res.stderr)
+		res := run(t, root, "graph", "examples/seed", "-o", "png")
+		if res.code != 2 || !strings.Contains(res.stderr, "-o/--output must be mermaid or dot") {
+			t.Errorf("exit %d, stderr %q; want 2 and a -o/--output message", res.code, res.stderr)
 		}
 	})
 	t.Run("unknown env", func(t *testing.T) {
@@ -149,7 +149,7 @@ func TestInit(t *testing.T) {
 		args  []string
 		files []string
 	}{
-		{"defaults", nil, []string{"netdep.yaml", "scaffold/deps.yaml"}},
+		{"defaults", nil, []string{"netdep.yaml", "deps.yaml"}}, // DIR is named after the namespace: no DIR/NAME/NAME
 		{"flags", []string{"--namespace", "shop", "--service", "frontend", "--service", "cart", "--service", "cart-redis", "--port", "7070", "--environments", "dev,staging,prod"},
 			[]string{"netdep.yaml", "shop/deps.yaml"}},
 		{"no-environments", []string{"--namespace", "tools", "--environments", ""}, []string{"tools/deps.yaml"}},
@@ -249,7 +249,7 @@ func TestCompletion(t *testing.T) {
 		{"explain PATH", shop, []string{"explain", "a", "b", ""}, nil, []string{"storefront/cart"}},
 		{"explain --env", shop, []string{"explain", "a", "b", "--env", ""}, []string{"dev", "prod", "staging"}, nil},
 		{"graph --env with PATH", root, []string{"graph", "examples/shop", "--env", "p"}, []string{"prod"}, []string{"dev"}},
-		{"graph --format", root, []string{"graph", "--format", ""}, []string{"mermaid", "dot"}, nil},
+		{"graph -o", root, []string{"graph", "-o", ""}, []string{"mermaid", "dot"}, nil},
 		{"render --namespace", root, []string{"render", "examples/shop", "--env", "prod", "--namespace", ""}, []string{"catalog", "checkout", "payments", "storefront"}, []string{"monitoring", "ingress-nginx"}},
 		{"explain SRC, no files", t.TempDir(), []string{"explain", ""}, nil, []string{"storefront/cart"}},
 	} {

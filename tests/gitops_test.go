@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -388,15 +389,17 @@ func TestCMPPluginCommand(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(bin, "netdep"), []byte(stub), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	// Argo CD runs the plugin in the Application's path, so the source
-	// annotations are relative to it: compare with trees generated there.
-	shop := filepath.Join(root, "examples/shop")
-	trees := map[string]string{}
-	for _, layout := range []string{"environment", "namespace"} {
-		trees[layout] = t.TempDir() + "/netpol"
-		if res := run(t, shop, "generate", ".", "--out", trees[layout], "--layout", layout, "--quiet"); res.code != 0 {
-			t.Fatalf("generate: %s", res.stderr)
-		}
+	// Argo CD runs the plugin in the Application's path of a copy of the
+	// repository without .git (a tarball sent to the sidecar), with
+	// ARGOCD_APP_SOURCE_PATH set: the source annotations must be the
+	// committed tree's, byte for byte, so an Application can switch
+	// between the two without rewriting a policy.
+	shop := filepath.Join(t.TempDir(), "shop")
+	copyDir(t, filepath.Join(root, "examples/shop"), shop)
+	trees := map[string]string{"environment": filepath.Join(root, "examples/shop/netpol")}
+	trees["namespace"] = t.TempDir() + "/netpol"
+	if res := run(t, root, "generate", "examples/shop", "--out", trees["namespace"], "--layout", "namespace", "--quiet"); res.code != 0 {
+		t.Fatalf("generate: %s", res.stderr)
 	}
 	for _, tc := range []struct{ env, namespace, layout, dir string }{
 		{"prod", "", "environment", "overlays/prod"},
@@ -404,7 +407,7 @@ func TestCMPPluginCommand(t *testing.T) {
 	} {
 		cmd := exec.Command(sh, "-c", gen.Args[0])
 		cmd.Dir = shop
-		cmd.Env = append(os.Environ(), "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"), "ARGOCD_ENV_NETDEP_ENV="+tc.env)
+		cmd.Env = append(os.Environ(), "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"), "ARGOCD_ENV_NETDEP_ENV="+tc.env, "ARGOCD_APP_SOURCE_PATH=examples/shop")
 		if tc.namespace != "" {
 			cmd.Env = append(cmd.Env, "ARGOCD_ENV_NETDEP_NAMESPACE="+tc.namespace)
 		}
@@ -424,9 +427,122 @@ func TestCMPPluginCommand(t *testing.T) {
 		if err != nil {
 			t.Fatalf("kubectl kustomize %s: %v", tc.dir, err)
 		}
+		if !strings.Contains(res.stdout, "netdep.io/source: examples/shop/teams/") {
+			t.Errorf("netdep %v: no source annotation names examples/shop/teams/...", args)
+		}
 		if diff := cmp.Diff(string(want), res.stdout); diff != "" {
 			t.Errorf("netdep %v differs from building %s (-build +render):\n%s", args, tc.dir, diff)
 		}
+	}
+}
+
+// TestCMPSidecarPatchInArgoInstall builds the documented Argo CD install
+// kustomization (namespace: argocd, the plugin ConfigMap as a resource, the
+// sidecar patch) over a stand-in for install.yaml's repo server, as the
+// install ships it (no namespace, its var-files and plugins volumes), and
+// requires the sidecar in the argocd-repo-server Deployment of argocd, with
+// every volume it mounts defined, and the ConfigMap in argocd too.
+func TestCMPSidecarPatchInArgoInstall(t *testing.T) {
+	root := repoRoot(t)
+	kubectl, err := exec.LookPath("kubectl")
+	if err != nil {
+		t.Skipf("kubectl not installed (%v)", err)
+	}
+	dir := t.TempDir()
+	for _, f := range []string{"cmp-plugin.yaml", "cmp-sidecar-patch.yaml"} {
+		b, err := os.ReadFile(filepath.Join(root, "examples/shop/deploy/argocd", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f == "cmp-plugin.yaml" { // the ConfigMap alone; the Application is not part of the install
+			b, _, _ = bytes.Cut(b, []byte("\n---\n"))
+		}
+		writeFile(t, filepath.Join(dir, f), string(b))
+	}
+	writeFile(t, filepath.Join(dir, "install.yaml"), `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: argocd-repo-server
+spec:
+  selector: {matchLabels: {app.kubernetes.io/name: argocd-repo-server}}
+  template:
+    metadata: {labels: {app.kubernetes.io/name: argocd-repo-server}}
+    spec:
+      containers:
+        - name: argocd-repo-server
+          image: quay.io/argoproj/argocd:v3.1.0
+      volumes:
+        - {name: var-files, emptyDir: {}}
+        - {name: plugins, emptyDir: {}}
+`)
+	writeFile(t, filepath.Join(dir, "kustomization.yaml"), `apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+namespace: argocd
+resources: [install.yaml, cmp-plugin.yaml]
+patches:
+  - path: cmp-sidecar-patch.yaml
+`)
+	out, err := exec.Command(kubectl, "kustomize", dir).CombinedOutput()
+	if err != nil {
+		t.Fatalf("kubectl kustomize of the Argo CD install with the patch: %v\n%s", err, out)
+	}
+	type object struct {
+		Kind     string `yaml:"kind"`
+		Metadata struct {
+			Name      string `yaml:"name"`
+			Namespace string `yaml:"namespace"`
+		} `yaml:"metadata"`
+		Spec struct {
+			Template struct {
+				Spec struct {
+					Containers []struct {
+						Name         string `yaml:"name"`
+						VolumeMounts []struct {
+							Name string `yaml:"name"`
+						} `yaml:"volumeMounts"`
+					} `yaml:"containers"`
+					Volumes []struct {
+						Name string `yaml:"name"`
+					} `yaml:"volumes"`
+				} `yaml:"spec"`
+			} `yaml:"template"`
+		} `yaml:"spec"`
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(out))
+	found := map[string]bool{}
+	for {
+		var o object
+		if err := dec.Decode(&o); err != nil {
+			break
+		}
+		found[o.Kind] = true
+		if o.Metadata.Namespace != "argocd" {
+			t.Errorf("%s %s is in namespace %q, want argocd", o.Kind, o.Metadata.Name, o.Metadata.Namespace)
+		}
+		if o.Kind != "Deployment" {
+			continue
+		}
+		pod := o.Spec.Template.Spec
+		var names []string
+		volumes := map[string]bool{}
+		for _, v := range pod.Volumes {
+			volumes[v.Name] = true
+		}
+		for _, c := range pod.Containers {
+			names = append(names, c.Name)
+			for _, m := range c.VolumeMounts {
+				if !volumes[m.Name] {
+					t.Errorf("container %s mounts volume %s, which the pod does not define", c.Name, m.Name)
+				}
+			}
+		}
+		slices.Sort(names)
+		if want := []string{"argocd-repo-server", "netdep-cmp"}; !slices.Equal(names, want) {
+			t.Errorf("repo server containers = %v, want %v (the patch did not apply)", names, want)
+		}
+	}
+	if !found["Deployment"] || !found["ConfigMap"] {
+		t.Errorf("built %v, want the Deployment and the plugin ConfigMap:\n%s", found, out)
 	}
 }
 
@@ -502,5 +618,15 @@ func TestNamespaceLayoutLeaves(t *testing.T) {
 		if res := run(t, root, args...); res.code != 0 {
 			t.Errorf("%s: the union of the leaves is not exact (exit %d):\n%s%s", env, res.code, res.stdout, res.stderr)
 		}
+	}
+}
+
+func writeFile(t *testing.T, name, content string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(name, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
 	}
 }

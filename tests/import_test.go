@@ -195,7 +195,7 @@ func TestImportFlows(t *testing.T) {
 			if tc.drift {
 				// Only the flows that were dropped where they were seen may
 				// be undeclared: the import leaves them out on purpose.
-				d := run(t, root, "import", "drift", "--observed", tc.args[0], "--format", "json", out)
+				d := run(t, root, "import", "drift", "--observed", tc.args[0], "-o", "json", out)
 				var reports []importer.DriftReport
 				if err := json.Unmarshal([]byte(d.stdout), &reports); err != nil || len(reports) != 1 {
 					t.Fatalf("drift: exit %d, %v\n%s%s", d.code, err, d.stdout, d.stderr)
@@ -219,7 +219,7 @@ func TestImportDrift(t *testing.T) {
 	root := repoRoot(t)
 	for _, format := range []string{"text", "json"} {
 		res := run(t, root, "import", "drift", "--observed", "tests/testdata/import/hubble/flows.json",
-			"--format", format, "tests/testdata/import/drift/teams")
+			"-o", format, "tests/testdata/import/drift/teams")
 		if res.code != 1 {
 			t.Errorf("%s: exit %d, want 1\n%s", format, res.code, res.stderr)
 		}

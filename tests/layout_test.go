@@ -99,7 +99,7 @@ func TestLayoutRecordedDiffBase(t *testing.T) {
 		{"--base", "HEAD~1", "--head", "HEAD"},
 	} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
-			res := run(t, g.Dir, append([]string{"diff", "examples/shop", "--format", "json"}, args...)...)
+			res := run(t, g.Dir, append([]string{"diff", "examples/shop", "-o", "json"}, args...)...)
 			if res.code != 0 || res.stderr != "" || strings.Contains(res.stdout, "staleTree") {
 				t.Errorf("a fresh per-namespace tree: exit %d\nstdout:\n%s\nstderr:\n%s", res.code, res.stdout, res.stderr)
 			}

@@ -41,7 +41,7 @@ func TestVerifyCatchesHandEdit(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, format := range []string{"text", "json"} {
-		res := run(t, root, "verify", "examples/seed", "--out", out, "--format", format)
+		res := run(t, root, "verify", "examples/seed", "--out", out, "-o", format)
 		if res.code != 1 {
 			t.Errorf("%s: exit %d, want 1\n%s", format, res.code, res.stderr)
 		}

@@ -207,7 +207,7 @@ func WriteMarkdown(w io.Writer, r *Report, o MarkdownOptions) error {
 	}
 	if len(left) > 0 {
 		fmt.Fprintf(&b, "\n> **Not shown**, to keep this comment under GitHub's size limit: %s. "+
-			"Run `netdep diff --base %s` for the full report, or `--format json` for a machine-readable one.\n",
+			"Run `netdep diff --base %s` for the full report, or `-o json` for a machine-readable one.\n",
 			strings.Join(left, " and "), r.Base.Ref)
 	}
 	_, err := io.WriteString(w, b.String())

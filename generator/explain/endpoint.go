@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"net/netip"
+	"slices"
 	"strings"
 
 	"github.com/netdep/netdep/generator/world"
@@ -75,7 +76,7 @@ func ParseEndpoint(env *schema.Environment, s string) (Endpoint, error) {
 			e.Text = found[0].ID()
 			return e, nil
 		case 0:
-			return e, notInEnv{fmt.Errorf("%q: expected ns/svc, ns/*, ns/{labels} or an address; no service %q %s", s, s, inEnv(env))}
+			return e, notInEnv{fmt.Errorf("%q: expected ns/svc, ns/*, ns/{labels} or an address; no service %q %s%s", s, s, inEnv(env), suggestService(env, "", s))}
 		}
 		ids := make([]string, len(found))
 		for i, f := range found {
@@ -113,9 +114,27 @@ func ParseEndpoint(env *schema.Environment, s string) (Endpoint, error) {
 			return e, nil
 		}
 	}
-	return e, notInEnv{fmt.Errorf("%q: no service %q in namespace %q %s", s, name, ns, inEnv(env))}
+	return e, notInEnv{fmt.Errorf("%q: no service %q in namespace %q %s%s", s, name, ns, inEnv(env), suggestService(env, ns, name))}
 }
 
+// suggestService is a did-you-mean for a service that env does not have,
+// as the argument was written: the nearest ns/svc (a typo in the service
+// or in the namespace), or for a bare name (ns "") the nearest name.
+func suggestService(env *schema.Environment, ns, name string) string {
+	var names []string
+	for _, svc := range env.Services {
+		if ns == "" {
+			names = append(names, svc.Name)
+		} else {
+			names = append(names, svc.ID())
+		}
+	}
+	slices.Sort(names)
+	if ns == "" {
+		return schema.DidYouMean(name, names)
+	}
+	return schema.DidYouMean(ns+"/"+name, names)
+}
 func inEnv(env *schema.Environment) string {
 	if env.Name == "" {
 		return "is declared"

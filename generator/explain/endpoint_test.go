@@ -81,11 +81,11 @@ func TestParseEndpoint(t *testing.T) {
 			want: Endpoint{Text: "::ffff:10.1.2.3", Addr: netip.MustParseAddr("10.1.2.3"), IsAddr: true}},
 
 		{name: "unknown bare name", in: "carts", notInEnv: true,
-			wantErr: `"carts": expected ns/svc, ns/*, ns/{labels} or an address; no service "carts" exists in environment dev`},
+			wantErr: `"carts": expected ns/svc, ns/*, ns/{labels} or an address; no service "carts" exists in environment dev (did you mean "cart"?)`},
 		{name: "ambiguous bare name", in: "web",
 			wantErr: `"web": service name in several namespaces; write one of shop/web, admin/web`},
 		{name: "unknown service in namespace", in: "shop/carts", notInEnv: true,
-			wantErr: `"shop/carts": no service "carts" in namespace "shop" exists in environment dev`},
+			wantErr: `"shop/carts": no service "carts" in namespace "shop" exists in environment dev (did you mean "shop/cart"?)`},
 		{name: "label without value", in: "shop/{app}",
 			wantErr: `"shop/{app}": expected labels as {key=value,...}, found "app"`},
 	} {
@@ -220,9 +220,9 @@ func TestParse(t *testing.T) {
 		{name: "ok", src: "shop/cart", dst: "kube-system/{k8s-app=kube-dns}:53/UDP"},
 		{name: "bad SRC", src: "shop/{x}", dst: "shop/cart", wantErr: `SRC "shop/{x}": expected labels as {key=value,...}, found "x"`},
 		{name: "missing SRC", src: "shop/carts", dst: "shop/cart", notInEnv: true,
-			wantErr: `SRC "shop/carts": no service "carts" in namespace "shop" exists in environment dev`},
+			wantErr: `SRC "shop/carts": no service "carts" in namespace "shop" exists in environment dev (did you mean "shop/cart"?)`},
 		{name: "missing DST", src: "shop/cart", dst: "shop/carts:80", notInEnv: true,
-			wantErr: `DST "shop/carts": no service "carts" in namespace "shop" exists in environment dev`},
+			wantErr: `DST "shop/carts": no service "carts" in namespace "shop" exists in environment dev (did you mean "shop/cart"?)`},
 		{name: "bad port", src: "shop/cart", dst: "shop/cart:grcp", wantErr: `DST shop/cart has no port named "grcp" (it declares grpc, metrics, stats)`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

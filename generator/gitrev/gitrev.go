@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	git "github.com/go-git/go-git/v5"
@@ -132,7 +133,29 @@ func (r *Repo) missing(rev string, err error) error {
 	if !errors.Is(err, plumbing.ErrReferenceNotFound) && !errors.Is(err, plumbing.ErrObjectNotFound) && !errors.Is(err, io.EOF) {
 		why = ": " + err.Error()
 	}
+	// A typo of a branch or tag the repository has is not a fetch away.
+	if hint := schema.DidYouMean(rev, r.refNames()); hint != "" {
+		return fmt.Errorf("revision %q not found in the repository%s", rev, hint)
+	}
 	return fmt.Errorf("revision %q not found in the repository%s%s; fetch it first, e.g. `git fetch --no-tags --depth=50 origin %s`, or check out with `fetch-depth: 0` in actions/checkout", rev, shallow, why, branch)
+}
+
+// refNames are the short names of the repository's branches, remote
+// branches and tags ("main", "origin/main", "v1"), sorted.
+func (r *Repo) refNames() []string {
+	var names []string
+	refs, err := r.repo.References()
+	if err != nil {
+		return nil
+	}
+	_ = refs.ForEach(func(ref *plumbing.Reference) error {
+		if n := ref.Name(); n.IsBranch() || n.IsRemote() || n.IsTag() {
+			names = append(names, n.Short())
+		}
+		return nil
+	})
+	slices.Sort(names)
+	return slices.Compact(names)
 }
 
 // Files reads the netdep files under paths (relative to the directory given

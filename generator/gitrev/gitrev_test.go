@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -285,4 +286,38 @@ func openHead(t *testing.T, dir string) (*Repo, *Revision) {
 		t.Fatal(err)
 	}
 	return r, v
+}
+
+// TestPrefix: a directory's path below the working tree's root, whether
+// .git is a directory or a linked worktree's file, and "" outside one.
+func TestPrefix(t *testing.T) {
+	outside := t.TempDir()
+	repo := t.TempDir()
+	if err := os.Mkdir(filepath.Join(repo, ".git"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	linked := t.TempDir()
+	if err := os.WriteFile(filepath.Join(linked, ".git"), []byte("gitdir: /elsewhere\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []string{filepath.Join(repo, "examples", "shop"), filepath.Join(linked, "a")} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct {
+		name, dir, want string
+	}{
+		{"root", repo, ""},
+		{"subdirectory", filepath.Join(repo, "examples", "shop"), "examples/shop"},
+		{"linked worktree", filepath.Join(linked, "a"), "a"},
+		{"no repository", outside, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := Prefix(tc.dir)
+			if err != nil || got != tc.want {
+				t.Errorf("Prefix(%s) = %q, %v; want %q", tc.dir, got, err, tc.want)
+			}
+		})
+	}
 }

@@ -35,7 +35,7 @@ type ChangedEdge struct {
 }
 
 // Changes pictures only the given edges and their ends: the part of the
-// graph a change touches. `netdep diff --format markdown` renders it with
+// graph a change touches. `netdep diff -o markdown` renders it with
 // Mermaid under each environment; added edges are green, removed ones red
 // and dotted. Edges are drawn in sorted order, so the output does not depend
 // on the order of changes.

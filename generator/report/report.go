@@ -1,5 +1,5 @@
 // Package report is the one shape of what netdep reports: a value with a
-// writer per output format. Commands pick the format (--format) and call
+// writer per output format. Commands pick the format (-o/--output) and call
 // Write; a new report, or a new format of an old one, is added here and in
 // the report's own package, never in a command.
 package report
@@ -25,7 +25,7 @@ type Report interface {
 	Write(w io.Writer, format string) error
 }
 
-// WriteJSON writes v as every --format json does: indented by two spaces,
+// WriteJSON writes v as every -o json does: indented by two spaces,
 // one trailing newline.
 func WriteJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)

@@ -30,6 +30,16 @@ type Options struct {
 	Services     []string
 	// Port is the port every service listens on, named http.
 	Port int
+	// Project, when set, is the existing project the dependency file
+	// joins: no project file is written, Environments are the project's,
+	// and the check loads the whole project with the new file.
+	Project *Project
+	// Dir is where the files go, relative to the working directory; with
+	// Project, the new file is checked at its place in the project.
+	Dir string
+	// Flat writes the dependency file as deps.yaml directly in Dir, not in
+	// Dir/<namespace>: Dir is already the namespace's own directory.
+	Flat bool
 }
 
 // InvalidError lists every option that cannot make a scaffold: bad
@@ -105,19 +115,42 @@ func Render(o Options) (map[string][]byte, error) {
 		files[out] = b.Bytes()
 		return nil
 	}
-	if len(o.Environments) > 0 {
+	if len(o.Environments) > 0 && o.Project == nil {
 		if err := exec("project.yaml.tmpl", "netdep.yaml"); err != nil {
 			return nil, err
 		}
 	}
-	if err := exec("deps.yaml.tmpl", path.Join(o.Namespace, "deps.yaml")); err != nil {
+	depsPath := path.Join(o.Namespace, "deps.yaml")
+	if o.Flat {
+		depsPath = "deps.yaml"
+	}
+	if err := exec("deps.yaml.tmpl", depsPath); err != nil {
 		return nil, err
 	}
 	var in []schema.File
+	if o.Project != nil {
+		// The project as it is, plus the new file where it will be: a
+		// namespace another file already declares, say, fails here.
+		existing, probs := schema.ReadPaths([]string{o.Project.Dir})
+		if errs := probs.Errors(); len(errs) > 0 {
+			return nil, &generator.ProblemsError{Problems: probs}
+		}
+		in = existing
+	}
 	for _, p := range sortedKeys(files) {
-		in = append(in, schema.File{Path: p, Data: files[p], Explicit: true})
+		shown := p
+		if o.Dir != "" {
+			shown = path.Join(filepath.ToSlash(o.Dir), p)
+		}
+		if _, err := os.Lstat(filepath.FromSlash(shown)); err == nil {
+			continue // Write refuses it; the existing file is already in
+		}
+		in = append(in, schema.File{Path: shown, Data: files[p], Explicit: true})
 	}
 	if _, err := generator.FromFiles(in); err != nil {
+		if o.Project != nil {
+			return nil, fmt.Errorf("the new dependency file does not generate with project %s: %w", o.Project.File, err)
+		}
 		return nil, fmt.Errorf("the scaffold does not generate (a bug in netdep's templates): %w", err)
 	}
 	return files, nil

@@ -1,7 +1,10 @@
 package verify
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"path/filepath"
 
 	"github.com/netdep/netdep/generator/kustomize"
@@ -40,7 +43,16 @@ func (s *Source) Load(env string) (*Manifests, error) {
 	case s.set != nil:
 		return &Manifests{Policies: s.set.Render(env)}, nil
 	}
-	return s.loader.Build(TreeEnvDir(s.dir, env))
+	dir := TreeEnvDir(s.dir, env)
+	// Say what is missing in the user's terms: kustomize would say
+	// "must build at directory: not a valid directory: evalsymlink failure".
+	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+		if _, err := os.Stat(s.dir); errors.Is(err, fs.ErrNotExist) {
+			return nil, &LoadError{Err: fmt.Errorf("--out %s: no such directory, so no generated tree to read", s.dir)}
+		}
+		return nil, &LoadError{Err: fmt.Errorf("--out %s holds no %s: not a tree netdep generated for these files, or generated without %s", s.dir, filepath.ToSlash(kustomize.EnvDir(env)), EnvLabel(env))}
+	}
+	return s.loader.Build(dir)
 }
 
 // TreeEnvDir is env's kustomization in the generated tree at dir.

@@ -104,6 +104,12 @@ func TestDeployManifests(t *testing.T) {
 			continue
 		}
 		for _, obj := range list {
+			// The plugin's ConfigMap and the repo-server patch name no
+			// namespace: the Argo CD install's kustomization sets argocd
+			// (tests.TestCMPSidecarPatchInArgoInstall builds it).
+			if obj.GetNamespace() == "" && strings.Contains(filepath.ToSlash(rel), "/argocd/cmp-") {
+				obj.SetNamespace("argocd")
+			}
 			what := fmt.Sprintf("%s %s/%s", obj.GetKind(), obj.GetNamespace(), obj.GetName())
 			if strings.HasSuffix(f, "-patch.yaml") {
 				err = dryRunPatch(ctx, c, obj)

@@ -24,6 +24,7 @@ type diffOptions struct {
 	format   *formatFlag
 	color    string
 	exitCode bool
+	source   *sourcePrefixFlag
 }
 
 // NewDiffCommand builds `netdep diff`.
@@ -60,7 +61,7 @@ dependency files is reported as stale, and exits 1.`,
   netdep diff --base origin/main
 
   # a pull-request comment, without failing the job on changes
-  netdep diff --base origin/main --format markdown --exit-code=false`,
+  netdep diff --base origin/main -o markdown --exit-code=false`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := o.validate(cmd); err != nil {
 				return err
@@ -83,11 +84,12 @@ dependency files is reported as stale, and exits 1.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVarP(&o.out, "out", "o", "netpol", "the generated tree: checked for staleness (without --base); with --base, the committed tree whose policies each revision enforces (default: PATH/netpol, then ./netpol)")
+	f.StringVar(&o.out, "out", "netpol", "the generated tree: checked for staleness (without --base); with --base, the committed tree whose policies each revision enforces (default: PATH/netpol, then ./netpol)")
 	f.StringVar(&o.base, "base", "", "the revision to compare from (a branch, tag, origin/main, HEAD~2, a hash)")
 	f.StringVar(&o.head, "head", "", "the revision to compare to (default: the working tree, uncommitted changes included)")
 	o.format = addFormatFlag(cmd, "text, markdown (a pull-request comment) or json (docs/diff-json.md)", report.Text, report.Markdown, report.JSON)
 	f.StringVar(&o.color, "color", "auto", "colour the text format: auto (when stdout is a terminal), always or never")
+	o.source = addSourcePrefixFlag(cmd)
 	f.BoolVar(&o.exitCode, "exit-code", true, "exit 1 when there are changes; --exit-code=false exits 0 (for jobs that only comment)")
 	return cmd
 }
@@ -105,7 +107,7 @@ func (o *diffOptions) validate(cmd *cobra.Command) error {
 	case o.head != "" && o.base == "":
 		return usageError{fmt.Errorf("--head needs --base: compare which revision with %s?", o.head)}
 	case o.base == "" && o.format.value == report.Markdown:
-		return usageError{fmt.Errorf("--format markdown describes a change between revisions; give --base REF")}
+		return usageError{fmt.Errorf("-o markdown describes a change between revisions; give --base REF")}
 	}
 	return nil
 }
@@ -134,7 +136,11 @@ func (o *diffOptions) runStale(args []string, streams Streams, color bool) (bool
 	if err != nil {
 		return false, err
 	}
-	out, err := generator.FromPaths(pathsOrDot(args), generator.Options{TreeLayout: layout})
+	prefix, err := o.source.get()
+	if err != nil {
+		return false, err
+	}
+	out, err := generator.FromPaths(pathsOrDot(args), generator.Options{TreeLayout: layout, SourcePrefix: prefix})
 	if err != nil {
 		return false, err
 	}
@@ -170,7 +176,13 @@ func (o *diffOptions) runCompare(cmd *cobra.Command, args []string, streams Stre
 		out = o.out
 	}
 	dirs := diff.TreeDirs(out, pathsOrDot(args))
-	baseOut, v, err := generator.FromRevision(repo, o.base, args)
+	// Both revisions annotate their files from the repository root, as
+	// the committed tree does, wherever in the repository this runs.
+	prefix, err := o.source.get()
+	if err != nil {
+		return false, err
+	}
+	baseOut, v, err := generator.FromRevision(repo, o.base, args, generator.Options{SourcePrefix: prefix})
 	if err != nil {
 		return false, err
 	}
@@ -198,12 +210,12 @@ func (o *diffOptions) runCompare(cmd *cobra.Command, args []string, streams Stre
 	var head diff.Input
 	var headOut *generator.Output
 	if o.head == "" {
-		headOut, err = generator.FromPaths(pathsOrDot(args), generator.Options{TreeLayout: layout})
+		headOut, err = generator.FromPaths(pathsOrDot(args), generator.Options{TreeLayout: layout, SourcePrefix: prefix})
 		if err == nil {
 			head = diffInput(headOut, diff.WorkingTree)
 		}
 	} else {
-		headOut, v, err = generator.FromRevision(repo, o.head, args, generator.Options{TreeLayout: layout})
+		headOut, v, err = generator.FromRevision(repo, o.head, args, generator.Options{TreeLayout: layout, SourcePrefix: prefix})
 		if err == nil {
 			head = diffInput(headOut, diff.Side{Ref: v.Name, Commit: v.Hash})
 		}

@@ -133,7 +133,7 @@ input.`,
 		},
 	}
 	cmd.Flags().StringVar(&o.env, "env", "", "check only this environment")
-	cmd.Flags().StringVarP(&o.out, "out", "o", "", "evaluate the generated tree in this directory instead of generating in memory")
+	cmd.Flags().StringVar(&o.out, "out", "", "evaluate the generated tree in this directory instead of generating in memory")
 	cmd.Flags().StringSliceVar(&o.manifests, "manifests", nil, "evaluate these NetworkPolicy manifests (files, directories, kustomizations); their Namespace objects label the namespaces")
 	registerEnvCompletion(cmd)
 	return cmd

@@ -14,6 +14,7 @@ type generateOptions struct {
 	layout string
 	strict bool
 	quiet  bool
+	source *sourcePrefixFlag
 }
 
 // NewGenerateCommand builds `netdep generate`.
@@ -36,10 +37,13 @@ leaves one that is already up to date untouched.`,
   # generate from the repository root into ./netpol
   netdep generate`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts := generator.Options{Layout: o.layout, Progress: progress(streams.Err, o.quiet)}
+			prefix, err := o.source.get()
+			if err != nil {
+				return err
+			}
+			opts := generator.Options{Layout: o.layout, Progress: progress(streams.Err, o.quiet), SourcePrefix: prefix}
 			if o.layout == "" {
 				// Without --layout, the tree keeps the layout it records.
-				var err error
 				if opts.TreeLayout, err = kustomize.RecordedLayout(o.out); err != nil {
 					return err
 				}
@@ -65,8 +69,9 @@ leaves one that is already up to date untouched.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVarP(&o.out, "out", "o", "netpol", "directory to write the tree to")
+	cmd.Flags().StringVar(&o.out, "out", "netpol", "directory to write the tree to")
 	cmd.Flags().BoolVar(&o.strict, "strict", false, "treat warnings as errors")
+	o.source = addSourcePrefixFlag(cmd)
 	cmd.Flags().StringVar(&o.layout, "layout", "",
 		"tree layout: environment (one kustomization per environment), namespace (one per namespace and environment, for large organisations) or auto (namespace above 500 policies in one environment); default: the project file's layout, else the one the tree at --out records, else auto")
 	cmd.Flags().BoolVarP(&o.quiet, "quiet", "q", false, "print nothing on success")

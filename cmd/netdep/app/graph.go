@@ -34,7 +34,7 @@ graph does.`,
   netdep graph examples/shop > graph.mmd
 
   # an SVG with Graphviz
-  netdep graph examples/shop --format dot | dot -Tsvg > graph.svg
+  netdep graph examples/shop -o dot | dot -Tsvg > graph.svg
 
   # only what exists in prod
   netdep graph examples/shop --env prod`,

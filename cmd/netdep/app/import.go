@@ -88,7 +88,7 @@ reproduces the check.`,
 		},
 	}
 	cmd.Flags().StringSliceVar(&o.manifests, "manifests", nil, "manifests to read (files, directories, kustomizations)")
-	cmd.Flags().StringVarP(&o.out, "out", "o", ".", "directory to write the dependency files to")
+	cmd.Flags().StringVar(&o.out, "out", ".", "directory to write the dependency files to")
 	cmd.Flags().BoolVar(&o.force, "force", false, "overwrite existing files")
 	cmd.Flags().StringSliceVar(&o.podCIDRs, "pod-cidr", nil, "the cluster's pod network; ipBlocks overlapping it are carved around it")
 	cmd.Flags().StringVarP(&o.namespace, "namespace", "n", eval.DefaultNamespace, "the namespace of objects whose manifests name none, as kubectl apply -n")
@@ -148,7 +148,7 @@ func newImportFlowsCommand(streams Streams) *cobra.Command {
 		Short:       "Import dependency files from observed traffic (Hubble, Otterize)",
 		Long: `Read observed traffic and write the dependency files that allow it: Hubble
 flow logs (the JSON lines of hubble observe -o json) and Otterize
-ClientIntents (k8s.otterize.com v1alpha2, v1alpha3, v1, v2alpha1, v2beta1).
+ClientIntents (k8s.otterize.com v1alpha2, v1alpha3, v1, v2alpha1, v2beta1, v2).
 
 Flows are aggregated to workloads (the workload Hubble names, else the app
 or app.kubernetes.io/name label, else the pod) with their ports and
@@ -189,7 +189,7 @@ and column, every problem at once, nothing written.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVarP(&o.out, "out", "o", ".", "directory to write the dependency files to")
+	cmd.Flags().StringVar(&o.out, "out", ".", "directory to write the dependency files to")
 	cmd.Flags().BoolVar(&o.force, "force", false, "overwrite existing files")
 	cmd.Flags().BoolVar(&o.dryRun, "dry-run", false, "print the files on stdout instead of writing them")
 	cmd.Flags().StringSliceVar(&o.manifests, "manifests", nil, "workload manifests that give selectors and ports")

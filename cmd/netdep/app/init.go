@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -41,7 +42,13 @@ file: if either exists, it writes nothing. The scaffold is checked to load
 and generate before it is written.
 
 With --environments "" there is no project file: one implicit environment,
-and only a base in the generated tree.`,
+and only a base in the generated tree.
+
+Inside an existing project (a project file in DIR or a directory above it,
+up to the repository root), init writes only the dependency file, with the
+project's environments, and the next step generates the whole project.
+When DIR is named after the namespace, the file is DIR/deps.yaml rather
+than DIR/<namespace>/deps.yaml.`,
 		Example: `  # ask interactively
   netdep init
 
@@ -49,7 +56,10 @@ and only a base in the generated tree.`,
   netdep init platform/netdep --namespace shop --service frontend --service cart --environments dev,prod
 
   # then
-  netdep generate platform/netdep --out platform/netdep/netpol`,
+  netdep generate platform/netdep --out platform/netdep/netpol
+
+  # a second team joins the project: platform/netdep/payments/deps.yaml
+  netdep init platform/netdep/payments --service api`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 1 {
 				return usageError{fmt.Errorf("init takes at most one DIR, found %d arguments", len(args))}
@@ -61,8 +71,20 @@ and only a base in the generated tree.`,
 			if len(args) == 1 {
 				dir = args[0]
 			}
+			project, err := scaffold.FindProject(dir)
+			if err != nil {
+				return err
+			}
+			if project != nil {
+				// One project file per run: a second would break generate.
+				if cmd.Flags().Changed("environments") && !slices.Equal(sortedCopy(o.environments), project.Environments) {
+					return usageError{fmt.Errorf("%s is inside the project of %s, which declares the environments %s; --environments is for a new project (edit %s to change them)",
+						dir, project.File, strings.Join(project.Environments, ", "), project.File)}
+				}
+				o.environments = project.Environments
+			}
 			if !o.noPrompt && isTerminal(streams.In) {
-				if err := o.prompt(cmd, dir, streams); err != nil {
+				if err := o.prompt(cmd, dir, project != nil, streams); err != nil {
 					return err
 				}
 			}
@@ -72,7 +94,10 @@ and only a base in the generated tree.`,
 			if len(o.services) == 0 {
 				o.services = []string{"app"}
 			}
-			files, err := scaffold.Render(scaffold.Options{Namespace: o.namespace, Environments: o.environments, Services: o.services, Port: o.port})
+			files, err := scaffold.Render(scaffold.Options{
+				Namespace: o.namespace, Environments: o.environments, Services: o.services, Port: o.port,
+				Project: project, Dir: dir, Flat: filepath.Base(absOr(dir)) == o.namespace,
+			})
 			var invalid *scaffold.InvalidError
 			if errors.As(err, &invalid) {
 				return usageError{err}
@@ -84,10 +109,21 @@ and only a base in the generated tree.`,
 			if err != nil {
 				return err
 			}
+			if project != nil {
+				fmt.Fprintf(streams.Out, "using project file %s (environments %s)\n", project.File, strings.Join(project.Environments, ", "))
+			}
 			for _, f := range written {
 				fmt.Fprintf(streams.Out, "wrote %s\n", f)
 			}
-			fmt.Fprintf(streams.Out, "next: edit them, then run netdep generate %s --out %s\n", dir, filepath.ToSlash(filepath.Join(dir, "netpol")))
+			// generate reads the whole project: its directory, not the new one.
+			root, what := dir, "them"
+			if project != nil {
+				root = project.Dir
+			}
+			if len(written) == 1 {
+				what = "it"
+			}
+			fmt.Fprintf(streams.Out, "next: edit %s, then run netdep generate %s --out %s\n", what, root, filepath.ToSlash(filepath.Join(root, "netpol")))
 			return nil
 		},
 	}
@@ -108,7 +144,7 @@ func isTerminal(r io.Reader) bool {
 
 // prompt asks for every value not set by a flag; an empty answer keeps the
 // default shown in brackets.
-func (o *initOptions) prompt(cmd *cobra.Command, dir string, streams Streams) error {
+func (o *initOptions) prompt(cmd *cobra.Command, dir string, inProject bool, streams Streams) error {
 	in := bufio.NewReader(streams.In)
 	ask := func(question, def string) (string, error) {
 		fmt.Fprintf(streams.Out, "%s [%s]: ", question, def)
@@ -146,7 +182,7 @@ func (o *initOptions) prompt(cmd *cobra.Command, dir string, streams Streams) er
 			return usageError{fmt.Errorf("port %q: expected a number from 1 to 65535", s)}
 		}
 	}
-	if !cmd.Flags().Changed("environments") {
+	if !cmd.Flags().Changed("environments") && !inProject {
 		s, err := ask(`environments (comma-separated, "-" for none)`, strings.Join(o.environments, ","))
 		if err != nil {
 			return err
@@ -157,6 +193,20 @@ func (o *initOptions) prompt(cmd *cobra.Command, dir string, streams Streams) er
 		o.environments = splitList(s)
 	}
 	return nil
+}
+
+func sortedCopy(s []string) []string {
+	out := slices.Clone(s)
+	slices.Sort(out)
+	return out
+}
+
+// absOr is dir made absolute, or dir when that fails.
+func absOr(dir string) string {
+	if a, err := filepath.Abs(dir); err == nil {
+		return a
+	}
+	return dir
 }
 
 func splitList(s string) []string {

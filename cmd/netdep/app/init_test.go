@@ -36,7 +36,7 @@ func TestInitPrompt(t *testing.T) {
 				o.namespace = v
 			}
 			o.port, _ = cmd.Flags().GetInt("port")
-			if err := o.prompt(cmd, "/work/shop", streams); err != nil {
+			if err := o.prompt(cmd, "/work/shop", false, streams); err != nil {
 				t.Fatal(err)
 			}
 			got := *o

@@ -16,6 +16,7 @@ import (
 // that do not commit the tree.
 func NewRenderCommand(streams Streams) *cobra.Command {
 	var env, namespace string
+	var source *sourcePrefixFlag
 	cmd := &cobra.Command{
 		Use:   "render [PATH...]",
 		Short: "Print one environment's policies as multi-document YAML",
@@ -36,7 +37,11 @@ to seconds where one kustomize build of it takes many minutes.`,
 			// The per-namespace layout holds the same policies in leaves
 			// kustomize builds quickly; what is printed does not depend on
 			// the layout the project writes.
-			out, err := generator.FromPaths(pathsOrDot(args), generator.Options{Layout: kustomize.LayoutPerNamespace.String()})
+			prefix, err := source.get()
+			if err != nil {
+				return err
+			}
+			out, err := generator.FromPaths(pathsOrDot(args), generator.Options{Layout: kustomize.LayoutPerNamespace.String(), SourcePrefix: prefix})
 			if err != nil {
 				return err
 			}
@@ -69,6 +74,7 @@ to seconds where one kustomize build of it takes many minutes.`,
 	}
 	cmd.Flags().StringVar(&env, "env", "", "environment to render (required when the project declares environments)")
 	cmd.Flags().StringVarP(&namespace, "namespace", "n", "", "render only this namespace's policies")
+	source = addSourcePrefixFlag(cmd)
 	registerEnvCompletion(cmd)
 	registerNamespaceCompletion(cmd)
 	return cmd

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"golang.org/x/term"
@@ -42,7 +43,11 @@ func Main(args []string, streams Streams) int {
 	root := NewRootCommand(streams)
 	root.SetArgs(args)
 	cmd, err := root.ExecuteC()
-	return exitCode(err, writes(cmd), streams.Err)
+	help := "netdep"
+	if cmd != nil {
+		help = cmd.CommandPath()
+	}
+	return exitCode(err, writes(cmd), help, streams.Err)
 }
 
 // writesAnnotation marks, in cobra.Command.Annotations, a command that
@@ -58,8 +63,9 @@ func writes(cmd *cobra.Command) bool {
 }
 
 // exitCode prints what err says and returns the exit code; writes is
-// whether the command that failed writes files.
-func exitCode(err error, writes bool, stderr io.Writer) int {
+// whether the command that failed writes files, and command its path
+// ("netdep verify"), whose --help a usage error points at.
+func exitCode(err error, writes bool, command string, stderr io.Writer) int {
 	var pe *generator.ProblemsError
 	var problems schema.Problems // a manifest reader's, at their positions
 	if errors.As(err, &pe) {
@@ -91,7 +97,7 @@ func exitCode(err error, writes bool, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "netdep: %v\n", err)
 		var ue usageError
 		if errors.As(err, &ue) {
-			fmt.Fprintln(stderr, "Run 'netdep --help' for usage.")
+			fmt.Fprintf(stderr, "Run '%s --help' for usage.\n", command)
 		}
 		return ExitError
 	}
@@ -126,7 +132,14 @@ environment, ready for Argo CD or Flux.`,
 	root.SetIn(streams.In)
 	root.SetOut(streams.Out)
 	root.SetErr(streams.Err)
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
+		// kubectl and helm habit: -o is the output format. Where a command
+		// has none, say where the directory went.
+		if strings.Contains(err.Error(), "unknown shorthand flag: 'o'") && cmd.Flags().Lookup("out") != nil {
+			err = fmt.Errorf("%w (-o is the output format, and %s has none; the output directory is --out)", err, cmd.CommandPath())
+		}
+		return usageError{err}
+	})
 	root.AddCommand(
 		NewGenerateCommand(streams),
 		NewDiffCommand(streams),

@@ -49,7 +49,7 @@ func TestExitCodeProblems(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			var stderr bytes.Buffer
-			if code := exitCode(err, tc.writes, &stderr); code != ExitError {
+			if code := exitCode(err, tc.writes, "netdep", &stderr); code != ExitError {
 				t.Errorf("exit code = %d, want %d", code, ExitError)
 			}
 			want := "a.yaml:1:2: bad\nb.yaml:3:4: worse\n" + tc.last

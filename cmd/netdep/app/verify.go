@@ -55,7 +55,7 @@ Exit 0 when exact, 1 when a connection is missing or in excess (or, with
 --strict, when objects were not evaluated), 2 on bad input.`,
 		Example: `  netdep verify examples/shop --out examples/shop/netpol
   netdep verify --manifests ./hand-written-policies --env prod
-  netdep verify --format json
+  netdep verify -o json
   netdep verify --manifests ./cluster-dump --strict`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := o.format.check(); err != nil {
@@ -106,7 +106,7 @@ Exit 0 when exact, 1 when a connection is missing or in excess (or, with
 			return nil
 		},
 	}
-	cmd.Flags().StringVarP(&o.out, "out", "o", "netpol", "generated tree to check")
+	cmd.Flags().StringVar(&o.out, "out", "netpol", "generated tree to check")
 	cmd.Flags().StringSliceVar(&o.manifests, "manifests", nil, "check these NetworkPolicy manifests (files, directories, kustomizations) instead of --out; their Namespace objects label the namespaces")
 	cmd.Flags().StringVarP(&o.namespace, "namespace", "n", eval.DefaultNamespace, "with --manifests: the namespace of policies whose manifests name none, as kubectl apply -n")
 	cmd.Flags().StringVar(&o.env, "env", "", "check only this environment")
