@@ -69,42 +69,82 @@ func analyze(in input) *Environment {
 		}
 		return in.pods[ep.Index].ns
 	}
-	subject := func(ep eval.Endpoint) bool { return ep.External || in.pods[ep.Index].subject }
 
+	// Address classes with the same ports to or from one pod are shown as
+	// one peer, their addresses merged (netpol-analyzer's
+	// "0.0.0.0-255.255.255.255").
+	type extKey struct {
+		pod    int
+		egress bool
+		ports  string
+	}
+	type extAcc struct {
+		ports    eval.PortSet
+		prefixes []netip.Prefix
+	}
+	extFlows := map[extKey]*extAcc{}
+	var extOrder []extKey
+	addExt := func(pod int, egress bool, x int, ps eval.PortSet) {
+		k := extKey{pod, egress, ps.String()}
+		a := extFlows[k]
+		if a == nil {
+			a = &extAcc{ports: ps}
+			extFlows[k] = a
+			extOrder = append(extOrder, k)
+		}
+		a.prefixes = append(a.prefixes, exts[x].Prefixes...)
+	}
 	ev.Reachability().Each(func(fs eval.FlowSet) bool {
 		for _, src := range fs.Srcs {
 			for _, dst := range fs.Dsts {
 				if src == dst || src.External && dst.External {
 					continue
 				}
-				if subject(src) && subject(dst) {
-					env.Connections = append(env.Connections, Connection{Src: name(src), Dst: name(dst), Conn: ConnString(fs.Ports)})
-				}
-				switch {
-				case dst.External:
+				if dst.External {
 					if in.pods[src.Index].subject {
-						egress[src.Index] = append(egress[src.Index], Peer{Name: name(dst), Outside: true, Ports: fs.Ports.String()})
+						addExt(src.Index, true, dst.Index, fs.Ports)
 					}
 					continue
-				case !in.pods[dst.Index].subject:
+				}
+				if !in.pods[dst.Index].subject {
 					continue
 				}
 				d := dst.Index
-				if !src.External && in.pods[src.Index].subject {
-					adj[src.Index] = append(adj[src.Index], edge{dst: d, ports: fs.Ports})
+				if src.External {
+					addExt(d, false, src.Index, fs.Ports)
+					continue
 				}
-				other := src.External || ns(src) != ns(dst)
-				if src.External || (!in.managed[ns(src)] && other) {
-					from[d] = append(from[d], Peer{Name: name(src), Outside: src.External, Ports: fs.Ports.String()})
-					outsideIn[d] = outsideIn[d] || src.External
+				conn := Connection{Src: name(src), Dst: name(dst), Conn: ConnString(fs.Ports)}
+				if in.pods[src.Index].subject {
+					adj[src.Index] = append(adj[src.Index], edge{dst: d, ports: fs.Ports})
+					env.Connections = append(env.Connections, conn)
+				}
+				other := ns(src) != ns(dst)
+				if !in.managed[ns(src)] && other && in.managed[ns(dst)] {
+					from[d] = append(from[d], Peer{Name: name(src), Ports: fs.Ports.String()})
 				}
 				if other && in.sensitive[ns(dst)] {
-					env.SensitiveFlows = append(env.SensitiveFlows, Connection{Src: name(src), Dst: name(dst), Conn: ConnString(fs.Ports)})
+					env.SensitiveFlows = append(env.SensitiveFlows, conn)
 				}
 			}
 		}
 		return true
 	})
+	for _, k := range extOrder {
+		a := extFlows[k]
+		addrs := AddressName(eval.External{Prefixes: a.prefixes})
+		if k.egress {
+			egress[k.pod] = append(egress[k.pod], Peer{Name: addrs, Outside: true, Ports: a.ports.String()})
+			env.Connections = append(env.Connections, Connection{Src: in.pods[k.pod].name, Dst: addrs, Conn: ConnString(a.ports)})
+			continue
+		}
+		from[k.pod] = append(from[k.pod], Peer{Name: addrs, Outside: true, Ports: a.ports.String()})
+		outsideIn[k.pod] = true
+		env.Connections = append(env.Connections, Connection{Src: addrs, Dst: in.pods[k.pod].name, Conn: ConnString(a.ports)})
+		if in.sensitive[in.pods[k.pod].ns] {
+			env.SensitiveFlows = append(env.SensitiveFlows, Connection{Src: addrs, Dst: in.pods[k.pod].name, Conn: ConnString(a.ports)})
+		}
+	}
 	sortConnections(env.Connections)
 	sortConnections(env.SensitiveFlows)
 
@@ -126,17 +166,17 @@ func analyze(in input) *Environment {
 		case p.counted:
 			iso.Services++
 			s.Services++
-			if ev.IsolatedIngress(i) {
+			if ev.IsolatedIngress(i) && !ev.OpenIngress(i) {
 				iso.IngressIsolated++
 				s.IngressIsolated++
 			}
-			if ev.IsolatedEgress(i) {
+			if ev.IsolatedEgress(i) && !ev.OpenEgress(i) {
 				iso.EgressIsolated++
 				s.EgressIsolated++
 			}
 		case !p.subject:
-			iso.NewPodIngress = ev.IsolatedIngress(i)
-			iso.NewPodEgress = ev.IsolatedEgress(i)
+			iso.NewPodIngress = ev.IsolatedIngress(i) && !ev.OpenIngress(i)
+			iso.NewPodEgress = ev.IsolatedEgress(i) && !ev.OpenEgress(i)
 		}
 	}
 	s.Namespaces = len(env.Isolation)
@@ -349,6 +389,8 @@ func sortPeers(ps []Peer) {
 // AddressName shows an address class as netpol-analyzer does: its
 // addresses as ranges "first-last", joined by commas.
 func AddressName(x eval.External) string {
+	ps := append([]netip.Prefix(nil), x.Prefixes...)
+	sort.Slice(ps, func(i, j int) bool { return ps[i].Addr().Less(ps[j].Addr()) })
 	var parts []string
 	var lo, hi netip.Addr
 	flush := func() {
@@ -356,9 +398,9 @@ func AddressName(x eval.External) string {
 			parts = append(parts, lo.String()+"-"+hi.String())
 		}
 	}
-	for _, p := range x.Prefixes {
+	for _, p := range ps {
 		first, last := p.Masked().Addr(), lastAddr(p)
-		if lo.IsValid() && hi.Next() == first {
+		if lo.IsValid() && hi.Next() == first && first.IsValid() {
 			hi = last
 			continue
 		}

@@ -45,7 +45,9 @@ type Summary struct {
 	Services   int `json:"services"`
 	Namespaces int `json:"namespaces"`
 	// IngressIsolated and EgressIsolated count the services a
-	// NetworkPolicy isolates in that direction.
+	// NetworkPolicy isolates in that direction, unless a rule of those
+	// policies then admits everyone on every port (eval.OpenIngress): an
+	// allow-egress over a default deny isolates nothing.
 	IngressIsolated int `json:"ingressIsolated"`
 	EgressIsolated  int `json:"egressIsolated"`
 	// UnisolatedNamespaces have no service isolated in either direction.
