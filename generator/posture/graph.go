@@ -56,12 +56,16 @@ type GraphEdge struct {
 	Y1       int      `json:"-"`
 	X2       int      `json:"-"`
 	Y2       int      `json:"-"`
+	// CX, CY is the control point of the edge's curve: bent to its left,
+	// so the two directions of a pair and edges along a row stay apart.
+	CX int `json:"-"`
+	CY int `json:"-"`
 }
 
 const (
 	cell     = 110 // a node's square in a namespace box
 	boxHead  = 26
-	pageW    = 1180
+	pageW    = 860
 	boxGap   = 20
 	outsideH = 70
 )
@@ -130,6 +134,10 @@ func layout(g *Graph, groups []group) {
 		e := &g.Edges[i]
 		e.X1, e.Y1 = g.Nodes[e.From].X, g.Nodes[e.From].Y
 		e.X2, e.Y2 = g.Nodes[e.To].X, g.Nodes[e.To].Y
+		// Perpendicular offset of a fifth of the length, in integers.
+		dx, dy := e.X2-e.X1, e.Y2-e.Y1
+		e.CX = (e.X1+e.X2)/2 - dy/5
+		e.CY = (e.Y1+e.Y2)/2 + dx/5
 	}
 }
 
@@ -244,12 +252,17 @@ func namespaceGraph(g *Graph, in input, subjects []int, adj [][]edge, exposedOut
 	layout(g, groupsOf(g))
 }
 
-// shortName is a node's label inside its namespace's box.
+// shortName is a node's label inside its namespace's box: the name
+// without its namespace, cut to fit the box (the title has it whole).
 func shortName(p pod) string {
-	if len(p.name) > len(p.ns)+1 && p.name[:len(p.ns)+1] == p.ns+"/" {
-		return p.name[len(p.ns)+1:]
+	s := p.name
+	if len(s) > len(p.ns)+1 && s[:len(p.ns)+1] == p.ns+"/" {
+		s = s[len(p.ns)+1:]
 	}
-	return p.name
+	if r := []rune(s); len(r) > 17 {
+		s = string(r[:16]) + "…"
+	}
+	return s
 }
 
 // allowing names the rules that allow e's first port from pod src.
