@@ -19,7 +19,15 @@ type Graph struct {
 	Nodes         []GraphNode `json:"nodes"`
 	Edges         []GraphEdge `json:"edges"`
 	Services      int         `json:"services"`
+	// Omitted are the namespace pairs not drawn (MaxGraphEdges).
+	Omitted int `json:"omitted,omitempty"`
 }
+
+// MaxGraphEdges is the most namespace-to-namespace arrows the graph draws:
+// the pairs with the most connections. Past a few thousand arrows a page is
+// neither readable nor quick; the cross-namespace table and the json have
+// every pair.
+const MaxGraphEdges = 1500
 
 // GraphBox is a namespace's frame.
 type GraphBox struct {
@@ -219,6 +227,19 @@ func namespaceGraph(g *Graph, in input, subjects []int, adj [][]edge, exposedOut
 	var keys [][2]int
 	for k := range flows {
 		keys = append(keys, k)
+	}
+	if len(keys) > MaxGraphEdges {
+		sort.Slice(keys, func(i, j int) bool {
+			if fi, fj := flows[keys[i]], flows[keys[j]]; fi != fj {
+				return fi > fj
+			}
+			if keys[i][0] != keys[j][0] {
+				return keys[i][0] < keys[j][0]
+			}
+			return keys[i][1] < keys[j][1]
+		})
+		g.Omitted = len(keys) - MaxGraphEdges
+		keys = keys[:MaxGraphEdges]
 	}
 	sort.Slice(keys, func(i, j int) bool {
 		if keys[i][0] != keys[j][0] {

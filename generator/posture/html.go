@@ -109,6 +109,9 @@ func (r *Report) writeHTML(w io.Writer) error {
 			he.GraphNote = fmt.Sprintf("%d services, one node each; an arrow is an allowed connection (blue: across namespaces, dashed: to or from outside the cluster). A red ring marks a service reachable from outside the cluster.", he.Graph.Services)
 		} else {
 			he.GraphNote = fmt.Sprintf("%d services are too many to draw one by one (the limit is %d): each node is a namespace, with its number of services, and an arrow stands for every allowed connection between two namespaces. The tables below list the services.", he.Graph.Services, DefaultGraphLimit)
+			if he.Graph.Omitted > 0 {
+				he.GraphNote += fmt.Sprintf(" Only the %d namespace pairs with the most connections are drawn; %d more are in the json format.", MaxGraphEdges, he.Graph.Omitted)
+			}
 		}
 		var iso []htmlIsolation
 		for _, n := range e.Isolation {
