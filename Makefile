@@ -6,7 +6,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT  ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 LDFLAGS := -X github.com/netdep/netdep/cmd/netdep/app.version=$(VERSION) -X github.com/netdep/netdep/cmd/netdep/app.commit=$(COMMIT)
 
-.PHONY: all build test lint golden examples graphs verify bench e2e fuzz clean
+.PHONY: all build test lint golden examples reports graphs verify bench e2e fuzz clean
 
 all: lint test
 
@@ -26,12 +26,24 @@ GOLDEN_PKGS = $(shell $(GO) list -f '{{.ImportPath}} {{join .TestImports " "}} {
 golden:
 	$(GO) test $(GOLDEN_PKGS) -run . -update
 
-# Regenerate each example's committed tree from its dependency files.
+# Regenerate each example's committed tree from its dependency files, then
+# the security posture reports of REPORTS (report.md, report.html) from
+# those trees (tests/report_test.go checks them with the same arguments).
+REPORTS := shop platform
+REPORT_ARGS_shop := --sensitive payments
+REPORT_ARGS_platform := --sensitive billing
 examples:
 	@for ex in $(EXAMPLES); do \
 		echo "examples/$$ex"; \
 		$(GO) run ./cmd/netdep generate examples/$$ex --out examples/$$ex/netpol --quiet || exit 1; \
 	done
+	@$(MAKE) --no-print-directory reports
+
+reports:
+	@$(GO) build -o bin/netdep-reports ./cmd/netdep
+	@$(foreach ex,$(REPORTS),echo "examples/$(ex)/report.md examples/$(ex)/report.html"; \
+		bin/netdep-reports report examples/$(ex) $(REPORT_ARGS_$(ex)) --format markdown --out-file examples/$(ex)/report.md || exit 1; \
+		bin/netdep-reports report examples/$(ex) $(REPORT_ARGS_$(ex)) --format html --out-file examples/$(ex)/report.html || exit 1;)
 
 # Draw each example's dependency graph: graph.mmd (Mermaid) and graph.svg
 # (Graphviz dot, Debian package graphviz); dot's version comment is dropped.

@@ -28,6 +28,32 @@ func (e *Evaluator) IsolatedEgress(pod int) bool {
 	return e.egressIso.has(e.podClass[pod])
 }
 
+// OpenIngress reports whether one of the ingress rules of the policies
+// isolating pod i admits every source on every port (a rule without from
+// and ports, as `ingress: [{}]`): the pod is isolated, yet its ingress is
+// restricted by nothing. NetworkPolicies only; false for a pod no policy
+// isolates.
+func (e *Evaluator) OpenIngress(pod int) bool { return e.openSide(e.inPols[e.podClass[pod]], false) }
+
+// OpenEgress is OpenIngress for egress (`egress: [{}]`, an allow-egress
+// policy over a namespace's default deny).
+func (e *Evaluator) OpenEgress(pod int) bool { return e.openSide(e.egPols[e.podClass[pod]], true) }
+
+func (e *Evaluator) openSide(pols []int32, egress bool) bool {
+	for _, pi := range pols {
+		rules := e.pols[pi].inRules
+		if egress {
+			rules = e.pols[pi].egRules
+		}
+		for _, r := range rules {
+			if r.allPeers && r.ports.all {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // IngressSide returns the sources pod dst's ingress admits and on which
 // ports (resolved on dst), whatever the sources' egress says; nil when no
 // policy isolates dst for ingress (it admits everyone on every port).

@@ -84,6 +84,13 @@ func LoadCluster(paths []string, namespace string) (*Cluster, error) {
 	return c, err
 }
 
+// LoadClusterManifests is LoadCluster, with the manifests as verify read
+// them (their ClusterNetworkPolicies and the objects not evaluated), for
+// readers that evaluate the cluster (netdep report) rather than import it.
+func LoadClusterManifests(paths []string, namespace string) (*Cluster, *verify.Manifests, error) {
+	return loadCluster(paths, namespace)
+}
+
 // loadCluster is LoadCluster, with the manifests as verify read them.
 func loadCluster(paths []string, namespace string) (*Cluster, *verify.Manifests, error) {
 	m, err := verify.LoadManifestsWith(paths, verify.LoadOptions{Documents: true})

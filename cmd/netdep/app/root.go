@@ -149,6 +149,7 @@ environment, ready for Argo CD or Flux.`,
 		NewImportCommand(streams),
 		NewGraphCommand(streams),
 		NewExplainCommand(streams),
+		NewReportCommand(streams),
 		NewInitCommand(streams),
 	)
 	return root

@@ -1,0 +1,151 @@
+package posture
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+
+	"github.com/netdep/netdep/generator/eval"
+	"github.com/netdep/netdep/generator/importer"
+	"github.com/netdep/netdep/generator/verify"
+	"github.com/netdep/netdep/generator/world"
+	"github.com/netdep/netdep/schema"
+)
+
+// Loader gives an environment's policies: a verify.Source (generated in
+// memory, a tree on disk, manifests), or a revision's tree.
+type Loader interface {
+	Load(env string) (*verify.Manifests, error)
+}
+
+// Options tune a report.
+type Options struct {
+	// Source describes where the policies came from, for the report's
+	// header: "generated", "tree examples/shop/netpol", "manifests".
+	Source string
+	// Sensitive are namespaces whose inbound flows are listed on their own.
+	Sensitive []string
+	// GraphLimit is the most services the html graph draws one by one;
+	// above it the graph is drawn per namespace. 0 is DefaultGraphLimit.
+	GraphLimit int
+}
+
+// DefaultGraphLimit is the most services the html graph draws one by one.
+const DefaultGraphLimit = 400
+
+func (o Options) report() *Report {
+	sens := append([]string{}, o.Sensitive...)
+	sort.Strings(sens)
+	return &Report{Source: o.Source, Sensitive: sens, Environments: []*Environment{}}
+}
+
+func (o Options) sensitive() map[string]bool {
+	m := map[string]bool{}
+	for _, n := range o.Sensitive {
+		m[n] = true
+	}
+	return m
+}
+
+func (o Options) graphLimit() int {
+	if o.GraphLimit > 0 {
+		return o.GraphLimit
+	}
+	return DefaultGraphLimit
+}
+
+// FromSpec is the posture of envs of spec under the policies src holds for
+// each, over the probe world verify checks (world.New): one pod per
+// declared service, the pods raw peers name, an unlabelled pod per
+// namespace and one in a namespace nobody declares, the addresses outside
+// the cluster. Namespace objects among the manifests label the world's
+// namespaces, ClusterNetworkPolicies are evaluated in their tiers.
+func FromSpec(spec *schema.Spec, envs []string, src Loader, o Options) (*Report, error) {
+	r := o.report()
+	notEvaluated := map[string]bool{}
+	for _, env := range envs {
+		m, err := src.Load(env)
+		if err != nil {
+			return nil, &verify.LoadError{Err: err}
+		}
+		for _, ref := range m.NotEvaluated {
+			notEvaluated[ref.String()] = true
+		}
+		w := world.New(env, spec)
+		w.LabelNamespaces(m.Namespaces)
+		ev, err := eval.NewWithClusterPolicies(w.Universe, m.Policies, m.ClusterPolicies)
+		if err != nil {
+			return nil, fmt.Errorf("environment %q: %w", env, err)
+		}
+		in := input{env: env, ev: ev, managed: map[string]bool{}, sensitive: o.sensitive(), graphLimit: o.graphLimit()}
+		for _, ns := range spec.Namespaces {
+			in.managed[ns.Name] = ns.Managed
+		}
+		for _, p := range w.Pods {
+			in.pods = append(in.pods, pod{name: p.Name, ns: p.Namespace(), subject: p.Kind != world.UnlabelledPod, counted: p.Kind == world.ServicePod})
+		}
+		for _, n := range w.Universe.Namespaces {
+			if n.Name != world.OutsideNamespace {
+				in.namespaces = append(in.namespaces, n.Name)
+			}
+		}
+		r.Environments = append(r.Environments, analyze(in))
+	}
+	r.NotEvaluated = len(notEvaluated)
+	return r, nil
+}
+
+// FromCluster is the posture of any manifests, with no dependency file:
+// one pod per workload the importer reads (importer.LoadCluster: every
+// kind with a pod template), named "ns/name[Kind]" as netpol-analyzer
+// names them, an unlabelled pod per namespace and one in a namespace the
+// manifests do not have. A namespace is managed when a NetworkPolicy lives
+// there. The report has one environment, "".
+func FromCluster(c *importer.Cluster, m *verify.Manifests, o Options) (*Report, error) {
+	r := o.report()
+	var u eval.Universe
+	var pods []pod
+	labels := map[string]map[string]string{}
+	for _, n := range c.Namespaces {
+		labels[n.Name] = n.Labels
+	}
+	nsSet := map[string]bool{world.OutsideNamespace: true}
+	managed := map[string]bool{}
+	for _, n := range c.Namespaces {
+		nsSet[n.Name] = true
+	}
+	for _, p := range c.Policies {
+		nsSet[p.Namespace] = true
+		managed[p.Namespace] = true
+	}
+	for _, w := range c.Workloads {
+		nsSet[w.Namespace] = true
+		name := w.Name + "[" + w.Kind + "]"
+		u.Pods = append(u.Pods, eval.Pod{Namespace: w.Namespace, Name: name, Labels: w.Labels, Ports: w.Ports})
+		pods = append(pods, pod{name: w.Namespace + "/" + name, ns: w.Namespace, subject: true, counted: true})
+	}
+	var names []string
+	for n := range nsSet {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	in := input{managed: managed, sensitive: o.sensitive(), graphLimit: o.graphLimit()}
+	for _, n := range names {
+		u.Namespaces = append(u.Namespaces, eval.Namespace{Name: n, Labels: labels[n]})
+		u.Pods = append(u.Pods, eval.Pod{Namespace: n, Name: world.UnlabelledPodName})
+		pods = append(pods, pod{name: n + "/" + world.UnlabelledPodName, ns: n})
+		if n != world.OutsideNamespace {
+			in.namespaces = append(in.namespaces, n)
+		}
+	}
+	ev, err := eval.NewWithClusterPolicies(u, c.Policies, m.ClusterPolicies)
+	if err != nil {
+		return nil, err
+	}
+	in.ev, in.pods = ev, pods
+	r.Environments = append(r.Environments, analyze(in))
+	r.NotEvaluated = len(m.NotEvaluated)
+	return r, nil
+}
+
+func itoa(i int32) string { return strconv.Itoa(int(i)) }

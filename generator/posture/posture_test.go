@@ -1,0 +1,192 @@
+package posture
+
+import (
+	"bytes"
+	"net/netip"
+	"path/filepath"
+	"runtime"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/netdep/netdep/generator"
+	"github.com/netdep/netdep/generator/eval"
+	"github.com/netdep/netdep/generator/verify"
+)
+
+func TestReportBlastRadius(t *testing.T) {
+	// a -> b -> c -> b (b, c a cycle), c -> d in another namespace; e alone;
+	// p is a probe, never counted.
+	pods := []pod{
+		{name: "x/a", ns: "x", subject: true}, {name: "x/b", ns: "x", subject: true},
+		{name: "x/c", ns: "x", subject: true}, {name: "y/d", ns: "y", subject: true},
+		{name: "y/e", ns: "y", subject: true}, {name: "y/p", ns: "y"},
+	}
+	adj := make([][]edge, len(pods))
+	link := func(a, b int) { adj[a] = append(adj[a], edge{dst: b}) }
+	link(0, 1)
+	link(1, 2)
+	link(2, 1)
+	link(2, 3)
+	egress := make([][]Peer, len(pods))
+	egress[3] = []Peer{{Name: "0.0.0.0-255.255.255.255", Outside: true}}
+	got := blastRadius(pods, adj, egress)
+	want := []Blast{
+		{Service: "x/a", OneHop: 1, OneHopNamespaces: 1, Transitive: 3, TransitiveNamespaces: 2, Outside: true},
+		{Service: "x/c", OneHop: 2, OneHopNamespaces: 2, Transitive: 2, TransitiveNamespaces: 2, Outside: true},
+		{Service: "x/b", OneHop: 1, OneHopNamespaces: 1, Transitive: 2, TransitiveNamespaces: 2, Outside: true},
+		{Service: "y/d", Outside: true},
+		{Service: "y/e"},
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("blast radius (-want +got):\n%s", d)
+	}
+}
+
+func TestReportNames(t *testing.T) {
+	pfx := func(ss ...string) eval.External {
+		var x eval.External
+		for _, s := range ss {
+			x.Prefixes = append(x.Prefixes, netip.MustParsePrefix(s))
+		}
+		return x
+	}
+	for _, c := range []struct {
+		x    eval.External
+		want string
+	}{
+		{pfx("0.0.0.0/1", "128.0.0.0/1"), "0.0.0.0-255.255.255.255"},
+		{pfx("10.0.0.0/8"), "10.0.0.0-10.255.255.255"},
+		{pfx("10.9.0.0/16", "10.0.0.0/13"), "10.0.0.0-10.7.255.255,10.9.0.0-10.9.255.255"},
+		{pfx("172.20.0.1/32", "::/0"), "172.20.0.1-172.20.0.1,::-ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"},
+	} {
+		if got := AddressName(c.x); got != c.want {
+			t.Errorf("AddressName(%v) = %q, want %q", c.x.Prefixes, got, c.want)
+		}
+	}
+	for _, c := range []struct {
+		ps   eval.PortSet
+		want string
+	}{
+		{eval.AllPorts(), "All Connections"},
+		{eval.PortSet{}, "No Connections"},
+		{eval.NewPortSet(eval.PortRange{Protocol: corev1.ProtocolTCP, From: 80, To: 80}), "TCP 80"},
+		{eval.NewPortSet(eval.PortRange{Protocol: corev1.ProtocolUDP, From: 53, To: 53}, eval.PortRange{Protocol: corev1.ProtocolTCP, From: 8080, To: 8090},
+			eval.PortRange{Protocol: corev1.ProtocolTCP, From: 443, To: 443}, eval.PortRange{Protocol: corev1.ProtocolSCTP, From: 9, To: 9}), "SCTP 9,TCP 443,8080-8090,UDP 53"},
+	} {
+		if got := ConnString(c.ps); got != c.want {
+			t.Errorf("ConnString(%v) = %q, want %q", c.ps, got, c.want)
+		}
+	}
+}
+
+func examplesDir(t *testing.T, name string) string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "..", "examples", name)
+}
+
+// shop is the shop example's report, its policies generated in memory.
+func shop(t *testing.T, o Options) *Report {
+	t.Helper()
+	out, err := generator.FromPaths([]string{examplesDir(t, "shop")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := FromSpec(out.Spec, out.Spec.EnvNames(), verify.FromSet(out.Set), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func envOf(t *testing.T, r *Report, name string) *Environment {
+	for _, e := range r.Environments {
+		if e.Name == name {
+			return e
+		}
+	}
+	t.Fatalf("no environment %q", name)
+	return nil
+}
+
+// TestReportShop checks figures the shop's dependency files decide: the
+// catalog isolates ingress only, the payment service reaches only its
+// provider outside the cluster, payments is reached from checkout alone.
+func TestReportShop(t *testing.T) {
+	e := envOf(t, shop(t, Options{Source: "generated", Sensitive: []string{"payments"}}), "prod")
+	var catalog NamespaceIsolation
+	for _, n := range e.Isolation {
+		if n.Namespace == "catalog" {
+			catalog = n
+		}
+	}
+	if catalog.Services == 0 || catalog.IngressIsolated != catalog.Services || catalog.EgressIsolated != 0 || !catalog.NewPodIngress || catalog.NewPodEgress {
+		t.Errorf("catalog isolates ingress only, got %+v", catalog)
+	}
+	var payment *Egress
+	for i := range e.EgressOutside {
+		if e.EgressOutside[i].Service == "payments/payment" {
+			payment = &e.EgressOutside[i]
+		}
+	}
+	want := []Peer{{Name: "169.254.20.10-169.254.20.10", Outside: true, Ports: "53/TCP,53/UDP"}, {Name: "198.51.100.0-198.51.100.127", Outside: true, Ports: "443/TCP"}}
+	if payment == nil || !cmp.Equal(payment.To, want) {
+		t.Errorf("payments/payment egress outside = %+v, want NodeLocal DNS and the provider's prod /25 on 443/TCP", payment)
+	}
+	for _, c := range e.SensitiveFlows {
+		if c.Src != "checkout/checkout" {
+			t.Errorf("unexpected flow into payments: %+v", c)
+		}
+	}
+	if len(e.SensitiveFlows) == 0 {
+		t.Errorf("no flow into payments; checkout calls it")
+	}
+	for i := 1; i < len(e.BlastRadius); i++ {
+		if e.BlastRadius[i-1].Transitive < e.BlastRadius[i].Transitive {
+			t.Errorf("blast radius not ranked at %d: %+v before %+v", i, e.BlastRadius[i-1], e.BlastRadius[i])
+		}
+	}
+}
+
+// TestReportDeterministic: two runs write the same bytes in every format.
+func TestReportDeterministic(t *testing.T) {
+	a, b := shop(t, Options{Source: "generated"}), shop(t, Options{Source: "generated"})
+	for _, f := range a.Formats() {
+		var x, y bytes.Buffer
+		if err := a.Write(&x, f); err != nil {
+			t.Fatal(err)
+		}
+		if err := b.Write(&y, f); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(x.Bytes(), y.Bytes()) {
+			t.Errorf("format %s differs between two runs", f)
+		}
+	}
+	if err := a.Write(&bytes.Buffer{}, "yaml"); err == nil {
+		t.Errorf("an unknown format is no error")
+	}
+}
+
+// TestReportCompare: comparing a report with itself changes nothing;
+// with a base that lacks an exposure, the change names it.
+func TestReportCompare(t *testing.T) {
+	head := Compare(shop(t, Options{}), shop(t, Options{}), "main")
+	for _, e := range head.Environments {
+		c := e.Change
+		if c == nil || *e.Base != e.Summary || len(c.NewlyExposed)+len(c.NoLongerExposed)+len(c.BlastRadius) != 0 || c.Exposed != 0 {
+			t.Errorf("%s: a report compared with itself changes: %+v", e.Name, c)
+		}
+	}
+	base := shop(t, Options{})
+	for _, e := range base.Environments {
+		e.Exposure = e.Exposure[1:]
+		e.Summary.Exposed--
+	}
+	head = Compare(base, shop(t, Options{}), "main")
+	e := envOf(t, head, "dev")
+	if e.Change.Exposed != 1 || len(e.Change.NewlyExposed) != 1 || e.Change.NewlyExposed[0] != e.Exposure[0].Service {
+		t.Errorf("change = %+v, want %s newly exposed", e.Change, e.Exposure[0].Service)
+	}
+}
