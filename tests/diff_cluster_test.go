@@ -62,7 +62,7 @@ func TestDiffClusterPolicy(t *testing.T) {
 				t.Errorf("stderr warns about the ClusterNetworkPolicy:\n%s", res.stderr)
 			}
 			ext := map[string]string{"text": ".txt", "markdown": ".md", "json": ".json"}[format]
-			checkGolden(t, filepath.Join("diff", "cluster-policy"+ext), res.stdout)
+			checkGolden(t, filepath.Join("diff", "cluster-policy"+ext), g.Scrub(res.stdout))
 			switch format {
 			case "text":
 				if !containsFlow(res.stdout, "-", "storefront/frontend", "storefront/cart", "TCP/7070") {

@@ -157,7 +157,7 @@ func TestDiffRevisions(t *testing.T) {
 					t.Errorf("stderr: %s", res.stderr)
 				}
 				ext := map[string]string{"text": ".txt", "markdown": ".md", "json": ".json"}[format]
-				checkGolden(t, filepath.Join("diff", c.name+ext), res.stdout)
+				checkGolden(t, filepath.Join("diff", c.name+ext), g.Scrub(res.stdout))
 			})
 		}
 	}
@@ -166,7 +166,7 @@ func TestDiffRevisions(t *testing.T) {
 		if res.code != 1 {
 			t.Fatalf("exit %d: %s", res.code, res.stderr)
 		}
-		checkGolden(t, "diff/tag-to-branch.color.txt", res.stdout)
+		checkGolden(t, "diff/tag-to-branch.color.txt", g.Scrub(res.stdout))
 	})
 	t.Run("exit-code=false", func(t *testing.T) {
 		res := run(t, g.Dir, "diff", "--base", "v1", "--head", "main", "--exit-code=false", "-o", "json")

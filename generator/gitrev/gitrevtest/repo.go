@@ -4,6 +4,8 @@
 package gitrevtest
 
 import (
+	"fmt"
+	"strings"
 	"os"
 	"path/filepath"
 	"testing"
@@ -23,6 +25,22 @@ type Repo struct {
 	wt  *git.Worktree
 	// clock makes commit hashes, which reports print, reproducible.
 	clock time.Time
+	// commits are the commits made so far, oldest first (see Scrub).
+	commits []plumbing.Hash
+}
+
+// Scrub replaces the hashes of the repository's commits in s (in full,
+// and abbreviated to 12 and 7 hex digits, as reports print them) by
+// <commit N>, N counting from 1 for the first commit. Golden files of
+// reports then stay put when the content committed in a test, and so every
+// hash, changes.
+func (r *Repo) Scrub(s string) string {
+	for _, n := range []int{40, 12, 7} {
+		for i, h := range r.commits {
+			s = strings.ReplaceAll(s, h.String()[:n], fmt.Sprintf("<commit %d>", i+1))
+		}
+	}
+	return s
 }
 
 // New initialises an empty repository.
@@ -93,6 +111,7 @@ func (r *Repo) Commit(msg string) plumbing.Hash {
 	if err != nil {
 		r.t.Fatal(err)
 	}
+	r.commits = append(r.commits, h)
 	return h
 }
 
@@ -183,5 +202,6 @@ func (r *Repo) CommitTree(msg string, tree plumbing.Hash) plumbing.Hash {
 	if err := r.Git.Storer.SetReference(plumbing.NewHashReference(branch, h)); err != nil {
 		r.t.Fatal(err)
 	}
+	r.commits = append(r.commits, h)
 	return h
 }
