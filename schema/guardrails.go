@@ -391,7 +391,7 @@ func (r *resolver) guardrails(raw *rawGuardrails, set *envSettings) *Guardrails 
 		}
 		prio, explicit := priority(it, PriorityMonitoring+i)
 		pods := &Peer{Kind: PeerSelector, Namespace: it.Namespace.S, Selector: it.Selector}
-		gr := &Guardrail{Name: name(it, "allow-monitoring-"+it.Namespace.S), Kind: GuardrailMonitoring, Priority: prio,
+		gr := &Guardrail{Name: name(it, "allow-scrape-"+it.Namespace.S), Kind: GuardrailMonitoring, Priority: prio,
 			Source: it.Pos, Field: it.Field, SubjectNamespaces: managed, Peers: []Peer{*pods}, Ports: ports}
 		add(gr, explicit)
 		if ns := r.namespaces[it.Namespace.S]; ns != nil && ns.ns.Managed {

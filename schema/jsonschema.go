@@ -133,7 +133,7 @@ type GuardrailsDoc struct {
 
 // MonitoringDoc is one monitoring scrape.
 type MonitoringDoc struct {
-	Name      string          `json:"name,omitempty" jsonschema_description:"The guardrail's name (default allow-monitoring-<namespace>); the object is netdep-<name>."`
+	Name      string          `json:"name,omitempty" jsonschema_description:"The guardrail's name (default allow-scrape-<namespace>); the object is netdep-<name>."`
 	Namespace NameDoc         `json:"namespace" jsonschema_description:"The monitoring pods' namespace."`
 	Selector  PeerSelectorDoc `json:"selector,omitempty" jsonschema_description:"The monitoring pods' labels; omitted means every pod of the namespace."`
 	Ports     []PortValueDoc  `json:"ports" jsonschema_description:"The ports scraped (numbers, 9102/TCP)."`
