@@ -154,6 +154,9 @@ func CheckWith(spec *schema.Spec, env string, policies []*networkingv1.NetworkPo
 		}
 	})
 	c.checkSides()
+	if err := c.checkGuardrails(o.ClusterPolicies); err != nil {
+		return nil, err
+	}
 	sortDifferences(r.Missing)
 	sortDifferences(r.Excess)
 	r.Verdict = "exact"
@@ -166,7 +169,7 @@ func CheckWith(spec *schema.Spec, env string, policies []*networkingv1.NetworkPo
 // directionOrder sorts connection differences first, then ingress, egress;
 // within a direction they are sorted by source and destination (WriteText
 // groups them by policy).
-var directionOrder = map[string]int{Connection: 0, Ingress: 1, Egress: 2}
+var directionOrder = map[string]int{Connection: 0, Ingress: 1, Egress: 2, ClusterIngress: 3, ClusterEgress: 4, OpenIngress: 5, OpenEgress: 6, ClosedIngress: 7, ClosedEgress: 8}
 
 func sortDifferences(ds []Difference) {
 	sort.Slice(ds, func(i, j int) bool {
