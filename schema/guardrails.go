@@ -512,8 +512,8 @@ func (r *resolver) nsHint(name string) string {
 
 // checkGuardrails reports every declared edge an Admin Deny guardrail denies:
 // an error naming both places, unless the edge says overriddenBy: <that
-// guardrail>, which is a warning (the edge stays declared and its policies
-// allow it; the guardrail wins, and verify expects it to). An Accept
+// guardrail> (the edge stays declared and its policies allow it; the
+// guardrail wins, verify expects it to and lists the edge as overridden). An Accept
 // guardrail of higher precedence that covers the edge lets it through.
 func (r *resolver) checkGuardrails(s *Spec) {
 	entries := map[Pos]*rawEntry{}
@@ -582,10 +582,9 @@ func (r *resolver) checkGuardrails(s *Spec) {
 			where = " in " + envPlural(f.envs)
 		}
 		if f.rule.OverriddenBy == f.g.Name {
-			r.warnf(k.src, field, "overridden by guardrail %s (%s)%s: the policies allow this edge and the guardrail denies it", f.g.Name, f.g.Source, where)
-		} else {
-			r.errorf(k.src, field, "denied by guardrail %s (%s)%s; remove the edge, or mark it overriddenBy: %s", f.g.Name, f.g.Source, where, f.g.Name)
+			continue // on purpose: verify lists it (Report.Overridden)
 		}
+		r.errorf(k.src, field, "denied by guardrail %s (%s)%s; remove the edge, or mark it overriddenBy: %s", f.g.Name, f.g.Source, where, f.g.Name)
 	}
 }
 

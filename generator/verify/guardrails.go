@@ -1,11 +1,15 @@
 package verify
 
 import (
+	"fmt"
+
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	v1beta1 "sigs.k8s.io/network-policy-api/apis/v1beta1"
 
 	"github.com/netdep/netdep/generator/eval"
+	"github.com/netdep/netdep/generator/world"
+	"github.com/netdep/netdep/schema"
 )
 
 // The guardrail checks. A guardrail promises something whatever the teams'
@@ -36,8 +40,13 @@ const (
 // checkGuardrails adds the differences of the guardrail checks to c.r; it
 // does nothing when neither the environment nor the manifests have
 // guardrails.
+//
+// Without guardrails in the project file the checks are not run: cluster
+// policies read with foreign manifests are then judged by the connection
+// and side checks alone, as any policy is.
 func (c *checker) checkGuardrails(cnps []*v1beta1.ClusterNetworkPolicy) error {
-	if len(cnps) == 0 && c.d.admin == nil && !c.d.env.DefaultDeny().Baseline() {
+	c.overridden()
+	if c.d.env.Guardrails == nil {
 		return nil
 	}
 	u := c.w.Universe
@@ -159,4 +168,42 @@ func everyNamespace(u eval.Universe, allow bool) []*networkingv1.NetworkPolicy {
 		out = append(out, p)
 	}
 	return out
+}
+
+// Overridden is a declared edge marked overriddenBy a deny guardrail: the
+// dependency file still declares it, and the guardrail is expected to win.
+type Overridden struct {
+	// Source is where the edge is declared (file:line:col).
+	Source string `json:"source"`
+	// Edge is "ns/svc -> peer ports", as the dependency file says it.
+	Edge string `json:"edge"`
+	// Guardrail is the guardrail's name.
+	Guardrail string `json:"guardrail"`
+}
+
+// overridden lists the environment's overridden edges in c.r, once per
+// entry.
+func (c *checker) overridden() {
+	seen := map[schema.Pos]bool{}
+	for _, r := range c.d.env.Rules {
+		if r.OverriddenBy == "" || seen[r.Source] {
+			continue
+		}
+		seen[r.Source] = true
+		var peer string
+		switch r.Peer.Kind {
+		case schema.PeerService:
+			peer = r.Peer.Service.ID()
+		case schema.PeerCIDR:
+			peer = r.Peer.CIDR
+		default:
+			peer = r.Peer.Namespace + "/" + world.PeerPodName(r.Peer.Selector)
+		}
+		src, dst := r.Service.ID(), peer
+		if r.Direction == schema.Ingress {
+			src, dst = peer, r.Service.ID()
+		}
+		c.r.Overridden = append(c.r.Overridden, Overridden{Source: r.Source.String(),
+			Edge: fmt.Sprintf("%s -> %s %s", src, dst, portSet(r.Ports, r.AnyPort)), Guardrail: r.OverriddenBy})
+	}
 }

@@ -74,6 +74,12 @@ func WriteText(w io.Writer, reports []*Report) error {
 		}
 		missing += len(r.Missing)
 		excess += len(r.Excess)
+		if len(r.Overridden) > 0 {
+			b.WriteString("  overridden by guardrails (declared, denied on purpose):\n")
+			for _, o := range r.Overridden {
+				fmt.Fprintf(&b, "    %s: %s, denied by %s\n", o.Source, o.Edge, o.Guardrail)
+			}
+		}
 		for _, dir := range []string{Connection, Ingress, Egress, ClusterIngress, ClusterEgress, OpenIngress, OpenEgress, ClosedIngress, ClosedEgress} {
 			groups := map[string][]string{}
 			var order []string

@@ -35,6 +35,10 @@ type Report struct {
 	// connectivity but were not evaluated (Manifests.NotEvaluated); while
 	// it is above 0 the verdict holds for networking.k8s.io/v1 only.
 	NotEvaluated int `json:"notEvaluated"`
+	// Overridden are the declared edges marked overriddenBy a guardrail:
+	// not expected to be allowed (the guardrail wins), listed so they stay
+	// in sight.
+	Overridden []Overridden `json:"overridden,omitempty"`
 }
 
 // MarkNotEvaluated records that n objects beside the policies can change
