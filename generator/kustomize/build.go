@@ -331,7 +331,7 @@ func sortedKeys(m map[string][]string) []string {
 		ks = append(ks, k)
 	}
 	sort.Strings(ks)
-	return ks
+	return clusterLast(ks)
 }
 
 // kustomization renders a Kustomization with resources only. Transformers

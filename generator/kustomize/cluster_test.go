@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"os/exec"
+	"slices"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -155,5 +156,37 @@ func TestClusterPolicyInBaseAndOverlay(t *testing.T) {
 	bad.ClusterOverlays[i] = []*v1beta1.ClusterNetworkPolicy{set.ClusterBase[0]}
 	if _, err := Build(&bad); err == nil || !strings.Contains(err.Error(), "is also in the base") {
 		t.Fatalf("Build = %v, expected the clash named", err)
+	}
+}
+
+// TestClusterLeafJoins: in the per-namespace layout the leaves of an
+// environment, _cluster among them, join to exactly what building the
+// environment whole prints.
+func TestClusterLeafJoins(t *testing.T) {
+	set := guardrailSet(t)
+	perEnv, err := Build(set)
+	if err != nil {
+		t.Fatal(err)
+	}
+	perNS, err := BuildWithOptions(set, Options{Layout: LayoutPerNamespace})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, env := range set.Environments {
+		dir := "overlays/" + env
+		if leaves := Leaves(perNS, dir); !slices.Contains(leaves, ClusterDir) {
+			t.Errorf("Leaves(%s) = %v, expected %s among them", dir, leaves, ClusterDir)
+		}
+		whole, err := Render(perEnv, dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		joined, err := RenderLeaves(perNS, dir, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := cmp.Diff(string(whole), string(joined)); d != "" {
+			t.Errorf("%s: leaves joined differ from the whole (-whole +leaves):\n%s", dir, d)
+		}
 	}
 }
