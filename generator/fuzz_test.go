@@ -66,16 +66,26 @@ func FuzzPipeline(f *testing.F) {
 			if err != nil {
 				t.Fatalf("the generated tree does not build: %v", err)
 			}
-			policies, err := eval.Decode(rendered)
+			docs := eval.ParseDocuments(rendered)
+			policies, err := docs.Policies()
 			if err != nil {
 				t.Fatalf("the built %s does not decode: %v", dir, err)
+			}
+			cnps, err := docs.ClusterNetworkPolicies()
+			if err != nil {
+				t.Fatalf("the built %s's cluster policies do not decode: %v", dir, err)
+			}
+			for _, p := range cnps {
+				if errs := eval.ValidateCluster(p); len(errs) > 0 {
+					t.Fatalf("the loader accepted a spec whose clusternetworkpolicy %s the API server rejects: %v", p.Name, errs.ToAggregate())
+				}
 			}
 			for _, p := range policies {
 				if errs := eval.Validate(eval.Default(p)); len(errs) > 0 {
 					t.Fatalf("the loader accepted a spec whose policy %s/%s the API server rejects: %v", p.Namespace, p.Name, errs.ToAggregate())
 				}
 			}
-			rep, err := verify.Check(spec, env, policies)
+			rep, err := verify.CheckWith(spec, env, policies, verify.Options{ClusterPolicies: cnps})
 			if err != nil {
 				t.Fatalf("verify %q: %v", env, err)
 			}

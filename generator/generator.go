@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	networkingv1 "k8s.io/api/networking/v1"
+	v1beta1 "sigs.k8s.io/network-policy-api/apis/v1beta1"
 
 	"github.com/netdep/netdep/generator/eval"
 	"github.com/netdep/netdep/generator/kustomize"
@@ -144,8 +145,11 @@ func FromFiles(files []schema.File, opts ...Options) (*Output, error) {
 		return nil, err
 	}
 	prefixSources(set, o.SourcePrefix)
-	n := len(set.Base)
+	n := len(set.Base) + len(set.ClusterBase)
 	for _, ps := range set.Overlays {
+		n += len(ps)
+	}
+	for _, ps := range set.ClusterOverlays {
 		n += len(ps)
 	}
 	o.progress("generated %d policies", n)
@@ -176,27 +180,39 @@ func prefixSources(set *policy.Set, prefix string) {
 	if prefix == "." || prefix == "" {
 		return
 	}
+	fixed := func(annotations map[string]string) map[string]string {
+		src, ok := annotations[policy.SourceAnnotation]
+		if !ok {
+			return annotations
+		}
+		files := strings.Split(src, ",")
+		for i, f := range files {
+			if !path.IsAbs(f) {
+				files[i] = path.Join(prefix, f)
+			}
+		}
+		// Policies may share sub-objects (policy.Set): a fresh map.
+		a := maps.Clone(annotations)
+		a[policy.SourceAnnotation] = strings.Join(files, ",")
+		return a
+	}
 	fix := func(ps []*networkingv1.NetworkPolicy) {
 		for _, p := range ps {
-			src, ok := p.Annotations[policy.SourceAnnotation]
-			if !ok {
-				continue
-			}
-			files := strings.Split(src, ",")
-			for i, f := range files {
-				if !path.IsAbs(f) {
-					files[i] = path.Join(prefix, f)
-				}
-			}
-			// Policies may share sub-objects (policy.Set): a fresh map.
-			a := maps.Clone(p.Annotations)
-			a[policy.SourceAnnotation] = strings.Join(files, ",")
-			p.Annotations = a
+			p.Annotations = fixed(p.Annotations)
+		}
+	}
+	fixCluster := func(ps []*v1beta1.ClusterNetworkPolicy) {
+		for _, p := range ps {
+			p.Annotations = fixed(p.Annotations)
 		}
 	}
 	fix(set.Base)
 	for _, ps := range set.Overlays {
 		fix(ps)
+	}
+	fixCluster(set.ClusterBase)
+	for _, ps := range set.ClusterOverlays {
+		fixCluster(ps)
 	}
 }
 
@@ -225,6 +241,26 @@ func ValidateSet(set *policy.Set) error {
 	check(set.Base)
 	for _, ps := range set.Overlays {
 		check(ps)
+	}
+	// ClusterNetworkPolicies: what the v0.3.0 CRD refuses (eval's
+	// ValidateCluster, what verify applies to what it reads).
+	checkCluster := func(ps []*v1beta1.ClusterNetworkPolicy) {
+		for _, p := range ps {
+			errs := eval.ValidateCluster(p)
+			if len(errs) == 0 {
+				continue
+			}
+			var reasons []string
+			for _, e := range errs {
+				reasons = append(reasons, e.Error())
+			}
+			msgs = append(msgs, fmt.Sprintf("clusternetworkpolicy %s (from %s): %s", p.Name,
+				p.Annotations[policy.SourceAnnotation], strings.Join(reasons, "; ")))
+		}
+	}
+	checkCluster(set.ClusterBase)
+	for _, ps := range set.ClusterOverlays {
+		checkCluster(ps)
 	}
 	if len(msgs) == 0 {
 		return nil

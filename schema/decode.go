@@ -96,6 +96,9 @@ type rawEntry struct {
 	Envs    []strPos
 	EnvsSet bool
 	EnvsPos Pos
+
+	// OverriddenBy names the guardrail that is meant to deny this edge.
+	OverriddenBy strPos
 }
 
 type rawProject struct {
@@ -120,6 +123,8 @@ type rawSettings struct {
 	// when not set here (an environment then inherits the cluster's).
 	PodCIDRs     *rawRanges
 	ServiceCIDRs *rawRanges
+	// Guardrails are the cluster guardrails; nil when not set here.
+	Guardrails *rawGuardrails
 }
 
 type rawRanges struct {
@@ -158,7 +163,7 @@ var (
 	depKeys      = []string{"netdep", "namespace", "managed", "isolate", "services"}
 	projectKeys  = []string{"netdep", "cluster", "environments", "layout"}
 	serviceKeys  = []string{"selector", "ports", "calls", "from", "environments", "edge"}
-	settingsKeys = []string{"dns", "cidrs", "podCIDRs", "serviceCIDRs"}
+	settingsKeys = []string{"dns", "cidrs", "podCIDRs", "serviceCIDRs", "guardrails"}
 	dnsKeys      = []string{"namespace", "selector", "cidr", "ports"}
 )
 
@@ -859,7 +864,7 @@ func (d *decoder) entry(n *yaml.Node, field, refKey string) *rawEntry {
 		d.brokenf(n, field, "expected a service reference (\"svc\", \"ns/svc:port\") or a mapping with %s, cidr or namespace/selector, found %s%s", refKey, describe(n), hint)
 		return nil
 	}
-	all := []string{refKey, "cidr", "except", "namespace", "selector", "ports", "environments"}
+	all := []string{refKey, "cidr", "except", "namespace", "selector", "ports", "environments", "overriddenBy"}
 	before := len(*d.probs)
 	pairs, _ := d.mapping(n, field, "", all)
 	keyProblems := len(*d.probs) > before
@@ -881,13 +886,13 @@ func (d *decoder) entry(n *yaml.Node, field, refKey string) *rawEntry {
 		return nil
 	case isRef:
 		e.Kind = entryRef
-		allowed = []string{refKey, "environments"}
+		allowed = []string{refKey, "environments", "overriddenBy"}
 	case isCIDR:
 		e.Kind = entryCIDR
-		allowed = []string{"cidr", "except", "ports", "environments"}
+		allowed = []string{"cidr", "except", "ports", "environments", "overriddenBy"}
 	case isNS || isSel:
 		e.Kind = entryRaw
-		allowed = []string{"namespace", "selector", "ports", "environments"}
+		allowed = []string{"namespace", "selector", "ports", "environments", "overriddenBy"}
 	default:
 		if !keyProblems { // an unknown key already says what is wrong
 			found := "an empty mapping"
@@ -972,6 +977,8 @@ func (d *decoder) entry(n *yaml.Node, field, refKey string) *rawEntry {
 		case "environments":
 			e.EnvsPos = d.pos(p.K)
 			e.Envs, e.EnvsSet = d.strList(p.V, f, "environment names")
+		case "overriddenBy":
+			e.OverriddenBy, _ = d.str(p.V, f, "the name of a guardrail")
 		}
 	}
 	return e
@@ -1027,12 +1034,14 @@ func (d *decoder) settings(n *yaml.Node, field string) rawSettings {
 	if n == nil || isNull(n) {
 		return s
 	}
-	pairs, _ := d.mapping(n, field, "a mapping with dns, cidrs, podCIDRs and serviceCIDRs", settingsKeys)
+	pairs, _ := d.mapping(n, field, "a mapping with dns, cidrs, podCIDRs, serviceCIDRs and guardrails", settingsKeys)
 	for _, p := range pairs {
 		f := field + "." + p.Key
 		switch p.Key {
 		case "dns":
 			s.DNS = d.dns(p.V, f)
+		case "guardrails":
+			s.Guardrails = d.guardrails(p.V, f)
 		case "cidrs":
 			sets, _ := d.mapping(p.V, f, "a mapping of cidr set names to lists of cidrs", nil)
 			for _, sp := range sets {

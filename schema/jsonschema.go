@@ -51,6 +51,7 @@ type CallDoc any
 type CallToDoc struct {
 	To           ServiceRefDoc   `json:"to" jsonschema_description:"The service called: svc, svc:port, ns/svc or ns/svc:port (port: a name or number the target declares, optionally /PROTO). Without a port, every port the target declares."`
 	Environments EnvironmentsDoc `json:"environments,omitempty" jsonschema_description:"Only in these environments."`
+	OverriddenBy NameDoc         `json:"overriddenBy,omitempty" jsonschema_description:"The name of a deny guardrail of the project file that denies this edge on purpose: the edge stays declared (and allowed by its NetworkPolicies), generate warns instead of failing, and verify expects the guardrail to win."`
 }
 
 // CIDRCallDoc is egress to an address block.
@@ -59,6 +60,7 @@ type CIDRCallDoc struct {
 	Except       []CIDRDoc       `json:"except,omitempty" jsonschema_description:"Blocks inside cidr that are carved out, each strictly smaller than it and of the same IP family."`
 	Ports        CallPortsDoc    `json:"ports" jsonschema_description:"Port values (numbers, 53/UDP, 9000-9100/TCP) or the word any for every port."`
 	Environments EnvironmentsDoc `json:"environments,omitempty" jsonschema_description:"Only in these environments."`
+	OverriddenBy NameDoc         `json:"overriddenBy,omitempty" jsonschema_description:"The name of a deny guardrail of the project file that denies this edge on purpose: the edge stays declared (and allowed by its NetworkPolicies), generate warns instead of failing, and verify expects the guardrail to win."`
 }
 
 // RawCallDoc is egress to pods named by namespace and labels (a raw peer).
@@ -67,6 +69,7 @@ type RawCallDoc struct {
 	Selector     PeerSelectorDoc `json:"selector,omitempty" jsonschema:"anyof_required=selector" jsonschema_description:"The peer pods' labels; omitted or {} means every pod of the namespace."`
 	Ports        CallPortsDoc    `json:"ports" jsonschema_description:"Port values (numbers, 53/UDP, 9000-9100/TCP) or the word any for every port."`
 	Environments EnvironmentsDoc `json:"environments,omitempty" jsonschema_description:"Only in these environments."`
+	OverriddenBy NameDoc         `json:"overriddenBy,omitempty" jsonschema_description:"The name of a deny guardrail of the project file that denies this edge on purpose: the edge stays declared (and allowed by its NetworkPolicies), generate warns instead of failing, and verify expects the guardrail to win."`
 }
 
 // FromDoc is one from entry: ServiceRefDoc, FromRefDoc, CIDRFromDoc or
@@ -77,6 +80,7 @@ type FromDoc any
 type FromRefDoc struct {
 	From         ServiceRefDoc   `json:"from" jsonschema_description:"The calling service: svc, svc:port, ns/svc or ns/svc:port, the port being one of this service's own. Without a port, all of this service's ports."`
 	Environments EnvironmentsDoc `json:"environments,omitempty" jsonschema_description:"Only in these environments."`
+	OverriddenBy NameDoc         `json:"overriddenBy,omitempty" jsonschema_description:"The name of a deny guardrail of the project file that denies this edge on purpose: the edge stays declared (and allowed by its NetworkPolicies), generate warns instead of failing, and verify expects the guardrail to win."`
 }
 
 // CIDRFromDoc is ingress from an address block.
@@ -85,6 +89,7 @@ type CIDRFromDoc struct {
 	Except       []CIDRDoc       `json:"except,omitempty" jsonschema_description:"Blocks inside cidr that are carved out, each strictly smaller than it and of the same IP family."`
 	Ports        FromPortsDoc    `json:"ports,omitempty" jsonschema_description:"This service's own ports (names or numbers it declares); default all of them; any for every port, declared or not."`
 	Environments EnvironmentsDoc `json:"environments,omitempty" jsonschema_description:"Only in these environments."`
+	OverriddenBy NameDoc         `json:"overriddenBy,omitempty" jsonschema_description:"The name of a deny guardrail of the project file that denies this edge on purpose: the edge stays declared (and allowed by its NetworkPolicies), generate warns instead of failing, and verify expects the guardrail to win."`
 }
 
 // RawFromDoc is ingress from pods named by namespace and labels.
@@ -93,6 +98,7 @@ type RawFromDoc struct {
 	Selector     PeerSelectorDoc `json:"selector,omitempty" jsonschema:"anyof_required=selector" jsonschema_description:"The calling pods' labels; omitted or {} means every pod of the namespace."`
 	Ports        FromPortsDoc    `json:"ports,omitempty" jsonschema_description:"This service's own ports (names or numbers it declares); default all of them; any for every port, declared or not."`
 	Environments EnvironmentsDoc `json:"environments,omitempty" jsonschema_description:"Only in these environments."`
+	OverriddenBy NameDoc         `json:"overriddenBy,omitempty" jsonschema_description:"The name of a deny guardrail of the project file that denies this edge on purpose: the edge stays declared (and allowed by its NetworkPolicies), generate warns instead of failing, and verify expects the guardrail to win."`
 }
 
 // ProjectDoc is the project document: environments and cluster settings.
@@ -108,10 +114,45 @@ type EnvSettingsDoc map[string]SettingsDoc
 
 // SettingsDoc is what an environment's cluster looks like.
 type SettingsDoc struct {
-	DNS          DNSDoc      `json:"dns,omitempty" jsonschema_description:"Where pods resolve names: {namespace, selector, ports} (DNS pods), {cidr, ports} (an address such as NodeLocal DNSCache), false for no allow-dns policies, true for the default {namespace: kube-system, selector: {k8s-app: kube-dns}, ports: [53/UDP, 53/TCP]}. An environment's dns replaces the cluster's."`
-	CIDRs        CIDRSetsDoc `json:"cidrs,omitempty" jsonschema_description:"Named lists of CIDRs that calls and from entries use as cidr: <name>. An environment's entry replaces the cluster's entry of the same name."`
-	PodCIDRs     []CIDRDoc   `json:"podCIDRs,omitempty" jsonschema_description:"The cluster's pod address ranges; egress blocks covering them are warned about. An environment's list replaces the cluster's."`
-	ServiceCIDRs []CIDRDoc   `json:"serviceCIDRs,omitempty" jsonschema_description:"The cluster's service address ranges; egress blocks covering them are warned about. An environment's list replaces the cluster's."`
+	DNS          DNSDoc         `json:"dns,omitempty" jsonschema_description:"Where pods resolve names: {namespace, selector, ports} (DNS pods), {cidr, ports} (an address such as NodeLocal DNSCache), false for no allow-dns policies, true for the default {namespace: kube-system, selector: {k8s-app: kube-dns}, ports: [53/UDP, 53/TCP]}. An environment's dns replaces the cluster's."`
+	CIDRs        CIDRSetsDoc    `json:"cidrs,omitempty" jsonschema_description:"Named lists of CIDRs that calls and from entries use as cidr: <name>. An environment's entry replaces the cluster's entry of the same name."`
+	PodCIDRs     []CIDRDoc      `json:"podCIDRs,omitempty" jsonschema_description:"The cluster's pod address ranges; egress blocks covering them are warned about. An environment's list replaces the cluster's."`
+	ServiceCIDRs []CIDRDoc      `json:"serviceCIDRs,omitempty" jsonschema_description:"The cluster's service address ranges; egress blocks covering them are warned about. An environment's list replaces the cluster's."`
+	Guardrails   *GuardrailsDoc `json:"guardrails,omitempty" jsonschema_description:"Cluster guardrails emitted as ClusterNetworkPolicy (policy.networking.k8s.io/v1beta1). An environment's key replaces the cluster's key of the same name (a list as a whole). See docs/guardrails.md."`
+}
+
+// GuardrailsDoc is what the platform enforces for every managed namespace.
+type GuardrailsDoc struct {
+	DefaultDeny       string           `json:"defaultDeny,omitempty" jsonschema:"enum=networkPolicy,enum=baseline,enum=both,default=networkPolicy" jsonschema_description:"Where the default deny lives: networkPolicy (a default-deny NetworkPolicy per managed namespace, works with every plugin), baseline (a Baseline-tier ClusterNetworkPolicy per isolated direction selecting every managed namespace; a team cannot delete it, but it needs a plugin with ClusterNetworkPolicy and cannot deny ingress from outside the cluster) or both."`
+	DNS               bool             `json:"dns,omitempty" jsonschema_description:"true: an Admin-tier Accept of DNS (the environment's dns) from every managed namespace, priority 10, so no NetworkPolicy can cut it."`
+	Monitoring        []MonitoringDoc  `json:"monitoring,omitempty" jsonschema_description:"Admin-tier Accepts of scrapes from monitoring pods into every managed namespace (and, when the monitoring namespace is managed, of the monitoring pods' egress to them)."`
+	IsolateNamespaces []IsolateDoc     `json:"isolateNamespaces,omitempty" jsonschema_description:"Admin-tier Denies of ingress into a namespace from every other namespace but those allowed."`
+	DenyCIDRs         []DenyCIDRDoc    `json:"denyCIDRs,omitempty" jsonschema_description:"Admin-tier Denies of egress from every managed namespace to address blocks (the cloud metadata address 169.254.169.254/32)."`
+	AllowDomains      []map[string]any `json:"allowDomains,omitempty" jsonschema_description:"Not supported yet: domainNames egress cannot be verified, and the loader refuses it."`
+}
+
+// MonitoringDoc is one monitoring scrape.
+type MonitoringDoc struct {
+	Name      string          `json:"name,omitempty" jsonschema_description:"The guardrail's name (default allow-scrape-<namespace>); the object is netdep-<name>."`
+	Namespace NameDoc         `json:"namespace" jsonschema_description:"The monitoring pods' namespace."`
+	Selector  PeerSelectorDoc `json:"selector,omitempty" jsonschema_description:"The monitoring pods' labels; omitted means every pod of the namespace."`
+	Ports     []PortValueDoc  `json:"ports" jsonschema_description:"The ports scraped (numbers, 9102/TCP)."`
+	Priority  int             `json:"priority,omitempty" jsonschema:"minimum=0,maximum=1000" jsonschema_description:"Admin-tier priority (default 100 + the entry's index); lower is evaluated first."`
+}
+
+// IsolateDoc is one isolated namespace.
+type IsolateDoc struct {
+	Name      string    `json:"name,omitempty" jsonschema_description:"The guardrail's name (default isolate-<namespace>)."`
+	Namespace NameDoc   `json:"namespace" jsonschema_description:"The namespace no other namespace may reach (one a dependency file describes)."`
+	Allow     []NameDoc `json:"allow,omitempty" jsonschema_description:"Namespaces that may still reach it."`
+	Priority  int       `json:"priority,omitempty" jsonschema:"minimum=0,maximum=1000" jsonschema_description:"Admin-tier priority (default 500 + the entry's index)."`
+}
+
+// DenyCIDRDoc is one denied set of address blocks.
+type DenyCIDRDoc struct {
+	Name     NameDoc `json:"name" jsonschema_description:"The guardrail's name (deny-metadata), which overriddenBy refers to; the object is netdep-<name>."`
+	CIDR     any     `json:"cidr" jsonschema_description:"A CIDR, a list of CIDRs or the name of a cidr set."`
+	Priority int     `json:"priority,omitempty" jsonschema:"minimum=0,maximum=1000" jsonschema_description:"Admin-tier priority (default 700 + the entry's index)."`
 }
 
 // CIDRSetsDoc maps cidr set names to their blocks.

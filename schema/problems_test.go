@@ -83,6 +83,8 @@ func TestProblems(t *testing.T) {
 		{"invalid-project", "project keys, dns forms, cidr sets, environment names"},
 		{"no-environments", "a project document declares at least one environment"},
 		{"alias-bomb", "nested merge aliases stop at the expansion budget"},
+		{"guardrail-contradiction", "a deny guardrail over a declared edge names both places; overriddenBy must name a deny guardrail"},
+		{"guardrail-invalid", "guardrail keys, names, priorities, cidrs; allowDomains is not supported yet"},
 	}
 	dirs, err := os.ReadDir(filepath.Join("testdata", "problems"))
 	if err != nil {

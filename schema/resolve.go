@@ -48,6 +48,10 @@ type envSettings struct {
 	dns   *DNS
 	// pods and services are the cluster's own ranges, nil when unknown.
 	pods, services []netip.Prefix
+	// rawGuardrails are the cluster's merged with the environment's;
+	// guardrails is their resolution (resolveGuardrails).
+	rawGuardrails *rawGuardrails
+	guardrails    *Guardrails
 }
 
 type cidrSet struct {
@@ -113,6 +117,7 @@ func resolve(deps []*rawDep, projects []*rawProject, probs *Problems) *Spec {
 	r := &resolver{probs: probs, namespaces: map[string]*nsInfo{}, settings: map[string]*envSettings{}}
 	r.resolveProject(projects)
 	r.resolveNamespaces(deps)
+	r.resolveGuardrails()
 	r.checkSelectorOverlap()
 	r.resolveEntries()
 	r.warn()
@@ -161,6 +166,7 @@ func (r *resolver) resolveProject(projects []*rawProject) {
 		if e.Settings.DNS != nil {
 			s.dns = r.dns(e.Settings.DNS)
 		}
+		s.rawGuardrails = mergeGuardrails(pr.Cluster.Guardrails, e.Settings.Guardrails)
 		r.settings[e.Name] = s
 		r.envNames = append(r.envNames, e.Name)
 	}
@@ -1164,6 +1170,7 @@ func (r *resolver) spec() *Spec {
 		})
 	}
 	_ = g.Wait() // the goroutines return no error
+	r.checkGuardrails(s)
 	return s
 }
 
@@ -1174,6 +1181,7 @@ func (r *resolver) environment(env string) *Environment {
 		out.DNS = set.dns
 		out.PodCIDRs = prefixStrings(set.pods)
 		out.ServiceCIDRs = prefixStrings(set.services)
+		out.Guardrails = set.guardrails
 	}
 	exists := func(si *svcInfo) bool { return env == "" || in(si.envs, env) }
 	for _, si := range r.services {
@@ -1202,6 +1210,7 @@ func (r *resolver) environment(env string) *Environment {
 	out.Rules = make([]Rule, 0, n)
 	for _, it := range active {
 		src := it.entry.Pos
+		over := it.entry.OverriddenBy.S
 		dir := Egress
 		if it.from {
 			dir = Ingress
@@ -1213,12 +1222,12 @@ func (r *resolver) environment(env string) *Environment {
 				caller, callee = it.peer, it.owner
 			}
 			out.Rules = append(out.Rules,
-				Rule{Service: caller.svc, Direction: Egress, Peer: Peer{Kind: PeerService, Service: callee.svc}, Ports: it.ports, Source: src},
-				Rule{Service: callee.svc, Direction: Ingress, Peer: Peer{Kind: PeerService, Service: caller.svc}, Ports: it.ports, Source: src})
+				Rule{Service: caller.svc, Direction: Egress, Peer: Peer{Kind: PeerService, Service: callee.svc}, Ports: it.ports, Source: src, OverriddenBy: over},
+				Rule{Service: callee.svc, Direction: Ingress, Peer: Peer{Kind: PeerService, Service: caller.svc}, Ports: it.ports, Source: src, OverriddenBy: over})
 		case entryRaw:
 			out.Rules = append(out.Rules, Rule{Service: it.owner.svc, Direction: dir,
 				Peer:  Peer{Kind: PeerSelector, Namespace: it.rawNS, Selector: it.rawSel},
-				Ports: it.ports, AnyPort: it.any, Source: src})
+				Ports: it.ports, AnyPort: it.any, Source: src, OverriddenBy: over})
 		case entryCIDR:
 			blocks := []netip.Prefix{it.cidr}
 			if it.cidrName != "" {
@@ -1232,7 +1241,7 @@ func (r *resolver) environment(env string) *Environment {
 					}
 				}
 				out.Rules = append(out.Rules, Rule{Service: it.owner.svc, Direction: dir, Peer: peer,
-					Ports: it.ports, AnyPort: it.any, Source: src})
+					Ports: it.ports, AnyPort: it.any, Source: src, OverriddenBy: over})
 			}
 		}
 	}

@@ -178,6 +178,10 @@ type Rule struct {
 	// Source is the position of the intent in its file (the calls or from
 	// entry), used for annotations, messages and explanations.
 	Source Pos
+	// OverriddenBy is the guardrail the entry says denies it (its
+	// overriddenBy), "" for none: the edge is declared, its policies
+	// allow it, and the guardrail is expected to win.
+	OverriddenBy string
 }
 
 // Environment is the resolved view of a Spec in one environment: only the
@@ -201,6 +205,27 @@ type Environment struct {
 	// rules that cover the cluster itself.
 	PodCIDRs     []string
 	ServiceCIDRs []string
+	// Guardrails are the environment's cluster guardrails; nil when the
+	// project file sets none (per-namespace default-deny NetworkPolicies,
+	// no Admin rules).
+	Guardrails *Guardrails
+}
+
+// DefaultDeny is where the environment's default deny lives.
+func (e *Environment) DefaultDeny() DefaultDeny {
+	if e.Guardrails == nil {
+		return DenyNetworkPolicy
+	}
+	return e.Guardrails.DefaultDeny
+}
+
+// AdminGuardrails are the environment's Admin-tier guardrails in
+// evaluation order; nil without any.
+func (e *Environment) AdminGuardrails() []*Guardrail {
+	if e.Guardrails == nil {
+		return nil
+	}
+	return e.Guardrails.Admin
 }
 
 // DNS is the cluster DNS that every pod of an egress-isolated namespace may

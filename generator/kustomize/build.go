@@ -13,8 +13,41 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/validation"
 
+	v1beta1 "sigs.k8s.io/network-policy-api/apis/v1beta1"
+
 	"github.com/netdep/netdep/generator/policy"
 )
+
+// ClusterDir is the directory of the cluster-scoped objects (the
+// ClusterNetworkPolicies of the guardrails) in base/ and overlays/<env>/:
+// base/_cluster/<name>.yaml. The underscore keeps it apart from every
+// namespace (a DNS-1123 label has none), and in the per-namespace layout it
+// is a kustomization leaf of its own, synced once per cluster.
+const ClusterDir = "_cluster"
+
+// emitCluster writes one file per ClusterNetworkPolicy under dir/_cluster
+// and lists them in byNS under ClusterDir, the way emit lists a namespace.
+func emitCluster(ps []*v1beta1.ClusterNetworkPolicy, dir string, byNS map[string][]string, add func(string, []byte, string) error) error {
+	for _, p := range ps {
+		if p == nil {
+			return fmt.Errorf("nil clusternetworkpolicy")
+		}
+		if errs := validation.IsDNS1123Label(p.Name); len(errs) > 0 {
+			return fmt.Errorf("clusternetworkpolicy %s: name: %s", p.Name, strings.Join(errs, "; "))
+		}
+		b, err := MarshalCluster(p)
+		if err != nil {
+			return err
+		}
+		name := p.Name + ".yaml"
+		if err := add(dir+"/"+ClusterDir+"/"+name, b, "clusternetworkpolicy "+p.Name); err != nil {
+			return err
+		}
+		byNS[ClusterDir] = append(byNS[ClusterDir], name)
+	}
+	sort.Strings(byNS[ClusterDir])
+	return nil
+}
 
 // Header opens every YAML file netdep writes, so editors, linters and
 // reviewers know the file is regenerated and hand edits are lost.
@@ -121,6 +154,13 @@ func BuildWithOptions(set *policy.Set, opts Options) (Tree, error) {
 	if err != nil {
 		return Tree{}, err
 	}
+	if err := emitCluster(set.ClusterBase, EnvDir(""), baseFiles, add); err != nil {
+		return Tree{}, err
+	}
+	clusterBase := map[string]bool{}
+	for _, p := range set.ClusterBase {
+		clusterBase[p.Name] = true
+	}
 	if err := addKustomizations(EnvDir(""), "", baseFiles, opts.Layout, add); err != nil {
 		return Tree{}, err
 	}
@@ -145,6 +185,18 @@ func BuildWithOptions(set *policy.Set, opts Options) (Tree, error) {
 		}
 		envFiles, _, err := emit(set.Overlays[i], dir, add)
 		if err != nil {
+			return Tree{}, fmt.Errorf("environment %s: %w", env, err)
+		}
+		var cluster []*v1beta1.ClusterNetworkPolicy
+		if i < len(set.ClusterOverlays) {
+			cluster = set.ClusterOverlays[i]
+		}
+		for _, p := range cluster {
+			if p != nil && clusterBase[p.Name] {
+				return Tree{}, fmt.Errorf("environment %s: clusternetworkpolicy %s is also in the base", env, p.Name)
+			}
+		}
+		if err := emitCluster(cluster, dir, envFiles, add); err != nil {
 			return Tree{}, fmt.Errorf("environment %s: %w", env, err)
 		}
 		// Every namespace of the base gets an overlay directory in the
@@ -279,7 +331,7 @@ func sortedKeys(m map[string][]string) []string {
 		ks = append(ks, k)
 	}
 	sort.Strings(ks)
-	return ks
+	return clusterLast(ks)
 }
 
 // kustomization renders a Kustomization with resources only. Transformers

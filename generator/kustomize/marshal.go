@@ -16,6 +16,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	v1beta1 "sigs.k8s.io/network-policy-api/apis/v1beta1"
 	"sigs.k8s.io/yaml"
 )
 
@@ -55,9 +56,31 @@ func marshalViaJSON(p *networkingv1.NetworkPolicy) ([]byte, error) {
 	q := p.DeepCopy()
 	q.APIVersion = networkingv1.SchemeGroupVersion.String()
 	q.Kind = "NetworkPolicy"
-	raw, err := json.Marshal(q)
+	b, err := marshalObject(q)
 	if err != nil {
 		return nil, fmt.Errorf("policy %s/%s: %w", p.Namespace, p.Name, err)
+	}
+	return b, nil
+}
+
+// MarshalCluster renders a ClusterNetworkPolicy as one YAML document with
+// the header, the way the general path renders a NetworkPolicy.
+func MarshalCluster(p *v1beta1.ClusterNetworkPolicy) ([]byte, error) {
+	q := p.DeepCopy()
+	q.APIVersion = v1beta1.GroupVersion.String()
+	q.Kind = "ClusterNetworkPolicy"
+	b, err := marshalObject(q)
+	if err != nil {
+		return nil, fmt.Errorf("clusternetworkpolicy %s: %w", p.Name, err)
+	}
+	return b, nil
+}
+
+// marshalObject is an API object as YAML without server-populated fields.
+func marshalObject(q any) ([]byte, error) {
+	raw, err := json.Marshal(q)
+	if err != nil {
+		return nil, err
 	}
 	// Strip server-populated fields through a generic map: the typed
 	// struct's omitempty rules have changed across k8s.io/api releases
@@ -83,7 +106,7 @@ func marshalViaJSON(p *networkingv1.NetworkPolicy) ([]byte, error) {
 	// so ports stay 8080, not 8080.0 or "8080".
 	y, err := yaml.JSONToYAML(raw)
 	if err != nil {
-		return nil, fmt.Errorf("policy %s/%s: %w", p.Namespace, p.Name, err)
+		return nil, err
 	}
 	return append([]byte(Header), y...), nil
 }

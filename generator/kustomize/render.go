@@ -111,7 +111,21 @@ func Leaves(tree Tree, dir string) []string {
 			out = append(out, ns)
 		}
 	}
-	return out // Paths is sorted, and "/" sorts before every name character
+	// Paths is sorted, and "/" sorts before every name character; the
+	// cluster leaf goes last, where kustomizations list it.
+	return clusterLast(out)
+}
+
+// clusterLast moves ClusterDir to the end of sorted names: cluster-scoped
+// objects come after the namespaces', as building a whole environment
+// prints them.
+func clusterLast(names []string) []string {
+	for i, n := range names {
+		if n == ClusterDir {
+			return append(append(names[:i:i], names[i+1:]...), ClusterDir)
+		}
+	}
+	return names
 }
 
 // RenderLeaves prints what building dir prints, for a tree in the

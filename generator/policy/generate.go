@@ -13,6 +13,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	v1beta1 "sigs.k8s.io/network-policy-api/apis/v1beta1"
 
 	"github.com/netdep/netdep/schema"
 )
@@ -135,6 +136,15 @@ func Generate(spec *schema.Spec) (*Set, error) {
 		sortPolicies(set.Overlays[i])
 	}
 	sortPolicies(set.Base)
+	cluster := make([][]*v1beta1.ClusterNetworkPolicy, len(envs))
+	for i, name := range envs {
+		cluster[i] = ClusterPolicies(spec, spec.Environment(name))
+	}
+	if set.Environments == nil {
+		set.ClusterBase = cluster[0]
+	} else {
+		set.ClusterBase, set.ClusterOverlays = splitCluster(cluster)
+	}
 	return set, nil
 }
 
@@ -446,13 +456,17 @@ func (g *gen) buildUnits(env *schema.Environment, n *numbering) (map[unitKey]*un
 			continue
 		}
 		source := strings.Join(ns.Sources, ",")
-		units[unitKey{ns.Name, DefaultDenyName}] = &unit{
-			namespace:   ns.Name,
-			policyTypes: policyTypes(ns.IsolateIngress, ns.IsolateEgress),
-			source:      source,
-			wave:        DenyWave,
-			alwaysEmit:  true,
-			gen:         g,
+		if env.DefaultDeny().NetworkPolicy() {
+			// Without it (defaultDeny: baseline) the Baseline-tier
+			// ClusterNetworkPolicies deny what nothing allows.
+			units[unitKey{ns.Name, DefaultDenyName}] = &unit{
+				namespace:   ns.Name,
+				policyTypes: policyTypes(ns.IsolateIngress, ns.IsolateEgress),
+				source:      source,
+				wave:        DenyWave,
+				alwaysEmit:  true,
+				gen:         g,
+			}
 		}
 		if !ns.IsolateEgress {
 			// An ingress-only namespace's pods get egress isolation with

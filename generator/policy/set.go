@@ -1,7 +1,10 @@
 package policy
 
 import (
+	"sort"
+
 	networkingv1 "k8s.io/api/networking/v1"
+	v1beta1 "sigs.k8s.io/network-policy-api/apis/v1beta1"
 )
 
 // Labels and annotations every generated object carries.
@@ -29,6 +32,14 @@ type Set struct {
 	// Overlays holds, per environment (same order as Environments), the
 	// policies that environment adds to the base, sorted by (namespace, name).
 	Overlays [][]*networkingv1.NetworkPolicy
+
+	// ClusterBase and ClusterOverlays are the ClusterNetworkPolicies
+	// (cluster guardrails) the same way: those identical in every
+	// environment, and per environment the ones that are not, each sorted
+	// by name. An environment's policy never shares its name with a base
+	// one.
+	ClusterBase     []*v1beta1.ClusterNetworkPolicy
+	ClusterOverlays [][]*v1beta1.ClusterNetworkPolicy
 }
 
 // Overlay returns the policies environment env adds to the base.
@@ -47,5 +58,24 @@ func (s *Set) Render(env string) []*networkingv1.NetworkPolicy {
 	out := append([]*networkingv1.NetworkPolicy(nil), s.Base...)
 	out = append(out, s.Overlay(env)...)
 	sortPolicies(out)
+	return out
+}
+
+// ClusterOverlay returns the ClusterNetworkPolicies only environment env has.
+func (s *Set) ClusterOverlay(env string) []*v1beta1.ClusterNetworkPolicy {
+	for i, e := range s.Environments {
+		if e == env && i < len(s.ClusterOverlays) {
+			return s.ClusterOverlays[i]
+		}
+	}
+	return nil
+}
+
+// RenderCluster returns every ClusterNetworkPolicy in force in env, sorted
+// by name: what `kustomize build overlays/<env>` yields of them.
+func (s *Set) RenderCluster(env string) []*v1beta1.ClusterNetworkPolicy {
+	out := append([]*v1beta1.ClusterNetworkPolicy(nil), s.ClusterBase...)
+	out = append(out, s.ClusterOverlay(env)...)
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
 }

@@ -2,6 +2,7 @@ package verify
 
 import (
 	"net/netip"
+	"slices"
 
 	"github.com/netdep/netdep/generator/eval"
 	"github.com/netdep/netdep/generator/world"
@@ -25,6 +26,16 @@ type declared struct {
 	// podsByNS indexes world pods by namespace; podByService by service.
 	podsByNS     map[string][]int
 	podByService map[serviceKey]int
+	// admin are the environment's Admin-tier guardrails in evaluation
+	// order; adminIn and adminEg, per world pod, say whether one of a
+	// direction has the pod as its subject.
+	admin            []*schema.Guardrail
+	adminIn, adminEg []bool
+	// outsideOpen says, per world pod, that ingress from outside the
+	// cluster reaches it: its namespace's default deny is Baseline-tier
+	// only (ClusterNetworkPolicy ingress peers are pods, so it cannot deny
+	// addresses), and no netdep NetworkPolicy isolates the pod's ingress.
+	outsideOpen []bool
 }
 
 // serviceKey identifies a service across specs (two revisions' objects for
@@ -57,6 +68,24 @@ func newDeclared(w *world.World, spec *schema.Spec, env *schema.Environment) *de
 		d.isoIn = append(d.isoIn, managed && ns.IsolateIngress)
 		d.isoEg = append(d.isoEg, managed && ns.IsolateEgress)
 	}
+	d.admin = env.AdminGuardrails()
+	d.adminIn, d.adminEg = make([]bool, n), make([]bool, n)
+	d.outsideOpen = make([]bool, n)
+	baselineOnly := !env.DefaultDeny().NetworkPolicy()
+	for i, p := range w.Universe.Pods {
+		for _, g := range d.admin {
+			if subjectHolds(g, p) {
+				if g.Egress {
+					d.adminEg[i] = true
+				} else {
+					d.adminIn[i] = true
+				}
+			}
+		}
+		if baselineOnly && d.isoIn[i] && !d.ingressSelected(i) {
+			d.outsideOpen[i] = true
+		}
+	}
 	for _, r := range env.Rules {
 		pod, ok := d.podByService[keyOf(r.Service)]
 		if !ok {
@@ -81,6 +110,99 @@ func newDeclared(w *world.World, spec *schema.Spec, env *schema.Environment) *de
 		pr.byPeer[peer] = pr.byPeer[peer].Union(portSet(r.Ports, r.AnyPort))
 	}
 	return d
+}
+
+// ingressSelected reports whether one of netdep's NetworkPolicies selects
+// pod i for ingress: a service policy of its namespace (whose selector its
+// labels carry) or allow-dns-ingress (a DNS pod). A namespace isolated for
+// ingress has them.
+func (d *declared) ingressSelected(i int) bool {
+	pod := d.w.Universe.Pods[i]
+	for _, s := range d.env.Services {
+		if s.Namespace == pod.Namespace && labelsHold(s.Selector, pod.Labels) {
+			return true
+		}
+	}
+	return d.dnsServer(i)
+}
+
+// subjectHolds reports whether guardrail g's subject selects pod p.
+func subjectHolds(g *schema.Guardrail, p eval.Pod) bool {
+	if g.SubjectPods != nil {
+		return p.Namespace == g.SubjectPods.Namespace && labelsHold(g.SubjectPods.Selector, p.Labels)
+	}
+	for _, ns := range g.SubjectNamespaces {
+		if ns == p.Namespace {
+			return true
+		}
+	}
+	return false
+}
+
+func labelsHold(sel, labels map[string]string) bool {
+	for k, v := range sel {
+		if labels[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+// adminSide walks the Admin-tier guardrails for one side of pod self with
+// peer, as the tier is evaluated: in order, each rule deciding the ports
+// still open. It returns the ports accepted and the ports no guardrail
+// decided (left to the NetworkPolicies and the Baseline tier).
+func (d *declared) adminSide(self int, peer eval.Endpoint, externals []eval.External, egress bool) (accepted, open eval.PortSet) {
+	open = eval.AllPorts()
+	if egress && !d.adminEg[self] || !egress && !d.adminIn[self] {
+		return accepted, open
+	}
+	pod := d.w.Universe.Pods[self]
+	for _, g := range d.admin {
+		if g.Egress != egress || !subjectHolds(g, pod) || !d.guardrailPeer(g, self, peer, externals) {
+			continue
+		}
+		ps := portSet(g.Ports, g.AnyPort).Intersect(open)
+		if !g.Deny {
+			accepted = accepted.Union(ps)
+		}
+		open = open.Subtract(ps)
+	}
+	return accepted, open
+}
+
+// guardrailPeer is the declared meaning of a guardrail's peers.
+func (d *declared) guardrailPeer(g *schema.Guardrail, self int, peer eval.Endpoint, externals []eval.External) bool {
+	if !peer.External {
+		ns := d.w.Universe.Pods[peer.Index].Namespace
+		if g.PeerNamespaces != nil {
+			return slices.Contains(g.PeerNamespaces, ns)
+		}
+		if g.PeerNamespacesExcept != nil {
+			return !slices.Contains(g.PeerNamespacesExcept, ns)
+		}
+	}
+	for _, p := range g.Peers {
+		if d.matches(p, self, peer, externals) {
+			return true
+		}
+	}
+	return false
+}
+
+// side is what pod self's side of a connection with peer declares, through
+// the tiers: the Admin guardrails first, then netdep's rules where it
+// isolates the pod (AllPorts where it does not).
+func (d *declared) side(self int, peer eval.Endpoint, externals []eval.External, egress bool) eval.PortSet {
+	rest := eval.AllPorts()
+	if d.isolated(self, egress) && !(!egress && peer.External && d.outsideOpen[self]) {
+		rest = d.allowed(self, peer, externals, egress)
+	}
+	if d.admin == nil {
+		return rest
+	}
+	accepted, open := d.adminSide(self, peer, externals, egress)
+	return accepted.Union(open.Intersect(rest))
 }
 
 // isolated reports whether netdep isolates pod i in the given direction: the
@@ -120,7 +242,7 @@ func (d *declared) eachDeclared(externals []eval.External, fn func(src, dst eval
 		if i >= nPods {
 			src = eval.ExternalEndpoint(i - nPods)
 		}
-		if src.External || !d.isolated(i, true) {
+		if src.External || !d.isolated(i, true) || d.adminEg[i] {
 			all(src, func(dst eval.Endpoint) { try(src, dst) })
 			continue
 		}
@@ -172,15 +294,15 @@ func (d *declared) peerEndpoints(p schema.Peer, externals []eval.External) []eva
 // side is isolated), externals included.
 func (d *declared) ports(src, dst eval.Endpoint, externals []eval.External) eval.PortSet {
 	eg := eval.AllPorts()
-	if !src.External && d.isolated(src.Index, true) {
-		eg = d.allowed(src.Index, dst, externals, true)
+	if !src.External {
+		eg = d.side(src.Index, dst, externals, true)
 	}
 	if eg.IsEmpty() {
 		return eg
 	}
 	in := eval.AllPorts()
-	if !dst.External && d.isolated(dst.Index, false) {
-		in = d.allowed(dst.Index, src, externals, false)
+	if !dst.External {
+		in = d.side(dst.Index, src, externals, false)
 	}
 	return eg.Intersect(in)
 }

@@ -56,7 +56,7 @@ func (c *checker) compareSide(dir string, self eval.Endpoint, got []eval.Admit, 
 		}
 	}
 	for _, peer := range peers {
-		want := c.d.allowed(self.Index, peer, c.externals, egress)
+		want := c.d.side(self.Index, peer, c.externals, egress)
 		have := gotPorts[peer]
 		if want.Equal(have) {
 			continue
@@ -86,9 +86,14 @@ func (c *checker) sideDifference(dir string, src, dst eval.Endpoint, missing boo
 // ingressPeers are the sources pod i's declared ingress rules name.
 func (d *declared) ingressPeers(i int, externals []eval.External) []eval.Endpoint {
 	peers := d.rulePeers(&d.ingress[i], false, externals)
-	if d.dnsServer(i) {
+	if d.dnsServer(i) || d.adminIn[i] || d.outsideOpen[i] {
 		for p := range d.w.Universe.Pods {
 			peers = append(peers, eval.PodEndpoint(p)) // compareSide skips repeats
+		}
+	}
+	if d.outsideOpen[i] {
+		for x := range externals {
+			peers = append(peers, eval.ExternalEndpoint(x))
 		}
 	}
 	return peers
@@ -97,7 +102,16 @@ func (d *declared) ingressPeers(i int, externals []eval.External) []eval.Endpoin
 // egressPeers are the destinations pod i's declared egress rules and DNS
 // name.
 func (d *declared) egressPeers(i int, externals []eval.External) []eval.Endpoint {
-	return d.rulePeers(&d.egress[i], true, externals)
+	peers := d.rulePeers(&d.egress[i], true, externals)
+	if d.adminEg[i] {
+		for p := range d.w.Universe.Pods {
+			peers = append(peers, eval.PodEndpoint(p))
+		}
+		for x := range externals {
+			peers = append(peers, eval.ExternalEndpoint(x))
+		}
+	}
+	return peers
 }
 
 func (d *declared) rulePeers(pr *podRules, egress bool, externals []eval.External) []eval.Endpoint {

@@ -41,7 +41,7 @@ func (s *Source) Load(env string) (*Manifests, error) {
 	case s.m != nil:
 		return s.m, nil
 	case s.set != nil:
-		return &Manifests{Policies: s.set.Render(env)}, nil
+		return &Manifests{Policies: s.set.Render(env), ClusterPolicies: s.set.RenderCluster(env)}, nil
 	}
 	dir := TreeEnvDir(s.dir, env)
 	// Say what is missing in the user's terms: kustomize would say

@@ -51,6 +51,13 @@ var directionTitle = map[string]string{
 	Connection: "connections (both sides together, as the cluster enforces them today):",
 	Ingress:    "ingress side on its own (every source's egress open):",
 	Egress:     "egress side on its own (every destination's ingress open):",
+	// The guardrail checks (guardrails.go).
+	ClusterIngress: "cluster policies on their own, ingress side (no NetworkPolicy anywhere):",
+	ClusterEgress:  "cluster policies on their own, egress side (no NetworkPolicy anywhere):",
+	OpenIngress:    "admin tier, ingress side, over NetworkPolicies allowing everything:",
+	OpenEgress:     "admin tier, egress side, over NetworkPolicies allowing everything:",
+	ClosedIngress:  "admin tier, ingress side, over NetworkPolicies denying everything:",
+	ClosedEgress:   "admin tier, egress side, over NetworkPolicies denying everything:",
 }
 
 // WriteText writes reports for people: each environment's summary, then
@@ -67,7 +74,13 @@ func WriteText(w io.Writer, reports []*Report) error {
 		}
 		missing += len(r.Missing)
 		excess += len(r.Excess)
-		for _, dir := range []string{Connection, Ingress, Egress} {
+		if len(r.Overridden) > 0 {
+			b.WriteString("  overridden by guardrails (declared, denied on purpose):\n")
+			for _, o := range r.Overridden {
+				fmt.Fprintf(&b, "    %s: %s, denied by %s\n", o.Source, o.Edge, o.Guardrail)
+			}
+		}
+		for _, dir := range []string{Connection, Ingress, Egress, ClusterIngress, ClusterEgress, OpenIngress, OpenEgress, ClosedIngress, ClosedEgress} {
 			groups := map[string][]string{}
 			var order []string
 			add := func(kind string, ds []Difference) {

@@ -35,6 +35,10 @@ type Report struct {
 	// connectivity but were not evaluated (Manifests.NotEvaluated); while
 	// it is above 0 the verdict holds for networking.k8s.io/v1 only.
 	NotEvaluated int `json:"notEvaluated"`
+	// Overridden are the declared edges marked overriddenBy a guardrail:
+	// not expected to be allowed (the guardrail wins), listed so they stay
+	// in sight.
+	Overridden []Overridden `json:"overridden,omitempty"`
 }
 
 // MarkNotEvaluated records that n objects beside the policies can change
@@ -154,6 +158,9 @@ func CheckWith(spec *schema.Spec, env string, policies []*networkingv1.NetworkPo
 		}
 	})
 	c.checkSides()
+	if err := c.checkGuardrails(o.ClusterPolicies); err != nil {
+		return nil, err
+	}
 	sortDifferences(r.Missing)
 	sortDifferences(r.Excess)
 	r.Verdict = "exact"
@@ -166,7 +173,7 @@ func CheckWith(spec *schema.Spec, env string, policies []*networkingv1.NetworkPo
 // directionOrder sorts connection differences first, then ingress, egress;
 // within a direction they are sorted by source and destination (WriteText
 // groups them by policy).
-var directionOrder = map[string]int{Connection: 0, Ingress: 1, Egress: 2}
+var directionOrder = map[string]int{Connection: 0, Ingress: 1, Egress: 2, ClusterIngress: 3, ClusterEgress: 4, OpenIngress: 5, OpenEgress: 6, ClosedIngress: 7, ClosedEgress: 8}
 
 func sortDifferences(ds []Difference) {
 	sort.Slice(ds, func(i, j int) bool {

@@ -227,6 +227,15 @@ func viewOf(spec *schema.Spec, env string) view {
 	if e.DNS != nil {
 		v.peers = append(v.peers, e.DNS.Peers...)
 	}
+	// The guardrails' peers and pod subjects: a denied address block is a
+	// probe address, and monitoring pods are pods, so what the guardrails
+	// decide is asked about even where no dependency file names it.
+	for _, g := range e.AdminGuardrails() {
+		v.peers = append(v.peers, g.Peers...)
+		if g.SubjectPods != nil {
+			v.peers = append(v.peers, *g.SubjectPods)
+		}
+	}
 	return v
 }
 
