@@ -211,3 +211,32 @@ agents compared on 8 scenarios, 42,918 flows: 2 disagreements
 		t.Errorf("Write:\n%s\nwant:\n%s", got, want)
 	}
 }
+
+// Tally.Add counts a run for its agent and keeps the run's own figures,
+// printed per scenario and agent; an unfinished run is one failure more.
+func TestTallyAdd(t *testing.T) {
+	tally := NewTally([]AgentKind{{Name: "kube-network-policies"}})
+	check := func(ok bool) Check {
+		return Check{Expect: true, Got: map[bool]Outcome{true: Passed, false: TimedOut}[ok]}
+	}
+	r1 := &Run{Scenario: &Scenario{Name: "guardrails"}, Enforced: make([]Observation, 3),
+		Phases: []*Phase{{Checks: []Check{check(true), check(true)}}, {Checks: []Check{check(true), check(false), check(true)}}}}
+	r2 := &Run{Scenario: &Scenario{Name: "anp-deny"}, Phases: []*Phase{{Checks: []Check{check(true)}}}}
+	tally.Add(r1, "kube-network-policies", true)
+	tally.Add(r2, "kube-network-policies", false)
+	a := tally.Agent("kube-network-policies")
+	if a.Scenarios != 1 || a.Aborted != 1 || a.Probes != 6 || a.Passed != 5 || a.Failed != 2 {
+		t.Errorf("agent tally %+v", *a)
+	}
+	var b strings.Builder
+	tally.Write(&b)
+	for _, want := range []string{
+		"\n== per scenario and agent\nguardrails  kube-network-policies  5 probes, 4 verdicts as expected, 1 not\n",
+		"anp-deny    kube-network-policies  1 probes, 1 verdicts as expected, 1 not (did not finish)\n",
+		"\n5 passed, 2 failed\n",
+	} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("Write:\n%s\nlacks:\n%s", b.String(), want)
+		}
+	}
+}

@@ -89,7 +89,7 @@ func TestEnforcement(t *testing.T) {
 					if ok {
 						done = append(done, r)
 					}
-					tally.Agent(k.Name).Add(r, ok)
+					tally.Add(r, k.Name, ok)
 				})
 			}
 			if len(done) < 2 {

@@ -12,6 +12,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	v1beta1 "sigs.k8s.io/network-policy-api/apis/v1beta1"
 
 	"github.com/netdep/netdep/generator/eval"
 	"github.com/netdep/netdep/generator/world"
@@ -48,11 +49,11 @@ func ExampleScenarios(root string) ([]*Scenario, error) {
 				tree = filepath.Join(dir, "netpol", "overlays", env)
 				name += "-" + env
 			}
-			pols, err := LoadPolicies(tree)
+			pols, cnps, err := LoadManifests(tree)
 			if err != nil {
 				return nil, err
 			}
-			sc, err := specScenario("example-"+name, spec, env, pols)
+			sc, err := specScenario("example-"+name, spec, env, pols, cnps)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", tree, err)
 			}
@@ -64,12 +65,21 @@ func ExampleScenarios(root string) ([]*Scenario, error) {
 
 // specScenario builds the universe of PRODUCT.md section 4 for env from
 // spec, and the evaluator's oracle over pols in that same universe.
-func specScenario(name string, spec *schema.Spec, env string, pols []*networkingv1.NetworkPolicy) (*Scenario, error) {
+// An environment with guardrails (ClusterNetworkPolicies) is enforced in
+// their v1alpha1 equivalents (guardrails.go).
+func specScenario(name string, spec *schema.Spec, env string, pols []*networkingv1.NetworkPolicy, cnps []*v1beta1.ClusterNetworkPolicy) (*Scenario, error) {
 	u, addrs, err := specUniverse(env, spec)
 	if err != nil {
 		return nil, err
 	}
 	u.AddPolicyPorts(pols)
+	if len(cnps) > 0 {
+		sc := &Scenario{Name: name, Universe: u, Policies: pols}
+		if err := sc.withClusterPolicies(cnps, addrs); err != nil {
+			return nil, err
+		}
+		return sc, nil
+	}
 	o, err := NewEvalOracle(u, addrs, pols)
 	if err != nil {
 		return nil, err
@@ -132,6 +142,13 @@ type EvalOracle struct {
 // except of the policies and of addrs splits the address space), so every
 // ipBlock decision is probed at least once.
 func NewEvalOracle(u *Universe, addrs []netip.Prefix, pols []*networkingv1.NetworkPolicy) (*EvalOracle, error) {
+	return NewClusterEvalOracle(u, addrs, pols, nil)
+}
+
+// NewClusterEvalOracle is NewEvalOracle with ClusterNetworkPolicies too
+// (eval.NewWithClusterPolicies: Admin tier, NetworkPolicies, Baseline
+// tier); their networks split the address space as ipBlocks do.
+func NewClusterEvalOracle(u *Universe, addrs []netip.Prefix, pols []*networkingv1.NetworkPolicy, cnps []*v1beta1.ClusterNetworkPolicy) (*EvalOracle, error) {
 	var eu eval.Universe
 	for _, ns := range u.Namespaces {
 		eu.Namespaces = append(eu.Namespaces, eval.Namespace{Name: ns.Name})
@@ -146,7 +163,7 @@ func NewEvalOracle(u *Universe, addrs []netip.Prefix, pols []*networkingv1.Netwo
 	for _, x := range u.External {
 		eu.Addresses = append(eu.Addresses, netip.PrefixFrom(x.IP, 32))
 	}
-	ev, err := eval.New(eu, pols)
+	ev, err := eval.NewWithClusterPolicies(eu, pols, cnps)
 	if err != nil {
 		return nil, fmt.Errorf("netdep's evaluator rejects the policies: %w", err)
 	}
@@ -176,7 +193,12 @@ func NewEvalOracle(u *Universe, addrs []netip.Prefix, pols []*networkingv1.Netwo
 	return o, nil
 }
 
-func (o *EvalOracle) Name() string { return "netdep evaluator (generator/eval)" }
+func (o *EvalOracle) Name() string {
+	if len(o.ev.ClusterPolicies()) > 0 {
+		return "netdep evaluator (generator/eval, with the v1beta1 ClusterNetworkPolicies)"
+	}
+	return "netdep evaluator (generator/eval)"
+}
 
 func (o *EvalOracle) Allowed(f Flow) bool {
 	src, ok1 := o.eps[f.From]

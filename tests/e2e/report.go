@@ -106,9 +106,18 @@ type AgentTally struct {
 	Failed    int      // verdicts that were not, plus Aborted
 }
 
-// Tally is the suite's result per agent, and between agents.
+// RunTally is one (scenario, agent) run's share of its agent's tally.
+type RunTally struct {
+	Scenario, Agent        string
+	Probes, Passed, Failed int
+	Finished               bool
+}
+
+// Tally is the suite's result per agent, per scenario and agent, and
+// between agents.
 type Tally struct {
 	Agents []*AgentTally
+	Runs   []*RunTally
 	// Compared counts the scenarios and flows that two or more agents
 	// enforced; Disagreed the flows where they did not enforce alike.
 	Compared, ComparedFlows, Disagreed int
@@ -133,26 +142,35 @@ func (t *Tally) Agent(name string) *AgentTally {
 	panic("e2e: no tally for agent " + name)
 }
 
-// Add counts a run's phases (and the run itself, if it did not finish).
-func (a *AgentTally) Add(r *Run, finished bool) {
+// Add counts a run's phases (and the run itself, if it did not finish) for
+// its agent, and records the run's own figures.
+func (t *Tally) Add(r *Run, agent string, finished bool) {
+	rt := &RunTally{Scenario: r.Scenario.Name, Agent: agent, Finished: finished}
 	if len(r.Phases) > 0 {
-		a.Probes += len(r.Phases[0].Checks) // the negative control
+		rt.Probes += len(r.Phases[0].Checks) // the negative control
 	}
-	a.Probes += len(r.Enforced) // one sweep, judged once per oracle
+	rt.Probes += len(r.Enforced) // one sweep, judged once per oracle
 	for _, ph := range r.Phases {
 		for _, c := range ph.Checks {
 			if c.OK() {
-				a.Passed++
+				rt.Passed++
 			} else {
-				a.Failed++
+				rt.Failed++
 			}
 		}
 	}
+	if !finished {
+		rt.Failed++
+	}
+	t.Runs = append(t.Runs, rt)
+	a := t.Agent(agent)
+	a.Probes += rt.Probes
+	a.Passed += rt.Passed
+	a.Failed += rt.Failed
 	if finished {
 		a.Scenarios++
 	} else {
 		a.Aborted++
-		a.Failed++
 	}
 }
 
@@ -186,6 +204,20 @@ func (t *Tally) Write(w io.Writer) {
 	}
 	if len(t.Agents) > 1 {
 		fmt.Fprintf(w, "agents compared on %d scenarios, %s flows: %s disagreements\n", t.Compared, thousands(t.ComparedFlows), thousands(t.Disagreed))
+	}
+	if len(t.Runs) > 0 {
+		sw := 0
+		for _, r := range t.Runs {
+			sw = max(sw, len(r.Scenario))
+		}
+		fmt.Fprintf(w, "\n== per scenario and agent\n")
+		for _, r := range t.Runs {
+			fmt.Fprintf(w, "%-*s  %-*s  %s probes, %s verdicts as expected, %s not", sw, r.Scenario, width, r.Agent, thousands(r.Probes), thousands(r.Passed), thousands(r.Failed))
+			if !r.Finished {
+				fmt.Fprint(w, " (did not finish)")
+			}
+			fmt.Fprintln(w)
+		}
 	}
 	passed, failed := t.Totals()
 	fmt.Fprintf(w, "\n%d passed, %d failed\n", passed, failed)

@@ -19,7 +19,10 @@ import (
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
+	v1beta1 "sigs.k8s.io/network-policy-api/apis/v1beta1"
 	sigsyaml "sigs.k8s.io/yaml"
+
+	"github.com/netdep/netdep/generator/eval"
 )
 
 // Scenario is one run: a universe, the NetworkPolicies to enforce in it, and
@@ -34,7 +37,12 @@ type Scenario struct {
 	// Policy, BaselineAdminNetworkPolicy v1alpha1). Only agents that enforce
 	// their APIs run the scenario.
 	Objects []*unstructured.Unstructured
-	Oracles []Oracle
+	// ClusterPolicies are the ClusterNetworkPolicies (v1beta1) the scenario
+	// enforces. No agent built here enforces v1beta1, so Objects holds
+	// their v1alpha1 equivalents (policy.ToV1Alpha1), which is what the
+	// agent is given; the evaluator's oracle judges the v1beta1 objects.
+	ClusterPolicies []*v1beta1.ClusterNetworkPolicy
+	Oracles         []Oracle
 	// Notes say what the run leaves out and why, for the log.
 	Notes []string
 }
@@ -54,12 +62,21 @@ func LoadFixture(dir string) (*Scenario, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, "universe.yaml"), err)
 	}
-	pols, objs, err := loadObjects(filepath.Join(dir, "policies"))
+	pols, objs, cnps, err := loadObjects(filepath.Join(dir, "policies"))
 	if err != nil {
 		return nil, err
 	}
 	u.AddPolicyPorts(pols)
 	sc := &Scenario{Name: filepath.Base(dir), Universe: u, Policies: pols, Objects: objs, Oracles: []Oracle{g}}
+	if len(cnps) > 0 {
+		if len(objs) > 0 {
+			return nil, fmt.Errorf("%s: both ClusterNetworkPolicies and v1alpha1 admin policies: the conversion of the first would meet the second (one BaselineAdminNetworkPolicy per cluster)", dir)
+		}
+		if err := sc.withClusterPolicies(cnps, nil); err != nil {
+			return nil, fmt.Errorf("%s: %w", dir, err)
+		}
+		return sc, nil
+	}
 	if apis := sc.APIs(); len(apis) > 0 {
 		// netdep's evaluator knows NetworkPolicy alone; over admin policies
 		// its verdict would be wrong by construction. The fixture's declared
@@ -83,44 +100,62 @@ func LoadFixture(dir string) (*Scenario, error) {
 // file in it (multi-document allowed). Any other kind is an error: the test
 // must not silently drop what it was asked to enforce.
 func LoadPolicies(dir string) ([]*networkingv1.NetworkPolicy, error) {
-	pols, objs, err := loadObjects(dir)
+	pols, cnps, err := LoadManifests(dir)
 	if err != nil {
 		return nil, err
 	}
-	if len(objs) > 0 {
-		return nil, fmt.Errorf("%s: %s %q: only networking.k8s.io/v1 NetworkPolicy is expected", dir, objs[0].GetKind(), objs[0].GetName())
+	if len(cnps) > 0 {
+		return nil, fmt.Errorf("%s: ClusterNetworkPolicy %q: only networking.k8s.io/v1 NetworkPolicy is expected", dir, cnps[0].Name)
 	}
 	return pols, nil
 }
 
+// LoadManifests reads what netdep generates into a directory, as
+// LoadPolicies does: NetworkPolicies, and the ClusterNetworkPolicies
+// (v1beta1) of guardrails. v1alpha1 admin policies are an error: netdep
+// does not generate them.
+func LoadManifests(dir string) ([]*networkingv1.NetworkPolicy, []*v1beta1.ClusterNetworkPolicy, error) {
+	pols, objs, cnps, err := loadObjects(dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(objs) > 0 {
+		return nil, nil, fmt.Errorf("%s: %s %q: only networking.k8s.io/v1 NetworkPolicy and policy.networking.k8s.io/v1beta1 ClusterNetworkPolicy are expected", dir, objs[0].GetKind(), objs[0].GetName())
+	}
+	return pols, cnps, nil
+}
+
 // loadObjects reads a directory as LoadPolicies does, and also admits the
-// objects of the APIs an agent may enforce beyond NetworkPolicy (apiKinds).
-func loadObjects(dir string) ([]*networkingv1.NetworkPolicy, []*unstructured.Unstructured, error) {
+// objects of the APIs an agent may enforce beyond NetworkPolicy (apiKinds)
+// and ClusterNetworkPolicies (decoded strictly and validated by
+// generator/eval, as netdep verify reads them).
+func loadObjects(dir string) ([]*networkingv1.NetworkPolicy, []*unstructured.Unstructured, []*v1beta1.ClusterNetworkPolicy, error) {
 	var docs []byte
 	if _, err := os.Stat(filepath.Join(dir, "kustomization.yaml")); err == nil {
 		res, err := krusty.MakeKustomizer(krusty.MakeDefaultOptions()).Run(filesys.MakeFsOnDisk(), dir)
 		if err != nil {
-			return nil, nil, fmt.Errorf("kustomize build %s: %w", dir, err)
+			return nil, nil, nil, fmt.Errorf("kustomize build %s: %w", dir, err)
 		}
 		if docs, err = res.AsYaml(); err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 	} else {
 		files, err := filepath.Glob(filepath.Join(dir, "*.y*ml"))
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		sort.Strings(files)
 		for _, f := range files {
 			b, err := os.ReadFile(f)
 			if err != nil {
-				return nil, nil, err
+				return nil, nil, nil, err
 			}
 			docs = append(append(docs, b...), []byte("\n---\n")...)
 		}
 	}
 	var out []*networkingv1.NetworkPolicy
 	var objs []*unstructured.Unstructured
+	var cnps []*v1beta1.ClusterNetworkPolicy
 	r := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(docs)))
 	for {
 		doc, err := r.Read()
@@ -128,46 +163,54 @@ func loadObjects(dir string) ([]*networkingv1.NetworkPolicy, []*unstructured.Uns
 			break
 		}
 		if err != nil {
-			return nil, nil, fmt.Errorf("%s: %w", dir, err)
+			return nil, nil, nil, fmt.Errorf("%s: %w", dir, err)
 		}
 		if len(bytes.TrimSpace(doc)) == 0 || string(bytes.TrimSpace(doc)) == "---" {
 			continue
 		}
 		var tm metav1.TypeMeta
 		if err := sigsyaml.Unmarshal(doc, &tm); err != nil {
-			return nil, nil, fmt.Errorf("%s: %w", dir, err)
+			return nil, nil, nil, fmt.Errorf("%s: %w", dir, err)
+		}
+		if tm.Kind == "ClusterNetworkPolicy" {
+			cs, err := eval.ParseDocuments(doc).ClusterNetworkPolicies()
+			if err != nil {
+				return nil, nil, nil, fmt.Errorf("%s: %w", dir, err)
+			}
+			cnps = append(cnps, cs...)
+			continue
 		}
 		if _, ok := apiOf(tm.GroupVersionKind()); ok {
 			// The API server validates these strictly (ApplyObjects).
 			var o unstructured.Unstructured
 			if err := sigsyaml.Unmarshal(doc, &o.Object); err != nil {
-				return nil, nil, fmt.Errorf("%s: %w", dir, err)
+				return nil, nil, nil, fmt.Errorf("%s: %w", dir, err)
 			}
 			if o.GetName() == "" || o.GetNamespace() != "" {
-				return nil, nil, fmt.Errorf("%s: %s %q: want a name and no namespace (it is cluster-scoped)", dir, o.GetKind(), o.GetName())
+				return nil, nil, nil, fmt.Errorf("%s: %s %q: want a name and no namespace (it is cluster-scoped)", dir, o.GetKind(), o.GetName())
 			}
 			objs = append(objs, &o)
 			continue
 		}
 		var np networkingv1.NetworkPolicy
 		if err := sigsyaml.UnmarshalStrict(doc, &np); err != nil {
-			return nil, nil, fmt.Errorf("%s: %w", dir, err)
+			return nil, nil, nil, fmt.Errorf("%s: %w", dir, err)
 		}
 		if np.Kind == "" && np.Name == "" {
 			continue // a document of comments only
 		}
 		if np.Kind != "NetworkPolicy" || np.APIVersion != "networking.k8s.io/v1" {
-			return nil, nil, fmt.Errorf("%s: %s %q: only networking.k8s.io/v1 NetworkPolicy and the v1alpha1 admin policies are expected", dir, np.Kind, np.Name)
+			return nil, nil, nil, fmt.Errorf("%s: %s %q: only networking.k8s.io/v1 NetworkPolicy and the v1alpha1 admin policies are expected", dir, np.Kind, np.Name)
 		}
 		if np.Namespace == "" {
-			return nil, nil, fmt.Errorf("%s: NetworkPolicy %q has no namespace", dir, np.Name)
+			return nil, nil, nil, fmt.Errorf("%s: NetworkPolicy %q has no namespace", dir, np.Name)
 		}
 		out = append(out, &np)
 	}
 	if len(out) == 0 {
-		return nil, nil, fmt.Errorf("%s: no NetworkPolicy found", dir)
+		return nil, nil, nil, fmt.Errorf("%s: no NetworkPolicy found", dir)
 	}
-	return out, objs, nil
+	return out, objs, cnps, nil
 }
 
 // The fixture format. It mirrors schema v1 closely enough that a fixture

@@ -1,0 +1,101 @@
+package e2e
+
+import (
+	"slices"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+)
+
+// The guardrails fixture is what it claims: its ClusterNetworkPolicies
+// become four AdminNetworkPolicies and the BaselineAdminNetworkPolicy; the
+// declared graph and netdep's evaluator over the v1beta1 objects agree on
+// every flow the run probes (so on real packets a difference is the
+// agent's, or the conversion's); and the NetworkPolicies alone would decide
+// the guarded flows the other way, so an agent that ignored a tier, or a
+// conversion that turned a Deny into an Allow, fails it.
+func TestGuardrailsFixture(t *testing.T) {
+	sc, err := LoadFixture("testdata/scenarios/guardrails")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := sc.APIs(), []API{AdminNetworkPolicy, BaselineAdminNetworkPolicy}; !slices.Equal(got, want) {
+		t.Errorf("APIs = %v, want %v", got, want)
+	}
+	var kinds []string
+	for _, o := range sc.Objects {
+		kinds = append(kinds, o.GetKind()+"/"+o.GetName())
+	}
+	if want := []string{"AdminNetworkPolicy/metadata-deny", "AdminNetworkPolicy/vault-isolation", "AdminNetworkPolicy/dns",
+		"AdminNetworkPolicy/monitoring-scrape", "BaselineAdminNetworkPolicy/default"}; !slices.Equal(kinds, want) {
+		t.Errorf("objects = %v, want %v", kinds, want)
+	}
+	if len(sc.Oracles) != 2 {
+		t.Fatalf("oracles: want the declared graph and the evaluator, got %d", len(sc.Oracles))
+	}
+	graph, ev := sc.Oracles[0], sc.Oracles[1]
+	u := sc.Universe
+	if u.Endpoint("external/metadata") == nil {
+		t.Fatal("no host on the metadata address")
+	}
+	flows := Flows(u)
+	differ := 0
+	for _, f := range flows {
+		if g, e := graph.Allowed(f), ev.Allowed(f); g != e {
+			differ++
+			if differ <= 10 {
+				t.Errorf("%s -> %s %s: declared graph %v, evaluator %v", f.From.ID(), f.To.ID(), f.Probe, g, e)
+			}
+		}
+	}
+	if differ > 0 {
+		t.Errorf("%d of %d flows: the oracles disagree", differ, len(flows))
+	}
+
+	npOnly, err := NewEvalOracle(u, nil, sc.Policies)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tcp, udp := corev1.ProtocolTCP, corev1.ProtocolUDP
+	tests := []struct {
+		name, from, to string
+		port           int32
+		proto          corev1.Protocol
+		graph, npOnly  bool
+	}{
+		{"Admin Deny metadata over a NetworkPolicy allow, TCP", "shop/frontend", "external/metadata", 80, tcp, false, true},
+		{"Admin Deny metadata over a NetworkPolicy allow, UDP", "shop/frontend", "external/metadata", 123, udp, false, true},
+		{"Admin Deny metadata, Baseline pod", "shop/unlabelled", "external/metadata", 80, tcp, false, true},
+		{"the NetworkPolicy allow stands elsewhere", "shop/frontend", "external/internet", 443, tcp, true, true},
+		{"Admin Deny isolation over a NetworkPolicy allow", "shop/frontend", "vault/secrets", 8200, tcp, false, true},
+		{"Admin Deny isolation before an Admin Accept", "monitoring/prometheus", "vault/secrets", 9090, tcp, false, false},
+		{"Admin Accept scrape over NetworkPolicy isolation", "monitoring/prometheus", "shop/cart", 9090, tcp, true, false},
+		{"Admin Accept scrape, Baseline pod", "monitoring/prometheus", "shop/unlabelled", 9090, tcp, true, true},
+		{"Admin Accept DNS over NetworkPolicy isolation", "shop/frontend", "kube-system/coredns", 53, udp, true, false},
+		{"Admin Accept DNS, TCP", "vault/secrets", "kube-system/coredns", 53, tcp, true, false},
+		{"Baseline Deny egress", "shop/unlabelled", "monitoring/prometheus", 9091, tcp, false, true},
+		{"Baseline Deny ingress", "monitoring/prometheus", "vault/unlabelled", 9091, tcp, false, true},
+		{"Baseline has no ingress peer for outside addresses", "external/internet", "shop/unlabelled", 4999, tcp, true, true},
+		{"NetworkPolicy decides for the pods it selects", "shop/frontend", "shop/cart", 7070, tcp, true, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := Flow{From: u.Endpoint(tt.from), To: u.Endpoint(tt.to), Probe: Probe{tt.port, tt.proto}}
+			if f.From == nil || f.To == nil {
+				t.Fatalf("unknown endpoint %s or %s", tt.from, tt.to)
+			}
+			if !slices.ContainsFunc(flows, func(g Flow) bool { return g.From == f.From && g.To == f.To && g.Probe == f.Probe }) {
+				t.Errorf("the run does not probe %s -> %s %s", tt.from, tt.to, f.Probe)
+			}
+			if got := graph.Allowed(f); got != tt.graph {
+				t.Errorf("declared graph: %v, want %v", got, tt.graph)
+			}
+			if got := ev.Allowed(f); got != tt.graph {
+				t.Errorf("evaluator with ClusterNetworkPolicies: %v, want %v", got, tt.graph)
+			}
+			if got := npOnly.Allowed(f); got != tt.npOnly {
+				t.Errorf("NetworkPolicy alone (evaluator): %v, want %v", got, tt.npOnly)
+			}
+		})
+	}
+}
