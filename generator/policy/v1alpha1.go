@@ -161,7 +161,7 @@ func (c *converter) admin(p *v1beta1.ClusterNetworkPolicy) *v1alpha1.AdminNetwor
 			}
 			to = append(to, v1alpha1.AdminNetworkPolicyEgressPeer{
 				Namespaces:  peer.Namespaces.DeepCopy(),
-				Pods:        namespacedPod(peer.Pods),
+				Pods:        alpha1Pods(peer.Pods),
 				Nodes:       peer.Nodes.DeepCopy(),
 				Networks:    cidrs(peer.Networks),
 				DomainNames: domainNames(peer.DomainNames),
@@ -265,7 +265,7 @@ func (c *converter) baseline(ps []*v1beta1.ClusterNetworkPolicy) *v1alpha1.Basel
 				}
 				to = append(to, v1alpha1.BaselineAdminNetworkPolicyEgressPeer{
 					Namespaces: peer.Namespaces.DeepCopy(),
-					Pods:       namespacedPod(peer.Pods),
+					Pods:       alpha1Pods(peer.Pods),
 					Nodes:      peer.Nodes.DeepCopy(),
 					Networks:   cidrs(peer.Networks),
 				})
@@ -304,7 +304,7 @@ func (c *converter) baseline(ps []*v1beta1.ClusterNetworkPolicy) *v1alpha1.Basel
 
 func (c *converter) subject(s v1beta1.ClusterNetworkPolicySubject) v1alpha1.AdminNetworkPolicySubject {
 	c.oneOf("spec.subject", s.Namespaces != nil, s.Pods != nil)
-	return v1alpha1.AdminNetworkPolicySubject{Namespaces: s.Namespaces.DeepCopy(), Pods: namespacedPod(s.Pods)}
+	return v1alpha1.AdminNetworkPolicySubject{Namespaces: s.Namespaces.DeepCopy(), Pods: alpha1Pods(s.Pods)}
 }
 
 // normalSubject is s with nil and empty selector parts made alike, for
@@ -345,7 +345,7 @@ func (c *converter) ingressPeers(from []v1beta1.ClusterNetworkPolicyIngressPeer,
 	out := make([]v1alpha1.AdminNetworkPolicyIngressPeer, 0, len(from))
 	for j, peer := range from {
 		c.oneOf(fmt.Sprintf("%s.from[%d]", path, j), peer.Namespaces != nil, peer.Pods != nil)
-		out = append(out, v1alpha1.AdminNetworkPolicyIngressPeer{Namespaces: peer.Namespaces.DeepCopy(), Pods: namespacedPod(peer.Pods)})
+		out = append(out, v1alpha1.AdminNetworkPolicyIngressPeer{Namespaces: peer.Namespaces.DeepCopy(), Pods: alpha1Pods(peer.Pods)})
 	}
 	return out
 }
@@ -431,7 +431,7 @@ func keptMeta(m metav1.ObjectMeta) metav1.ObjectMeta {
 	return metav1.ObjectMeta{Name: m.Name, Labels: maps.Clone(m.Labels), Annotations: maps.Clone(m.Annotations)}
 }
 
-func namespacedPod(p *v1beta1.NamespacedPod) *v1alpha1.NamespacedPod {
+func alpha1Pods(p *v1beta1.NamespacedPod) *v1alpha1.NamespacedPod {
 	if p == nil {
 		return nil
 	}
