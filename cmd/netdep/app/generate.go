@@ -78,11 +78,23 @@ leaves one that is already up to date untouched.`,
 	return cmd
 }
 
-// summary says what was written: policy counts of the base and each overlay.
+// summary says what was written: policy counts of the base and each
+// overlay, and of the cluster policies (guardrails) where there are any.
 func summary(out *generator.Output) string {
-	s := fmt.Sprintf("%d policies in base", len(out.Set.Base))
-	for i, env := range out.Set.Environments {
-		s += fmt.Sprintf(", %s +%d", env, len(out.Set.Overlays[i]))
+	set := out.Set
+	cluster := len(set.ClusterBase) > 0
+	for _, ps := range set.ClusterOverlays {
+		cluster = cluster || len(ps) > 0
+	}
+	s := fmt.Sprintf("%d policies in base", len(set.Base))
+	if cluster {
+		s = fmt.Sprintf("%d policies and %d cluster policies in base", len(set.Base), len(set.ClusterBase))
+	}
+	for i, env := range set.Environments {
+		s += fmt.Sprintf(", %s +%d", env, len(set.Overlays[i]))
+		if cluster {
+			s += fmt.Sprintf(" (+%d cluster)", len(set.ClusterOverlay(env)))
+		}
 	}
 	return s
 }
