@@ -2,7 +2,8 @@
 // services as nodes, one edge per (caller, callee) labelled with its ports.
 // Services of unmanaged namespaces, address blocks (CIDRs) and raw peers
 // (pods a dependency file names by selector) are drawn differently, and an
-// edge or service that exists in only some environments says which.
+// edge or service that exists in only some environments says which. A
+// legend (legend.go) samples each kind of node and edge a picture draws.
 //
 // It is pure: a resolved schema.Spec in, text out (Mermaid in mermaid.go,
 // Graphviz DOT in dot.go), byte-identical for the same spec. It never reads

@@ -38,6 +38,10 @@ type Graph struct {
 	Outside []*Node
 	// Edges are sorted by (From, To).
 	Edges []*Edge
+	// Legend draws a legend: a sample of each kind of node and edge the
+	// picture shows. Build sets it; the changed-edges picture of a diff
+	// does not, it sits under a comment that says what + and - mean.
+	Legend bool
 }
 
 // Cluster is one namespace.
@@ -230,7 +234,7 @@ func (b *builder) peer(p schema.Peer, env string) string {
 }
 
 func (b *builder) graph(envs []string) *Graph {
-	g := &Graph{}
+	g := &Graph{Legend: true}
 	clusters := map[string]*Cluster{}
 	for id, n := range b.nodes {
 		if n.Kind == CIDR {
@@ -361,6 +365,10 @@ func (g *Graph) nodes() []*Node {
 // with a space.
 func clusterKey(ns string) string { return " cluster " + ns }
 
+// legendKey keys a sample node of the legend in the map ids returns, and
+// the legend itself when key is "".
+func legendKey(key string) string { return " legend " + key }
+
 // ids gives every cluster and node an identifier safe in Mermaid, derived
 // from its name so that a small change to the graph is a small change to
 // the text: "ns_<namespace>" for clusters, "<namespace>__<service>" for
@@ -386,6 +394,15 @@ func (g *Graph) ids() map[string]string {
 	}
 	for _, n := range g.Outside {
 		add(n.ID, "net_"+safeID(n.ID))
+	}
+	if g.Legend {
+		// Added last, so a picture's own names never change for the legend.
+		add(legendKey(""), "legend")
+		for _, n := range g.legend().nodes {
+			add(legendKey(n.key), "legend_"+n.key)
+		}
+		add(legendKey(legendCaller), "legend_"+legendCaller)
+		add(legendKey(legendCallee), "legend_"+legendCallee)
 	}
 	return out
 }

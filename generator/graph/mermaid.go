@@ -2,6 +2,7 @@ package graph
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -17,7 +18,9 @@ var mermaidClasses = []struct{ name, style string }{
 // per namespace, unmanaged and undescribed namespaces dashed, raw peers as
 // stadiums, address blocks as hexagons. Edges that exist in only some of the
 // picture's environments are dotted; added edges are thick and green,
-// removed ones dotted and red.
+// removed ones dotted and red. Mermaid draws an edge's label on the edge
+// itself, so it needs no ports nodes (see DOT). With g.Legend, a "legend"
+// subgraph shows a sample of each kind of node and edge the picture uses.
 func Mermaid(g *Graph) []byte {
 	ids := g.ids()
 	var b strings.Builder
@@ -55,8 +58,27 @@ func Mermaid(g *Graph) []byte {
 	for _, n := range g.Outside {
 		node("  ", n)
 	}
+	edges := g.Edges
+	var l legend
+	if g.Legend {
+		// The legend is a subgraph of samples; its edges come after the
+		// picture's, so linkStyle indexes of the picture's edges do not move.
+		l = g.legend()
+		fmt.Fprintf(&b, "  subgraph %s[\"legend\"]\n", ids[legendKey("")])
+		for _, item := range l.nodes {
+			key := legendKey(item.key)
+			node("    ", &Node{ID: key, Kind: item.kind, Label: item.label})
+		}
+		node("    ", &Node{ID: legendKey(legendCaller), Label: legendCaller})
+		node("    ", &Node{ID: legendKey(legendCallee), Label: legendCallee})
+		b.WriteString("  end\n")
+		edges = slices.Clone(edges)
+		for _, item := range l.edges {
+			edges = append(edges, item.edge(legendKey(legendCaller), legendKey(legendCallee)))
+		}
+	}
 	var added, removed []string
-	for i, e := range g.Edges {
+	for i, e := range edges {
 		arrow := "-->"
 		switch {
 		case e.Change == Added:
@@ -72,6 +94,9 @@ func Mermaid(g *Graph) []byte {
 	}
 	for _, id := range dashed {
 		fmt.Fprintf(&b, "  style %s stroke-dasharray:5 5\n", id)
+	}
+	if g.Legend {
+		fmt.Fprintf(&b, "  style %s fill:#ffffff,stroke:#bbbbbb,color:#555555\n", ids[legendKey("")])
 	}
 	for _, c := range mermaidClasses {
 		if len(classes[c.name]) > 0 {
