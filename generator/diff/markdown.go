@@ -256,6 +256,9 @@ func mdSource(l flowLine) string {
 		pos[i] = "`" + p.String() + "`"
 	}
 	s := strings.Join(pos, ", ")
+	if l.Was {
+		s = "was " + s
+	}
 	switch l.Origin {
 	case OriginDNS:
 		s += " (cluster DNS)"

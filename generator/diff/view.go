@@ -55,8 +55,11 @@ type flowLine struct {
 	Before, After []Port // "~"
 	Direction     Direction
 	Sources       []schema.Pos
-	Origin        string
-	Risks         []Risk
+	// Was marks Sources as the base's lines: a removed flow's, which
+	// the head may no longer have.
+	Was    bool
+	Origin string
+	Risks  []Risk
 }
 
 // changedConnection says whether f changes a connection that exists on
@@ -84,29 +87,21 @@ func flowLines(e *EnvReport) (changed, added, removed []flowLine) {
 			if !ok {
 				i = len(changed)
 				ch[k] = i
-				changed = append(changed, flowLine{Sign: "~", From: f.From, To: f.To, Before: f.Before, After: f.After, Origin: f.Origin})
+				changed = append(changed, flowLine{Sign: "~", From: f.From, To: f.To, Before: f.Before, After: f.After,
+					Sources: f.Sources, Was: !part.add, Origin: f.Origin})
 			}
-			l := &changed[i]
-			for _, s := range f.Sources {
-				if !slices.Contains(l.Sources, s) {
-					l.Sources = append(l.Sources, s)
-				}
-			}
-			// The lines of what the head adds say most about the change.
-			if part.add {
-				l.Risks = f.Risks
-				l.Origin = f.Origin
+			// The lines of what the head adds say most about the change;
+			// the base's lines stand in when it only narrows.
+			if l := &changed[i]; part.add {
+				l.Sources, l.Was, l.Risks, l.Origin = f.Sources, false, f.Risks, f.Origin
 			}
 		}
-	}
-	for i := range changed {
-		slices.SortFunc(changed[i].Sources, comparePos)
 	}
 	slices.SortStableFunc(changed, func(a, b flowLine) int {
 		return compareFlows(Flow{From: a.From, To: a.To}, Flow{From: b.From, To: b.To})
 	})
 	line := func(sign string, f Flow) flowLine {
-		return flowLine{Sign: sign, From: f.From, To: f.To, Ports: f.Ports, Direction: f.Direction, Sources: f.Sources, Origin: f.Origin, Risks: f.Risks}
+		return flowLine{Sign: sign, From: f.From, To: f.To, Ports: f.Ports, Direction: f.Direction, Sources: f.Sources, Was: sign == "-", Origin: f.Origin, Risks: f.Risks}
 	}
 	for _, f := range merged(e.FlowsAdded, e.OneSidedAdded) {
 		if !changedConnection(f) {
@@ -137,6 +132,9 @@ func (l flowLine) sourceText() string {
 		pos[i] = p.String()
 	}
 	s := strings.Join(pos, ", ")
+	if l.Was && s != "" {
+		s = "was " + s
+	}
 	switch l.Origin {
 	case OriginDNS:
 		return strings.TrimSpace(s + " (cluster DNS)")
