@@ -65,8 +65,8 @@ func TestDiffClusterPolicy(t *testing.T) {
 			checkGolden(t, filepath.Join("diff", "cluster-policy"+ext), g.Scrub(res.stdout))
 			switch format {
 			case "text":
-				if !containsFlow(res.stdout, "-", "storefront/frontend", "storefront/cart", "TCP/7070") {
-					t.Errorf("no removed flow storefront/frontend -> storefront/cart TCP/7070:\n%s", res.stdout)
+				if !containsFlow(res.stdout, "-", "storefront/frontend", "storefront/cart", "7070/TCP") {
+					t.Errorf("no removed flow storefront/frontend -> storefront/cart 7070/TCP:\n%s", res.stdout)
 				}
 				if !strings.Contains(res.stdout, "ClusterNetworkPolicy no-frontend-to-cart") {
 					t.Errorf("the added ClusterNetworkPolicy is not listed:\n%s", res.stdout)

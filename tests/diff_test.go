@@ -299,3 +299,143 @@ func checkGolden(t *testing.T, name, got string) {
 	t.Helper()
 	golden.Check(t, filepath.Join(root, "tests", "testdata", filepath.FromSlash(name)), []byte(got))
 }
+
+// The review fixture: one change touching every behaviour of the
+// pull-request comment. Three environments change alike (shown once); api's
+// port widens to a range (a change of the flow, not a new one); a partner
+// block may now call the edge service, the worker calls out to the internet,
+// web calls the vault namespace (cross-namespace, and sensitive with
+// --sensitive vault); cart is renamed basket, whose default selector
+// follows the name.
+const (
+	rvProject = `netdep: v1
+cluster:
+  dns: {namespace: kube-system, selector: {k8s-app: kube-dns}, ports: [53/UDP, 53/TCP]}
+environments:
+  dev: {}
+  prod: {}
+  staging: {}
+`
+	rvShopBase = `netdep: v1
+namespace: shop
+services:
+  web:
+    ports: {http: 8080}
+    calls:
+      - api:http
+      - cart:grpc
+  api:
+    ports: {http: 8080}
+  cart:
+    ports: {grpc: 7070}
+  worker:
+    calls:
+      - api
+`
+	rvShopHead = `netdep: v1
+namespace: shop
+services:
+  web:
+    ports: {http: 8080}
+    calls:
+      - api
+      - basket:grpc
+      - vault/secrets:https
+    from:
+      - {cidr: 198.51.100.0/24, ports: [http]}
+  api:
+    ports: {http: "8080-8081"}
+  basket:
+    ports: {grpc: 7070}
+  worker:
+    calls:
+      - api
+      - {cidr: 203.0.113.0/24, ports: [443]}
+`
+	rvVault = `netdep: v1
+namespace: vault
+services:
+  secrets:
+    ports: {https: 8200}
+`
+)
+
+func reviewRepo(t *testing.T) *gitrevtest.Repo {
+	g := gitrevtest.New(t)
+	g.Write("netdep.yaml", rvProject)
+	g.Write("teams/shop.yaml", rvShopBase)
+	g.Write("teams/vault.yaml", rvVault)
+	g.Commit("initial")
+	g.Branch("review")
+	g.Write("teams/shop.yaml", rvShopHead)
+	g.Commit("widen api, open web to the partner and vault, rename cart")
+	return g
+}
+
+// TestDiffReview pins the pull-request comment of one change in every
+// format: identical environments once, file:line per flow, a widened range
+// as a change, risk flags and their summary, the rename warning. Its
+// --fail-on cases pin the exit codes: 3 when a chosen class appears, 1 (a
+// change) when none does.
+func TestDiffReview(t *testing.T) {
+	g := reviewRepo(t)
+	for _, format := range []string{"text", "markdown", "json"} {
+		t.Run(format, func(t *testing.T) {
+			res := run(t, g.Dir, "diff", "-o", format, "--base", "main", "--head", "review", "--sensitive", "vault")
+			if res.code != 1 || res.stderr != "" {
+				t.Fatalf("exit %d, want 1; stderr:\n%s", res.code, res.stderr)
+			}
+			ext := map[string]string{"text": ".txt", "markdown": ".md", "json": ".json"}[format]
+			checkGolden(t, filepath.Join("diff", "review"+ext), g.Scrub(res.stdout))
+		})
+	}
+	cases := []struct {
+		name string
+		args []string
+		code int
+	}{
+		{"external", []string{"--fail-on", "external"}, 3},
+		{"egress-external", []string{"--fail-on", "egress-external"}, 3},
+		{"cross-namespace", []string{"--fail-on", "cross-namespace"}, 3},
+		{"sensitive", []string{"--fail-on", "sensitive", "--sensitive", "vault"}, 3},
+		// No namespace is sensitive: the class cannot appear.
+		{"sensitive-unset", []string{"--fail-on", "sensitive"}, 1},
+		{"sensitive-other", []string{"--fail-on", "sensitive", "--sensitive", "payments"}, 1},
+		{"any", []string{"--fail-on", "any", "--exit-code=false"}, 3},
+		{"no-change", []string{"--fail-on", "any", "--head", "main"}, 0},
+	}
+	for _, c := range cases {
+		t.Run("fail-on/"+c.name, func(t *testing.T) {
+			args := append([]string{"diff", "--base", "main", "--head", "review"}, c.args...)
+			res := run(t, g.Dir, args...)
+			if res.code != c.code {
+				t.Fatalf("%v: exit %d, want %d; stderr:\n%s", c.args, res.code, c.code, res.stderr)
+			}
+			if res.stderr != "" {
+				t.Errorf("stderr: %s", res.stderr)
+			}
+		})
+	}
+	t.Run("fail-on/unknown", func(t *testing.T) {
+		res := run(t, g.Dir, "diff", "--base", "main", "--fail-on", "internet")
+		want := "netdep: --fail-on: unknown risk class \"internet\" (expected external, egress-external, cross-namespace, sensitive or any)\nRun 'netdep diff --help' for usage.\n"
+		if res.code != 2 || res.stderr != want {
+			t.Errorf("exit %d, stderr:\n%s\nwant:\n%s", res.code, res.stderr, want)
+		}
+	})
+}
+
+// TestDiffCleanHead: without --head, a clean working tree is HEAD and is
+// named by its commit; "working tree" only once something is uncommitted.
+func TestDiffCleanHead(t *testing.T) {
+	g := reviewRepo(t)
+	res := run(t, g.Dir, "diff", "--base", "main")
+	if res.code != 1 || !strings.HasPrefix(g.Scrub(res.stdout), "netdep diff main (<commit 1>) -> HEAD (<commit 2>)\n") {
+		t.Errorf("clean: exit %d\n%s%s", res.code, g.Scrub(res.stdout), res.stderr)
+	}
+	g.Write("teams/vault.yaml", rvVault+"  audit:\n    ports: {http: 8080}\n")
+	res = run(t, g.Dir, "diff", "--base", "main")
+	if res.code != 1 || !strings.HasPrefix(g.Scrub(res.stdout), "netdep diff main (<commit 1>) -> working tree\n") {
+		t.Errorf("dirty: exit %d\n%s%s", res.code, g.Scrub(res.stdout), res.stderr)
+	}
+}

@@ -77,8 +77,8 @@ func TestDiffCommittedTree(t *testing.T) {
 					t.Errorf("the widened port is not in the report:\n%s", res.stdout)
 				}
 				if format == "text" {
-					if !containsFlow(res.stdout, "+", "storefront/frontend", "storefront/cart", "TCP/9090") {
-						t.Errorf("no added flow storefront/frontend -> storefront/cart TCP/9090:\n%s", res.stdout)
+					if !containsFlow(res.stdout, "+", "storefront/frontend", "storefront/cart", "9090/TCP") {
+						t.Errorf("no added flow storefront/frontend -> storefront/cart 9090/TCP:\n%s", res.stdout)
 					}
 					if !strings.Contains(res.stdout, shopTree) {
 						t.Errorf("the report does not name the stale tree:\n%s", res.stdout)
@@ -190,7 +190,7 @@ func TestDiffStaleSpecs(t *testing.T) {
 	if res.stderr != want {
 		t.Errorf("stderr:\n%s\nwant:\n%s", res.stderr, want)
 	}
-	for _, s := range []string{"STALE TREE: examples/shop/netpol", "dev      no change", "changed  base/storefront/cart.yaml"} {
+	for _, s := range []string{"STALE TREE: examples/shop/netpol", "dev, prod, staging  no change", "changed  base/storefront/cart.yaml"} {
 		if !strings.Contains(res.stdout, s) {
 			t.Errorf("stdout does not hold %q:\n%s", s, res.stdout)
 		}

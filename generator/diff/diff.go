@@ -39,6 +39,13 @@ type Report struct {
 	// tree. A stale tree is a change in itself: what the head enforces is
 	// not what its dependency files declare.
 	Stale *TreeReport
+	// Sensitive are the namespaces whose new inbound flows are a risk
+	// (FlagRisks), sorted.
+	Sensitive []string
+	// Warnings are things a reviewer should know that no flow shows: a
+	// renamed service whose default selector follows its name. Each
+	// starts with the dependency-file position it is about.
+	Warnings []string
 }
 
 // EnvReport is the change in one environment.
@@ -160,6 +167,7 @@ func Compare(base, head Input) (*Report, error) {
 		}
 		er.FlowsAdded, er.FlowsRemoved = fc.added, fc.removed
 		er.OneSidedAdded, er.OneSidedRemoved = fc.oneAdded, fc.oneRemoved
+		attribute(&er, base, head)
 		// ClusterNetworkPolicies are cluster-scoped: listed first, by name.
 		if er.Objects, err = clusterObjectChanges(cnps[0], cnps[1]); err != nil {
 			return nil, fmt.Errorf("environment %s: %w", EnvDisplay(env), err)
@@ -171,6 +179,8 @@ func Compare(base, head Input) (*Report, error) {
 		er.Objects = append(er.Objects, npChanges...)
 		r.Environments = append(r.Environments, er)
 	}
+	r.FlagRisks(nil)
+	r.Warnings = renameWarnings(base.Spec, head.Spec)
 	return r, nil
 }
 

@@ -73,11 +73,11 @@ func TestPortsString(t *testing.T) {
 		ports []Port
 		want  string
 	}{
-		{[]Port{{"TCP", 8080, 0}}, "TCP/8080"},
-		{[]Port{{"TCP", 8080, 0}, {"TCP", 9000, 9100}, {"UDP", 53, 0}}, "TCP/8080, TCP/9000-9100, UDP/53"},
+		{[]Port{{"TCP", 8080, 0}}, "8080/TCP"},
+		{[]Port{{"TCP", 8080, 0}, {"TCP", 9000, 9100}, {"UDP", 53, 0}}, "8080/TCP, 9000-9100/TCP, 53/UDP"},
 		{[]Port{{"TCP", 1, 65535}, {"UDP", 1, 65535}, {"SCTP", 1, 65535}}, "any"},
-		{[]Port{{"TCP", 1, 65535}}, "TCP/any"},
-		{[]Port{{"TCP", 1, 442}, {"TCP", 444, 65535}, {"UDP", 1, 65535}, {"SCTP", 1, 65535}}, "any except TCP/443"},
+		{[]Port{{"TCP", 1, 65535}}, "any/TCP"},
+		{[]Port{{"TCP", 1, 442}, {"TCP", 444, 65535}, {"UDP", 1, 65535}, {"SCTP", 1, 65535}}, "any except 443/TCP"},
 	}
 	for _, c := range cases {
 		if got := PortsString(c.ports); got != c.want {
@@ -117,7 +117,7 @@ func TestFlows(t *testing.T) {
 			name:  "new port",
 			base:  shop,
 			head:  strings.Replace(shop, "{http: 8080}", "{http: 8081}", 1),
-			added: []string{"shop/web -> shop/api TCP/8081"}, remove: []string{"shop/web -> shop/api TCP/8080"},
+			added: []string{"shop/web -> shop/api 8081/TCP"}, remove: []string{"shop/web -> shop/api 8080/TCP"},
 		},
 		{
 			// New labels on both the callee and its caller's rule: the
@@ -130,7 +130,7 @@ func TestFlows(t *testing.T) {
 			name:  "dns to a raw peer",
 			base:  shop,
 			head:  strings.Replace(shop, "calls: [api:http]", "calls: [api:http, {namespace: tools, selector: {app: proxy}, ports: [3128]}]", 1),
-			added: []string{"shop/web -> tools/(pods app=proxy) TCP/3128"},
+			added: []string{"shop/web -> tools/(pods app=proxy) 3128/TCP"},
 		},
 		{
 			name: "ingress isolation dropped",

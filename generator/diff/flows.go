@@ -86,18 +86,21 @@ type Port struct {
 	EndPort  int32
 }
 
+// String is the port as every netdep report writes it (schema.Port,
+// eval.PortRange, explain, graph): "8080/TCP", "9000-9100/TCP", and
+// "any/TCP" for every port of the protocol.
 func (p Port) String() string {
 	switch {
 	case p.Port == eval.MinPort && p.EndPort == eval.MaxPort:
-		return p.Protocol + "/any"
+		return "any/" + p.Protocol
 	case p.EndPort > 0:
-		return p.Protocol + "/" + strconv.Itoa(int(p.Port)) + "-" + strconv.Itoa(int(p.EndPort))
+		return strconv.Itoa(int(p.Port)) + "-" + strconv.Itoa(int(p.EndPort)) + "/" + p.Protocol
 	}
-	return p.Protocol + "/" + strconv.Itoa(int(p.Port))
+	return strconv.Itoa(int(p.Port)) + "/" + p.Protocol
 }
 
-// PortsString joins ports: "TCP/8080, UDP/53"; "any" for every port of every
-// protocol, and "any except TCP/53, UDP/53" when that is shorter.
+// PortsString joins ports: "8080/TCP, 53/UDP"; "any" for every port of every
+// protocol, and "any except 53/TCP, 53/UDP" when that is shorter.
 func PortsString(ps []Port) string {
 	set := fromPorts(ps)
 	if set.IsAll() {
@@ -122,6 +125,19 @@ func joinPorts(ps []Port) string {
 type Flow struct {
 	From, To Endpoint
 	Ports    []Port
+	// Before and After are, for a connection (Direction ""), every port
+	// From may open to To on the base and on the head: a flow whose both
+	// are non-empty is a change of an existing connection (a port moved,
+	// a range widened or narrowed), not a new or a gone one.
+	Before, After []Port
+	// Sources are the dependency-file lines whose rules allow the flow's
+	// ports on the side that allows them (the head for an added flow, the
+	// base for a removed one), sorted; Origin says why there is none.
+	Sources []schema.Pos
+	Origin  string
+	// Risks are the risk classes an added flow falls in (Report.FlagRisks),
+	// sorted.
+	Risks []Risk
 	// Direction is "" for a connection (both ends' policies allow it), or
 	// Ingress or Egress for a flow only that direction allows
 	// (EnvReport.OneSidedAdded): To's ingress admits it but From's egress
@@ -199,9 +215,13 @@ func flowChanges(specs [2]*schema.Spec, env string, pols [2][]*networkingv1.Netw
 		}
 	}
 	var fs flowSets
-	add := func(list *[]Flow, s, d int, ps eval.PortSet, dir Direction) {
+	add := func(list *[]Flow, s, d int, ps eval.PortSet, dir Direction, cb, ch eval.PortSet) {
 		if !ps.IsEmpty() {
-			*list = append(*list, Flow{From: u.eps[s], To: u.eps[d], Ports: toPorts(ps), Direction: dir})
+			f := Flow{From: u.eps[s], To: u.eps[d], Ports: toPorts(ps), Direction: dir}
+			if dir == "" {
+				f.Before, f.After = toPorts(cb), toPorts(ch)
+			}
+			*list = append(*list, f)
 		}
 	}
 	for s := range u.eps {
@@ -217,12 +237,12 @@ func flowChanges(specs [2]*schema.Spec, env string, pols [2][]*networkingv1.Netw
 				continue
 			}
 			cb, ch := ib.Intersect(eb), ih.Intersect(eh)
-			add(&fs.added, s, d, ch.Subtract(cb), "")
-			add(&fs.removed, s, d, cb.Subtract(ch), "")
-			add(&fs.oneAdded, s, d, ih.Subtract(ib).Subtract(ch), Ingress)
-			add(&fs.oneAdded, s, d, eh.Subtract(eb).Subtract(ch), Egress)
-			add(&fs.oneRemoved, s, d, ib.Subtract(ih).Subtract(cb), Ingress)
-			add(&fs.oneRemoved, s, d, eb.Subtract(eh).Subtract(cb), Egress)
+			add(&fs.added, s, d, ch.Subtract(cb), "", cb, ch)
+			add(&fs.removed, s, d, cb.Subtract(ch), "", cb, ch)
+			add(&fs.oneAdded, s, d, ih.Subtract(ib).Subtract(ch), Ingress, cb, ch)
+			add(&fs.oneAdded, s, d, eh.Subtract(eb).Subtract(ch), Egress, cb, ch)
+			add(&fs.oneRemoved, s, d, ib.Subtract(ih).Subtract(cb), Ingress, cb, ch)
+			add(&fs.oneRemoved, s, d, eb.Subtract(eh).Subtract(cb), Egress, cb, ch)
 		}
 	}
 	return fs, nil

@@ -21,6 +21,17 @@ type (
 		Environments []jsonEnv `json:"environments"`
 		// StaleTree is present only when the head's committed tree is stale.
 		StaleTree *jsonStale `json:"staleTree,omitempty"`
+		// Risk counts the distinct added flows per risk class, every
+		// class present.
+		Risk []jsonRisk `json:"risk"`
+		// Sensitive are the namespaces given as sensitive, when any.
+		Sensitive []string `json:"sensitive,omitempty"`
+		// Warnings are present only when there are any.
+		Warnings []string `json:"warnings,omitempty"`
+	}
+	jsonRisk struct {
+		Class string `json:"class"`
+		Flows int    `json:"flows"`
 	}
 	jsonSide struct {
 		Ref    string `json:"ref"`
@@ -33,8 +44,11 @@ type (
 		Files   []jsonFile `json:"files"`
 	}
 	jsonEnv struct {
-		Name     string       `json:"name"`
-		Changed  bool         `json:"changed"`
+		Name    string `json:"name"`
+		Changed bool   `json:"changed"`
+		// SameAs names the first environment whose changes are identical,
+		// when there is one.
+		SameAs   string       `json:"sameAs,omitempty"`
 		Summary  jsonSummary  `json:"summary"`
 		Flows    jsonFlows    `json:"flows"`
 		Policies []jsonObject `json:"policies"`
@@ -45,6 +59,9 @@ type (
 		PoliciesAdded   int `json:"policiesAdded"`
 		PoliciesRemoved int `json:"policiesRemoved"`
 		PoliciesChanged int `json:"policiesChanged"`
+		// FlowsChanged counts the connections whose ports changed on both
+		// sides (also counted in flowsAdded or flowsRemoved).
+		FlowsChanged int `json:"flowsChanged"`
 		// Present only when not zero.
 		OneSidedAdded   int `json:"oneSidedAdded,omitempty"`
 		OneSidedRemoved int `json:"oneSidedRemoved,omitempty"`
@@ -64,6 +81,16 @@ type (
 		To        jsonEndpoint `json:"to"`
 		Ports     []jsonPort   `json:"ports"`
 		Direction string       `json:"direction,omitempty"`
+		// Before and After are the connection's ports on each side,
+		// present when it exists on both (a change of its ports).
+		Before []jsonPort `json:"before,omitempty"`
+		After  []jsonPort `json:"after,omitempty"`
+		// Sources are the dependency-file lines causing the flow; Origin
+		// says why there are none ("dns", "isolation", "tree",
+		// "unknown").
+		Sources []string `json:"sources"`
+		Origin  string   `json:"origin,omitempty"`
+		Risks   []string `json:"risks,omitempty"`
 	}
 	jsonEndpoint struct {
 		Kind      string            `json:"kind"`
@@ -111,13 +138,25 @@ func WriteJSON(w io.Writer, r *Report) error {
 		Head:         jsonSide{r.Head.Ref, r.Head.Commit, r.Head.Tree},
 		Changed:      r.Changed(),
 		Environments: []jsonEnv{},
+		Sensitive:    r.Sensitive,
+		Warnings:     r.Warnings,
+	}
+	for _, c := range r.RiskCounts() {
+		doc.Risk = append(doc.Risk, jsonRisk{string(c.Risk), c.Flows})
+	}
+	sameAs := map[string]string{}
+	for _, g := range r.groups() {
+		for _, n := range g.Names[1:] {
+			sameAs[n] = g.Names[0]
+		}
 	}
 	for i := range r.Environments {
 		e := &r.Environments[i]
+		changed, _, _ := flowLines(e)
 		je := jsonEnv{
 			Name:    e.Name,
 			Changed: e.Changed(),
-			Summary: jsonSummary{len(e.FlowsAdded), len(e.FlowsRemoved), e.Count(Added), e.Count(Removed), e.Count(Changed), len(e.OneSidedAdded), len(e.OneSidedRemoved)},
+			Summary: jsonSummary{len(e.FlowsAdded), len(e.FlowsRemoved), e.Count(Added), e.Count(Removed), e.Count(Changed), len(changed), len(e.OneSidedAdded), len(e.OneSidedRemoved)},
 			Flows:   jsonFlows{Added: jsonFlowList(e.FlowsAdded), Removed: jsonFlowList(e.FlowsRemoved)},
 		}
 		if len(e.OneSidedAdded)+len(e.OneSidedRemoved) > 0 {
@@ -126,6 +165,9 @@ func WriteJSON(w io.Writer, r *Report) error {
 		je.Policies = []jsonObject{}
 		for _, o := range e.Objects {
 			je.Policies = append(je.Policies, jsonObject{string(o.Action), o.Kind, o.Namespace, o.Name, o.Source, o.Diff})
+		}
+		if e.Changed() {
+			je.SameAs = sameAs[e.Name]
 		}
 		doc.Environments = append(doc.Environments, je)
 	}
@@ -143,11 +185,26 @@ func WriteJSON(w io.Writer, r *Report) error {
 func jsonFlowList(fs []Flow) []jsonFlow {
 	out := make([]jsonFlow, 0, len(fs))
 	for _, f := range fs {
-		jf := jsonFlow{From: jsonEndpointOf(f.From), To: jsonEndpointOf(f.To), Ports: []jsonPort{}, Direction: string(f.Direction)}
-		for _, p := range f.Ports {
-			jf.Ports = append(jf.Ports, jsonPort{p.Protocol, p.Port, p.EndPort})
+		jf := jsonFlow{From: jsonEndpointOf(f.From), To: jsonEndpointOf(f.To), Ports: jsonPorts(f.Ports), Direction: string(f.Direction),
+			Sources: []string{}, Origin: f.Origin}
+		if changedConnection(f) {
+			jf.Before, jf.After = jsonPorts(f.Before), jsonPorts(f.After)
+		}
+		for _, p := range f.Sources {
+			jf.Sources = append(jf.Sources, p.String())
+		}
+		for _, k := range f.Risks {
+			jf.Risks = append(jf.Risks, string(k))
 		}
 		out = append(out, jf)
+	}
+	return out
+}
+
+func jsonPorts(ps []Port) []jsonPort {
+	out := make([]jsonPort, 0, len(ps))
+	for _, p := range ps {
+		out = append(out, jsonPort{p.Protocol, p.Port, p.EndPort})
 	}
 	return out
 }

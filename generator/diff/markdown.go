@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"html"
 	"io"
+	"slices"
 	"strings"
 )
 
@@ -62,30 +63,40 @@ func WriteMarkdown(w io.Writer, r *Report, o MarkdownOptions) error {
 		}
 		fmt.Fprintf(&b, ">\n> %s\n\n", strings.Join(names, ", "))
 	}
-	b.WriteString("| environment | flows added | flows removed | policies added | policies removed | policies changed |\n")
-	b.WriteString("| --- | ---: | ---: | ---: | ---: | ---: |\n")
-	for i := range r.Environments {
-		e := &r.Environments[i]
-		fmt.Fprintf(&b, "| %s | %s | %s | %d | %d | %d |\n", mdEnv(e.Name),
-			mdCount(len(e.FlowsAdded), len(e.OneSidedAdded)), mdCount(len(e.FlowsRemoved), len(e.OneSidedRemoved)),
-			e.Count(Added), e.Count(Removed), e.Count(Changed))
+	groups := r.groups()
+	b.WriteString("| environments | flows added | flows removed | flows changed | policies added | policies removed | policies changed |\n")
+	b.WriteString("| --- | ---: | ---: | ---: | ---: | ---: | ---: |\n")
+	for _, g := range groups {
+		e := g.Env
+		changed, added, removed := flowLines(e)
+		fmt.Fprintf(&b, "| %s | %s | %s | %d | %d | %d | %d |\n", g.title(mdEnv),
+			mdCount(len(added)-len(e.OneSidedAdded), len(e.OneSidedAdded)), mdCount(len(removed)-len(e.OneSidedRemoved), len(e.OneSidedRemoved)),
+			len(changed), e.Count(Added), e.Count(Removed), e.Count(Changed))
+	}
+	if risk := r.riskSummary(); risk == "none" {
+		b.WriteString("\nRisk: none.\n")
+	} else {
+		fmt.Fprintf(&b, "\n> [!CAUTION]\n> **Risk:** %s.\n", risk)
+	}
+	for _, w := range r.Warnings {
+		fmt.Fprintf(&b, "\n> [!WARNING]\n> %s\n", mdText(w))
 	}
 
 	// Diffs get up to half of what is left when flows need the rest.
 	var blocks [][]string
 	diffSize := 0
-	// A change to the base shows in every environment: its diff is shown
-	// once, later environments point back to it.
+	// A change to the base shows in environments that differ in their
+	// overlays: its diff is shown once, later groups point back to it.
 	seen := map[string]string{}
-	for i := range r.Environments {
+	for _, g := range groups {
 		var bs []string
-		for _, ob := range r.Environments[i].Objects {
+		for _, ob := range g.Env.Objects {
 			key := string(ob.Action) + ":" + ob.Diff
 			s := ""
 			if first, ok := seen[key]; ok {
-				s = fmt.Sprintf("- %s <code>%s</code>: the same diff as in %s\n", ob.Action, html.EscapeString(ob.ID()), mdEnv(first))
+				s = fmt.Sprintf("- %s <code>%s</code>: the same diff as in %s\n", ob.Action, html.EscapeString(ob.ID()), first)
 			} else {
-				seen[key] = r.Environments[i].Name
+				seen[key] = g.title(mdEnv)
 				s = mdObject(ob)
 			}
 			bs = append(bs, s)
@@ -97,51 +108,31 @@ func WriteMarkdown(w io.Writer, r *Report, o MarkdownOptions) error {
 	flowLimit := b.Len() + room - min(diffSize, room/2)
 
 	var totalFlows, shownFlows int
-	// Environments often change alike (a base change shows in all of
-	// them): later ones point back instead of repeating.
-	seenFlows := map[string]string{}
-	for i := range r.Environments {
-		e := &r.Environments[i]
-		added, removed := merged(e.FlowsAdded, e.OneSidedAdded), merged(e.FlowsRemoved, e.OneSidedRemoved)
-		n := len(added) + len(removed)
+	for _, g := range groups {
+		e := g.Env
+		changed, added, removed := flowLines(e)
+		lines := slices.Concat(changed, added, removed)
+		n := len(lines)
 		if n == 0 {
 			continue
 		}
-		key := flowsKey(e)
-		if first, ok := seenFlows[key]; ok {
-			line := fmt.Sprintf("\n#### Flows in %s\n\nThe same as in %s.\n", mdEnv(e.Name), mdEnv(first))
-			if b.Len()+len(line) <= flowLimit {
-				b.WriteString(line)
-			}
-			continue
-		}
-		seenFlows[key] = e.Name
 		totalFlows += n
-		head := fmt.Sprintf("\n#### Flows in %s\n\n| | from | to | ports |\n| --- | --- | --- | --- |\n", mdEnv(e.Name))
+		head := fmt.Sprintf("\n#### Flows in %s\n\n| | from | to | ports | from line | risk |\n| --- | --- | --- | --- | --- | --- |\n", g.title(mdEnv))
 		if b.Len()+len(head) > flowLimit {
 			continue
 		}
 		b.WriteString(head)
 		shown := 0
-		for _, part := range []struct {
-			sign  string
-			flows []Flow
-		}{{"+", added}, {"-", removed}} {
-			for _, f := range part.flows {
-				sign := part.sign
-				row := fmt.Sprintf("| %s | `%s` | `%s` | %s%s |\n", sign, f.From, f.To, PortsString(f.Ports), f.Direction.suffix())
-				if b.Len()+len(row) > flowLimit {
-					break
-				}
-				b.WriteString(row)
-				shown++
+		for _, l := range lines {
+			row := fmt.Sprintf("| %s | `%s` | `%s` | %s | %s | %s |\n", l.Sign, l.From, l.To, l.portsText("→"), mdSource(l), l.risksText())
+			if b.Len()+len(row) > flowLimit {
+				break
 			}
-			if shown < len(added) {
-				break // keep the added ones together
-			}
+			b.WriteString(row)
+			shown++
 		}
 		if shown < n {
-			fmt.Fprintf(&b, "\n_%d more %s in %s not shown._\n", n-shown, plural(n-shown, "flow", "flows"), mdEnv(e.Name))
+			fmt.Fprintf(&b, "\n_%d more %s in %s not shown._\n", n-shown, plural(n-shown, "flow", "flows"), g.title(mdEnv))
 		} else {
 			if l := oneSidedLegend(e); l != "" {
 				b.WriteString("\n_" + l + "._\n")
@@ -157,23 +148,13 @@ func WriteMarkdown(w io.Writer, r *Report, o MarkdownOptions) error {
 	}
 
 	var totalObjects, shownObjects int
-	seenObjects := map[string]string{}
-	for i := range r.Environments {
-		e := &r.Environments[i]
+	for i, g := range groups {
+		e := g.Env
 		if len(e.Objects) == 0 {
 			continue
 		}
-		key := objectsKey(e)
-		if first, ok := seenObjects[key]; ok {
-			line := fmt.Sprintf("\n#### Policies in %s\n\nThe same changes as in %s.\n", mdEnv(e.Name), mdEnv(first))
-			if b.Len()+len(line) <= limit-footerReserve {
-				b.WriteString(line)
-			}
-			continue
-		}
-		seenObjects[key] = e.Name
 		totalObjects += len(e.Objects)
-		head := fmt.Sprintf("\n#### Policies in %s\n\n", mdEnv(e.Name))
+		head := fmt.Sprintf("\n#### Policies in %s\n\n", g.title(mdEnv))
 		if b.Len()+len(head) > limit-footerReserve {
 			continue
 		}
@@ -196,8 +177,7 @@ func WriteMarkdown(w io.Writer, r *Report, o MarkdownOptions) error {
 		}
 	}
 
-	// Counted once per distinct environment: one that repeats another
-	// points back to it and leaves out nothing of its own.
+	// Counted once per group of environments with identical changes.
 	var left []string
 	if shownFlows < totalFlows {
 		left = append(left, fmt.Sprintf("%d of %d flows", totalFlows-shownFlows, totalFlows))
@@ -250,7 +230,8 @@ func flowsKey(e *EnvReport) string {
 	var b strings.Builder
 	for _, part := range [][]Flow{e.FlowsAdded, e.FlowsRemoved, e.OneSidedAdded, e.OneSidedRemoved} {
 		for _, f := range part {
-			fmt.Fprintf(&b, "%s>%s:%s%s\n", f.From, f.To, PortsString(f.Ports), f.Direction.suffix())
+			fmt.Fprintf(&b, "%s>%s:%s%s %s>%s %v %s %v\n", f.From, f.To, PortsString(f.Ports), f.Direction.suffix(),
+				PortsString(f.Before), PortsString(f.After), f.Sources, f.Origin, f.Risks)
 		}
 		b.WriteString("--\n")
 	}
@@ -263,4 +244,32 @@ func objectsKey(e *EnvReport) string {
 		fmt.Fprintf(&b, "%s %s\n%s\x00", o.Action, o.ID(), o.Diff)
 	}
 	return b.String()
+}
+
+// mdSource is a flow's source cell: the dependency-file lines as code.
+func mdSource(l flowLine) string {
+	if len(l.Sources) == 0 || l.Origin == OriginTree {
+		return "_" + l.sourceText() + "_"
+	}
+	pos := make([]string, len(l.Sources))
+	for i, p := range l.Sources {
+		pos[i] = "`" + p.String() + "`"
+	}
+	s := strings.Join(pos, ", ")
+	if l.Was {
+		s = "was " + s
+	}
+	switch l.Origin {
+	case OriginDNS:
+		s += " (cluster DNS)"
+	case OriginIsolation:
+		s += " (namespace isolation changed)"
+	}
+	return s
+}
+
+// mdText escapes what markdown would read as markup in a sentence that
+// quotes code with backticks.
+func mdText(s string) string {
+	return strings.NewReplacer("<", "&lt;", ">", "&gt;", "|", "\\|").Replace(s)
 }

@@ -20,11 +20,21 @@ func picture(e *EnvReport) []byte {
 		return nil
 	}
 	edges := make([]graph.ChangedEdge, 0, n)
+	changed, _, _ := flowLines(e)
+	// A connection whose ports changed is one edge labelled as the table
+	// shows it ("8080/TCP → 8080-8081/TCP"), green when it gains ports.
+	for _, l := range changed {
+		gains := !fromPorts(l.After).Subtract(fromPorts(l.Before)).IsEmpty()
+		edges = append(edges, graph.ChangedEdge{From: node(l.From), To: node(l.To), Ports: []string{l.portsText("→")}, Removed: !gains})
+	}
 	for _, part := range []struct {
 		flows   []Flow
 		removed bool
 	}{{e.FlowsAdded, false}, {e.FlowsRemoved, true}} {
 		for _, f := range part.flows {
+			if changedConnection(f) {
+				continue
+			}
 			ports := make([]string, len(f.Ports))
 			for i, p := range f.Ports {
 				ports[i] = p.String()

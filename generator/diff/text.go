@@ -77,19 +77,6 @@ func shortHash(h string) string {
 	return h
 }
 
-// envSummary is "+2 -1 flows, +1 -0 ~2 policies" or "no change".
-func envSummary(e *EnvReport) string {
-	if !e.Changed() {
-		return "no change"
-	}
-	one := ""
-	if n, m := len(e.OneSidedAdded), len(e.OneSidedRemoved); n+m > 0 {
-		one = fmt.Sprintf(", one-sided +%d -%d", n, m)
-	}
-	return fmt.Sprintf("flows +%d -%d%s, policies +%d -%d ~%d",
-		len(e.FlowsAdded), len(e.FlowsRemoved), one, e.Count(Added), e.Count(Removed), e.Count(Changed))
-}
-
 // WriteText writes r for a terminal or a CI log: a summary line per
 // environment, then per changed environment its flows, its changed objects
 // and their diffs.
@@ -116,26 +103,36 @@ func WriteText(w io.Writer, r *Report, o TextOptions) error {
 		}
 		t.line("")
 	}
+	groups := r.groups()
 	width := 0
-	for i := range r.Environments {
-		width = max(width, len(EnvDisplay(r.Environments[i].Name)))
+	for _, g := range groups {
+		width = max(width, len(g.title(EnvDisplay)))
 	}
-	for i := range r.Environments {
-		e := &r.Environments[i]
-		t.line("  %-*s  %s", width, EnvDisplay(e.Name), envSummary(e))
+	for _, g := range groups {
+		t.line("  %-*s  %s", width, g.title(EnvDisplay), groupSummary(g.Env))
+	}
+	t.line("risk: %s", r.riskSummary())
+	for _, w := range r.Warnings {
+		t.line("%s", t.paint(ansiRed, "warning: "+w))
 	}
 	// A change to the base shows in every environment: print its diff
 	// once.
 	seen := map[string]string{}
-	for i := range r.Environments {
-		e := &r.Environments[i]
+	for _, g := range groups {
+		e := g.Env
 		if !e.Changed() {
 			continue
 		}
 		t.line("")
-		t.line("%s", t.paint(ansiBold, "=== environment "+EnvDisplay(e.Name)))
-		t.flows("flows added", "+", ansiGreen, e.FlowsAdded, e.OneSidedAdded)
-		t.flows("flows removed", "-", ansiRed, e.FlowsRemoved, e.OneSidedRemoved)
+		word := "environment "
+		if len(g.Names) > 1 {
+			word = "environments "
+		}
+		t.line("%s", t.paint(ansiBold, "=== "+word+g.title(EnvDisplay)))
+		changed, added, removed := flowLines(e)
+		t.flows("flows changed", ansiCyan, changed)
+		t.flows("flows added", ansiGreen, added)
+		t.flows("flows removed", ansiRed, removed)
 		if l := oneSidedLegend(e); l != "" {
 			t.line("%s", l)
 		}
@@ -187,19 +184,25 @@ func merged(conns, oneSided []Flow) []Flow {
 	return fs
 }
 
-func (t *textWriter) flows(title, sign, code string, conns, oneSided []Flow) {
-	fs := merged(conns, oneSided)
-	if len(fs) == 0 {
+// flows writes one list of flows: sign, ends, ports, then where each comes
+// from and its risks.
+func (t *textWriter) flows(title, code string, ls []flowLine) {
+	if len(ls) == 0 {
 		return
 	}
 	t.line("%s:", title)
-	wf, wt := 0, 0
-	for _, f := range fs {
-		wf = max(wf, len(f.From.String()))
-		wt = max(wt, len(f.To.String()))
+	wf, wt, wp := 0, 0, 0
+	for _, l := range ls {
+		wf = max(wf, len(l.From.String()))
+		wt = max(wt, len(l.To.String()))
+		wp = max(wp, len(l.portsText("->")))
 	}
-	for _, f := range fs {
-		t.line("%s", t.paint(code, fmt.Sprintf("  %s %-*s -> %-*s  %s%s", sign, wf, f.From, wt, f.To, PortsString(f.Ports), f.Direction.suffix())))
+	for _, l := range ls {
+		s := fmt.Sprintf("  %s %-*s -> %-*s  %-*s  %s", l.Sign, wf, l.From, wt, l.To, wp, l.portsText("->"), l.sourceText())
+		if r := l.risksText(); r != "" {
+			s += "  [risk: " + r + "]"
+		}
+		t.line("%s", t.paint(code, strings.TrimRight(s, " ")))
 	}
 }
 

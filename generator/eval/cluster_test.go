@@ -130,7 +130,7 @@ func TestClusterExplain(t *testing.T) {
 		t.Errorf("169.254.169.253 reachable on %s, want all", ps)
 	}
 	// Reachability agrees with Explain on the named port rule: shop/b
-	// reaches pay/a (http=80) on TCP/80 only.
+	// reaches pay/a (http=80) on 80/TCP only.
 	if got := reach.Ports(podEP(t, e, "shop/b"), podEP(t, e, "pay/a")).String(); got != "80/TCP" {
 		t.Errorf("shop/b -> pay/a: %s, want 80/TCP", got)
 	}

@@ -248,3 +248,19 @@ func reroot(p, from, to string) string {
 	}
 	return p
 }
+
+// Clean reports whether the working tree holds exactly what HEAD does: no
+// tracked file modified, staged or deleted, and no untracked file that
+// .gitignore does not ignore. A clean working tree is HEAD, and reports name
+// it by its commit.
+func (r *Repo) Clean() (bool, error) {
+	wt, err := r.repo.Worktree()
+	if err != nil {
+		return false, fmt.Errorf("reading the working tree: %w", err)
+	}
+	st, err := wt.Status()
+	if err != nil {
+		return false, fmt.Errorf("reading the working tree's status: %w", err)
+	}
+	return st.IsClean(), nil
+}

@@ -29,7 +29,7 @@ func (e Endpoint) id() string {
 // ChangedEdge is one edge a change adds or removes.
 type ChangedEdge struct {
 	From, To Endpoint
-	// Ports label the edge ("TCP/8080"), as the diff prints them.
+	// Ports label the edge ("8080/TCP"), as the diff prints them.
 	Ports   []string
 	Removed bool
 }

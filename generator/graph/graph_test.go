@@ -18,15 +18,15 @@ func checkGolden(t *testing.T, name string, got []byte) {
 func sampleChanges() []ChangedEdge {
 	return []ChangedEdge{
 		{From: Endpoint{Kind: Service, Namespace: "storefront", Name: "frontend", Managed: true},
-			To: Endpoint{Kind: Service, Namespace: "storefront", Name: "cart", Managed: true}, Ports: []string{"TCP/7070"}},
+			To: Endpoint{Kind: Service, Namespace: "storefront", Name: "cart", Managed: true}, Ports: []string{"7070/TCP"}},
 		{From: Endpoint{Kind: Service, Namespace: "storefront", Name: "frontend", Managed: true},
-			To: Endpoint{Kind: Service, Namespace: "catalog", Name: "search", Managed: true}, Ports: []string{"TCP/9200"}, Removed: true},
+			To: Endpoint{Kind: Service, Namespace: "catalog", Name: "search", Managed: true}, Ports: []string{"9200/TCP"}, Removed: true},
 		{From: Endpoint{Kind: Service, Namespace: "payments", Name: "payment", Managed: true},
-			To: Endpoint{Kind: CIDR, Name: "198.51.100.0/25"}, Ports: []string{"TCP/443"}},
+			To: Endpoint{Kind: CIDR, Name: "198.51.100.0/25"}, Ports: []string{"443/TCP"}},
 		{From: Endpoint{Kind: Unmanaged, Namespace: "monitoring", Name: "prometheus"},
-			To: Endpoint{Kind: Service, Namespace: "storefront", Name: "frontend", Managed: true}, Ports: []string{"TCP/9090"}},
+			To: Endpoint{Kind: Service, Namespace: "storefront", Name: "frontend", Managed: true}, Ports: []string{"9090/TCP"}},
 		{From: Endpoint{Kind: Selector, Namespace: "storefront", Name: "(other pods)", Managed: true},
-			To: Endpoint{Kind: Service, Namespace: "storefront", Name: "cart", Managed: true}, Ports: []string{"TCP/7070", "UDP/53"}, Removed: true},
+			To: Endpoint{Kind: Service, Namespace: "storefront", Name: "cart", Managed: true}, Ports: []string{"7070/TCP", "53/UDP"}, Removed: true},
 	}
 }
 

@@ -18,13 +18,16 @@ import (
 )
 
 type diffOptions struct {
-	out      string
-	base     string
-	head     string
-	format   *formatFlag
-	color    string
-	exitCode bool
-	source   *sourcePrefixFlag
+	out       string
+	base      string
+	head      string
+	format    *formatFlag
+	color     string
+	exitCode  bool
+	source    *sourcePrefixFlag
+	failOn    []string
+	risks     []diff.Risk
+	sensitive []string
 }
 
 // NewDiffCommand builds `netdep diff`.
@@ -53,7 +56,21 @@ Where a revision commits the generated tree (--out, else PATH/netpol, else
 ./netpol), its policies are read from that tree, so a hand edit of the tree
 shows; a flow only one direction allows is marked (ingress only) or (egress
 only). A head tree that is not what generate writes for the head's
-dependency files is reported as stale, and exits 1.`,
+dependency files is reported as stale, and exits 1.
+
+Every added or removed flow names the dependency-file line causing it
+(file:line), or says why none does (the cluster DNS, a namespace's isolation,
+a committed tree that is stale or hand-edited). Added flows are flagged by
+risk class, and a summary line counts them:
+
+  external         a new flow from addresses outside the cluster
+  egress-external  new egress to addresses outside the cluster
+  cross-namespace  a new flow between pods of two namespaces
+  sensitive        a new flow into a --sensitive namespace
+
+--fail-on CLASS,... (or any) exits 3 when an added flow of a chosen class
+appears, whatever --exit-code says. Exit codes: 0 nothing differs, 1 something
+differs, 2 error, 3 a --fail-on risk appears.`,
 		Example: `  # CI: refuse a stale committed tree
   netdep diff examples/shop --out examples/shop/netpol
 
@@ -61,21 +78,27 @@ dependency files is reported as stale, and exits 1.`,
   netdep diff --base origin/main
 
   # a pull-request comment, without failing the job on changes
-  netdep diff --base origin/main -o markdown --exit-code=false`,
+  netdep diff --base origin/main -o markdown --exit-code=false
+
+  # fail CI on new traffic from outside the cluster or into payments
+  netdep diff --base origin/main --fail-on external,sensitive --sensitive payments`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := o.validate(cmd); err != nil {
 				return err
 			}
 			color := o.useColor(streams.Out)
-			var changed bool
+			var changed, risky bool
 			var err error
 			if o.base == "" {
 				changed, err = o.runStale(args, streams, color)
 			} else {
-				changed, err = o.runCompare(cmd, args, streams, color)
+				changed, risky, err = o.runCompare(cmd, args, streams, color)
 			}
 			if err != nil {
 				return err
+			}
+			if risky {
+				return errRisk
 			}
 			if changed && o.exitCode {
 				return errDifferent
@@ -91,6 +114,8 @@ dependency files is reported as stale, and exits 1.`,
 	f.StringVar(&o.color, "color", "auto", "colour the text format: auto (when stdout is a terminal), always or never")
 	o.source = addSourcePrefixFlag(cmd)
 	f.BoolVar(&o.exitCode, "exit-code", true, "exit 1 when there are changes; --exit-code=false exits 0 (for jobs that only comment)")
+	f.StringSliceVar(&o.failOn, "fail-on", nil, "exit 3 when an added flow of these risk classes appears: external, egress-external, cross-namespace, sensitive, or any (comma-separated; with --base)")
+	f.StringSliceVar(&o.sensitive, "sensitive", nil, "namespaces whose new inbound flows are flagged as risk class sensitive (comma-separated; with --base)")
 	return cmd
 }
 
@@ -108,7 +133,14 @@ func (o *diffOptions) validate(cmd *cobra.Command) error {
 		return usageError{fmt.Errorf("--head needs --base: compare which revision with %s?", o.head)}
 	case o.base == "" && o.format.value == report.Markdown:
 		return usageError{fmt.Errorf("-o markdown describes a change between revisions; give --base REF")}
+	case o.base == "" && (len(o.failOn) > 0 || len(o.sensitive) > 0):
+		return usageError{fmt.Errorf("--fail-on and --sensitive judge the flows a change adds; give --base REF")}
 	}
+	risks, err := diff.ParseRisks(o.failOn)
+	if err != nil {
+		return usageError{fmt.Errorf("--fail-on: %w", err)}
+	}
+	o.risks = risks
 	return nil
 }
 
@@ -166,10 +198,10 @@ func diffInput(out *generator.Output, side diff.Side) diff.Input {
 	return diff.Input{Spec: out.Spec, Set: out.Set, Generated: out.Tree, Side: side}
 }
 
-func (o *diffOptions) runCompare(cmd *cobra.Command, args []string, streams Streams, color bool) (changed bool, err error) {
+func (o *diffOptions) runCompare(cmd *cobra.Command, args []string, streams Streams, color bool) (changed, risky bool, err error) {
 	repo, err := gitrev.Open(".")
 	if err != nil {
-		return false, err
+		return false, false, err
 	}
 	out := ""
 	if cmd.Flags().Changed("out") {
@@ -180,15 +212,15 @@ func (o *diffOptions) runCompare(cmd *cobra.Command, args []string, streams Stre
 	// the committed tree does, wherever in the repository this runs.
 	prefix, err := o.source.get()
 	if err != nil {
-		return false, err
+		return false, false, err
 	}
 	baseOut, v, err := generator.FromRevision(repo, o.base, args, generator.Options{SourcePrefix: prefix})
 	if err != nil {
-		return false, err
+		return false, false, err
 	}
 	base := diffInput(baseOut, diff.Side{Ref: v.Name, Commit: v.Hash})
 	if base.Tree, err = diff.TreeAtRevision(repo, o.base, dirs); err != nil {
-		return false, err
+		return false, false, err
 	}
 	defer closeTree(base.Tree, &err)
 	// The head's tree is found first: its dependency files are generated
@@ -200,12 +232,12 @@ func (o *diffOptions) runCompare(cmd *cobra.Command, args []string, streams Stre
 		headTree, err = diff.TreeAtRevision(repo, o.head, dirs)
 	}
 	if err != nil {
-		return false, err
+		return false, false, err
 	}
 	defer closeTree(headTree, &err)
 	layout, err := headTree.Layout()
 	if err != nil {
-		return false, err
+		return false, false, err
 	}
 	var head diff.Input
 	var headOut *generator.Output
@@ -213,6 +245,7 @@ func (o *diffOptions) runCompare(cmd *cobra.Command, args []string, streams Stre
 		headOut, err = generator.FromPaths(pathsOrDot(args), generator.Options{TreeLayout: layout, SourcePrefix: prefix})
 		if err == nil {
 			head = diffInput(headOut, diff.WorkingTree)
+			head.Side, err = workingTreeSide(repo)
 		}
 	} else {
 		headOut, v, err = generator.FromRevision(repo, o.head, args, generator.Options{TreeLayout: layout, SourcePrefix: prefix})
@@ -221,16 +254,17 @@ func (o *diffOptions) runCompare(cmd *cobra.Command, args []string, streams Stre
 		}
 	}
 	if err != nil {
-		return false, err
+		return false, false, err
 	}
 	head.Tree = headTree
 	if err := reportWarnings(headOut, false, streams.Err); err != nil {
-		return false, err
+		return false, false, err
 	}
 	r, err := diff.Compare(base, head)
 	if err != nil {
-		return false, err
+		return false, false, err
 	}
+	r.FlagRisks(o.sensitive)
 	err = diff.Output{Report: r, Text: diff.TextOptions{Color: color}}.Write(streams.Out, o.format.value)
 	if err == nil && r.HeadStale() {
 		// Prominent on stderr too: a job that posts the markdown still
@@ -238,7 +272,21 @@ func (o *diffOptions) runCompare(cmd *cobra.Command, args []string, streams Stre
 		fmt.Fprintf(streams.Err, "warning: %s\n", r.StaleText())
 		fmt.Fprintf(streams.Err, "run `netdep generate %s --out %s` to update it\n", strings.Join(pathsOrDot(args), " "), r.Stale.Dir)
 	}
-	return r.Changed(), err
+	return r.Changed(), err == nil && r.HasRisk(o.risks), err
+}
+
+// workingTreeSide names the head when no --head is given: its commit when
+// the working tree is clean (it is HEAD), "working tree" when it is not.
+func workingTreeSide(repo *gitrev.Repo) (diff.Side, error) {
+	clean, err := repo.Clean()
+	if err != nil || !clean {
+		return diff.WorkingTree, err
+	}
+	v, err := repo.Resolve("HEAD")
+	if err != nil {
+		return diff.WorkingTree, err
+	}
+	return diff.Side{Ref: "HEAD", Commit: v.Hash}, nil
 }
 
 // warnNotEvaluated names, once, the objects of the tree on disk that can

@@ -29,11 +29,17 @@ const (
 	ExitOK        = 0
 	ExitDifferent = 1
 	ExitError     = 2
+	// ExitRisk is diff --fail-on's: an added flow of a chosen risk class.
+	ExitRisk = 3
 )
 
 // errDifferent reports "the answer is: there are differences" (exit 1). The
 // command has already printed what differs.
 var errDifferent = errors.New("differences found")
+
+// errRisk reports that an added flow falls in a risk class --fail-on
+// names (exit 3). The command has already printed the flows.
+var errRisk = errors.New("risk found")
 
 // usageError is a mistake on the command line (exit 2, with a usage hint).
 type usageError struct{ error }
@@ -78,6 +84,8 @@ func exitCode(err error, writes bool, command string, stderr io.Writer) int {
 		return ExitOK
 	case errors.Is(err, errDifferent):
 		return ExitDifferent
+	case errors.Is(err, errRisk):
+		return ExitRisk
 	case len(problems) > 0:
 		for i, p := range problems {
 			if i == maxShown {
