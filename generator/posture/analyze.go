@@ -157,26 +157,45 @@ func analyze(in input) *Environment {
 		byNS[env.Isolation[i].Namespace] = &env.Isolation[i]
 	}
 	s := &env.Summary
+	// isolated is whether pod i is isolated in one direction, and by which
+	// ClusterNetworkPolicy tier ("" for a NetworkPolicy).
+	isolated := func(i int, egress bool) (bool, string) {
+		if tier := ev.DenyTier(i, egress); tier != "" {
+			return true, string(tier)
+		}
+		if egress {
+			return ev.IsolatedEgress(i) && !ev.OpenEgress(i), ""
+		}
+		return ev.IsolatedIngress(i) && !ev.OpenIngress(i), ""
+	}
 	for i, p := range in.pods {
 		iso := byNS[p.ns]
 		if iso == nil {
 			continue
 		}
+		in, inTier := isolated(i, false)
+		eg, egTier := isolated(i, true)
 		switch {
 		case p.counted:
 			iso.Services++
 			s.Services++
-			if ev.IsolatedIngress(i) && !ev.OpenIngress(i) {
+			if in {
 				iso.IngressIsolated++
 				s.IngressIsolated++
+				if inTier != "" {
+					iso.IngressByCluster++
+				}
 			}
-			if ev.IsolatedEgress(i) && !ev.OpenEgress(i) {
+			if eg {
 				iso.EgressIsolated++
 				s.EgressIsolated++
+				if egTier != "" {
+					iso.EgressByCluster++
+				}
 			}
 		case !p.subject:
-			iso.NewPodIngress = ev.IsolatedIngress(i) && !ev.OpenIngress(i)
-			iso.NewPodEgress = ev.IsolatedEgress(i) && !ev.OpenEgress(i)
+			iso.NewPodIngress, iso.NewPodIngressTier = in, inTier
+			iso.NewPodEgress, iso.NewPodEgressTier = eg, egTier
 		}
 	}
 	s.Namespaces = len(env.Isolation)

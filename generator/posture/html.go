@@ -116,7 +116,7 @@ func (r *Report) writeHTML(w io.Writer) error {
 		var iso []htmlIsolation
 		for _, n := range e.Isolation {
 			iso = append(iso, htmlIsolation{Namespace: n.Namespace, Managed: yesNo(n.Managed), Services: n.Services,
-				Ingress: pct(n.IngressIsolated, n.Services), Egress: pct(n.EgressIsolated, n.Services), NewPods: newPods(n),
+				Ingress: isolatedPct(n.IngressIsolated, n.IngressByCluster, n.Services), Egress: isolatedPct(n.EgressIsolated, n.EgressByCluster, n.Services), NewPods: newPods(n),
 				None: n.IngressIsolated == 0 && n.EgressIsolated == 0 && !n.NewPodIngress && !n.NewPodEgress})
 		}
 		he.Isolation, he.IsolationMore = cut(iso)

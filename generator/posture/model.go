@@ -47,7 +47,8 @@ type Summary struct {
 	// IngressIsolated and EgressIsolated count the services a
 	// NetworkPolicy isolates in that direction, unless a rule of those
 	// policies then admits everyone on every port (eval.OpenIngress): an
-	// allow-egress over a default deny isolates nothing.
+	// allow-egress over a default deny isolates nothing; and those a
+	// ClusterNetworkPolicy deny isolates (eval.DenyTier).
 	IngressIsolated int `json:"ingressIsolated"`
 	EgressIsolated  int `json:"egressIsolated"`
 	// UnisolatedNamespaces have no service isolated in either direction.
@@ -109,10 +110,21 @@ type NamespaceIsolation struct {
 	Services        int  `json:"services"`
 	IngressIsolated int  `json:"ingressIsolated"`
 	EgressIsolated  int  `json:"egressIsolated"`
+	// IngressByCluster and EgressByCluster count those of the isolated
+	// services that a ClusterNetworkPolicy deny isolates rather than a
+	// NetworkPolicy (eval.DenyTier): the Baseline tier for a pod no
+	// NetworkPolicy selects, or an Admin catch-all Deny.
+	IngressByCluster int `json:"ingressByClusterPolicy"`
+	EgressByCluster  int `json:"egressByClusterPolicy"`
 	// NewPodIngress and NewPodEgress say whether a pod with no labels,
-	// deployed there tomorrow, would be isolated (a default deny).
-	NewPodIngress bool `json:"newPodIngress"`
-	NewPodEgress  bool `json:"newPodEgress"`
+	// deployed there tomorrow, would be isolated (a default deny);
+	// NewPodIngressTier and NewPodEgressTier name the ClusterNetworkPolicy
+	// tier that isolates it ("Baseline", "Admin"), "" when a NetworkPolicy
+	// does or nothing does.
+	NewPodIngress     bool   `json:"newPodIngress"`
+	NewPodEgress      bool   `json:"newPodEgress"`
+	NewPodIngressTier string `json:"newPodIngressTier,omitempty"`
+	NewPodEgressTier  string `json:"newPodEgressTier,omitempty"`
 }
 
 // Exposure is a service and who outside its reach of trust may connect.

@@ -190,3 +190,52 @@ func TestReportCompare(t *testing.T) {
 		t.Errorf("change = %+v, want %s newly exposed", e.Change, e.Exposure[0].Service)
 	}
 }
+
+// TestReportClusterIsolation: examples/guardrails' prod moves the default
+// deny to the Baseline tier, so a new pod of every managed namespace is
+// isolated for ingress by the Baseline ClusterNetworkPolicy, not by a
+// NetworkPolicy; monitoring isolates ingress only, so egress stays open
+// (its allow-egress admits everything).
+// staging keeps the default-deny NetworkPolicies: no tier is named.
+func TestReportClusterIsolation(t *testing.T) {
+	out, err := generator.FromPaths([]string{examplesDir(t, "guardrails")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := FromSpec(out.Spec, out.Spec.EnvNames(), verify.FromSet(out.Set), Options{Source: "generated"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	type iso struct{ In, Eg, InTier, EgTier string }
+	got := func(env string) map[string]iso {
+		m := map[string]iso{}
+		for _, n := range envOf(t, r, env).Isolation {
+			m[n.Namespace] = iso{yesNo(n.NewPodIngress), yesNo(n.NewPodEgress), n.NewPodIngressTier, n.NewPodEgressTier}
+		}
+		return m
+	}
+	want := map[string]map[string]iso{
+		"prod": {
+			"kube-system": {"no", "no", "", ""},
+			"monitoring":  {"yes", "no", "Baseline", ""},
+			// allow-dns, a NetworkPolicy over every pod, isolates egress
+			// before the Baseline tier is asked.
+			"payments": {"yes", "yes", "Baseline", ""},
+			"shop":     {"yes", "yes", "Baseline", ""},
+		},
+		"staging": {
+			"kube-system": {"no", "no", "", ""},
+			"monitoring":  {"yes", "no", "", ""},
+			"payments":    {"yes", "yes", "", ""},
+			"shop":        {"yes", "yes", "", ""},
+		},
+	}
+	for env, w := range want {
+		if d := cmp.Diff(w, got(env)); d != "" {
+			t.Errorf("%s: a new pod's isolation (-want +got):\n%s", env, d)
+		}
+	}
+	if s := envOf(t, r, "prod").Summary; s.UnisolatedNamespaces != 1 {
+		t.Errorf("prod: %d namespaces with no isolation, want 1 (kube-system)", s.UnisolatedNamespaces)
+	}
+}

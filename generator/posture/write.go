@@ -255,7 +255,7 @@ func (r *Report) writeMarkdown(w io.Writer) error {
 		rows = nil
 		var none []string
 		for _, n := range e.Isolation {
-			rows = append(rows, []string{n.Namespace, yesNo(n.Managed), fmt.Sprint(n.Services), pct(n.IngressIsolated, n.Services), pct(n.EgressIsolated, n.Services), newPods(n)})
+			rows = append(rows, []string{n.Namespace, yesNo(n.Managed), fmt.Sprint(n.Services), isolatedPct(n.IngressIsolated, n.IngressByCluster, n.Services), isolatedPct(n.EgressIsolated, n.EgressByCluster, n.Services), newPods(n)})
 			if n.IngressIsolated == 0 && n.EgressIsolated == 0 && !n.NewPodIngress && !n.NewPodEgress {
 				none = append(none, n.Namespace)
 			}
@@ -355,16 +355,34 @@ func plural(n int, one, many string) string {
 	return many
 }
 
+// newPods says what a new unlabelled pod of n is isolated for, naming the
+// ClusterNetworkPolicy tier that isolates it: "ingress (Baseline) and
+// egress".
 func newPods(n NamespaceIsolation) string {
+	side := func(what, tier string) string {
+		if tier != "" {
+			return what + " (" + tier + ")"
+		}
+		return what
+	}
 	switch {
 	case n.NewPodIngress && n.NewPodEgress:
-		return "ingress and egress"
+		return side("ingress", n.NewPodIngressTier) + " and " + side("egress", n.NewPodEgressTier)
 	case n.NewPodIngress:
-		return "ingress"
+		return side("ingress", n.NewPodIngressTier)
 	case n.NewPodEgress:
-		return "egress"
+		return side("egress", n.NewPodEgressTier)
 	}
 	return "nothing"
+}
+
+// isolatedPct is pct, saying how many a ClusterNetworkPolicy isolates.
+func isolatedPct(n, byCluster, total int) string {
+	s := pct(n, total)
+	if byCluster > 0 {
+		s += fmt.Sprintf(", %d by a ClusterNetworkPolicy", byCluster)
+	}
+	return s
 }
 
 func fromName(p Peer) string {

@@ -207,11 +207,11 @@ func (o *reportOptions) atBase(args, envs []string, opts posture.Options) (_ *po
 type revisionTree struct{ t *diff.Tree }
 
 func (r revisionTree) Load(env string) (*verify.Manifests, error) {
-	ps, err := r.t.Policies(env)
+	ps, cps, err := r.t.Objects(env)
 	if err != nil {
 		return nil, err
 	}
-	return &verify.Manifests{Policies: ps}, nil
+	return &verify.Manifests{Policies: ps, ClusterPolicies: cps}, nil
 }
 
 // writeFileAtomic writes data to name through a temporary file beside it,
