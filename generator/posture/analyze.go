@@ -31,8 +31,9 @@ type input struct {
 	// any other namespace is outside the reach of trust (exposure).
 	managed map[string]bool
 	// namespaces are reported for isolation, sorted.
-	namespaces []string
-	sensitive  map[string]bool
+	namespaces    []string
+	sensitive     map[string]bool
+	sensitiveList []string // sorted
 	// graphLimit is the most services the html graph shows one by one.
 	graphLimit int
 }
@@ -55,7 +56,7 @@ func analyze(in input) *Environment {
 	egress := make([][]Peer, n) // subject -> outside
 	from := make([][]Peer, n)   // outsiders -> subject
 	outsideIn := make([]bool, n)
-	env := &Environment{Name: in.env, Isolation: []NamespaceIsolation{}, Exposure: []Exposure{}, EgressOutside: []Egress{},
+	env := &Environment{Name: in.env, Sensitive: in.sensitiveList, Isolation: []NamespaceIsolation{}, Exposure: []Exposure{}, EgressOutside: []Egress{},
 		BlastRadius: []Blast{}, CrossNamespace: []NamespaceFlows{}, SensitiveFlows: []Connection{}, Connections: []Connection{}}
 	name := func(ep eval.Endpoint) string {
 		if ep.External {

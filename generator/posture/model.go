@@ -7,8 +7,8 @@ type Report struct {
 	Source string `json:"source"`
 	// Base is the revision compared with (Compare), "" without one.
 	Base string `json:"base,omitempty"`
-	// Sensitive are the namespaces flows into which are listed on their
-	// own.
+	// Sensitive are the namespaces any environment marks sensitive, sorted
+	// (each environment's own are Environment.Sensitive).
 	Sensitive    []string       `json:"sensitiveNamespaces"`
 	Environments []*Environment `json:"environments"`
 	// NotEvaluated counts the objects that can change connectivity but were
@@ -20,8 +20,12 @@ type Report struct {
 // Environment is one environment's posture.
 type Environment struct {
 	// Name is the environment, "" for the implicit one.
-	Name    string  `json:"environment"`
-	Summary Summary `json:"summary"`
+	Name string `json:"environment"`
+	// Sensitive are the namespaces flows into which are listed on their
+	// own (SensitiveFlows): the project file's for the environment and
+	// Options.Sensitive, sorted.
+	Sensitive []string `json:"sensitiveNamespaces"`
+	Summary   Summary  `json:"summary"`
 	// Base and Change are set by Compare: the base revision's figures and
 	// what the head changes.
 	Base   *Summary `json:"base,omitempty"`

@@ -114,7 +114,10 @@ func envOf(t *testing.T, r *Report, name string) *Environment {
 // catalog isolates ingress only, the payment service reaches only its
 // provider outside the cluster, payments is reached from checkout alone.
 func TestReportShop(t *testing.T) {
-	e := envOf(t, shop(t, Options{Source: "generated", Sensitive: []string{"payments"}}), "prod")
+	e := envOf(t, shop(t, Options{Source: "generated"}), "prod")
+	if !cmp.Equal(e.Sensitive, []string{"payments"}) {
+		t.Errorf("sensitive = %v, want the project file's [payments]", e.Sensitive)
+	}
 	var catalog NamespaceIsolation
 	for _, n := range e.Isolation {
 		if n.Namespace == "catalog" {

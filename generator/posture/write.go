@@ -213,6 +213,10 @@ func (r *Report) writeMarkdown(w io.Writer) error {
 	for _, e := range r.Environments {
 		m.line("## %s", strings.ToUpper(envTitle(e.Name)[:1])+envTitle(e.Name)[1:])
 		m.line("")
+		if len(e.Sensitive) > 0 {
+			m.line("Sensitive namespaces: %s.", strings.Join(e.Sensitive, ", "))
+			m.line("")
+		}
 		header := []string{"figure", "value"}
 		if e.Base != nil {
 			header = []string{"figure", "base (" + r.Base + ")", "head", "change"}
@@ -318,7 +322,7 @@ func (r *Report) writeMarkdown(w io.Writer) error {
 		}
 		m.table([]string{"from", "to", "connections"}, rows, len(e.CrossNamespace))
 
-		if len(r.Sensitive) > 0 {
+		if len(e.Sensitive) > 0 {
 			m.line("### Flows into sensitive namespaces")
 			m.line("")
 			rows = nil
@@ -335,9 +339,6 @@ func (r *Report) writeMarkdown(w io.Writer) error {
 func (r *Report) intro() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Computed from the evaluated policies (%s), not from the dependency files alone.", r.Source)
-	if len(r.Sensitive) > 0 {
-		fmt.Fprintf(&b, " Sensitive namespaces: %s.", strings.Join(r.Sensitive, ", "))
-	}
 	if r.Base != "" {
 		fmt.Fprintf(&b, " Compared with %s.", r.Base)
 	}
