@@ -74,7 +74,7 @@ default/frontend[Deployment] => default/backend[Deployment] : TCP 9090
 	}
 	r = run(t, repoRoot(t), "report", "--manifests", dir, "--format", "markdown")
 	for _, s := range []string{"| default | yes | 2 | 2 of 2 (100%) | 2 of 2 (100%) | ingress and egress |",
-		"| default/frontend[Deployment] | outside the cluster: 0.0.0.0-255.255.255.255 | 8080/TCP |"} {
+		"| default/frontend[Deployment] | outside the cluster: 0.0.0.0/0 | 8080/TCP |"} {
 		if !strings.Contains(r.stdout, s) {
 			t.Errorf("markdown lacks %q:\n%s", s, r.stdout)
 		}

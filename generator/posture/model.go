@@ -143,7 +143,7 @@ type Exposure struct {
 // Peer is the other end of a connection with its ports.
 type Peer struct {
 	// Name is a service, a pod ("ns/(unlabelled)": any pod of ns) or an
-	// address class ("0.0.0.0-9.255.255.255,11.0.0.0-255.255.255.255").
+	// address class as CIDRs ("0.0.0.0/0, ::/0").
 	Name string `json:"name"`
 	// Outside is whether Name is addresses outside the cluster.
 	Outside bool   `json:"outside"`
@@ -181,8 +181,24 @@ type NamespaceFlows struct {
 }
 
 // Connection is one allowed connection in netpol-analyzer's terms.
+// Addresses are CIDRs (CIDRName) in Src and Dst; the connectivity list
+// (text, csv) shows them as netpol-analyzer's ranges (AddressName).
 type Connection struct {
 	Src  string `json:"src"`
 	Dst  string `json:"dst"`
 	Conn string `json:"conn"`
+
+	srcRanges, dstRanges string // AddressName, when Src or Dst is addresses
+}
+
+// listNames are c's ends as the connectivity list shows them.
+func (c Connection) listNames() (src, dst string) {
+	src, dst = c.Src, c.Dst
+	if c.srcRanges != "" {
+		src = c.srcRanges
+	}
+	if c.dstRanges != "" {
+		dst = c.dstRanges
+	}
+	return src, dst
 }

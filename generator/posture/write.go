@@ -67,8 +67,9 @@ func (r *Report) writeList(w io.Writer, asCSV bool) error {
 			fmt.Fprintf(bw, "# environment %s\n", e.Name)
 		}
 		for _, c := range e.Connections {
+			src, dst := c.listNames()
 			if asCSV {
-				rec := []string{c.Src, c.Dst, c.Conn}
+				rec := []string{src, dst, c.Conn}
 				if len(r.Environments) > 1 {
 					rec = append([]string{e.Name}, rec...)
 				}
@@ -77,7 +78,7 @@ func (r *Report) writeList(w io.Writer, asCSV bool) error {
 				}
 				continue
 			}
-			fmt.Fprintf(bw, "%s => %s : %s\n", c.Src, c.Dst, c.Conn)
+			fmt.Fprintf(bw, "%s => %s : %s\n", src, dst, c.Conn)
 		}
 	}
 	if cw != nil {
