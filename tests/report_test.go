@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/netdep/netdep/generator/gitrev/gitrevtest"
 	"github.com/netdep/netdep/tests/golden"
 )
 
@@ -165,5 +166,89 @@ func TestReportChromium(t *testing.T) {
 	}
 	if fi, err := os.Stat(shot); err != nil || fi.Size() == 0 {
 		t.Errorf("no screenshot at %s: %v", shot, err)
+	}
+}
+
+const (
+	rbProject = `netdep: v1
+cluster:
+  sensitive: [payments]
+environments:
+  dev: {}
+`
+	rbShop = `netdep: v1
+namespace: shop
+services:
+  web:
+    ports: {http: 8080}
+`
+	rbShopHead = `netdep: v1
+namespace: shop
+services:
+  web:
+    ports: {http: 8080}
+    from:
+      - {cidr: 0.0.0.0/0, ports: [http]}
+    calls:
+      - payments/gateway:https
+`
+	rbPayments = `netdep: v1
+namespace: payments
+services:
+  gateway:
+    ports: {https: 8443}
+    calls:
+      - {cidr: 203.0.113.0/24, ports: [443]}
+`
+)
+
+// reportRepo is a git history of two revisions: shop and payments apart,
+// then shop/web exposed to the whole internet and calling payments (a
+// sensitive namespace). withTree commits the generated tree with each.
+func reportRepo(t *testing.T, withTree bool) *gitrevtest.Repo {
+	g := gitrevtest.New(t)
+	generate := func() {
+		if !withTree {
+			return
+		}
+		if r := run(t, g.Dir, "generate", ".", "--out", "netpol", "--quiet"); r.code != 0 {
+			t.Fatalf("generate: exit %d: %s", r.code, r.stderr)
+		}
+	}
+	g.Write("netdep.yaml", rbProject)
+	g.Write("teams/shop.yaml", rbShop)
+	g.Write("teams/payments.yaml", rbPayments)
+	generate()
+	g.Commit("shop and payments, apart")
+	g.Write("teams/shop.yaml", rbShopHead)
+	generate()
+	g.Commit("web: public, calls payments")
+	return g
+}
+
+// TestReportBase runs `netdep report --base` on real git history, each
+// revision with its committed tree; the markdown and json comparisons are
+// golden (hashes scrubbed). Without committed trees the dependency files
+// are generated at both revisions, with the same figures.
+func TestReportBase(t *testing.T) {
+	g := reportRepo(t, true)
+	for _, f := range []struct{ format, file string }{{"markdown", "base.md"}, {"json", "base.json"}} {
+		t.Run(f.format, func(t *testing.T) {
+			r := run(t, g.Dir, "report", "--base", "HEAD~1", "--format", f.format)
+			if r.code != 0 {
+				t.Fatalf("exit %d: %s", r.code, r.stderr)
+			}
+			golden.Check(t, filepath.Join(root, "tests/testdata/report", f.file), []byte(g.Scrub(r.stdout)))
+		})
+	}
+	g = reportRepo(t, false)
+	r := run(t, g.Dir, "report", "--base", "HEAD~1", "--format", "json")
+	want, err := os.ReadFile(filepath.Join(root, "tests/testdata/report/base.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Replace(g.Scrub(r.stdout), `"source": "generated from the dependency files"`, `"source": "tree netpol"`, 1)
+	if r.code != 0 || got != string(want) {
+		t.Errorf("exit %d, stderr %s; generated from the dependency files, the comparison differs from the trees':\n%s", r.code, r.stderr, got)
 	}
 }
