@@ -125,6 +125,16 @@ type rawSettings struct {
 	ServiceCIDRs *rawRanges
 	// Guardrails are the cluster guardrails; nil when not set here.
 	Guardrails *rawGuardrails
+	// Sensitive are the namespaces the security report lists the inbound
+	// flows of; nil when not set here (an environment then inherits the
+	// cluster's).
+	Sensitive *rawNames
+}
+
+// rawNames is a list of names with the field it was written at.
+type rawNames struct {
+	Field string
+	Names []strPos
 }
 
 type rawRanges struct {
@@ -163,7 +173,7 @@ var (
 	depKeys      = []string{"netdep", "namespace", "managed", "isolate", "services"}
 	projectKeys  = []string{"netdep", "cluster", "environments", "layout"}
 	serviceKeys  = []string{"selector", "ports", "calls", "from", "environments", "edge"}
-	settingsKeys = []string{"dns", "cidrs", "podCIDRs", "serviceCIDRs", "guardrails"}
+	settingsKeys = []string{"dns", "cidrs", "podCIDRs", "serviceCIDRs", "guardrails", "sensitive"}
 	dnsKeys      = []string{"namespace", "selector", "cidr", "ports"}
 )
 
@@ -1034,7 +1044,7 @@ func (d *decoder) settings(n *yaml.Node, field string) rawSettings {
 	if n == nil || isNull(n) {
 		return s
 	}
-	pairs, _ := d.mapping(n, field, "a mapping with dns, cidrs, podCIDRs, serviceCIDRs and guardrails", settingsKeys)
+	pairs, _ := d.mapping(n, field, "a mapping with dns, cidrs, podCIDRs, serviceCIDRs, guardrails and sensitive", settingsKeys)
 	for _, p := range pairs {
 		f := field + "." + p.Key
 		switch p.Key {
@@ -1042,6 +1052,9 @@ func (d *decoder) settings(n *yaml.Node, field string) rawSettings {
 			s.DNS = d.dns(p.V, f)
 		case "guardrails":
 			s.Guardrails = d.guardrails(p.V, f)
+		case "sensitive":
+			names, _ := d.strList(p.V, f, "namespaces")
+			s.Sensitive = &rawNames{Field: f, Names: names}
 		case "cidrs":
 			sets, _ := d.mapping(p.V, f, "a mapping of cidr set names to lists of cidrs", nil)
 			for _, sp := range sets {

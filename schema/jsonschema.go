@@ -119,6 +119,7 @@ type SettingsDoc struct {
 	PodCIDRs     []CIDRDoc      `json:"podCIDRs,omitempty" jsonschema_description:"The cluster's pod address ranges; egress blocks covering them are warned about. An environment's list replaces the cluster's."`
 	ServiceCIDRs []CIDRDoc      `json:"serviceCIDRs,omitempty" jsonschema_description:"The cluster's service address ranges; egress blocks covering them are warned about. An environment's list replaces the cluster's."`
 	Guardrails   *GuardrailsDoc `json:"guardrails,omitempty" jsonschema_description:"Cluster guardrails emitted as ClusterNetworkPolicy (policy.networking.k8s.io/v1beta1). An environment's key replaces the cluster's key of the same name (a list as a whole). See docs/guardrails.md."`
+	Sensitive    []NameDoc      `json:"sensitive,omitempty" jsonschema_description:"Namespaces (each described by a dependency file) that netdep report lists the inbound flows of, from other namespaces and from outside the cluster; policies do not change. An environment's list replaces the cluster's."`
 }
 
 // GuardrailsDoc is what the platform enforces for every managed namespace.

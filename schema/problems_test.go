@@ -85,6 +85,7 @@ func TestProblems(t *testing.T) {
 		{"alias-bomb", "nested merge aliases stop at the expansion budget"},
 		{"guardrail-contradiction", "a deny guardrail over a declared edge names both places; overriddenBy must name a deny guardrail"},
 		{"guardrail-invalid", "guardrail keys, names, priorities, cidrs; allowDomains is not supported yet"},
+		{"sensitive-unknown", "sensitive namespaces a dependency file describes (the cluster's list once), a list of names"},
 	}
 	dirs, err := os.ReadDir(filepath.Join("testdata", "problems"))
 	if err != nil {

@@ -52,6 +52,10 @@ type envSettings struct {
 	// guardrails is their resolution (resolveGuardrails).
 	rawGuardrails *rawGuardrails
 	guardrails    *Guardrails
+	// rawSensitive is the environment's sensitive list, else the
+	// cluster's; sensitive its namespaces, sorted (resolveSensitive).
+	rawSensitive *rawNames
+	sensitive    []string
 }
 
 type cidrSet struct {
@@ -118,6 +122,7 @@ func resolve(deps []*rawDep, projects []*rawProject, probs *Problems) *Spec {
 	r.resolveProject(projects)
 	r.resolveNamespaces(deps)
 	r.resolveGuardrails()
+	r.resolveSensitive()
 	r.checkSelectorOverlap()
 	r.resolveEntries()
 	r.warn()
@@ -167,6 +172,10 @@ func (r *resolver) resolveProject(projects []*rawProject) {
 			s.dns = r.dns(e.Settings.DNS)
 		}
 		s.rawGuardrails = mergeGuardrails(pr.Cluster.Guardrails, e.Settings.Guardrails)
+		s.rawSensitive = pr.Cluster.Sensitive
+		if e.Settings.Sensitive != nil {
+			s.rawSensitive = e.Settings.Sensitive // a list replaces the cluster's
+		}
 		r.settings[e.Name] = s
 		r.envNames = append(r.envNames, e.Name)
 	}
@@ -195,6 +204,38 @@ func (r *resolver) cidrSets(raw []rawCIDRSet) map[string]cidrSet {
 		out[s.Name] = set
 	}
 	return out
+}
+
+// resolveSensitive checks every sensitive list against the namespaces the
+// dependency files describe; it runs after resolveNamespaces. A list the
+// environments share (the cluster's) is checked once.
+func (r *resolver) resolveSensitive() {
+	checked := map[*rawNames][]string{}
+	for _, name := range r.envNames {
+		set := r.settings[name]
+		raw := set.rawSensitive
+		if raw == nil {
+			continue
+		}
+		if names, ok := checked[raw]; ok {
+			set.sensitive = names
+			continue
+		}
+		names := []string{}
+		for i, n := range raw.Names {
+			field := fmt.Sprintf("%s[%d]", raw.Field, i)
+			if r.namespaces[n.S] == nil {
+				r.errorf(n.Pos, field, "unknown namespace %q; expected one a dependency file describes%s", n.S, r.nsHint(n.S))
+				continue
+			}
+			if !slices.Contains(names, n.S) {
+				names = append(names, n.S)
+			}
+		}
+		sort.Strings(names)
+		checked[raw] = names
+		set.sensitive = names
+	}
 }
 
 // ranges parses podCIDRs or serviceCIDRs; nil when not written.
@@ -1182,6 +1223,7 @@ func (r *resolver) environment(env string) *Environment {
 		out.PodCIDRs = prefixStrings(set.pods)
 		out.ServiceCIDRs = prefixStrings(set.services)
 		out.Guardrails = set.guardrails
+		out.Sensitive = set.sensitive
 	}
 	exists := func(si *svcInfo) bool { return env == "" || in(si.envs, env) }
 	for _, si := range r.services {

@@ -209,6 +209,11 @@ type Environment struct {
 	// project file sets none (per-namespace default-deny NetworkPolicies,
 	// no Admin rules).
 	Guardrails *Guardrails
+	// Sensitive are the namespaces the project file marks sensitive in this
+	// environment (sorted, each a namespace the dependency files describe):
+	// the security report lists the flows into them from elsewhere. It
+	// changes no policy.
+	Sensitive []string
 }
 
 // DefaultDeny is where the environment's default deny lives.

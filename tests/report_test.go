@@ -9,23 +9,21 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/netdep/netdep/generator/gitrev/gitrevtest"
 	"github.com/netdep/netdep/tests/golden"
 )
 
-// reportArgs are the committed reports of the examples: the Makefile's
-// examples target writes them with the same arguments (REPORT_ARGS_<ex>).
-var reportArgs = map[string][]string{
-	"shop":     {"examples/shop", "--sensitive", "payments"},
-	"platform": {"examples/platform", "--sensitive", "billing"},
-}
+// reportExamples have committed reports (the Makefile's REPORTS); their
+// sensitive namespaces are in their project files.
+var reportExamples = []string{"guardrails", "platform", "shop"}
 
 // TestReportCommitted: examples/<ex>/report.md and report.html are what
 // netdep report writes today (-update, or make examples, rewrites them).
 func TestReportCommitted(t *testing.T) {
-	for _, ex := range []string{"platform", "shop"} {
+	for _, ex := range reportExamples {
 		for _, f := range []struct{ format, file string }{{"markdown", "report.md"}, {"html", "report.html"}} {
 			t.Run(ex+"/"+f.file, func(t *testing.T) {
-				r := run(t, repoRoot(t), append(append([]string{"report"}, reportArgs[ex]...), "--format", f.format)...)
+				r := run(t, repoRoot(t), "report", "examples/"+ex, "--format", f.format)
 				if r.code != 0 {
 					t.Fatalf("exit %d: %s", r.code, r.stderr)
 				}
@@ -42,8 +40,9 @@ func TestReportJSON(t *testing.T) {
 		name string
 		args []string
 	}{
-		{"shop-prod", []string{"examples/shop", "--env", "prod", "--sensitive", "payments"}},
-		{"platform", reportArgs["platform"]},
+		{"shop-prod", []string{"examples/shop", "--env", "prod"}},
+		{"platform", []string{"examples/platform"}},
+		{"guardrails-prod", []string{"examples/guardrails", "--env", "prod"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			r := run(t, repoRoot(t), append(append([]string{"report"}, c.args...), "--format", "json")...)
@@ -76,7 +75,7 @@ default/frontend[Deployment] => default/backend[Deployment] : TCP 9090
 	}
 	r = run(t, repoRoot(t), "report", "--manifests", dir, "--format", "markdown")
 	for _, s := range []string{"| default | yes | 2 | 2 of 2 (100%) | 2 of 2 (100%) | ingress and egress |",
-		"| default/frontend[Deployment] | outside the cluster: 0.0.0.0-255.255.255.255 | 8080/TCP |"} {
+		"| default/frontend[Deployment] | outside the cluster: 0.0.0.0/0 | 8080/TCP |"} {
 		if !strings.Contains(r.stdout, s) {
 			t.Errorf("markdown lacks %q:\n%s", s, r.stdout)
 		}
@@ -167,5 +166,89 @@ func TestReportChromium(t *testing.T) {
 	}
 	if fi, err := os.Stat(shot); err != nil || fi.Size() == 0 {
 		t.Errorf("no screenshot at %s: %v", shot, err)
+	}
+}
+
+const (
+	rbProject = `netdep: v1
+cluster:
+  sensitive: [payments]
+environments:
+  dev: {}
+`
+	rbShop = `netdep: v1
+namespace: shop
+services:
+  web:
+    ports: {http: 8080}
+`
+	rbShopHead = `netdep: v1
+namespace: shop
+services:
+  web:
+    ports: {http: 8080}
+    from:
+      - {cidr: 0.0.0.0/0, ports: [http]}
+    calls:
+      - payments/gateway:https
+`
+	rbPayments = `netdep: v1
+namespace: payments
+services:
+  gateway:
+    ports: {https: 8443}
+    calls:
+      - {cidr: 203.0.113.0/24, ports: [443]}
+`
+)
+
+// reportRepo is a git history of two revisions: shop and payments apart,
+// then shop/web exposed to the whole internet and calling payments (a
+// sensitive namespace). withTree commits the generated tree with each.
+func reportRepo(t *testing.T, withTree bool) *gitrevtest.Repo {
+	g := gitrevtest.New(t)
+	generate := func() {
+		if !withTree {
+			return
+		}
+		if r := run(t, g.Dir, "generate", ".", "--out", "netpol", "--quiet"); r.code != 0 {
+			t.Fatalf("generate: exit %d: %s", r.code, r.stderr)
+		}
+	}
+	g.Write("netdep.yaml", rbProject)
+	g.Write("teams/shop.yaml", rbShop)
+	g.Write("teams/payments.yaml", rbPayments)
+	generate()
+	g.Commit("shop and payments, apart")
+	g.Write("teams/shop.yaml", rbShopHead)
+	generate()
+	g.Commit("web: public, calls payments")
+	return g
+}
+
+// TestReportBase runs `netdep report --base` on real git history, each
+// revision with its committed tree; the markdown and json comparisons are
+// golden (hashes scrubbed). Without committed trees the dependency files
+// are generated at both revisions, with the same figures.
+func TestReportBase(t *testing.T) {
+	g := reportRepo(t, true)
+	for _, f := range []struct{ format, file string }{{"markdown", "base.md"}, {"json", "base.json"}} {
+		t.Run(f.format, func(t *testing.T) {
+			r := run(t, g.Dir, "report", "--base", "HEAD~1", "--format", f.format)
+			if r.code != 0 {
+				t.Fatalf("exit %d: %s", r.code, r.stderr)
+			}
+			golden.Check(t, filepath.Join(root, "tests/testdata/report", f.file), []byte(g.Scrub(r.stdout)))
+		})
+	}
+	g = reportRepo(t, false)
+	r := run(t, g.Dir, "report", "--base", "HEAD~1", "--format", "json")
+	want, err := os.ReadFile(filepath.Join(root, "tests/testdata/report/base.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Replace(g.Scrub(r.stdout), `"source": "generated from the dependency files"`, `"source": "tree netpol"`, 1)
+	if r.code != 0 || got != string(want) {
+		t.Errorf("exit %d, stderr %s; generated from the dependency files, the comparison differs from the trees':\n%s", r.code, r.stderr, got)
 	}
 }

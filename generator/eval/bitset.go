@@ -70,3 +70,13 @@ func (b bitset) equal(o bitset) bool {
 	}
 	return true
 }
+
+// hasRange reports whether every member of [lo, hi) is set.
+func (b bitset) hasRange(lo, hi int) bool {
+	for i := lo; i < hi; i++ {
+		if !b.has(i) {
+			return false
+		}
+	}
+	return true
+}

@@ -240,3 +240,51 @@ items:
 		t.Errorf("List: %v %v %v %v", nps, cnps, err1, err2)
 	}
 }
+
+// TestClusterDenyTier: the guardrails' Baseline deny-all isolates the
+// ingress of pods no NetworkPolicy isolates (ops/a, shop/*), not pay/*
+// (allow-all-in isolates them; the Baseline tier is not asked) and no
+// egress (no catch-all there: the metadata deny names one address). An
+// Admin catch-all Deny isolates whatever the NetworkPolicies say; a
+// catch-all Accept before it leaves the pod open.
+func TestClusterDenyTier(t *testing.T) {
+	e := clusterDocs(t, guardrails)
+	for _, c := range []struct {
+		pod    string
+		egress bool
+		want   v1beta1.Tier
+	}{
+		{"ops/a", false, v1beta1.BaselineTier},
+		{"shop/a", false, v1beta1.BaselineTier},
+		{"pay/a", false, ""},
+		{"ops/a", true, ""},
+	} {
+		if got := e.DenyTier(podEP(t, e, c.pod).Index, c.egress); got != c.want {
+			t.Errorf("DenyTier(%s, egress %v) = %q, want %q", c.pod, c.egress, got, c.want)
+		}
+	}
+	admin := guardrails + `---
+apiVersion: policy.networking.k8s.io/v1beta1
+kind: ClusterNetworkPolicy
+metadata: {name: lockdown}
+spec:
+  tier: Admin
+  priority: 50
+  subject: {namespaces: {matchLabels: {team: b}}}
+  egress:
+  - {name: open-shop, action: Accept, to: [{namespaces: {matchLabels: {team: a}}}]}
+  - {name: all, action: Deny, to: [{namespaces: {}}, {networks: [0.0.0.0/0, "::/0"]}]}
+  ingress:
+  - {name: all, action: Accept, from: [{namespaces: {}}]}
+`
+	e = clusterDocs(t, admin)
+	if got := e.DenyTier(podEP(t, e, "pay/a").Index, true); got != v1beta1.AdminTier {
+		t.Errorf("pay/a egress: %q, want Admin (an Accept of some peers is an exception)", got)
+	}
+	if got := e.DenyTier(podEP(t, e, "pay/a").Index, false); got != "" {
+		t.Errorf("pay/a ingress: %q, want none (a catch-all Accept comes first)", got)
+	}
+	if got := e.DenyTier(podEP(t, e, "shop/a").Index, true); got != "" {
+		t.Errorf("shop/a egress: %q, want none (not a subject)", got)
+	}
+}

@@ -1,6 +1,10 @@
 package eval
 
-import "slices"
+import (
+	"slices"
+
+	v1beta1 "sigs.k8s.io/network-policy-api/apis/v1beta1"
+)
 
 // One side of the policies on its own. A connection is allowed when the
 // source's egress and the destination's ingress both allow it; Reachability
@@ -144,4 +148,59 @@ func (e *Evaluator) expandSide(acc map[int]PortSet, self Endpoint) []Admit {
 
 func sortAdmits(as []Admit) {
 	slices.SortFunc(as, func(a, b Admit) int { return compareEndpoints(a.Peer, b.Peer) })
+}
+
+// DenyTier reports which ClusterNetworkPolicy tier isolates pod i in one
+// direction, "" for none: the first rule of its Admin policies that matches
+// every peer on every port is a Deny or, when no NetworkPolicy isolates
+// the pod that way (the Baseline tier is asked only then), the first such
+// rule of its Baseline policies is. Every peer is every pod, and for
+// egress every address as well (ingress peers of a ClusterNetworkPolicy
+// are pods only, so a Baseline default deny leaves ingress from outside
+// the cluster open; Reachability says so). A catch-all Accept decides the
+// other way; a catch-all Admin Pass hands over to the NetworkPolicies. The
+// rules before it are the exceptions a default deny has, as a
+// NetworkPolicy's allow rules are.
+func (e *Evaluator) DenyTier(pod int, egress bool) v1beta1.Tier {
+	c := e.podClass[pod]
+	if len(e.cnps) == 0 {
+		return ""
+	}
+	admin, base, iso := e.adminIn[c], e.baseIn[c], e.ingressIso.has(c)
+	if egress {
+		admin, base, iso = e.adminEg[c], e.baseEg[c], e.egressIso.has(c)
+	}
+	every := e.nPod
+	if egress {
+		every = e.nEP
+	}
+	// decide walks one tier: the action of its first catch-all rule.
+	decide := func(list []int32) (v1beta1.ClusterNetworkPolicyRuleAction, bool) {
+		for _, ci := range list {
+			rules := e.cnps[ci].inRules
+			if egress {
+				rules = e.cnps[ci].egRules
+			}
+			for i := range rules {
+				r := &rules[i]
+				if r.ports.all && r.peers.hasRange(0, every) {
+					return r.action, true
+				}
+			}
+		}
+		return "", false
+	}
+	if a, ok := decide(admin); ok && a != v1beta1.ClusterNetworkPolicyRuleActionPass {
+		if a == v1beta1.ClusterNetworkPolicyRuleActionDeny {
+			return v1beta1.AdminTier
+		}
+		return ""
+	}
+	if iso {
+		return ""
+	}
+	if a, ok := decide(base); ok && a == v1beta1.ClusterNetworkPolicyRuleActionDeny {
+		return v1beta1.BaselineTier
+	}
+	return ""
 }

@@ -31,8 +31,9 @@ type input struct {
 	// any other namespace is outside the reach of trust (exposure).
 	managed map[string]bool
 	// namespaces are reported for isolation, sorted.
-	namespaces []string
-	sensitive  map[string]bool
+	namespaces    []string
+	sensitive     map[string]bool
+	sensitiveList []string // sorted
 	// graphLimit is the most services the html graph shows one by one.
 	graphLimit int
 }
@@ -46,23 +47,14 @@ type edge struct {
 func analyze(in input) *Environment {
 	ev := in.ev
 	exts := ev.Externals()
-	extNames := make([]string, len(exts))
-	for i, x := range exts {
-		extNames[i] = AddressName(x)
-	}
 	n := len(in.pods)
 	adj := make([][]edge, n)    // subject -> subject
 	egress := make([][]Peer, n) // subject -> outside
 	from := make([][]Peer, n)   // outsiders -> subject
 	outsideIn := make([]bool, n)
-	env := &Environment{Name: in.env, Isolation: []NamespaceIsolation{}, Exposure: []Exposure{}, EgressOutside: []Egress{},
+	env := &Environment{Name: in.env, Sensitive: in.sensitiveList, Isolation: []NamespaceIsolation{}, Exposure: []Exposure{}, EgressOutside: []Egress{},
 		BlastRadius: []Blast{}, CrossNamespace: []NamespaceFlows{}, SensitiveFlows: []Connection{}, Connections: []Connection{}}
-	name := func(ep eval.Endpoint) string {
-		if ep.External {
-			return extNames[ep.Index]
-		}
-		return in.pods[ep.Index].name
-	}
+	name := func(ep eval.Endpoint) string { return in.pods[ep.Index].name } // pods only: addresses go through addExt
 	ns := func(ep eval.Endpoint) string {
 		if ep.External {
 			return ""
@@ -132,17 +124,19 @@ func analyze(in input) *Environment {
 	})
 	for _, k := range extOrder {
 		a := extFlows[k]
-		addrs := AddressName(eval.External{Prefixes: a.prefixes})
+		x := eval.External{Prefixes: a.prefixes}
+		addrs, ranges := CIDRName(x), AddressName(x)
 		if k.egress {
 			egress[k.pod] = append(egress[k.pod], Peer{Name: addrs, Outside: true, Ports: a.ports.String()})
-			env.Connections = append(env.Connections, Connection{Src: in.pods[k.pod].name, Dst: addrs, Conn: ConnString(a.ports)})
+			env.Connections = append(env.Connections, Connection{Src: in.pods[k.pod].name, Dst: addrs, Conn: ConnString(a.ports), dstRanges: ranges})
 			continue
 		}
 		from[k.pod] = append(from[k.pod], Peer{Name: addrs, Outside: true, Ports: a.ports.String()})
 		outsideIn[k.pod] = true
-		env.Connections = append(env.Connections, Connection{Src: addrs, Dst: in.pods[k.pod].name, Conn: ConnString(a.ports)})
+		c := Connection{Src: addrs, Dst: in.pods[k.pod].name, Conn: ConnString(a.ports), srcRanges: ranges}
+		env.Connections = append(env.Connections, c)
 		if in.sensitive[in.pods[k.pod].ns] {
-			env.SensitiveFlows = append(env.SensitiveFlows, Connection{Src: addrs, Dst: in.pods[k.pod].name, Conn: ConnString(a.ports)})
+			env.SensitiveFlows = append(env.SensitiveFlows, c)
 		}
 	}
 	sortConnections(env.Connections)
@@ -157,26 +151,45 @@ func analyze(in input) *Environment {
 		byNS[env.Isolation[i].Namespace] = &env.Isolation[i]
 	}
 	s := &env.Summary
+	// isolated is whether pod i is isolated in one direction, and by which
+	// ClusterNetworkPolicy tier ("" for a NetworkPolicy).
+	isolated := func(i int, egress bool) (bool, string) {
+		if tier := ev.DenyTier(i, egress); tier != "" {
+			return true, string(tier)
+		}
+		if egress {
+			return ev.IsolatedEgress(i) && !ev.OpenEgress(i), ""
+		}
+		return ev.IsolatedIngress(i) && !ev.OpenIngress(i), ""
+	}
 	for i, p := range in.pods {
 		iso := byNS[p.ns]
 		if iso == nil {
 			continue
 		}
+		in, inTier := isolated(i, false)
+		eg, egTier := isolated(i, true)
 		switch {
 		case p.counted:
 			iso.Services++
 			s.Services++
-			if ev.IsolatedIngress(i) && !ev.OpenIngress(i) {
+			if in {
 				iso.IngressIsolated++
 				s.IngressIsolated++
+				if inTier != "" {
+					iso.IngressByCluster++
+				}
 			}
-			if ev.IsolatedEgress(i) && !ev.OpenEgress(i) {
+			if eg {
 				iso.EgressIsolated++
 				s.EgressIsolated++
+				if egTier != "" {
+					iso.EgressByCluster++
+				}
 			}
 		case !p.subject:
-			iso.NewPodIngress = ev.IsolatedIngress(i) && !ev.OpenIngress(i)
-			iso.NewPodEgress = ev.IsolatedEgress(i) && !ev.OpenEgress(i)
+			iso.NewPodIngress, iso.NewPodIngressTier = in, inTier
+			iso.NewPodEgress, iso.NewPodEgressTier = eg, egTier
 		}
 	}
 	s.Namespaces = len(env.Isolation)
@@ -386,29 +399,62 @@ func sortPeers(ps []Peer) {
 	})
 }
 
-// AddressName shows an address class as netpol-analyzer does: its
-// addresses as ranges "first-last", joined by commas.
+// AddressName shows an address class as netpol-analyzer's connectivity
+// list does: its addresses as ranges "first-last", joined by commas. The
+// text and csv formats use it; the others use CIDRName.
 func AddressName(x eval.External) string {
+	var parts []string
+	for _, r := range addressRanges(x) {
+		parts = append(parts, r[0].String()+"-"+r[1].String())
+	}
+	return strings.Join(parts, ",")
+}
+
+// CIDRName shows an address class as the fewest CIDRs that cover exactly
+// its addresses, joined by ", ": "0.0.0.0/0, ::/0" for every address,
+// "0.0.0.0/5, 8.0.0.0/7, 11.0.0.0/8, ..." for all but 10.0.0.0/8.
+func CIDRName(x eval.External) string {
+	var parts []string
+	for _, r := range addressRanges(x) {
+		for lo := r[0]; lo.IsValid(); {
+			p := largestPrefix(lo, r[1])
+			parts = append(parts, p.String())
+			last := lastAddr(p)
+			if last == r[1] {
+				break
+			}
+			lo = last.Next()
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+// largestPrefix is the widest prefix that starts at lo and ends at or
+// before hi (same family).
+func largestPrefix(lo, hi netip.Addr) netip.Prefix {
+	for bits := 0; bits < lo.BitLen(); bits++ {
+		p := netip.PrefixFrom(lo, bits)
+		if p.Masked().Addr() == lo && !hi.Less(lastAddr(p)) {
+			return p
+		}
+	}
+	return netip.PrefixFrom(lo, lo.BitLen())
+}
+
+// addressRanges are x's addresses as sorted, merged [first, last] ranges.
+func addressRanges(x eval.External) [][2]netip.Addr {
 	ps := append([]netip.Prefix(nil), x.Prefixes...)
 	sort.Slice(ps, func(i, j int) bool { return ps[i].Addr().Less(ps[j].Addr()) })
-	var parts []string
-	var lo, hi netip.Addr
-	flush := func() {
-		if lo.IsValid() {
-			parts = append(parts, lo.String()+"-"+hi.String())
-		}
-	}
+	var out [][2]netip.Addr
 	for _, p := range ps {
 		first, last := p.Masked().Addr(), lastAddr(p)
-		if lo.IsValid() && hi.Next() == first && first.IsValid() {
-			hi = last
+		if n := len(out); n > 0 && out[n-1][1].Next() == first && first.IsValid() {
+			out[n-1][1] = last
 			continue
 		}
-		flush()
-		lo, hi = first, last
+		out = append(out, [2]netip.Addr{first, last})
 	}
-	flush()
-	return strings.Join(parts, ",")
+	return out
 }
 
 func lastAddr(p netip.Prefix) netip.Addr {

@@ -43,9 +43,8 @@ func pageTemplate() (*template.Template, error) {
 }
 
 type htmlPage struct {
-	Intro     string
-	Sensitive []string
-	Envs      []htmlEnv
+	Intro string
+	Envs  []htmlEnv
 }
 
 type htmlFigure struct {
@@ -65,6 +64,7 @@ type htmlIsolation struct {
 
 type htmlEnv struct {
 	Anchor, Title, GraphNote                                                     string
+	Sensitive                                                                    []string
 	Figures                                                                      []htmlFigure
 	Change                                                                       *Change
 	Graph                                                                        *Graph
@@ -88,10 +88,10 @@ func (r *Report) writeHTML(w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	p := htmlPage{Intro: r.intro(), Sensitive: r.Sensitive}
+	p := htmlPage{Intro: r.intro()}
 	for i, e := range r.Environments {
 		title := envTitle(e.Name)
-		he := htmlEnv{Anchor: fmt.Sprintf("env-%d", i), Title: strings.ToUpper(title[:1]) + title[1:], Change: e.Change, Graph: e.graph}
+		he := htmlEnv{Anchor: fmt.Sprintf("env-%d", i), Title: strings.ToUpper(title[:1]) + title[1:], Change: e.Change, Graph: e.graph, Sensitive: e.Sensitive}
 		if he.Graph == nil {
 			he.Graph = &Graph{Level: "service"}
 		}
@@ -116,7 +116,7 @@ func (r *Report) writeHTML(w io.Writer) error {
 		var iso []htmlIsolation
 		for _, n := range e.Isolation {
 			iso = append(iso, htmlIsolation{Namespace: n.Namespace, Managed: yesNo(n.Managed), Services: n.Services,
-				Ingress: pct(n.IngressIsolated, n.Services), Egress: pct(n.EgressIsolated, n.Services), NewPods: newPods(n),
+				Ingress: isolatedPct(n.IngressIsolated, n.IngressByCluster, n.Services), Egress: isolatedPct(n.EgressIsolated, n.EgressByCluster, n.Services), NewPods: newPods(n),
 				None: n.IngressIsolated == 0 && n.EgressIsolated == 0 && !n.NewPodIngress && !n.NewPodEgress})
 		}
 		he.Isolation, he.IsolationMore = cut(iso)

@@ -7,8 +7,8 @@ type Report struct {
 	Source string `json:"source"`
 	// Base is the revision compared with (Compare), "" without one.
 	Base string `json:"base,omitempty"`
-	// Sensitive are the namespaces flows into which are listed on their
-	// own.
+	// Sensitive are the namespaces any environment marks sensitive, sorted
+	// (each environment's own are Environment.Sensitive).
 	Sensitive    []string       `json:"sensitiveNamespaces"`
 	Environments []*Environment `json:"environments"`
 	// NotEvaluated counts the objects that can change connectivity but were
@@ -20,8 +20,12 @@ type Report struct {
 // Environment is one environment's posture.
 type Environment struct {
 	// Name is the environment, "" for the implicit one.
-	Name    string  `json:"environment"`
-	Summary Summary `json:"summary"`
+	Name string `json:"environment"`
+	// Sensitive are the namespaces flows into which are listed on their
+	// own (SensitiveFlows): the project file's for the environment and
+	// Options.Sensitive, sorted.
+	Sensitive []string `json:"sensitiveNamespaces"`
+	Summary   Summary  `json:"summary"`
 	// Base and Change are set by Compare: the base revision's figures and
 	// what the head changes.
 	Base   *Summary `json:"base,omitempty"`
@@ -47,7 +51,8 @@ type Summary struct {
 	// IngressIsolated and EgressIsolated count the services a
 	// NetworkPolicy isolates in that direction, unless a rule of those
 	// policies then admits everyone on every port (eval.OpenIngress): an
-	// allow-egress over a default deny isolates nothing.
+	// allow-egress over a default deny isolates nothing; and those a
+	// ClusterNetworkPolicy deny isolates (eval.DenyTier).
 	IngressIsolated int `json:"ingressIsolated"`
 	EgressIsolated  int `json:"egressIsolated"`
 	// UnisolatedNamespaces have no service isolated in either direction.
@@ -109,10 +114,21 @@ type NamespaceIsolation struct {
 	Services        int  `json:"services"`
 	IngressIsolated int  `json:"ingressIsolated"`
 	EgressIsolated  int  `json:"egressIsolated"`
+	// IngressByCluster and EgressByCluster count those of the isolated
+	// services that a ClusterNetworkPolicy deny isolates rather than a
+	// NetworkPolicy (eval.DenyTier): the Baseline tier for a pod no
+	// NetworkPolicy selects, or an Admin catch-all Deny.
+	IngressByCluster int `json:"ingressByClusterPolicy"`
+	EgressByCluster  int `json:"egressByClusterPolicy"`
 	// NewPodIngress and NewPodEgress say whether a pod with no labels,
-	// deployed there tomorrow, would be isolated (a default deny).
-	NewPodIngress bool `json:"newPodIngress"`
-	NewPodEgress  bool `json:"newPodEgress"`
+	// deployed there tomorrow, would be isolated (a default deny);
+	// NewPodIngressTier and NewPodEgressTier name the ClusterNetworkPolicy
+	// tier that isolates it ("Baseline", "Admin"), "" when a NetworkPolicy
+	// does or nothing does.
+	NewPodIngress     bool   `json:"newPodIngress"`
+	NewPodEgress      bool   `json:"newPodEgress"`
+	NewPodIngressTier string `json:"newPodIngressTier,omitempty"`
+	NewPodEgressTier  string `json:"newPodEgressTier,omitempty"`
 }
 
 // Exposure is a service and who outside its reach of trust may connect.
@@ -127,7 +143,7 @@ type Exposure struct {
 // Peer is the other end of a connection with its ports.
 type Peer struct {
 	// Name is a service, a pod ("ns/(unlabelled)": any pod of ns) or an
-	// address class ("0.0.0.0-9.255.255.255,11.0.0.0-255.255.255.255").
+	// address class as CIDRs ("0.0.0.0/0, ::/0").
 	Name string `json:"name"`
 	// Outside is whether Name is addresses outside the cluster.
 	Outside bool   `json:"outside"`
@@ -165,8 +181,24 @@ type NamespaceFlows struct {
 }
 
 // Connection is one allowed connection in netpol-analyzer's terms.
+// Addresses are CIDRs (CIDRName) in Src and Dst; the connectivity list
+// (text, csv) shows them as netpol-analyzer's ranges (AddressName).
 type Connection struct {
 	Src  string `json:"src"`
 	Dst  string `json:"dst"`
 	Conn string `json:"conn"`
+
+	srcRanges, dstRanges string // AddressName, when Src or Dst is addresses
+}
+
+// listNames are c's ends as the connectivity list shows them.
+func (c Connection) listNames() (src, dst string) {
+	src, dst = c.Src, c.Dst
+	if c.srcRanges != "" {
+		src = c.srcRanges
+	}
+	if c.dstRanges != "" {
+		dst = c.dstRanges
+	}
+	return src, dst
 }

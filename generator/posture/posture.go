@@ -2,6 +2,8 @@ package posture
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strconv"
 
@@ -23,7 +25,9 @@ type Options struct {
 	// Source describes where the policies came from, for the report's
 	// header: "generated", "tree examples/shop/netpol", "manifests".
 	Source string
-	// Sensitive are namespaces whose inbound flows are listed on their own.
+	// Sensitive are namespaces whose inbound flows are listed on their own,
+	// in every environment, besides those the project file marks sensitive
+	// there (schema.Environment.Sensitive).
 	Sensitive []string
 	// GraphLimit is the most services the html graph draws one by one;
 	// above it the graph is drawn per namespace. 0 is DefaultGraphLimit.
@@ -34,14 +38,28 @@ type Options struct {
 const DefaultGraphLimit = 400
 
 func (o Options) report() *Report {
-	sens := append([]string{}, o.Sensitive...)
-	sort.Strings(sens)
-	return &Report{Source: o.Source, Sensitive: sens, Environments: []*Environment{}}
+	return &Report{Source: o.Source, Sensitive: []string{}, Environments: []*Environment{}}
 }
 
-func (o Options) sensitive() map[string]bool {
+// sensitive is o.Sensitive with more, sorted, each once.
+func (o Options) sensitive(more []string) []string {
+	out := append(append([]string{}, o.Sensitive...), more...)
+	sort.Strings(out)
+	return slices.Compact(out)
+}
+
+// finish sets what the report says of all its environments.
+func (r *Report) finish() {
+	for _, e := range r.Environments {
+		r.Sensitive = append(r.Sensitive, e.Sensitive...)
+	}
+	sort.Strings(r.Sensitive)
+	r.Sensitive = slices.Compact(r.Sensitive)
+}
+
+func set(names []string) map[string]bool {
 	m := map[string]bool{}
-	for _, n := range o.Sensitive {
+	for _, n := range names {
 		m[n] = true
 	}
 	return m
@@ -63,6 +81,15 @@ func (o Options) graphLimit() int {
 func FromSpec(spec *schema.Spec, envs []string, src Loader, o Options) (*Report, error) {
 	r := o.report()
 	notEvaluated := map[string]bool{}
+	known := map[string]bool{}
+	for _, ns := range spec.Namespaces {
+		known[ns.Name] = true
+	}
+	for _, n := range o.Sensitive {
+		if !known[n] {
+			return nil, fmt.Errorf("unknown sensitive namespace %q; expected one a dependency file describes%s", n, schema.DidYouMean(n, slices.Sorted(maps.Keys(known))))
+		}
+	}
 	for _, env := range envs {
 		m, err := src.Load(env)
 		if err != nil {
@@ -77,7 +104,12 @@ func FromSpec(spec *schema.Spec, envs []string, src Loader, o Options) (*Report,
 		if err != nil {
 			return nil, fmt.Errorf("environment %q: %w", env, err)
 		}
-		in := input{env: env, ev: ev, managed: map[string]bool{}, sensitive: o.sensitive(), graphLimit: o.graphLimit()}
+		var marked []string
+		if e := spec.Environment(env); e != nil {
+			marked = e.Sensitive
+		}
+		sens := o.sensitive(marked)
+		in := input{env: env, ev: ev, managed: map[string]bool{}, sensitive: set(sens), sensitiveList: sens, graphLimit: o.graphLimit()}
 		for _, ns := range spec.Namespaces {
 			in.managed[ns.Name] = ns.Managed
 		}
@@ -92,6 +124,7 @@ func FromSpec(spec *schema.Spec, envs []string, src Loader, o Options) (*Report,
 		r.Environments = append(r.Environments, analyze(in))
 	}
 	r.NotEvaluated = len(notEvaluated)
+	r.finish()
 	return r, nil
 }
 
@@ -129,7 +162,8 @@ func FromCluster(c *importer.Cluster, m *verify.Manifests, o Options) (*Report, 
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	in := input{managed: managed, sensitive: o.sensitive(), graphLimit: o.graphLimit()}
+	sens := o.sensitive(nil)
+	in := input{managed: managed, sensitive: set(sens), sensitiveList: sens, graphLimit: o.graphLimit()}
 	for _, n := range names {
 		u.Namespaces = append(u.Namespaces, eval.Namespace{Name: n, Labels: labels[n]})
 		u.Pods = append(u.Pods, eval.Pod{Namespace: n, Name: world.UnlabelledPodName})
@@ -145,6 +179,7 @@ func FromCluster(c *importer.Cluster, m *verify.Manifests, o Options) (*Report, 
 	in.ev, in.pods = ev, pods
 	r.Environments = append(r.Environments, analyze(in))
 	r.NotEvaluated = len(m.NotEvaluated)
+	r.finish()
 	return r, nil
 }
 

@@ -30,7 +30,7 @@ func TestReportBlastRadius(t *testing.T) {
 	link(2, 1)
 	link(2, 3)
 	egress := make([][]Peer, len(pods))
-	egress[3] = []Peer{{Name: "0.0.0.0-255.255.255.255", Outside: true}}
+	egress[3] = []Peer{{Name: "0.0.0.0/0", Outside: true}}
 	got := blastRadius(pods, adj, egress)
 	want := []Blast{
 		{Service: "x/a", OneHop: 1, OneHopNamespaces: 1, Transitive: 3, TransitiveNamespaces: 2, Outside: true},
@@ -53,16 +53,24 @@ func TestReportNames(t *testing.T) {
 		return x
 	}
 	for _, c := range []struct {
-		x    eval.External
-		want string
+		x           eval.External
+		want, cidrs string
 	}{
-		{pfx("0.0.0.0/1", "128.0.0.0/1"), "0.0.0.0-255.255.255.255"},
-		{pfx("10.0.0.0/8"), "10.0.0.0-10.255.255.255"},
-		{pfx("10.9.0.0/16", "10.0.0.0/13"), "10.0.0.0-10.7.255.255,10.9.0.0-10.9.255.255"},
-		{pfx("172.20.0.1/32", "::/0"), "172.20.0.1-172.20.0.1,::-ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"},
+		{pfx("0.0.0.0/1", "128.0.0.0/1"), "0.0.0.0-255.255.255.255", "0.0.0.0/0"},
+		{pfx("10.0.0.0/8"), "10.0.0.0-10.255.255.255", "10.0.0.0/8"},
+		{pfx("10.9.0.0/16", "10.0.0.0/13"), "10.0.0.0-10.7.255.255,10.9.0.0-10.9.255.255", "10.0.0.0/13, 10.9.0.0/16"},
+		{pfx("172.20.0.1/32", "::/0"), "172.20.0.1-172.20.0.1,::-ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", "172.20.0.1/32, ::/0"},
+		// Everything but 10.0.0.0/8, as the evaluator splits it.
+		{pfx("0.0.0.0/5", "8.0.0.0/7", "11.0.0.0/8", "12.0.0.0/6", "16.0.0.0/4", "32.0.0.0/3", "64.0.0.0/2", "128.0.0.0/1"),
+			"0.0.0.0-9.255.255.255,11.0.0.0-255.255.255.255", "0.0.0.0/5, 8.0.0.0/7, 11.0.0.0/8, 12.0.0.0/6, 16.0.0.0/4, 32.0.0.0/3, 64.0.0.0/2, 128.0.0.0/1"},
+		// Prefixes that merge into wider ones come out merged.
+		{pfx("198.51.100.0/26", "198.51.100.64/26", "::/1", "8000::/1"), "198.51.100.0-198.51.100.127,::-ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", "198.51.100.0/25, ::/0"},
 	} {
 		if got := AddressName(c.x); got != c.want {
 			t.Errorf("AddressName(%v) = %q, want %q", c.x.Prefixes, got, c.want)
+		}
+		if got := CIDRName(c.x); got != c.cidrs {
+			t.Errorf("CIDRName(%v) = %q, want %q", c.x.Prefixes, got, c.cidrs)
 		}
 	}
 	for _, c := range []struct {
@@ -114,7 +122,10 @@ func envOf(t *testing.T, r *Report, name string) *Environment {
 // catalog isolates ingress only, the payment service reaches only its
 // provider outside the cluster, payments is reached from checkout alone.
 func TestReportShop(t *testing.T) {
-	e := envOf(t, shop(t, Options{Source: "generated", Sensitive: []string{"payments"}}), "prod")
+	e := envOf(t, shop(t, Options{Source: "generated"}), "prod")
+	if !cmp.Equal(e.Sensitive, []string{"payments"}) {
+		t.Errorf("sensitive = %v, want the project file's [payments]", e.Sensitive)
+	}
 	var catalog NamespaceIsolation
 	for _, n := range e.Isolation {
 		if n.Namespace == "catalog" {
@@ -130,7 +141,7 @@ func TestReportShop(t *testing.T) {
 			payment = &e.EgressOutside[i]
 		}
 	}
-	want := []Peer{{Name: "169.254.20.10-169.254.20.10", Outside: true, Ports: "53/TCP,53/UDP"}, {Name: "198.51.100.0-198.51.100.127", Outside: true, Ports: "443/TCP"}}
+	want := []Peer{{Name: "169.254.20.10/32", Outside: true, Ports: "53/TCP,53/UDP"}, {Name: "198.51.100.0/25", Outside: true, Ports: "443/TCP"}}
 	if payment == nil || !cmp.Equal(payment.To, want) {
 		t.Errorf("payments/payment egress outside = %+v, want NodeLocal DNS and the provider's prod /25 on 443/TCP", payment)
 	}
@@ -188,5 +199,54 @@ func TestReportCompare(t *testing.T) {
 	e := envOf(t, head, "dev")
 	if e.Change.Exposed != 1 || len(e.Change.NewlyExposed) != 1 || e.Change.NewlyExposed[0] != e.Exposure[0].Service {
 		t.Errorf("change = %+v, want %s newly exposed", e.Change, e.Exposure[0].Service)
+	}
+}
+
+// TestReportClusterIsolation: examples/guardrails' prod moves the default
+// deny to the Baseline tier, so a new pod of every managed namespace is
+// isolated for ingress by the Baseline ClusterNetworkPolicy, not by a
+// NetworkPolicy; monitoring isolates ingress only, so egress stays open
+// (its allow-egress admits everything).
+// staging keeps the default-deny NetworkPolicies: no tier is named.
+func TestReportClusterIsolation(t *testing.T) {
+	out, err := generator.FromPaths([]string{examplesDir(t, "guardrails")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := FromSpec(out.Spec, out.Spec.EnvNames(), verify.FromSet(out.Set), Options{Source: "generated"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	type iso struct{ In, Eg, InTier, EgTier string }
+	got := func(env string) map[string]iso {
+		m := map[string]iso{}
+		for _, n := range envOf(t, r, env).Isolation {
+			m[n.Namespace] = iso{yesNo(n.NewPodIngress), yesNo(n.NewPodEgress), n.NewPodIngressTier, n.NewPodEgressTier}
+		}
+		return m
+	}
+	want := map[string]map[string]iso{
+		"prod": {
+			"kube-system": {"no", "no", "", ""},
+			"monitoring":  {"yes", "no", "Baseline", ""},
+			// allow-dns, a NetworkPolicy over every pod, isolates egress
+			// before the Baseline tier is asked.
+			"payments": {"yes", "yes", "Baseline", ""},
+			"shop":     {"yes", "yes", "Baseline", ""},
+		},
+		"staging": {
+			"kube-system": {"no", "no", "", ""},
+			"monitoring":  {"yes", "no", "", ""},
+			"payments":    {"yes", "yes", "", ""},
+			"shop":        {"yes", "yes", "", ""},
+		},
+	}
+	for env, w := range want {
+		if d := cmp.Diff(w, got(env)); d != "" {
+			t.Errorf("%s: a new pod's isolation (-want +got):\n%s", env, d)
+		}
+	}
+	if s := envOf(t, r, "prod").Summary; s.UnisolatedNamespaces != 1 {
+		t.Errorf("prod: %d namespaces with no isolation, want 1 (kube-system)", s.UnisolatedNamespaces)
 	}
 }

@@ -67,8 +67,9 @@ func (r *Report) writeList(w io.Writer, asCSV bool) error {
 			fmt.Fprintf(bw, "# environment %s\n", e.Name)
 		}
 		for _, c := range e.Connections {
+			src, dst := c.listNames()
 			if asCSV {
-				rec := []string{c.Src, c.Dst, c.Conn}
+				rec := []string{src, dst, c.Conn}
 				if len(r.Environments) > 1 {
 					rec = append([]string{e.Name}, rec...)
 				}
@@ -77,7 +78,7 @@ func (r *Report) writeList(w io.Writer, asCSV bool) error {
 				}
 				continue
 			}
-			fmt.Fprintf(bw, "%s => %s : %s\n", c.Src, c.Dst, c.Conn)
+			fmt.Fprintf(bw, "%s => %s : %s\n", src, dst, c.Conn)
 		}
 	}
 	if cw != nil {
@@ -213,6 +214,10 @@ func (r *Report) writeMarkdown(w io.Writer) error {
 	for _, e := range r.Environments {
 		m.line("## %s", strings.ToUpper(envTitle(e.Name)[:1])+envTitle(e.Name)[1:])
 		m.line("")
+		if len(e.Sensitive) > 0 {
+			m.line("Sensitive namespaces: %s.", strings.Join(e.Sensitive, ", "))
+			m.line("")
+		}
 		header := []string{"figure", "value"}
 		if e.Base != nil {
 			header = []string{"figure", "base (" + r.Base + ")", "head", "change"}
@@ -255,7 +260,7 @@ func (r *Report) writeMarkdown(w io.Writer) error {
 		rows = nil
 		var none []string
 		for _, n := range e.Isolation {
-			rows = append(rows, []string{n.Namespace, yesNo(n.Managed), fmt.Sprint(n.Services), pct(n.IngressIsolated, n.Services), pct(n.EgressIsolated, n.Services), newPods(n)})
+			rows = append(rows, []string{n.Namespace, yesNo(n.Managed), fmt.Sprint(n.Services), isolatedPct(n.IngressIsolated, n.IngressByCluster, n.Services), isolatedPct(n.EgressIsolated, n.EgressByCluster, n.Services), newPods(n)})
 			if n.IngressIsolated == 0 && n.EgressIsolated == 0 && !n.NewPodIngress && !n.NewPodEgress {
 				none = append(none, n.Namespace)
 			}
@@ -318,7 +323,7 @@ func (r *Report) writeMarkdown(w io.Writer) error {
 		}
 		m.table([]string{"from", "to", "connections"}, rows, len(e.CrossNamespace))
 
-		if len(r.Sensitive) > 0 {
+		if len(e.Sensitive) > 0 {
 			m.line("### Flows into sensitive namespaces")
 			m.line("")
 			rows = nil
@@ -335,9 +340,6 @@ func (r *Report) writeMarkdown(w io.Writer) error {
 func (r *Report) intro() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Computed from the evaluated policies (%s), not from the dependency files alone.", r.Source)
-	if len(r.Sensitive) > 0 {
-		fmt.Fprintf(&b, " Sensitive namespaces: %s.", strings.Join(r.Sensitive, ", "))
-	}
 	if r.Base != "" {
 		fmt.Fprintf(&b, " Compared with %s.", r.Base)
 	}
@@ -355,16 +357,34 @@ func plural(n int, one, many string) string {
 	return many
 }
 
+// newPods says what a new unlabelled pod of n is isolated for, naming the
+// ClusterNetworkPolicy tier that isolates it: "ingress (Baseline) and
+// egress".
 func newPods(n NamespaceIsolation) string {
+	side := func(what, tier string) string {
+		if tier != "" {
+			return what + " (" + tier + ")"
+		}
+		return what
+	}
 	switch {
 	case n.NewPodIngress && n.NewPodEgress:
-		return "ingress and egress"
+		return side("ingress", n.NewPodIngressTier) + " and " + side("egress", n.NewPodEgressTier)
 	case n.NewPodIngress:
-		return "ingress"
+		return side("ingress", n.NewPodIngressTier)
 	case n.NewPodEgress:
-		return "egress"
+		return side("egress", n.NewPodEgressTier)
 	}
 	return "nothing"
+}
+
+// isolatedPct is pct, saying how many a ClusterNetworkPolicy isolates.
+func isolatedPct(n, byCluster, total int) string {
+	s := pct(n, total)
+	if byCluster > 0 {
+		s += fmt.Sprintf(", %d by a ClusterNetworkPolicy", byCluster)
+	}
+	return s
 }
 
 func fromName(p Peer) string {

@@ -46,7 +46,9 @@ review, per environment:
   egress         per service, the addresses outside the cluster it may reach
   blast radius   per service, what a compromised pod reaches in one hop and
                  through any chain of allowed connections, largest first
-  cross-namespace connections, and those into --sensitive namespaces
+  cross-namespace connections, and those into sensitive namespaces (the
+                 project file's sensitive list, cluster or environment, and
+                 any --sensitive adds)
 
 The policies are the committed tree (--out, else PATH/netpol or ./netpol
 when one exists, else what generate would write), or --manifests. Hand edits,
@@ -63,7 +65,7 @@ interactive graph above them; above 400 services the graph is drawn per
 namespace), json (everything), and the connectivity list
 "src => dst : conns" as netpol-analyzer lists it, as text or csv.`,
 		Example: `  netdep report examples/shop --format html --out-file report.html
-  netdep report examples/shop --env prod --sensitive payments
+  netdep report examples/shop --env prod --sensitive checkout
   netdep report --manifests ./cluster-dump --format text
   netdep report --base origin/main --format markdown`,
 		RunE: func(cmd *cobra.Command, args []string) error { return o.run(cmd, args, streams) },
@@ -74,7 +76,7 @@ namespace), json (everything), and the connectivity list
 	f.StringVarP(&o.namespace, "namespace", "n", eval.DefaultNamespace, "with --manifests: the namespace of objects whose manifests name none, as kubectl apply -n")
 	f.StringVar(&o.env, "env", "", "report only this environment")
 	f.StringVar(&o.outFile, "out-file", "", "write the report to this file instead of stdout")
-	f.StringSliceVar(&o.sensitive, "sensitive", nil, "namespaces whose inbound flows are listed on their own (comma-separated)")
+	f.StringSliceVar(&o.sensitive, "sensitive", nil, "namespaces whose inbound flows are listed on their own, besides the project file's sensitive list (comma-separated)")
 	f.StringVar(&o.base, "base", "", "also report at this revision (a branch, tag, origin/main, a hash) and the change")
 	registerEnvCompletion(cmd)
 	o.format = addFormatFlag(cmd, "markdown, html, json, text or csv (text and csv: the connectivity list)",
@@ -207,11 +209,11 @@ func (o *reportOptions) atBase(args, envs []string, opts posture.Options) (_ *po
 type revisionTree struct{ t *diff.Tree }
 
 func (r revisionTree) Load(env string) (*verify.Manifests, error) {
-	ps, err := r.t.Policies(env)
+	ps, cps, err := r.t.Objects(env)
 	if err != nil {
 		return nil, err
 	}
-	return &verify.Manifests{Policies: ps}, nil
+	return &verify.Manifests{Policies: ps, ClusterPolicies: cps}, nil
 }
 
 // writeFileAtomic writes data to name through a temporary file beside it,
