@@ -53,6 +53,9 @@ type EnvReport struct {
 	// Name is the environment, "" for the implicit one of a project
 	// without environments.
 	Name string
+	// sensitive are the namespaces the head's project file marks
+	// sensitive in this environment (FlagRisks adds a command's own).
+	sensitive []string
 	// FlowsAdded are connections the head allows and the base did not
 	// (on those ports), FlowsRemoved the reverse; sorted by source, then
 	// destination.
@@ -153,6 +156,9 @@ func Compare(base, head Input) (*Report, error) {
 	m := marshaller{}
 	for _, env := range environments(base.Set, head.Set) {
 		er := EnvReport{Name: env}
+		if e := head.Spec.Environment(env); e != nil {
+			er.sensitive = e.Sensitive
+		}
 		var pols [2][]*networkingv1.NetworkPolicy
 		var cnps [2][]*v1beta1.ClusterNetworkPolicy
 		for side, in := range [2]Input{base, head} {

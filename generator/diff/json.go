@@ -24,7 +24,8 @@ type (
 		// Risk counts the distinct added flows per risk class, every
 		// class present.
 		Risk []jsonRisk `json:"risk"`
-		// Sensitive are the namespaces given as sensitive, when any.
+		// Sensitive are the sensitive namespaces (project file and
+		// --sensitive), when any.
 		Sensitive []string `json:"sensitive,omitempty"`
 		// Warnings are present only when there are any.
 		Warnings []string `json:"warnings,omitempty"`

@@ -117,3 +117,33 @@ func TestReviewAnnotations(t *testing.T) {
 		})
 	}
 }
+
+// TestSensitiveFromProjectFile: the namespaces the head's project file
+// marks sensitive in an environment flag new flows into them there, with
+// no flag given, and only there.
+func TestSensitiveFromProjectFile(t *testing.T) {
+	const shop = "netdep: v1\nnamespace: shop\nservices:\n  api:\n    ports: {http: 8080}\n"
+	const project = "netdep: v1\nenvironments:\n  dev: {}\n  prod:\n    sensitive: [shop]\n"
+	opened := shop + "    from: [{namespace: batch, selector: {app: job}, ports: [http]}]\n"
+	b := mustGenerate(t, files("netdep.yaml", project, "teams/shop.yaml", shop))
+	h := mustGenerate(t, files("netdep.yaml", project, "teams/shop.yaml", opened))
+	r, err := compareRuns(b, h, Side{Ref: "base"}, WorkingTree)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.FlagRisks(nil)
+	got := map[string][]Risk{}
+	for _, e := range r.Environments {
+		if len(e.FlowsAdded) != 1 {
+			t.Fatalf("%s: %d flows added, want 1", e.Name, len(e.FlowsAdded))
+		}
+		got[e.Name] = e.FlowsAdded[0].Risks
+	}
+	want := map[string][]Risk{"dev": {RiskCrossNamespace}, "prod": {RiskCrossNamespace, RiskSensitive}}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("risks per environment (-want +got):\n%s", d)
+	}
+	if d := cmp.Diff([]string{"shop"}, r.Sensitive); d != "" {
+		t.Errorf("Sensitive (-want +got):\n%s", d)
+	}
+}

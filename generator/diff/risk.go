@@ -66,18 +66,23 @@ func (r Risk) label() string {
 }
 
 // FlagRisks marks every added connection (FlowsAdded; one-sided flows open
-// no connection) with the risk classes it falls in; sensitive are the
-// namespaces whose new inbound flows are flagged. Compare flags with no
-// sensitive namespaces; a command calls it again with its own.
-func (r *Report) FlagRisks(sensitive []string) {
-	r.Sensitive = slices.Sorted(slices.Values(sensitive))
-	r.Sensitive = slices.Compact(r.Sensitive)
+// no connection) with the risk classes it falls in. The namespaces whose
+// new inbound flows are flagged are, per environment, those the head's
+// project file marks sensitive there plus extra (a command's own, e.g.
+// `diff --sensitive`); r.Sensitive becomes all of them. Compare flags with
+// the project file's alone; a command calls it again with its own.
+func (r *Report) FlagRisks(extra []string) {
+	var all []string
 	for i := range r.Environments {
-		for j := range r.Environments[i].FlowsAdded {
-			f := &r.Environments[i].FlowsAdded[j]
-			f.Risks = risksOf(*f, r.Sensitive)
+		e := &r.Environments[i]
+		sensitive := slices.Compact(slices.Sorted(slices.Values(append(slices.Clone(e.sensitive), extra...))))
+		all = append(all, sensitive...)
+		for j := range e.FlowsAdded {
+			f := &e.FlowsAdded[j]
+			f.Risks = risksOf(*f, sensitive)
 		}
 	}
+	r.Sensitive = slices.Compact(slices.Sorted(slices.Values(all)))
 }
 
 func risksOf(f Flow, sensitive []string) []Risk {

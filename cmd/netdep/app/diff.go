@@ -66,7 +66,8 @@ risk class, and a summary line counts them:
   external         a new flow from addresses outside the cluster
   egress-external  new egress to addresses outside the cluster
   cross-namespace  a new flow between pods of two namespaces
-  sensitive        a new flow into a --sensitive namespace
+  sensitive        a new flow into a namespace the project file marks sensitive
+                   (its sensitive: list) or named with --sensitive
 
 --fail-on CLASS,... (or any) exits 3 when an added flow of a chosen class
 appears, whatever --exit-code says. Exit codes: 0 nothing differs, 1 something
@@ -115,7 +116,7 @@ differs, 2 error, 3 a --fail-on risk appears.`,
 	o.source = addSourcePrefixFlag(cmd)
 	f.BoolVar(&o.exitCode, "exit-code", true, "exit 1 when there are changes; --exit-code=false exits 0 (for jobs that only comment)")
 	f.StringSliceVar(&o.failOn, "fail-on", nil, "exit 3 when an added flow of these risk classes appears: external, egress-external, cross-namespace, sensitive, or any (comma-separated; with --base)")
-	f.StringSliceVar(&o.sensitive, "sensitive", nil, "namespaces whose new inbound flows are flagged as risk class sensitive (comma-separated; with --base)")
+	f.StringSliceVar(&o.sensitive, "sensitive", nil, "namespaces whose new inbound flows are flagged as risk class sensitive, besides the project file's sensitive: (comma-separated; with --base)")
 	return cmd
 }
 
