@@ -85,6 +85,7 @@ func TestProblems(t *testing.T) {
 		{"alias-bomb", "nested merge aliases stop at the expansion budget"},
 		{"guardrail-contradiction", "a deny guardrail over a declared edge names both places; overriddenBy must name a deny guardrail"},
 		{"guardrail-invalid", "guardrail keys, names, priorities, cidrs; allowDomains is not supported yet"},
+		{"exception-invalid", "exception keys, dates, names (dns-1123, unique), empty reason, warnDays"},
 	}
 	dirs, err := os.ReadDir(filepath.Join("testdata", "problems"))
 	if err != nil {
