@@ -60,10 +60,11 @@ type (
 		Removed []jsonFlow `json:"removed"`
 	}
 	jsonFlow struct {
-		From      jsonEndpoint `json:"from"`
-		To        jsonEndpoint `json:"to"`
-		Ports     []jsonPort   `json:"ports"`
-		Direction string       `json:"direction,omitempty"`
+		From      jsonEndpoint   `json:"from"`
+		To        jsonEndpoint   `json:"to"`
+		Ports     []jsonPort     `json:"ports"`
+		Direction string         `json:"direction,omitempty"`
+		Exception *FlowException `json:"exception,omitempty"`
 	}
 	jsonEndpoint struct {
 		Kind      string            `json:"kind"`
@@ -143,7 +144,7 @@ func WriteJSON(w io.Writer, r *Report) error {
 func jsonFlowList(fs []Flow) []jsonFlow {
 	out := make([]jsonFlow, 0, len(fs))
 	for _, f := range fs {
-		jf := jsonFlow{From: jsonEndpointOf(f.From), To: jsonEndpointOf(f.To), Ports: []jsonPort{}, Direction: string(f.Direction)}
+		jf := jsonFlow{From: jsonEndpointOf(f.From), To: jsonEndpointOf(f.To), Ports: []jsonPort{}, Direction: string(f.Direction), Exception: f.Exception}
 		for _, p := range f.Ports {
 			jf.Ports = append(jf.Ports, jsonPort{p.Protocol, p.Port, p.EndPort})
 		}

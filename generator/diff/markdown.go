@@ -129,7 +129,7 @@ func WriteMarkdown(w io.Writer, r *Report, o MarkdownOptions) error {
 		}{{"+", added}, {"-", removed}} {
 			for _, f := range part.flows {
 				sign := part.sign
-				row := fmt.Sprintf("| %s | `%s` | `%s` | %s%s |\n", sign, f.From, f.To, PortsString(f.Ports), f.Direction.suffix())
+				row := fmt.Sprintf("| %s | `%s` | `%s` | %s%s |\n", sign, f.From, f.To, PortsString(f.Ports), f.notes())
 				if b.Len()+len(row) > flowLimit {
 					break
 				}
@@ -250,7 +250,7 @@ func flowsKey(e *EnvReport) string {
 	var b strings.Builder
 	for _, part := range [][]Flow{e.FlowsAdded, e.FlowsRemoved, e.OneSidedAdded, e.OneSidedRemoved} {
 		for _, f := range part {
-			fmt.Fprintf(&b, "%s>%s:%s%s\n", f.From, f.To, PortsString(f.Ports), f.Direction.suffix())
+			fmt.Fprintf(&b, "%s>%s:%s%s\n", f.From, f.To, PortsString(f.Ports), f.notes())
 		}
 		b.WriteString("--\n")
 	}

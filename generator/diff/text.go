@@ -199,7 +199,7 @@ func (t *textWriter) flows(title, sign, code string, conns, oneSided []Flow) {
 		wt = max(wt, len(f.To.String()))
 	}
 	for _, f := range fs {
-		t.line("%s", t.paint(code, fmt.Sprintf("  %s %-*s -> %-*s  %s%s", sign, wf, f.From, wt, f.To, PortsString(f.Ports), f.Direction.suffix())))
+		t.line("%s", t.paint(code, fmt.Sprintf("  %s %-*s -> %-*s  %s%s", sign, wf, f.From, wt, f.To, PortsString(f.Ports), f.notes())))
 	}
 }
 
