@@ -112,7 +112,7 @@ func envOf(t *testing.T, r *Report, name string) *Environment {
 
 // TestReportShop checks figures the shop's dependency files decide: the
 // catalog isolates ingress only, the payment service reaches only its
-// provider outside the cluster, payments is reached from checkout alone.
+// provider outside the cluster, payments is reached from checkout alone (and, in prod, from order-export through exception inc-4711).
 func TestReportShop(t *testing.T) {
 	e := envOf(t, shop(t, Options{Source: "generated", Sensitive: []string{"payments"}}), "prod")
 	var catalog NamespaceIsolation
