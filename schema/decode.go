@@ -99,6 +99,10 @@ type rawEntry struct {
 
 	// OverriddenBy names the guardrail that is meant to deny this edge.
 	OverriddenBy strPos
+
+	// Exception, when set, makes the entry a sanctioned exception with an
+	// owner and an expiry (exception.go).
+	Exception *rawException
 }
 
 type rawProject struct {
@@ -107,6 +111,8 @@ type rawProject struct {
 	Cluster rawSettings
 	Envs    []rawEnv
 	Layout  string
+	// WarnDays is exceptions.warnDays, nil when not set.
+	WarnDays *int
 }
 
 type rawEnv struct {
@@ -171,7 +177,7 @@ const dnsPortsAdvice = "(dns takes port numbers, such as [53/UDP, 53/TCP]; leave
 
 var (
 	depKeys      = []string{"netdep", "namespace", "managed", "isolate", "services"}
-	projectKeys  = []string{"netdep", "cluster", "environments", "layout"}
+	projectKeys  = []string{"netdep", "cluster", "environments", "layout", "exceptions"}
 	serviceKeys  = []string{"selector", "ports", "calls", "from", "environments", "edge"}
 	settingsKeys = []string{"dns", "cidrs", "podCIDRs", "serviceCIDRs", "guardrails", "sensitive"}
 	dnsKeys      = []string{"namespace", "selector", "cidr", "ports"}
@@ -874,7 +880,7 @@ func (d *decoder) entry(n *yaml.Node, field, refKey string) *rawEntry {
 		d.brokenf(n, field, "expected a service reference (\"svc\", \"ns/svc:port\") or a mapping with %s, cidr or namespace/selector, found %s%s", refKey, describe(n), hint)
 		return nil
 	}
-	all := []string{refKey, "cidr", "except", "namespace", "selector", "ports", "environments", "overriddenBy"}
+	all := []string{refKey, "cidr", "except", "namespace", "selector", "ports", "environments", "overriddenBy", "exception"}
 	before := len(*d.probs)
 	pairs, _ := d.mapping(n, field, "", all)
 	keyProblems := len(*d.probs) > before
@@ -896,13 +902,13 @@ func (d *decoder) entry(n *yaml.Node, field, refKey string) *rawEntry {
 		return nil
 	case isRef:
 		e.Kind = entryRef
-		allowed = []string{refKey, "environments", "overriddenBy"}
+		allowed = []string{refKey, "environments", "overriddenBy", "exception"}
 	case isCIDR:
 		e.Kind = entryCIDR
-		allowed = []string{"cidr", "except", "ports", "environments", "overriddenBy"}
+		allowed = []string{"cidr", "except", "ports", "environments", "overriddenBy", "exception"}
 	case isNS || isSel:
 		e.Kind = entryRaw
-		allowed = []string{"namespace", "selector", "ports", "environments", "overriddenBy"}
+		allowed = []string{"namespace", "selector", "ports", "environments", "overriddenBy", "exception"}
 	default:
 		if !keyProblems { // an unknown key already says what is wrong
 			found := "an empty mapping"
@@ -989,6 +995,8 @@ func (d *decoder) entry(n *yaml.Node, field, refKey string) *rawEntry {
 			e.Envs, e.EnvsSet = d.strList(p.V, f, "environment names")
 		case "overriddenBy":
 			e.OverriddenBy, _ = d.str(p.V, f, "the name of a guardrail")
+		case "exception":
+			e.Exception = d.exception(p.K, p.V, f)
 		}
 	}
 	return e
@@ -1020,6 +1028,8 @@ func (d *decoder) project(top *yaml.Node, pairs []pair) *rawProject {
 					d.errorf(p.V, "layout", "expected auto, environment or namespace, found %q", v.S)
 				}
 			}
+		case "exceptions":
+			pr.WarnDays = d.exceptionSettings(p.V, "exceptions")
 		case "environments":
 			hasEnvs = true
 			envs, ok := d.mapping(p.V, "environments", "a mapping of environment names to settings", nil)

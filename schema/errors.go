@@ -19,6 +19,9 @@ type Problem struct {
 	Message string
 	// Warning problems are legal but risky; they fail only with --strict.
 	Warning bool
+	// Note marks a warning that is only information (an exception close to
+	// its expiry): printed as "note:", it fails no run, --strict or not.
+	Note bool
 }
 
 // String renders the problem as one line, every echoed value clipped (see
@@ -28,7 +31,10 @@ func (p Problem) String() string {
 	var b strings.Builder
 	b.WriteString(p.Pos.String())
 	b.WriteString(": ")
-	if p.Warning {
+	switch {
+	case p.Note:
+		b.WriteString("note: ")
+	case p.Warning:
 		b.WriteString("warning: ")
 	}
 	if p.Field != "" {

@@ -52,6 +52,7 @@ type CallToDoc struct {
 	To           ServiceRefDoc   `json:"to" jsonschema_description:"The service called: svc, svc:port, ns/svc or ns/svc:port (port: a name or number the target declares, optionally /PROTO). Without a port, every port the target declares."`
 	Environments EnvironmentsDoc `json:"environments,omitempty" jsonschema_description:"Only in these environments."`
 	OverriddenBy NameDoc         `json:"overriddenBy,omitempty" jsonschema_description:"The name of a deny guardrail of the project file that denies this edge on purpose: the edge stays declared (and allowed by its NetworkPolicies), generate warns instead of failing, and verify expects the guardrail to win."`
+	Exception    *ExceptionDoc   `json:"exception,omitempty" jsonschema_description:"Makes this entry a sanctioned exception (an incident, a migration): it generates a policy of its own named <service>.exception.<name>, annotated with the exception, and verify, diff and explain show it apart. See docs/exceptions.md."`
 }
 
 // CIDRCallDoc is egress to an address block.
@@ -61,6 +62,7 @@ type CIDRCallDoc struct {
 	Ports        CallPortsDoc    `json:"ports" jsonschema_description:"Port values (numbers, 53/UDP, 9000-9100/TCP) or the word any for every port."`
 	Environments EnvironmentsDoc `json:"environments,omitempty" jsonschema_description:"Only in these environments."`
 	OverriddenBy NameDoc         `json:"overriddenBy,omitempty" jsonschema_description:"The name of a deny guardrail of the project file that denies this edge on purpose: the edge stays declared (and allowed by its NetworkPolicies), generate warns instead of failing, and verify expects the guardrail to win."`
+	Exception    *ExceptionDoc   `json:"exception,omitempty" jsonschema_description:"Makes this entry a sanctioned exception (an incident, a migration): it generates a policy of its own named <service>.exception.<name>, annotated with the exception, and verify, diff and explain show it apart. See docs/exceptions.md."`
 }
 
 // RawCallDoc is egress to pods named by namespace and labels (a raw peer).
@@ -70,6 +72,7 @@ type RawCallDoc struct {
 	Ports        CallPortsDoc    `json:"ports" jsonschema_description:"Port values (numbers, 53/UDP, 9000-9100/TCP) or the word any for every port."`
 	Environments EnvironmentsDoc `json:"environments,omitempty" jsonschema_description:"Only in these environments."`
 	OverriddenBy NameDoc         `json:"overriddenBy,omitempty" jsonschema_description:"The name of a deny guardrail of the project file that denies this edge on purpose: the edge stays declared (and allowed by its NetworkPolicies), generate warns instead of failing, and verify expects the guardrail to win."`
+	Exception    *ExceptionDoc   `json:"exception,omitempty" jsonschema_description:"Makes this entry a sanctioned exception (an incident, a migration): it generates a policy of its own named <service>.exception.<name>, annotated with the exception, and verify, diff and explain show it apart. See docs/exceptions.md."`
 }
 
 // FromDoc is one from entry: ServiceRefDoc, FromRefDoc, CIDRFromDoc or
@@ -81,6 +84,7 @@ type FromRefDoc struct {
 	From         ServiceRefDoc   `json:"from" jsonschema_description:"The calling service: svc, svc:port, ns/svc or ns/svc:port, the port being one of this service's own. Without a port, all of this service's ports."`
 	Environments EnvironmentsDoc `json:"environments,omitempty" jsonschema_description:"Only in these environments."`
 	OverriddenBy NameDoc         `json:"overriddenBy,omitempty" jsonschema_description:"The name of a deny guardrail of the project file that denies this edge on purpose: the edge stays declared (and allowed by its NetworkPolicies), generate warns instead of failing, and verify expects the guardrail to win."`
+	Exception    *ExceptionDoc   `json:"exception,omitempty" jsonschema_description:"Makes this entry a sanctioned exception (an incident, a migration): it generates a policy of its own named <service>.exception.<name>, annotated with the exception, and verify, diff and explain show it apart. See docs/exceptions.md."`
 }
 
 // CIDRFromDoc is ingress from an address block.
@@ -90,6 +94,7 @@ type CIDRFromDoc struct {
 	Ports        FromPortsDoc    `json:"ports,omitempty" jsonschema_description:"This service's own ports (names or numbers it declares); default all of them; any for every port, declared or not."`
 	Environments EnvironmentsDoc `json:"environments,omitempty" jsonschema_description:"Only in these environments."`
 	OverriddenBy NameDoc         `json:"overriddenBy,omitempty" jsonschema_description:"The name of a deny guardrail of the project file that denies this edge on purpose: the edge stays declared (and allowed by its NetworkPolicies), generate warns instead of failing, and verify expects the guardrail to win."`
+	Exception    *ExceptionDoc   `json:"exception,omitempty" jsonschema_description:"Makes this entry a sanctioned exception (an incident, a migration): it generates a policy of its own named <service>.exception.<name>, annotated with the exception, and verify, diff and explain show it apart. See docs/exceptions.md."`
 }
 
 // RawFromDoc is ingress from pods named by namespace and labels.
@@ -99,14 +104,29 @@ type RawFromDoc struct {
 	Ports        FromPortsDoc    `json:"ports,omitempty" jsonschema_description:"This service's own ports (names or numbers it declares); default all of them; any for every port, declared or not."`
 	Environments EnvironmentsDoc `json:"environments,omitempty" jsonschema_description:"Only in these environments."`
 	OverriddenBy NameDoc         `json:"overriddenBy,omitempty" jsonschema_description:"The name of a deny guardrail of the project file that denies this edge on purpose: the edge stays declared (and allowed by its NetworkPolicies), generate warns instead of failing, and verify expects the guardrail to win."`
+	Exception    *ExceptionDoc   `json:"exception,omitempty" jsonschema_description:"Makes this entry a sanctioned exception (an incident, a migration): it generates a policy of its own named <service>.exception.<name>, annotated with the exception, and verify, diff and explain show it apart. See docs/exceptions.md."`
+}
+
+// ExceptionDoc is an entry's exception: who answers for it, and until when.
+type ExceptionDoc struct {
+	Name    NameDoc `json:"name" jsonschema_description:"The exception's name (a DNS-1123 label, unique in the run: inc-4711); it names the exception's policies."`
+	Reason  string  `json:"reason" jsonschema:"minLength=1" jsonschema_description:"Why the flow is open: the incident, the ticket, the migration."`
+	Owner   string  `json:"owner" jsonschema:"minLength=1" jsonschema_description:"Who answers for the exception: a team, a person, an address."`
+	Expires string  `json:"expires" jsonschema:"format=date" jsonschema_description:"The last day the exception holds (YYYY-MM-DD). With --today or SOURCE_DATE_EPOCH, generate and verify note it within warnDays days and warn once it has passed; --strict then fails."`
+}
+
+// ExceptionSettingsDoc is the project's settings for exceptions.
+type ExceptionSettingsDoc struct {
+	WarnDays int `json:"warnDays,omitempty" jsonschema:"minimum=0,maximum=3660,default=14" jsonschema_description:"How many days before an exception expires generate and verify note it (default 14); --expiry-warning overrides it."`
 }
 
 // ProjectDoc is the project document: environments and cluster settings.
 type ProjectDoc struct {
-	Netdep       string         `json:"netdep" jsonschema:"enum=v1" jsonschema_description:"Schema marker: every netdep document starts with netdep: v1."`
-	Cluster      SettingsDoc    `json:"cluster,omitempty" jsonschema_description:"Defaults for every environment."`
-	Environments EnvSettingsDoc `json:"environments" jsonschema_description:"The environments (DNS-1123 labels), each with what differs in its cluster ({} when nothing does); one overlay each."`
-	Layout       string         `json:"layout,omitempty" jsonschema:"enum=auto,enum=environment,enum=namespace" jsonschema_description:"Output layout: environment (one kustomization per environment), namespace (one per namespace and environment, for large organisations) or auto (namespace when an environment renders more than 500 policies). The generate --layout flag overrides it."`
+	Netdep       string                `json:"netdep" jsonschema:"enum=v1" jsonschema_description:"Schema marker: every netdep document starts with netdep: v1."`
+	Cluster      SettingsDoc           `json:"cluster,omitempty" jsonschema_description:"Defaults for every environment."`
+	Environments EnvSettingsDoc        `json:"environments" jsonschema_description:"The environments (DNS-1123 labels), each with what differs in its cluster ({} when nothing does); one overlay each."`
+	Layout       string                `json:"layout,omitempty" jsonschema:"enum=auto,enum=environment,enum=namespace" jsonschema_description:"Output layout: environment (one kustomization per environment), namespace (one per namespace and environment, for large organisations) or auto (namespace when an environment renders more than 500 policies). The generate --layout flag overrides it."`
+	Exceptions   *ExceptionSettingsDoc `json:"exceptions,omitempty" jsonschema_description:"Settings for the exceptions of the dependency files."`
 }
 
 // EnvSettingsDoc maps environment names to their settings.

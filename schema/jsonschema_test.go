@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/invopop/jsonschema"
 	santhosh "github.com/santhosh-tekuri/jsonschema/v6"
@@ -264,6 +265,10 @@ func jsonValue(v any) any {
 		return json.Number(strconv.Itoa(x))
 	case float64:
 		return json.Number(strconv.FormatFloat(x, 'g', -1, 64))
+	case time.Time:
+		// An unquoted 2026-12-31 (an exception's expires) is a YAML
+		// timestamp to yaml.v3 and a string to JSON-minded editors.
+		return x.Format(time.DateOnly)
 	}
 	return v
 }

@@ -86,6 +86,7 @@ func TestProblems(t *testing.T) {
 		{"guardrail-contradiction", "a deny guardrail over a declared edge names both places; overriddenBy must name a deny guardrail"},
 		{"guardrail-invalid", "guardrail keys, names, priorities, cidrs; allowDomains is not supported yet"},
 		{"sensitive-unknown", "sensitive namespaces a dependency file describes (the cluster's list once), a list of names"},
+		{"exception-invalid", "exception keys, dates, names (dns-1123, unique), empty reason, warnDays"},
 	}
 	dirs, err := os.ReadDir(filepath.Join("testdata", "problems"))
 	if err != nil {

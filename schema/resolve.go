@@ -41,6 +41,7 @@ type resolver struct {
 	nsNames    []string
 	services   []*svcInfo // sorted by (namespace, name)
 	intents    []*intent
+	exceptions []*Exception // sorted by name
 }
 
 type envSettings struct {
@@ -103,6 +104,8 @@ type intent struct {
 
 	// envs limits the entry itself, nil for everywhere.
 	envs map[string]bool
+
+	exception *Exception // nil for an ordinary entry
 }
 
 func (r *resolver) add(p Problem) { *r.probs = append(*r.probs, p) }
@@ -125,6 +128,7 @@ func resolve(deps []*rawDep, projects []*rawProject, probs *Problems) *Spec {
 	r.resolveSensitive()
 	r.checkSelectorOverlap()
 	r.resolveEntries()
+	r.exceptions = r.checkExceptions()
 	r.warn()
 	return r.spec()
 }
@@ -796,6 +800,9 @@ func (r *resolver) entry(owner *svcInfo, e *rawEntry, from bool) *intent {
 			ok = false
 		}
 	}
+	var xok bool
+	it.exception, xok = r.exception(e)
+	ok = xok && ok
 	switch e.Kind {
 	case entryRef:
 		ok = r.refEntry(it) && ok
@@ -1194,6 +1201,10 @@ func (r *resolver) spec() *Spec {
 		s.ProjectFile = r.project.File
 		s.Layout = r.project.Layout
 	}
+	s.Exceptions = r.exceptions
+	if r.project != nil {
+		s.ExceptionWarnDays = r.project.WarnDays
+	}
 	for _, name := range r.nsNames {
 		s.Namespaces = append(s.Namespaces, r.namespaces[name].ns)
 	}
@@ -1253,6 +1264,7 @@ func (r *resolver) environment(env string) *Environment {
 	for _, it := range active {
 		src := it.entry.Pos
 		over := it.entry.OverriddenBy.S
+		x := it.exception
 		dir := Egress
 		if it.from {
 			dir = Ingress
@@ -1264,12 +1276,12 @@ func (r *resolver) environment(env string) *Environment {
 				caller, callee = it.peer, it.owner
 			}
 			out.Rules = append(out.Rules,
-				Rule{Service: caller.svc, Direction: Egress, Peer: Peer{Kind: PeerService, Service: callee.svc}, Ports: it.ports, Source: src, OverriddenBy: over},
-				Rule{Service: callee.svc, Direction: Ingress, Peer: Peer{Kind: PeerService, Service: caller.svc}, Ports: it.ports, Source: src, OverriddenBy: over})
+				Rule{Service: caller.svc, Direction: Egress, Peer: Peer{Kind: PeerService, Service: callee.svc}, Ports: it.ports, Source: src, OverriddenBy: over, Exception: x},
+				Rule{Service: callee.svc, Direction: Ingress, Peer: Peer{Kind: PeerService, Service: caller.svc}, Ports: it.ports, Source: src, OverriddenBy: over, Exception: x})
 		case entryRaw:
 			out.Rules = append(out.Rules, Rule{Service: it.owner.svc, Direction: dir,
 				Peer:  Peer{Kind: PeerSelector, Namespace: it.rawNS, Selector: it.rawSel},
-				Ports: it.ports, AnyPort: it.any, Source: src, OverriddenBy: over})
+				Ports: it.ports, AnyPort: it.any, Source: src, OverriddenBy: over, Exception: x})
 		case entryCIDR:
 			blocks := []netip.Prefix{it.cidr}
 			if it.cidrName != "" {
@@ -1283,7 +1295,7 @@ func (r *resolver) environment(env string) *Environment {
 					}
 				}
 				out.Rules = append(out.Rules, Rule{Service: it.owner.svc, Direction: dir, Peer: peer,
-					Ports: it.ports, AnyPort: it.any, Source: src, OverriddenBy: over})
+					Ports: it.ports, AnyPort: it.any, Source: src, OverriddenBy: over, Exception: x})
 			}
 		}
 	}
@@ -1422,7 +1434,7 @@ func containsRule(rules []Rule, r *Rule) bool {
 // sameRule reports whether two rules of one service allow the same
 // connections: appendRuleKey's identity without building the keys.
 func sameRule(a, b *Rule) bool {
-	if a.Direction != b.Direction || a.AnyPort != b.AnyPort || a.Peer.Kind != b.Peer.Kind || len(a.Ports) != len(b.Ports) {
+	if a.Direction != b.Direction || a.AnyPort != b.AnyPort || a.Peer.Kind != b.Peer.Kind || len(a.Ports) != len(b.Ports) || a.Exception != b.Exception {
 		return false
 	}
 	for i := range a.Ports {
@@ -1497,6 +1509,11 @@ func appendRuleKey(b []byte, r *Rule) []byte {
 		}
 		b = append(b, '/')
 		b = append(b, p.Protocol...)
+	}
+	if r.Exception != nil {
+		// Names are unique per run: the name is the exception's identity.
+		b = append(b, " exception "...)
+		b = append(b, r.Exception.Name...)
 	}
 	return b
 }

@@ -24,6 +24,21 @@ type Spec struct {
 	// Layout is the project's choice of output layout ("auto",
 	// "environment" or "namespace"); "" when the project does not say.
 	Layout string
+
+	// Exceptions are every entry's exception, sorted by name.
+	Exceptions []*Exception
+	// ExceptionWarnDays is the project file's exceptions.warnDays, nil
+	// when it sets none (see WarnDays).
+	ExceptionWarnDays *int
+}
+
+// WarnDays is how many days before expiry CheckExpiry notes an exception:
+// the project file's exceptions.warnDays, else DefaultExceptionWarnDays.
+func (s *Spec) WarnDays() int {
+	if s.ExceptionWarnDays != nil {
+		return *s.ExceptionWarnDays
+	}
+	return DefaultExceptionWarnDays
 }
 
 // EnvNames returns the names of the environments a run produces: the
@@ -182,6 +197,8 @@ type Rule struct {
 	// overriddenBy), "" for none: the edge is declared, its policies
 	// allow it, and the guardrail is expected to win.
 	OverriddenBy string
+	// Exception is the exception the entry is, nil for an ordinary one.
+	Exception *Exception
 }
 
 // Environment is the resolved view of a Spec in one environment: only the

@@ -272,7 +272,7 @@ func TestRegenerateUpToDate(t *testing.T) {
 		}
 		return res.stdout
 	}
-	const summary = "14 policies in base, dev +7, prod +7, staging +5\n"
+	const summary = "14 policies in base, dev +7, prod +9, staging +5\n"
 	if got := gen(); got != "wrote "+out+": "+summary {
 		t.Errorf("first run printed %q", got)
 	}

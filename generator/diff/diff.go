@@ -174,6 +174,10 @@ func Compare(base, head Input) (*Report, error) {
 		er.FlowsAdded, er.FlowsRemoved = fc.added, fc.removed
 		er.OneSidedAdded, er.OneSidedRemoved = fc.oneAdded, fc.oneRemoved
 		attribute(&er, base, head)
+		if head.Spec != nil {
+			markExceptions(head.Spec.Environment(env), er.FlowsAdded)
+			markExceptions(head.Spec.Environment(env), er.OneSidedAdded)
+		}
 		// ClusterNetworkPolicies are cluster-scoped: listed first, by name.
 		if er.Objects, err = clusterObjectChanges(cnps[0], cnps[1]); err != nil {
 			return nil, fmt.Errorf("environment %s: %w", EnvDisplay(env), err)

@@ -143,6 +143,9 @@ type Flow struct {
 	// (EnvReport.OneSidedAdded): To's ingress admits it but From's egress
 	// blocks it, or the reverse.
 	Direction Direction
+	// Exception is the head's exception that declares an added flow, nil
+	// for a flow no exception declares (and for every removed flow).
+	Exception *FlowException
 }
 
 // Direction is a side of a connection as NetworkPolicy sees it.

@@ -92,6 +92,8 @@ type (
 		Sources []string `json:"sources"`
 		Origin  string   `json:"origin,omitempty"`
 		Risks   []string `json:"risks,omitempty"`
+		// Exception is the exception that opens the flow, when one does.
+		Exception *FlowException `json:"exception,omitempty"`
 	}
 	jsonEndpoint struct {
 		Kind      string            `json:"kind"`
@@ -187,7 +189,7 @@ func jsonFlowList(fs []Flow) []jsonFlow {
 	out := make([]jsonFlow, 0, len(fs))
 	for _, f := range fs {
 		jf := jsonFlow{From: jsonEndpointOf(f.From), To: jsonEndpointOf(f.To), Ports: jsonPorts(f.Ports), Direction: string(f.Direction),
-			Sources: []string{}, Origin: f.Origin}
+			Sources: []string{}, Origin: f.Origin, Exception: f.Exception}
 		if changedConnection(f) {
 			jf.Before, jf.After = jsonPorts(f.Before), jsonPorts(f.After)
 		}

@@ -230,7 +230,7 @@ func flowsKey(e *EnvReport) string {
 	var b strings.Builder
 	for _, part := range [][]Flow{e.FlowsAdded, e.FlowsRemoved, e.OneSidedAdded, e.OneSidedRemoved} {
 		for _, f := range part {
-			fmt.Fprintf(&b, "%s>%s:%s%s %s>%s %v %s %v\n", f.From, f.To, PortsString(f.Ports), f.Direction.suffix(),
+			fmt.Fprintf(&b, "%s>%s:%s%s %s>%s %v %s %v\n", f.From, f.To, PortsString(f.Ports), f.notes(),
 				PortsString(f.Before), PortsString(f.After), f.Sources, f.Origin, f.Risks)
 		}
 		b.WriteString("--\n")

@@ -60,6 +60,8 @@ type flowLine struct {
 	Was    bool
 	Origin string
 	Risks  []Risk
+	// Exception is the exception that opens the flow, when one does.
+	Exception *FlowException
 }
 
 // changedConnection says whether f changes a connection that exists on
@@ -93,7 +95,7 @@ func flowLines(e *EnvReport) (changed, added, removed []flowLine) {
 			// The lines of what the head adds say most about the change;
 			// the base's lines stand in when it only narrows.
 			if l := &changed[i]; part.add {
-				l.Sources, l.Was, l.Risks, l.Origin = f.Sources, false, f.Risks, f.Origin
+				l.Sources, l.Was, l.Risks, l.Origin, l.Exception = f.Sources, false, f.Risks, f.Origin, f.Exception
 			}
 		}
 	}
@@ -101,7 +103,7 @@ func flowLines(e *EnvReport) (changed, added, removed []flowLine) {
 		return compareFlows(Flow{From: a.From, To: a.To}, Flow{From: b.From, To: b.To})
 	})
 	line := func(sign string, f Flow) flowLine {
-		return flowLine{Sign: sign, From: f.From, To: f.To, Ports: f.Ports, Direction: f.Direction, Sources: f.Sources, Was: sign == "-", Origin: f.Origin, Risks: f.Risks}
+		return flowLine{Sign: sign, From: f.From, To: f.To, Ports: f.Ports, Direction: f.Direction, Sources: f.Sources, Was: sign == "-", Origin: f.Origin, Risks: f.Risks, Exception: f.Exception}
 	}
 	for _, f := range merged(e.FlowsAdded, e.OneSidedAdded) {
 		if !changedConnection(f) {
@@ -117,11 +119,13 @@ func flowLines(e *EnvReport) (changed, added, removed []flowLine) {
 }
 
 // portsText is "50051/TCP", or "7070/TCP -> 7071/TCP" for a change.
+// An exception that opens the flow follows: "(exception E, expires D)".
 func (l flowLine) portsText(arrow string) string {
+	s := PortsString(l.Ports) + l.Direction.suffix()
 	if l.Sign == "~" {
-		return PortsString(l.Before) + " " + arrow + " " + PortsString(l.After)
+		s = PortsString(l.Before) + " " + arrow + " " + PortsString(l.After)
 	}
-	return PortsString(l.Ports) + l.Direction.suffix()
+	return s + exceptionNote(l.Exception)
 }
 
 // sourceText is where the flow comes from: "teams/shop.yaml:8:9", or why

@@ -67,6 +67,15 @@ type Answer struct {
 	// Sources are the netdep.io/source annotations of the policies, where
 	// they have one: the dependency file to edit.
 	Sources map[eval.PolicyRef]string
+	// Exceptions are the exceptions the policies' annotations name
+	// (policy.ExceptionAnnotation), by policy: a flow they allow is
+	// allowed by that exception, for as long as it holds.
+	Exceptions map[eval.PolicyRef]Exception
+}
+
+// Exception is an exception as its policy's annotations record it.
+type Exception struct {
+	Name, Owner, Expires, Reason string
 }
 
 // Evaluate decides q in environment env of spec under policies, over the
@@ -99,15 +108,21 @@ func Evaluate(spec *schema.Spec, env string, policies []*networkingv1.NetworkPol
 		return eval.PodEndpoint(i)
 	}
 	sources := map[eval.PolicyRef]string{}
+	exceptions := map[eval.PolicyRef]Exception{}
 	for _, p := range ev.Policies() {
+		ref := eval.PolicyRef{Namespace: p.Namespace, Name: p.Name}
 		if src := p.Annotations[policy.SourceAnnotation]; src != "" {
-			sources[eval.PolicyRef{Namespace: p.Namespace, Name: p.Name}] = src
+			sources[ref] = src
+		}
+		if name := p.Annotations[policy.ExceptionAnnotation]; name != "" {
+			exceptions[ref] = Exception{Name: name, Owner: p.Annotations[policy.ExceptionOwnerAnnotation],
+				Expires: p.Annotations[policy.ExceptionExpiresAnnotation], Reason: p.Annotations[policy.ExceptionReasonAnnotation]}
 		}
 	}
 	var out []Answer
 	for _, p := range q.Ports {
 		v := ev.Explain(eval.Query{Src: at(q.Src), Dst: at(q.Dst), Protocol: p.Protocol, Port: p.Port})
-		out = append(out, Answer{q.Src, q.Dst, p, v, sources})
+		out = append(out, Answer{q.Src, q.Dst, p, v, sources, exceptions})
 	}
 	return out, nil
 }

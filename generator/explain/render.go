@@ -51,7 +51,36 @@ func (a Answer) String() string {
 	}
 	return verdict + ": " + a.Src.Text + " -> " + a.Dst.Text + " on " + a.Port.Label + "\n" +
 		"  egress at " + a.Src.Text + ": " + a.describe(a.Src, a.Verdict.Egress, "egress", "lets it reach "+a.Dst.Text+" on "+on) + "\n" +
-		"  ingress at " + a.Dst.Text + ": " + a.describe(a.Dst, a.Verdict.Ingress, "ingress", "admits "+a.Src.Text+" on "+on) + "\n"
+		"  ingress at " + a.Dst.Text + ": " + a.describe(a.Dst, a.Verdict.Ingress, "ingress", "admits "+a.Src.Text+" on "+on) + "\n" +
+		a.exceptionLines()
+}
+
+// exceptionLines names the exceptions an allowed connection rests on: one
+// line each, whichever sides their policies allow it on.
+func (a Answer) exceptionLines() string {
+	if !a.Verdict.Allowed {
+		return ""
+	}
+	var b strings.Builder
+	seen := map[string]bool{}
+	for _, d := range []eval.Direction{a.Verdict.Egress, a.Verdict.Ingress} {
+		if d.Cluster != nil {
+			continue
+		}
+		for _, r := range d.Allowing {
+			x, ok := a.Exceptions[r.PolicyRef]
+			if !ok || seen[x.Name] {
+				continue
+			}
+			seen[x.Name] = true
+			b.WriteString("  allowed by exception " + x.Name + ", expires " + x.Expires + ", owner " + x.Owner)
+			if x.Reason != "" {
+				b.WriteString(": " + x.Reason)
+			}
+			b.WriteString("\n")
+		}
+	}
+	return b.String()
 }
 
 func (a Answer) describe(self Endpoint, d eval.Direction, dir, what string) string {

@@ -171,7 +171,11 @@ func split(placed []placement, envs []string, k unitKey, versions []*unit, every
 			return append(placed, placement{versions[0], k.name, -1})
 		}
 		if len(common) > 0 || versions[0].alwaysEmit {
-			placed = append(placed, placement{versions[0].with(common), k.name, -1})
+			shared := versions[0].with(common)
+			if shared.exception != nil {
+				shared.policyTypes = shared.directions() // only allows
+			}
+			placed = append(placed, placement{shared, k.name, -1})
 			for i, u := range versions {
 				extra := u.with(subtract(u.atoms, common))
 				if len(extra.atoms) == 0 {
@@ -216,6 +220,8 @@ type unit struct {
 	alwaysEmit bool
 	// openEgress renders one empty egress rule: every destination.
 	openEgress bool
+	// exception is set on an exception's policy (annotated with it).
+	exception *schema.Exception
 	// atoms are sorted and unique once merged (atom.compare).
 	atoms []atom
 	// gen is where the atoms' peers and ports are.
@@ -556,6 +562,7 @@ func (g *gen) buildUnits(env *schema.Environment, n *numbering) (map[unitKey]*un
 		units[k] = u
 		byService[s] = u
 	}
+	var exceptional []*unit
 	for i := range env.Rules {
 		r := &env.Rules[i]
 		u := byService[r.Service]
@@ -569,6 +576,18 @@ func (g *gen) buildUnits(env *schema.Environment, n *numbering) (map[unitKey]*un
 			// rule there would claim control it does not have.
 			continue
 		}
+		if x := r.Exception; x != nil {
+			// An exception's rules get a policy of their own: deleting one
+			// file closes it, and the file says whose it is.
+			k := unitKey{r.Service.Namespace, ExceptionPolicyName(r.Service.Name, x.Name)}
+			xu := units[k]
+			if xu == nil {
+				xu = &unit{namespace: u.namespace, selector: u.selector, source: r.Source.File, wave: AllowWave, exception: x, gen: g}
+				units[k] = xu
+				exceptional = append(exceptional, xu)
+			}
+			u = xu
+		}
 		peer := n.peer(r.Service.Namespace, &r.Peer)
 		if r.AnyPort {
 			u.add(r.Direction, peer, 0)
@@ -577,6 +596,10 @@ func (g *gen) buildUnits(env *schema.Environment, n *numbering) (map[unitKey]*un
 		for _, p := range r.Ports {
 			u.add(r.Direction, peer, n.port(p))
 		}
+	}
+	for _, u := range exceptional {
+		// Only allows: the service's own policy isolates.
+		u.policyTypes = u.directions()
 	}
 	return units, nil
 }
@@ -753,6 +776,12 @@ func (u *unit) policy(name string) *networkingv1.NetworkPolicy {
 	}
 	if u.openEgress {
 		np.Spec.Egress = []networkingv1.NetworkPolicyEgressRule{{}}
+	}
+	if x := u.exception; x != nil {
+		np.Annotations[ExceptionAnnotation] = x.Name
+		np.Annotations[ExceptionOwnerAnnotation] = x.Owner
+		np.Annotations[ExceptionExpiresAnnotation] = x.ExpiresText()
+		np.Annotations[ExceptionReasonAnnotation] = x.Reason
 	}
 	return np
 }

@@ -17,7 +17,24 @@ const (
 	// place before default-deny isolates a namespace.
 	AllowWave = "0"
 	DenyWave  = "1"
+
+	// An exception's policies carry the exception, so a reviewer reading
+	// the tree (and explain reading any tree) sees who answers for the
+	// flow and until when.
+	ExceptionAnnotation        = "netdep.io/exception"
+	ExceptionOwnerAnnotation   = "netdep.io/exception-owner"
+	ExceptionExpiresAnnotation = "netdep.io/exception-expires"
+	ExceptionReasonAnnotation  = "netdep.io/exception-reason"
 )
+
+// ExceptionPolicyName is the policy of a service's rules that exception
+// declares: "<service>.exception.<exception>". Service, environment and
+// exception names are DNS-1123 labels (no dots), so it collides neither
+// with a service's own policy nor with an environment's additive one
+// ("<service>.<env>").
+func ExceptionPolicyName(service, exception string) string {
+	return service + ".exception." + exception
+}
 
 // Set is the generated policies of one run. Policies share read-only
 // sub-objects (selectors, ports) to keep large organisations cheap: DeepCopy

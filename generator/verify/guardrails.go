@@ -185,25 +185,30 @@ type Overridden struct {
 // entry.
 func (c *checker) overridden() {
 	seen := map[schema.Pos]bool{}
-	for _, r := range c.d.env.Rules {
+	for i := range c.d.env.Rules {
+		r := &c.d.env.Rules[i]
 		if r.OverriddenBy == "" || seen[r.Source] {
 			continue
 		}
 		seen[r.Source] = true
-		var peer string
-		switch r.Peer.Kind {
-		case schema.PeerService:
-			peer = r.Peer.Service.ID()
-		case schema.PeerCIDR:
-			peer = r.Peer.CIDR
-		default:
-			peer = r.Peer.Namespace + "/" + world.PeerPodName(r.Peer.Selector)
-		}
-		src, dst := r.Service.ID(), peer
-		if r.Direction == schema.Ingress {
-			src, dst = peer, r.Service.ID()
-		}
-		c.r.Overridden = append(c.r.Overridden, Overridden{Source: r.Source.String(),
-			Edge: fmt.Sprintf("%s -> %s %s", src, dst, portSet(r.Ports, r.AnyPort)), Guardrail: r.OverriddenBy})
+		c.r.Overridden = append(c.r.Overridden, Overridden{Source: r.Source.String(), Edge: edgeText(r), Guardrail: r.OverriddenBy})
 	}
+}
+
+// edgeText is a declared rule as its entry says it: "ns/svc -> peer ports".
+func edgeText(r *schema.Rule) string {
+	var peer string
+	switch r.Peer.Kind {
+	case schema.PeerService:
+		peer = r.Peer.Service.ID()
+	case schema.PeerCIDR:
+		peer = r.Peer.CIDR
+	default:
+		peer = r.Peer.Namespace + "/" + world.PeerPodName(r.Peer.Selector)
+	}
+	src, dst := r.Service.ID(), peer
+	if r.Direction == schema.Ingress {
+		src, dst = peer, r.Service.ID()
+	}
+	return fmt.Sprintf("%s -> %s %s", src, dst, portSet(r.Ports, r.AnyPort))
 }

@@ -80,6 +80,12 @@ func WriteText(w io.Writer, reports []*Report) error {
 				fmt.Fprintf(&b, "    %s: %s, denied by %s\n", o.Source, o.Edge, o.Guardrail)
 			}
 		}
+		if len(r.Exceptions) > 0 {
+			b.WriteString("  allowed by exceptions (declared, open until they expire):\n")
+			for _, x := range r.Exceptions {
+				b.WriteString("    " + x.Text() + "\n")
+			}
+		}
 		for _, dir := range []string{Connection, Ingress, Egress, ClusterIngress, ClusterEgress, OpenIngress, OpenEgress, ClosedIngress, ClosedEgress} {
 			groups := map[string][]string{}
 			var order []string

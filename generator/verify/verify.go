@@ -39,6 +39,45 @@ type Report struct {
 	// not expected to be allowed (the guardrail wins), listed so they stay
 	// in sight.
 	Overridden []Overridden `json:"overridden,omitempty"`
+	// Exceptions are the declared edges that are exceptions, active in
+	// this environment: expected like any edge, listed apart so that
+	// whoever reads the verdict sees what is open for a while and whose it
+	// is.
+	Exceptions []Exception `json:"exceptions,omitempty"`
+}
+
+// Exception is a declared edge that an exception opens.
+type Exception struct {
+	// Source is where the entry is (file:line:col), Edge what it opens.
+	Source string `json:"source"`
+	Edge   string `json:"edge"`
+	// Name, Owner, Expires (YYYY-MM-DD) and Reason are the exception's.
+	Name    string `json:"name"`
+	Owner   string `json:"owner"`
+	Expires string `json:"expires"`
+	Reason  string `json:"reason"`
+}
+
+// Text is the exception as verify prints it.
+func (x Exception) Text() string {
+	return fmt.Sprintf("%s: %s, exception %s, expires %s, owner %s", x.Source, x.Edge, x.Name, x.Expires, x.Owner)
+}
+
+// exceptions lists the environment's exception edges in c.r, once per
+// entry (an edge between two services is two rules of one entry).
+func (c *checker) exceptions() {
+	seen := map[schema.Pos]bool{}
+	for i := range c.d.env.Rules {
+		r := &c.d.env.Rules[i]
+		x := r.Exception
+		if x == nil || seen[r.Source] {
+			continue
+		}
+		seen[r.Source] = true
+		c.r.Exceptions = append(c.r.Exceptions, Exception{Source: r.Source.String(), Edge: edgeText(r),
+			Name: x.Name, Owner: x.Owner, Expires: x.ExpiresText(), Reason: x.Reason})
+	}
+	sort.SliceStable(c.r.Exceptions, func(i, j int) bool { return c.r.Exceptions[i].Name < c.r.Exceptions[j].Name })
 }
 
 // MarkNotEvaluated records that n objects beside the policies can change
@@ -158,6 +197,7 @@ func CheckWith(spec *schema.Spec, env string, policies []*networkingv1.NetworkPo
 		}
 	})
 	c.checkSides()
+	c.exceptions()
 	if err := c.checkGuardrails(o.ClusterPolicies); err != nil {
 		return nil, err
 	}

@@ -15,6 +15,7 @@ type generateOptions struct {
 	strict bool
 	quiet  bool
 	source *sourcePrefixFlag
+	expiry *expiryFlags
 }
 
 // NewGenerateCommand builds `netdep generate`.
@@ -52,6 +53,12 @@ leaves one that is already up to date untouched.`,
 			if err != nil {
 				return err
 			}
+			expiry, err := o.expiry.problems(out.Spec, o.strict, streams.Err)
+			if err != nil {
+				return err
+			}
+			out.Warnings = append(out.Warnings, expiry...)
+			out.Warnings.Sort()
 			if err := reportWarnings(out, o.strict, streams.Err); err != nil {
 				return err
 			}
@@ -70,8 +77,9 @@ leaves one that is already up to date untouched.`,
 		},
 	}
 	cmd.Flags().StringVar(&o.out, "out", "netpol", "directory to write the tree to")
-	cmd.Flags().BoolVar(&o.strict, "strict", false, "treat warnings as errors")
+	cmd.Flags().BoolVar(&o.strict, "strict", false, "treat warnings as errors (an expired exception among them)")
 	o.source = addSourcePrefixFlag(cmd)
+	o.expiry = addExpiryFlags(cmd)
 	cmd.Flags().StringVar(&o.layout, "layout", "",
 		"tree layout: environment (one kustomization per environment), namespace (one per namespace and environment, for large organisations) or auto (namespace above 500 policies in one environment); default: the project file's layout, else the one the tree at --out records, else auto")
 	cmd.Flags().BoolVarP(&o.quiet, "quiet", "q", false, "print nothing on success")

@@ -172,15 +172,23 @@ func pathsOrDot(args []string) []string {
 }
 
 // reportWarnings prints warnings and, with strict, turns them into errors.
+// Notes (an exception close to its expiry) are printed and fail nothing.
 func reportWarnings(out *generator.Output, strict bool, stderr io.Writer) error {
-	if strict && len(out.Warnings) > 0 {
-		probs := append(out.Warnings[:0:0], out.Warnings...)
-		for i := range probs {
-			probs[i].Warning = false
+	return reportProblems(out.Warnings, strict, stderr)
+}
+
+func reportProblems(warnings schema.Problems, strict bool, stderr io.Writer) error {
+	var failing schema.Problems
+	for _, w := range warnings {
+		if strict && !w.Note {
+			w.Warning = false
+			failing = append(failing, w)
 		}
-		return &generator.ProblemsError{Problems: probs}
 	}
-	for _, w := range out.Warnings {
+	if len(failing) > 0 {
+		return &generator.ProblemsError{Problems: failing}
+	}
+	for _, w := range warnings {
 		fmt.Fprintln(stderr, w.String())
 	}
 	return nil

@@ -20,6 +20,7 @@ type verifyOptions struct {
 	format    *formatFlag
 	quiet     bool
 	strict    bool
+	expiry    *expiryFlags
 }
 
 // NewVerifyCommand builds `netdep verify`.
@@ -70,6 +71,13 @@ Exit 0 when exact, 1 when a connection is missing or in excess (or, with
 			if err != nil {
 				return err
 			}
+			expiry, err := o.expiry.problems(out.Spec, o.strict, streams.Err)
+			if err != nil {
+				return err
+			}
+			if err := reportProblems(expiry, o.strict, streams.Err); err != nil {
+				return err
+			}
 			src := verify.FromTree(o.out)
 			if len(o.manifests) > 0 {
 				m, err := verify.LoadManifests(o.manifests)
@@ -113,7 +121,8 @@ Exit 0 when exact, 1 when a connection is missing or in excess (or, with
 	registerEnvCompletion(cmd)
 	o.format = addFormatFlag(cmd, "", report.Text, report.JSON)
 	cmd.Flags().BoolVarP(&o.quiet, "quiet", "q", false, "no progress lines on stderr")
-	cmd.Flags().BoolVar(&o.strict, "strict", false, "exit 1 when the verdict is partial: objects that can change connectivity were not evaluated")
+	cmd.Flags().BoolVar(&o.strict, "strict", false, "exit 1 when the verdict is partial: objects that can change connectivity were not evaluated; exit 2 on an expired exception")
+	o.expiry = addExpiryFlags(cmd)
 	return cmd
 }
 
