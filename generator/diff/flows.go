@@ -205,9 +205,9 @@ type flowSets struct {
 // ClusterNetworkPolicies are evaluated with the policies, in their tiers,
 // split by direction alike: a flow that changes only because one of them
 // changed is a flow change like any other.
-func flowChanges(specs [2]*schema.Spec, env string, pols [2][]*networkingv1.NetworkPolicy, cnps [2][]*v1beta1.ClusterNetworkPolicy) (flowSets, error) {
+func flowChanges(specs [2]*schema.Spec, env string, pols [2][]*networkingv1.NetworkPolicy, cnps [2][]*v1beta1.ClusterNetworkPolicy, eq equalObjects) (flowSets, error) {
 	u := buildUniverse(specs, env, pols, cnps)
-	fs, ok, err := incrementalFlowChanges(u, pols, cnps)
+	fs, ok, err := incrementalFlowChanges(u, pols, cnps, eq)
 	if err != nil || ok {
 		return fs, err
 	}

@@ -46,7 +46,7 @@ import (
 // incrementalFlowChanges is flowChanges's result computed from the pairs
 // that can differ; ok is false when the pods differ between the sides and
 // the caller must compare every pair.
-func incrementalFlowChanges(u *universe, pols [2][]*networkingv1.NetworkPolicy, cnps [2][]*v1beta1.ClusterNetworkPolicy) (fs flowSets, ok bool, err error) {
+func incrementalFlowChanges(u *universe, pols [2][]*networkingv1.NetworkPolicy, cnps [2][]*v1beta1.ClusterNetworkPolicy, eq equalObjects) (fs flowSets, ok bool, err error) {
 	// ClusterNetworkPolicies the same on both sides decide each pod's sides
 	// as locally as the policies do (their subjects are pods); a change of
 	// one may move any pair.
@@ -80,7 +80,7 @@ func incrementalFlowChanges(u *universe, pols [2][]*networkingv1.NetworkPolicy, 
 		}
 	}
 	touched := map[int]bool{}
-	for side, ks := range changedPolicies(pols) {
+	for side, ks := range changedPolicies(pols, eq) {
 		for _, k := range ks {
 			for _, i := range selected[side][k] {
 				touched[i] = true
@@ -184,7 +184,7 @@ func incrementalFlowChanges(u *universe, pols [2][]*networkingv1.NetworkPolicy, 
 // other side does not have as they are: added, removed or changed, by
 // namespace and name, comparing what the evaluator reads (the defaulted
 // spec).
-func changedPolicies(pols [2][]*networkingv1.NetworkPolicy) [2][]int {
+func changedPolicies(pols [2][]*networkingv1.NetworkPolicy, eq equalObjects) [2][]int {
 	type key struct{ ns, name string }
 	var by [2]map[key][]int
 	for side := range pols {
@@ -199,8 +199,11 @@ func changedPolicies(pols [2][]*networkingv1.NetworkPolicy) [2][]int {
 			return false
 		}
 		for i := range a {
+			if eq.equal(pols[base][a[i]], pols[head][b[i]]) {
+				continue
+			}
 			pa, pb := eval.Default(pols[base][a[i]]), eval.Default(pols[head][b[i]])
-			if !reflect.DeepEqual(pa.Spec, pb.Spec) {
+			if pa.Namespace != pb.Namespace || !reflect.DeepEqual(pa.Spec, pb.Spec) {
 				return false
 			}
 		}
@@ -327,4 +330,23 @@ func maps2(m map[int]bool) map[int]bool {
 		out[k] = true
 	}
 	return out
+}
+
+// equalObjects remembers which pairs of policies are equal as objects
+// (reflect.DeepEqual) for one comparison: the environments of a side share
+// their base's policies, so each pair is compared once, not once per
+// environment, by the flow diff and the object diff alike.
+type equalObjects map[[2]*networkingv1.NetworkPolicy]bool
+
+func (eq equalObjects) equal(a, b *networkingv1.NetworkPolicy) bool {
+	if a == b {
+		return true
+	}
+	k := [2]*networkingv1.NetworkPolicy{a, b}
+	same, ok := eq[k]
+	if !ok {
+		same = reflect.DeepEqual(a, b)
+		eq[k] = same
+	}
+	return same
 }

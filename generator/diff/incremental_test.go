@@ -139,7 +139,7 @@ func TestIncrementalEqualsFull(t *testing.T) {
 		if err != nil {
 			t.Fatalf("change %d (%s): full: %v", n, strings.Join(what, ", "), err)
 		}
-		got, ok, err := incrementalFlowChanges(u, pols, cnps)
+		got, ok, err := incrementalFlowChanges(u, pols, cnps, equalObjects{})
 		if err != nil {
 			t.Fatalf("change %d (%s): incremental: %v", n, strings.Join(what, ", "), err)
 		}
@@ -190,7 +190,7 @@ func TestIncrementalEqualsFullSpecs(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, ok, err := incrementalFlowChanges(u, pols, cnps)
+			got, ok, err := incrementalFlowChanges(u, pols, cnps, equalObjects{})
 			if err != nil {
 				t.Fatal(err)
 			}
