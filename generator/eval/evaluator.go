@@ -71,8 +71,7 @@ type podClass struct {
 type cpolicy struct {
 	ns               int
 	ref              PolicyRef
-	sel              bitset // pod classes the policy applies to
-	selList          []int32
+	selList          []int32 // pod classes the policy applies to
 	ingress, egress  bool // policyTypes
 	inRules, egRules []crule
 }
@@ -82,7 +81,7 @@ type crule struct {
 	index  int32
 	// peers are the endpoints the rule admits (from / to); every endpoint
 	// when the rule has no peers.
-	peers    bitset
+	peers    members
 	allPeers bool
 	ports    cports
 }
@@ -347,13 +346,13 @@ func (e *Evaluator) buildPolicies() {
 	for i, b := range e.blocks {
 		blockIdx[b.key()] = i
 	}
-	c := &compiler{e: e, blockIdx: blockIdx, nsSel: map[string]bitset{}, peerSel: map[string]bitset{}}
+	c := &compiler{e: e, blockIdx: blockIdx, nsSel: map[string]bitset{}, peerSel: map[string]members{}, scratch: newBitset(e.nEP)}
 	for pi, p := range e.policies {
 		ns := e.nsIndex[p.Namespace]
 		cp := cpolicy{ns: ns, ref: PolicyRef{p.Namespace, p.Name}}
 		// "Selects particular Pods ... in this namespace": podSelector
 		// applies to the policy's namespace only; {} selects all its pods.
-		cp.sel = c.pods(e.nsMask[ns], &p.Spec.PodSelector)
+		sel := c.pods(e.nsMask[ns], &p.Spec.PodSelector)
 		for _, t := range p.Spec.PolicyTypes {
 			switch t {
 			case networkingv1.PolicyTypeIngress:
@@ -373,7 +372,7 @@ func (e *Evaluator) buildPolicies() {
 				cp.egRules = append(cp.egRules, c.rule(pi, ri, ns, r.To, r.Ports))
 			}
 		}
-		cp.sel.each(func(cl int) {
+		sel.each(func(cl int) {
 			cp.selList = append(cp.selList, int32(cl))
 			if cp.ingress {
 				e.inPols[cl] = append(e.inPols[cl], int32(pi))
@@ -393,7 +392,8 @@ type compiler struct {
 	e        *Evaluator
 	blockIdx map[string]int
 	nsSel    map[string]bitset // namespaceSelector -> pod classes of matching namespaces
-	peerSel  map[string]bitset // (namespaces, podSelector) -> pod classes
+	peerSel  map[string]members // (namespaces, podSelector) -> pod classes
+	scratch  bitset             // a rule's peers while they are collected
 }
 
 func selectorOf(s *metav1.LabelSelector) labels.Selector {
@@ -413,34 +413,38 @@ func (c *compiler) pods(mask bitset, s *metav1.LabelSelector) bitset {
 func (c *compiler) rule(pi, ri, ns int, peers []networkingv1.NetworkPolicyPeer, ports []networkingv1.NetworkPolicyPort) crule {
 	e := c.e
 	r := crule{policy: int32(pi), index: int32(ri), ports: compilePorts(ports)}
-	r.peers = newBitset(e.nEP)
 	// "If this field is empty or missing, this rule matches all sources /
 	// destinations": pods and addresses alike.
 	if len(peers) == 0 {
 		r.allPeers = true
-		r.peers.setRange(0, e.nEP)
+		all := newBitset(e.nEP)
+		all.setRange(0, e.nEP)
+		r.peers = members{dense: all}
 		return r
 	}
+	collected := c.scratch
+	collected.clear()
 	for _, p := range peers {
 		if p.IPBlock != nil {
 			bi := c.blockIdx[parseBlock(p.IPBlock).key()]
 			for _, cl := range e.part.blockClasses[bi] {
-				r.peers.set(e.nPod + cl)
+				collected.set(e.nPod + cl)
 			}
 			// Pods with IPs are matched by ipBlock (see doc.go).
 			b := e.blocks[bi]
 			for cl := range e.classes {
 				for _, a := range e.classes[cl].ips {
 					if b.contains(a) {
-						r.peers.set(cl)
+						collected.set(cl)
 						break
 					}
 				}
 			}
 			continue
 		}
-		r.peers.or(c.peer(ns, p.NamespaceSelector, p.PodSelector))
+		c.peerInto(collected, ns, p.NamespaceSelector, p.PodSelector)
 	}
+	r.peers = compact(collected)
 	return r
 }
 
@@ -450,9 +454,27 @@ func (c *compiler) rule(pi, ri, ns int, peers []networkingv1.NetworkPolicyPeer, 
 // those namespaces. Both set: pods matching podSelector in namespaces
 // matching namespaceSelector (AND).
 func (c *compiler) peer(ns int, nsSel, podSel *metav1.LabelSelector) bitset {
+	mask, m, all := c.peerSet(ns, nsSel, podSel)
+	if all {
+		return mask
+	}
+	return m.bitset(c.e.nEP)
+}
+
+// peerInto adds the pod classes of peer (as peer returns them) to b.
+func (c *compiler) peerInto(b bitset, ns int, nsSel, podSel *metav1.LabelSelector) {
+	mask, m, all := c.peerSet(ns, nsSel, podSel)
+	if all {
+		b.or(mask)
+		return
+	}
+	m.orInto(b)
+}
+
+// peerSet is peer's answer: every pod class of mask when all, else m.
+func (c *compiler) peerSet(ns int, nsSel, podSel *metav1.LabelSelector) (mask bitset, m members, all bool) {
 	e := c.e
 	var nsKey string
-	var mask bitset
 	if nsSel == nil {
 		nsKey = "own:" + strconv.Itoa(ns)
 		mask = e.nsMask[ns]
@@ -472,16 +494,16 @@ func (c *compiler) peer(ns int, nsSel, podSel *metav1.LabelSelector) bitset {
 		}
 	}
 	if podSel == nil {
-		return mask
+		return mask, members{}, true
 	}
 	sel := selectorOf(podSel)
 	key := nsKey + "\x00" + sel.String()
 	if b, ok := c.peerSel[key]; ok {
-		return b
+		return mask, b, false
 	}
-	b := e.index.eval(sel, mask, e.classes)
+	b := compact(e.index.eval(sel, mask, e.classes))
 	c.peerSel[key] = b
-	return b
+	return mask, b, false
 }
 
 // compilePorts: no ports means all ports; a port without a number means all

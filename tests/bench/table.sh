@@ -9,9 +9,10 @@
 #   SIZES="10000 50000" tests/bench/table.sh   # or LARGE=1: 50k too (a few GB of disk)
 #   RUNS=3 tests/bench/table.sh           # repeat each row, one line per run
 #   KEEP=1 tests/bench/table.sh           # keep the temporary directory
+#   SIZES=50000 ONE_NS=0 tests/bench/table.sh  # only some rows
 #
 # Rows: generate and verify (the tree, every environment) at each size;
-# `diff --base HEAD~1 --head HEAD` at the smallest size over a git repository
+# `diff --base HEAD~1 --head HEAD` at 10k (DIFF_SIZE) over a git repository
 # of two commits whose second changes two lines (one call moves from one
 # service to another); `generate` of 16,000 services in one namespace (the
 # selector-overlap check). Figures depend on the machine and its load (the
@@ -96,14 +97,14 @@ mutate() {
 	mv "$1.new" "$1"
 }
 
-smallest=$(tr ' ' '\n' <<<"$SIZES" | sort -n | head -1)
+DIFF_SIZE="${DIFF_SIZE:-10000}" # the size diff --base runs at, when in SIZES
 for n in $SIZES; do
 	org="$tmp/org-$n"
 	"$tmp/synth" -services "$n" -out "$org"
 	find "$org" -type f -exec cat {} + >/dev/null
 	measure "generate, $n services" "$tmp" "$tmp/netdep" generate "$org" --out "$tmp/netpol-$n" --quiet
 	measure "verify, $n services x 3 envs" "$tmp" "$tmp/netdep" verify --quiet --out "$tmp/netpol-$n" "$org"
-	if [[ "$n" == "$smallest" ]]; then
+	if [[ "$n" == "$DIFF_SIZE" ]]; then
 		repo="$tmp/repo-$n"
 		mkdir -p "$repo"
 		cp -r "$org"/. "$repo/"
