@@ -72,7 +72,7 @@ type cpolicy struct {
 	ns               int
 	ref              PolicyRef
 	selList          []int32 // pod classes the policy applies to
-	ingress, egress  bool // policyTypes
+	ingress, egress  bool    // policyTypes
 	inRules, egRules []crule
 }
 
@@ -391,7 +391,7 @@ func (e *Evaluator) buildPolicies() {
 type compiler struct {
 	e        *Evaluator
 	blockIdx map[string]int
-	nsSel    map[string]bitset // namespaceSelector -> pod classes of matching namespaces
+	nsSel    map[string]bitset  // namespaceSelector -> pod classes of matching namespaces
 	peerSel  map[string]members // (namespaces, podSelector) -> pod classes
 	scratch  bitset             // a rule's peers while they are collected
 }
