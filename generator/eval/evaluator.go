@@ -346,13 +346,14 @@ func (e *Evaluator) buildPolicies() {
 	for i, b := range e.blocks {
 		blockIdx[b.key()] = i
 	}
-	c := &compiler{e: e, blockIdx: blockIdx, nsSel: map[string]bitset{}, peerSel: map[string]members{}, scratch: newBitset(e.nEP)}
+	c := &compiler{e: e, blockIdx: blockIdx, nsSel: map[string]bitset{}, peerSel: map[string]members{}, scratch: newBitset(e.nEP), selected: newBitset(e.nEP)}
 	for pi, p := range e.policies {
 		ns := e.nsIndex[p.Namespace]
 		cp := cpolicy{ns: ns, ref: PolicyRef{p.Namespace, p.Name}}
 		// "Selects particular Pods ... in this namespace": podSelector
 		// applies to the policy's namespace only; {} selects all its pods.
-		sel := c.pods(e.nsMask[ns], &p.Spec.PodSelector)
+		// (Read before the rules: their selectors reuse c.selected.)
+		c.pods(e.nsMask[ns], &p.Spec.PodSelector).each(func(cl int) { cp.selList = append(cp.selList, int32(cl)) })
 		for _, t := range p.Spec.PolicyTypes {
 			switch t {
 			case networkingv1.PolicyTypeIngress:
@@ -372,17 +373,16 @@ func (e *Evaluator) buildPolicies() {
 				cp.egRules = append(cp.egRules, c.rule(pi, ri, ns, r.To, r.Ports))
 			}
 		}
-		sel.each(func(cl int) {
-			cp.selList = append(cp.selList, int32(cl))
+		for _, cl := range cp.selList {
 			if cp.ingress {
 				e.inPols[cl] = append(e.inPols[cl], int32(pi))
-				e.ingressIso.set(cl)
+				e.ingressIso.set(int(cl))
 			}
 			if cp.egress {
 				e.egPols[cl] = append(e.egPols[cl], int32(pi))
-				e.egressIso.set(cl)
+				e.egressIso.set(int(cl))
 			}
-		})
+		}
 		e.pols = append(e.pols, cp)
 	}
 	c.buildClusterPolicies()
@@ -394,6 +394,9 @@ type compiler struct {
 	nsSel    map[string]bitset  // namespaceSelector -> pod classes of matching namespaces
 	peerSel  map[string]members // (namespaces, podSelector) -> pod classes
 	scratch  bitset             // a rule's peers while they are collected
+	// selected is labelIndex.eval's answer until the next call: a new
+	// bitset per selector was a quadratic amount of garbage.
+	selected bitset
 }
 
 func selectorOf(s *metav1.LabelSelector) labels.Selector {
@@ -405,9 +408,10 @@ func selectorOf(s *metav1.LabelSelector) labels.Selector {
 	return sel
 }
 
-// pods returns the pod classes within mask that s selects.
+// pods returns the pod classes within mask that s selects, valid until the
+// compiler's next selector.
 func (c *compiler) pods(mask bitset, s *metav1.LabelSelector) bitset {
-	return c.e.index.eval(selectorOf(s), mask, c.e.classes)
+	return c.e.index.eval(selectorOf(s), mask, c.e.classes, c.selected)
 }
 
 func (c *compiler) rule(pi, ri, ns int, peers []networkingv1.NetworkPolicyPeer, ports []networkingv1.NetworkPolicyPort) crule {
@@ -501,7 +505,7 @@ func (c *compiler) peerSet(ns int, nsSel, podSel *metav1.LabelSelector) (mask bi
 	if b, ok := c.peerSel[key]; ok {
 		return mask, b, false
 	}
-	b := compact(e.index.eval(sel, mask, e.classes))
+	b := compact(e.index.eval(sel, mask, e.classes, c.selected))
 	c.peerSel[key] = b
 	return mask, b, false
 }
@@ -560,15 +564,18 @@ func buildLabelIndex(classes []podClass) labelIndex {
 	return idx
 }
 
-// eval returns the pod classes within mask that sel matches, as a bitset
-// of mask's size. mask holds pod classes only: addresses have no labels.
-func (idx *labelIndex) eval(sel labels.Selector, mask bitset, classes []podClass) bitset {
+// eval returns the pod classes within mask that sel matches, in out (of
+// mask's size, overwritten). mask holds pod classes only: addresses have no
+// labels.
+func (idx *labelIndex) eval(sel labels.Selector, mask bitset, classes []podClass, out bitset) bitset {
+	out.clear()
 	reqs, selectable := sel.Requirements()
 	if !selectable {
-		return make(bitset, len(mask))
+		return out
 	}
 	if len(reqs) == 0 {
-		return mask.clone() // {} selects everything
+		copy(out, mask) // {} selects everything
+		return out
 	}
 	var best [][]int32
 	bestSize := -1
@@ -592,7 +599,6 @@ func (idx *labelIndex) eval(sel labels.Selector, mask bitset, classes []podClass
 			best, bestSize = lists, size
 		}
 	}
-	out := make(bitset, len(mask))
 	check := func(c int) {
 		if mask.has(c) && sel.Matches(classes[c].labels) {
 			out.set(c)
