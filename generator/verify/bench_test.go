@@ -3,7 +3,10 @@ package verify
 import (
 	"flag"
 	"fmt"
+	"os"
 	"path/filepath"
+	"runtime"
+	"runtime/pprof"
 	"testing"
 
 	"github.com/netdep/netdep/generator"
@@ -45,7 +48,10 @@ func BenchmarkCheck(b *testing.B) {
 	}
 }
 
-var benchServices = flag.Int("bench-services", 10000, "services in BenchmarkRun's synthetic organisation")
+var (
+	benchServices = flag.Int("bench-services", 10000, "services in BenchmarkRun's synthetic organisation")
+	benchHeap     = flag.String("bench-heap", "", "BenchmarkRun writes the live heap to this file as the last environment starts")
+)
 
 // BenchmarkRun is `netdep verify --out` without the command: every
 // environment of a generated organisation read back from its tree on disk
@@ -53,6 +59,10 @@ var benchServices = flag.Int("bench-services", 10000, "services in BenchmarkRun'
 //
 //	go test ./generator/verify -run '^$' -bench Run -benchtime 1x -memprofile mem.out -args -bench-services 50000
 //	go tool pprof -sample_index=inuse_space -top mem.out
+//
+// -bench-heap FILE writes the heap live while the last environment starts
+// (what the peak holds: the tree read so far, the spec, the world), which
+// -memprofile's end-of-run snapshot does not show.
 func BenchmarkRun(b *testing.B) {
 	out, err := generator.FromFiles(synth.Org(synth.Options{Services: *benchServices, Seed: 1}))
 	if err != nil {
@@ -65,7 +75,25 @@ func BenchmarkRun(b *testing.B) {
 	envs := out.Spec.EnvNames()
 	b.ReportAllocs()
 	for b.Loop() {
-		reports, _, err := Run(out.Spec, envs, FromTree(dir), nil)
+		var progress func(string)
+		if *benchHeap != "" {
+			n := 0
+			progress = func(string) {
+				if n++; n < len(envs) {
+					return
+				}
+				runtime.GC()
+				f, err := os.Create(*benchHeap)
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer f.Close()
+				if err := pprof.WriteHeapProfile(f); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+		reports, _, err := Run(out.Spec, envs, FromTree(dir), progress)
 		if err != nil {
 			b.Fatal(err)
 		}
