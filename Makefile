@@ -6,7 +6,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT  ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 LDFLAGS := -X github.com/netdep/netdep/cmd/netdep/app.version=$(VERSION) -X github.com/netdep/netdep/cmd/netdep/app.commit=$(COMMIT)
 
-.PHONY: all build test lint golden examples reports graphs verify bench e2e fuzz clean
+.PHONY: all build test lint golden examples reports graphs verify bench bench-table e2e fuzz clean
 
 all: lint test
 
@@ -65,6 +65,11 @@ verify: examples golden graphs
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+# The scale table (issue 17): generate, verify, diff --base and one large
+# namespace, with wall, CPU seconds and peak RSS. LARGE=1 adds 50k services.
+bench-table:
+	tests/bench/table.sh
 
 # Prove the policies on real packets: kube-router enforcing every example
 # through a real kube-apiserver (root; the first run builds both).

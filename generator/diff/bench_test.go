@@ -2,6 +2,7 @@ package diff
 
 import (
 	"bytes"
+	"flag"
 	"io"
 	"slices"
 	"strings"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/netdep/netdep/generator"
 	"github.com/netdep/netdep/schema"
+	"github.com/netdep/netdep/tests/synth"
 )
 
 // BenchmarkCompare measures a whole change review after loading: flows over
@@ -69,6 +71,76 @@ func BenchmarkCompareShop(b *testing.B) {
 		}
 	}
 	head := mustGenerate(b, changed)
+	for b.Loop() {
+		r, err := compareRuns(base, head, Side{Ref: "base"}, WorkingTree)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if !r.Changed() {
+			b.Fatal("no change")
+		}
+	}
+}
+
+var benchServices = flag.Int("bench-services", 10000, "services in BenchmarkCompareTwoLines's synthetic organisation")
+
+// moveCall is the two-line change of tests/bench/table.sh: the first call of
+// the first service with two or more calls in team-000 moves to the next
+// service that has calls.
+func moveCall(tb testing.TB, files []schema.File) []schema.File {
+	tb.Helper()
+	out := slices.Clone(files)
+	for i, f := range out {
+		if f.Path != "org/team-000.yaml" {
+			continue
+		}
+		lines := strings.Split(string(f.Data), "\n")
+		from, to := -1, -1
+		for j := 0; j < len(lines) && to < 0; j++ {
+			if lines[j] != "        calls:" {
+				continue
+			}
+			k := 0
+			for l := j + 1; l < len(lines) && strings.HasPrefix(lines[l], "            - "); l++ {
+				k++
+			}
+			switch {
+			case from < 0 && k >= 2:
+				from = j + 1
+			case from >= 0 && k >= 1:
+				to = j
+			}
+		}
+		if to < 0 {
+			tb.Fatal("moveCall: no two services with calls in team-000")
+		}
+		moved := lines[from]
+		var next []string
+		for j, l := range lines {
+			if j == from {
+				continue
+			}
+			next = append(next, l)
+			if j == to {
+				next = append(next, moved)
+			}
+		}
+		out[i] = schema.File{Path: f.Path, Data: []byte(strings.Join(next, "\n"))}
+		return out
+	}
+	tb.Fatal("moveCall: no org/team-000.yaml")
+	return nil
+}
+
+// BenchmarkCompareTwoLines is what `diff --base` does for a typical pull
+// request on a large organisation (tests/synth, three environments) after
+// generating both sides: one call moved from one service to another.
+//
+//	go test ./generator/diff -run '^$' -bench TwoLines -benchtime 1x -cpuprofile cpu.out -args -bench-services 10000
+func BenchmarkCompareTwoLines(b *testing.B) {
+	files := synth.Org(synth.Options{Services: *benchServices, Seed: 1})
+	base, head := mustGenerate(b, files), mustGenerate(b, moveCall(b, files))
+	b.ReportAllocs()
 	for b.Loop() {
 		r, err := compareRuns(base, head, Side{Ref: "base"}, WorkingTree)
 		if err != nil {

@@ -154,6 +154,7 @@ func Compare(base, head Input) (*Report, error) {
 		r.Stale = st
 	}
 	m := marshaller{}
+	eq := equalObjects{}
 	for _, env := range environments(base.Set, head.Set) {
 		er := EnvReport{Name: env}
 		if e := head.Spec.Environment(env); e != nil {
@@ -167,7 +168,7 @@ func Compare(base, head Input) (*Report, error) {
 				return nil, fmt.Errorf("environment %s: %w", EnvDisplay(env), err)
 			}
 		}
-		fc, err := flowChanges([2]*schema.Spec{base.Spec, head.Spec}, env, pols, cnps)
+		fc, err := flowChanges([2]*schema.Spec{base.Spec, head.Spec}, env, pols, cnps, eq)
 		if err != nil {
 			return nil, fmt.Errorf("environment %s: %w", EnvDisplay(env), err)
 		}
@@ -182,7 +183,7 @@ func Compare(base, head Input) (*Report, error) {
 		if er.Objects, err = clusterObjectChanges(cnps[0], cnps[1]); err != nil {
 			return nil, fmt.Errorf("environment %s: %w", EnvDisplay(env), err)
 		}
-		npChanges, err := objectChanges(pols[0], pols[1], m)
+		npChanges, err := objectChanges(pols[0], pols[1], m, eq)
 		if err != nil {
 			return nil, fmt.Errorf("environment %s: %w", EnvDisplay(env), err)
 		}

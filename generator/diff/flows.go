@@ -205,8 +205,18 @@ type flowSets struct {
 // ClusterNetworkPolicies are evaluated with the policies, in their tiers,
 // split by direction alike: a flow that changes only because one of them
 // changed is a flow change like any other.
-func flowChanges(specs [2]*schema.Spec, env string, pols [2][]*networkingv1.NetworkPolicy, cnps [2][]*v1beta1.ClusterNetworkPolicy) (flowSets, error) {
+func flowChanges(specs [2]*schema.Spec, env string, pols [2][]*networkingv1.NetworkPolicy, cnps [2][]*v1beta1.ClusterNetworkPolicy, eq equalObjects) (flowSets, error) {
 	u := buildUniverse(specs, env, pols, cnps)
+	fs, ok, err := incrementalFlowChanges(u, pols, cnps, eq)
+	if err != nil || ok {
+		return fs, err
+	}
+	return fullFlowChanges(u, pols, cnps)
+}
+
+// fullFlowChanges compares every pair of endpoints of u
+// (incrementalFlowChanges compares those that can differ).
+func fullFlowChanges(u *universe, pols [2][]*networkingv1.NetworkPolicy, cnps [2][]*v1beta1.ClusterNetworkPolicy) (flowSets, error) {
 	var in, eg [2]func(src, dst int) eval.PortSet
 	for side := range pols {
 		var err error
@@ -218,7 +228,27 @@ func flowChanges(specs [2]*schema.Spec, env string, pols [2][]*networkingv1.Netw
 		}
 	}
 	var fs flowSets
-	add := func(list *[]Flow, s, d int, ps eval.PortSet, dir Direction, cb, ch eval.PortSet) {
+	for s := range u.eps {
+		for d := range u.eps {
+			// Connections between two addresses outside the cluster are no
+			// policy's business; a pod reaching itself is never isolated.
+			if s == d || s >= u.nPod && d >= u.nPod {
+				continue
+			}
+			fs.addPair(u, s, d, in[base](s, d), in[head](s, d), eg[base](s, d), eg[head](s, d))
+		}
+	}
+	return fs, nil
+}
+
+// addPair records what changes from s to d given each side's ingress (ib,
+// ih) and egress (eb, eh) on their own.
+func (fs *flowSets) addPair(u *universe, s, d int, ib, ih, eb, eh eval.PortSet) {
+	if ib.Equal(ih) && eb.Equal(eh) {
+		return
+	}
+	cb, ch := ib.Intersect(eb), ih.Intersect(eh)
+	add := func(list *[]Flow, ps eval.PortSet, dir Direction) {
 		if !ps.IsEmpty() {
 			f := Flow{From: u.eps[s], To: u.eps[d], Ports: toPorts(ps), Direction: dir}
 			if dir == "" {
@@ -227,28 +257,12 @@ func flowChanges(specs [2]*schema.Spec, env string, pols [2][]*networkingv1.Netw
 			*list = append(*list, f)
 		}
 	}
-	for s := range u.eps {
-		for d := range u.eps {
-			// Connections between two addresses outside the cluster are no
-			// policy's business; a pod reaching itself is never isolated.
-			if s == d || s >= u.nPod && d >= u.nPod {
-				continue
-			}
-			ib, ih := in[base](s, d), in[head](s, d)
-			eb, eh := eg[base](s, d), eg[head](s, d)
-			if ib.Equal(ih) && eb.Equal(eh) {
-				continue
-			}
-			cb, ch := ib.Intersect(eb), ih.Intersect(eh)
-			add(&fs.added, s, d, ch.Subtract(cb), "", cb, ch)
-			add(&fs.removed, s, d, cb.Subtract(ch), "", cb, ch)
-			add(&fs.oneAdded, s, d, ih.Subtract(ib).Subtract(ch), Ingress, cb, ch)
-			add(&fs.oneAdded, s, d, eh.Subtract(eb).Subtract(ch), Egress, cb, ch)
-			add(&fs.oneRemoved, s, d, ib.Subtract(ih).Subtract(cb), Ingress, cb, ch)
-			add(&fs.oneRemoved, s, d, eb.Subtract(eh).Subtract(cb), Egress, cb, ch)
-		}
-	}
-	return fs, nil
+	add(&fs.added, ch.Subtract(cb), "")
+	add(&fs.removed, cb.Subtract(ch), "")
+	add(&fs.oneAdded, ih.Subtract(ib).Subtract(ch), Ingress)
+	add(&fs.oneAdded, eh.Subtract(eb).Subtract(ch), Egress)
+	add(&fs.oneRemoved, ib.Subtract(ih).Subtract(cb), Ingress)
+	add(&fs.oneRemoved, eb.Subtract(eh).Subtract(cb), Egress)
 }
 
 // oneDirection keeps of each policy only its rules of type t, as the API

@@ -2,7 +2,6 @@ package diff
 
 import (
 	"encoding/json"
-	"reflect"
 	"slices"
 
 	networkingv1 "k8s.io/api/networking/v1"
@@ -73,7 +72,7 @@ func (o ObjectChange) file() string {
 
 // objectChanges compares two renderings of one environment, both sorted by
 // (namespace, name) as Set.Render returns them.
-func objectChanges(base, head []*networkingv1.NetworkPolicy, m marshaller) ([]ObjectChange, error) {
+func objectChanges(base, head []*networkingv1.NetworkPolicy, m marshaller, eq equalObjects) ([]ObjectChange, error) {
 	var out []ObjectChange
 	i, j := 0, 0
 	for i < len(base) || j < len(head) {
@@ -100,7 +99,7 @@ func objectChanges(base, head []*networkingv1.NetworkPolicy, m marshaller) ([]Ob
 				j++
 			}
 		}
-		ch, err := objectChange(a, b, m)
+		ch, err := objectChange(a, b, m, eq)
 		if err != nil {
 			return nil, err
 		}
@@ -145,9 +144,9 @@ func (m marshaller) marshal(p *networkingv1.NetworkPolicy) ([]byte, error) {
 	return y, nil
 }
 
-func objectChange(a, b *networkingv1.NetworkPolicy, m marshaller) (*ObjectChange, error) {
+func objectChange(a, b *networkingv1.NetworkPolicy, m marshaller, eq equalObjects) (*ObjectChange, error) {
 	// Equal objects marshal equally; most objects of a review are equal.
-	if a != nil && b != nil && reflect.DeepEqual(a, b) {
+	if a != nil && b != nil && eq.equal(a, b) {
 		return nil, nil
 	}
 	ref := b

@@ -71,9 +71,8 @@ type podClass struct {
 type cpolicy struct {
 	ns               int
 	ref              PolicyRef
-	sel              bitset // pod classes the policy applies to
-	selList          []int32
-	ingress, egress  bool // policyTypes
+	selList          []int32 // pod classes the policy applies to
+	ingress, egress  bool    // policyTypes
 	inRules, egRules []crule
 }
 
@@ -82,7 +81,7 @@ type crule struct {
 	index  int32
 	// peers are the endpoints the rule admits (from / to); every endpoint
 	// when the rule has no peers.
-	peers    bitset
+	peers    members
 	allPeers bool
 	ports    cports
 }
@@ -347,13 +346,14 @@ func (e *Evaluator) buildPolicies() {
 	for i, b := range e.blocks {
 		blockIdx[b.key()] = i
 	}
-	c := &compiler{e: e, blockIdx: blockIdx, nsSel: map[string]bitset{}, peerSel: map[string]bitset{}}
+	c := &compiler{e: e, blockIdx: blockIdx, nsSel: map[string]bitset{}, peerSel: map[string]members{}, scratch: newBitset(e.nEP), selected: newBitset(e.nEP)}
 	for pi, p := range e.policies {
 		ns := e.nsIndex[p.Namespace]
 		cp := cpolicy{ns: ns, ref: PolicyRef{p.Namespace, p.Name}}
 		// "Selects particular Pods ... in this namespace": podSelector
 		// applies to the policy's namespace only; {} selects all its pods.
-		cp.sel = c.pods(e.nsMask[ns], &p.Spec.PodSelector)
+		// (Read before the rules: their selectors reuse c.selected.)
+		c.pods(e.nsMask[ns], &p.Spec.PodSelector).each(func(cl int) { cp.selList = append(cp.selList, int32(cl)) })
 		for _, t := range p.Spec.PolicyTypes {
 			switch t {
 			case networkingv1.PolicyTypeIngress:
@@ -373,17 +373,16 @@ func (e *Evaluator) buildPolicies() {
 				cp.egRules = append(cp.egRules, c.rule(pi, ri, ns, r.To, r.Ports))
 			}
 		}
-		cp.sel.each(func(cl int) {
-			cp.selList = append(cp.selList, int32(cl))
+		for _, cl := range cp.selList {
 			if cp.ingress {
 				e.inPols[cl] = append(e.inPols[cl], int32(pi))
-				e.ingressIso.set(cl)
+				e.ingressIso.set(int(cl))
 			}
 			if cp.egress {
 				e.egPols[cl] = append(e.egPols[cl], int32(pi))
-				e.egressIso.set(cl)
+				e.egressIso.set(int(cl))
 			}
-		})
+		}
 		e.pols = append(e.pols, cp)
 	}
 	c.buildClusterPolicies()
@@ -392,8 +391,12 @@ func (e *Evaluator) buildPolicies() {
 type compiler struct {
 	e        *Evaluator
 	blockIdx map[string]int
-	nsSel    map[string]bitset // namespaceSelector -> pod classes of matching namespaces
-	peerSel  map[string]bitset // (namespaces, podSelector) -> pod classes
+	nsSel    map[string]bitset  // namespaceSelector -> pod classes of matching namespaces
+	peerSel  map[string]members // (namespaces, podSelector) -> pod classes
+	scratch  bitset             // a rule's peers while they are collected
+	// selected is labelIndex.eval's answer until the next call: a new
+	// bitset per selector was a quadratic amount of garbage.
+	selected bitset
 }
 
 func selectorOf(s *metav1.LabelSelector) labels.Selector {
@@ -405,42 +408,47 @@ func selectorOf(s *metav1.LabelSelector) labels.Selector {
 	return sel
 }
 
-// pods returns the pod classes within mask that s selects.
+// pods returns the pod classes within mask that s selects, valid until the
+// compiler's next selector.
 func (c *compiler) pods(mask bitset, s *metav1.LabelSelector) bitset {
-	return c.e.index.eval(selectorOf(s), mask, c.e.classes)
+	return c.e.index.eval(selectorOf(s), mask, c.e.classes, c.selected)
 }
 
 func (c *compiler) rule(pi, ri, ns int, peers []networkingv1.NetworkPolicyPeer, ports []networkingv1.NetworkPolicyPort) crule {
 	e := c.e
 	r := crule{policy: int32(pi), index: int32(ri), ports: compilePorts(ports)}
-	r.peers = newBitset(e.nEP)
 	// "If this field is empty or missing, this rule matches all sources /
 	// destinations": pods and addresses alike.
 	if len(peers) == 0 {
 		r.allPeers = true
-		r.peers.setRange(0, e.nEP)
+		all := newBitset(e.nEP)
+		all.setRange(0, e.nEP)
+		r.peers = members{dense: all}
 		return r
 	}
+	collected := c.scratch
+	collected.clear()
 	for _, p := range peers {
 		if p.IPBlock != nil {
 			bi := c.blockIdx[parseBlock(p.IPBlock).key()]
 			for _, cl := range e.part.blockClasses[bi] {
-				r.peers.set(e.nPod + cl)
+				collected.set(e.nPod + cl)
 			}
 			// Pods with IPs are matched by ipBlock (see doc.go).
 			b := e.blocks[bi]
 			for cl := range e.classes {
 				for _, a := range e.classes[cl].ips {
 					if b.contains(a) {
-						r.peers.set(cl)
+						collected.set(cl)
 						break
 					}
 				}
 			}
 			continue
 		}
-		r.peers.or(c.peer(ns, p.NamespaceSelector, p.PodSelector))
+		c.peerInto(collected, ns, p.NamespaceSelector, p.PodSelector)
 	}
+	r.peers = compact(collected)
 	return r
 }
 
@@ -450,9 +458,27 @@ func (c *compiler) rule(pi, ri, ns int, peers []networkingv1.NetworkPolicyPeer, 
 // those namespaces. Both set: pods matching podSelector in namespaces
 // matching namespaceSelector (AND).
 func (c *compiler) peer(ns int, nsSel, podSel *metav1.LabelSelector) bitset {
+	mask, m, all := c.peerSet(ns, nsSel, podSel)
+	if all {
+		return mask
+	}
+	return m.bitset(c.e.nEP)
+}
+
+// peerInto adds the pod classes of peer (as peer returns them) to b.
+func (c *compiler) peerInto(b bitset, ns int, nsSel, podSel *metav1.LabelSelector) {
+	mask, m, all := c.peerSet(ns, nsSel, podSel)
+	if all {
+		b.or(mask)
+		return
+	}
+	m.orInto(b)
+}
+
+// peerSet is peer's answer: every pod class of mask when all, else m.
+func (c *compiler) peerSet(ns int, nsSel, podSel *metav1.LabelSelector) (mask bitset, m members, all bool) {
 	e := c.e
 	var nsKey string
-	var mask bitset
 	if nsSel == nil {
 		nsKey = "own:" + strconv.Itoa(ns)
 		mask = e.nsMask[ns]
@@ -472,16 +498,16 @@ func (c *compiler) peer(ns int, nsSel, podSel *metav1.LabelSelector) bitset {
 		}
 	}
 	if podSel == nil {
-		return mask
+		return mask, members{}, true
 	}
 	sel := selectorOf(podSel)
 	key := nsKey + "\x00" + sel.String()
 	if b, ok := c.peerSel[key]; ok {
-		return b
+		return mask, b, false
 	}
-	b := e.index.eval(sel, mask, e.classes)
+	b := compact(e.index.eval(sel, mask, e.classes, c.selected))
 	c.peerSel[key] = b
-	return b
+	return mask, b, false
 }
 
 // compilePorts: no ports means all ports; a port without a number means all
@@ -538,15 +564,18 @@ func buildLabelIndex(classes []podClass) labelIndex {
 	return idx
 }
 
-// eval returns the pod classes within mask that sel matches, as a bitset
-// of mask's size. mask holds pod classes only: addresses have no labels.
-func (idx *labelIndex) eval(sel labels.Selector, mask bitset, classes []podClass) bitset {
+// eval returns the pod classes within mask that sel matches, in out (of
+// mask's size, overwritten). mask holds pod classes only: addresses have no
+// labels.
+func (idx *labelIndex) eval(sel labels.Selector, mask bitset, classes []podClass, out bitset) bitset {
+	out.clear()
 	reqs, selectable := sel.Requirements()
 	if !selectable {
-		return make(bitset, len(mask))
+		return out
 	}
 	if len(reqs) == 0 {
-		return mask.clone() // {} selects everything
+		copy(out, mask) // {} selects everything
+		return out
 	}
 	var best [][]int32
 	bestSize := -1
@@ -570,7 +599,6 @@ func (idx *labelIndex) eval(sel labels.Selector, mask bitset, classes []podClass
 			best, bestSize = lists, size
 		}
 	}
-	out := make(bitset, len(mask))
 	check := func(c int) {
 		if mask.has(c) && sel.Matches(classes[c].labels) {
 			out.set(c)

@@ -19,7 +19,7 @@ type Reachability struct {
 
 type group struct {
 	ports PortSet
-	dsts  bitset // endpoint classes
+	dsts  members // endpoint classes
 }
 
 // Flow is an allowed connection: Src may open connections to Dst on Ports
@@ -171,7 +171,7 @@ func (e *Evaluator) Reachability() *Reachability {
 		} else {
 			cand.clear()
 			for _, er := range ers {
-				cand.or(er.peers)
+				er.peers.orInto(cand)
 			}
 			cand.each(func(d int) {
 				var ps PortSet
@@ -219,19 +219,28 @@ func (e *Evaluator) clusterReachability() *Reachability {
 	return r
 }
 
+// grouper collects one row's destinations by port set. A destination is
+// added once per row, in increasing order, except through addSet (every
+// open destination at once), which makes its group a bitset.
 type grouper struct {
 	n      int
 	idx    map[string]int
-	groups []group
+	groups []building
 }
 
-func (g *grouper) get(ps PortSet) *group {
+type building struct {
+	ports PortSet
+	list  []int32
+	dense bitset
+}
+
+func (g *grouper) get(ps PortSet) *building {
 	k := ps.key()
 	i, ok := g.idx[k]
 	if !ok {
 		i = len(g.groups)
 		g.idx[k] = i
-		g.groups = append(g.groups, group{ports: ps, dsts: newBitset(g.n)})
+		g.groups = append(g.groups, building{ports: ps})
 	}
 	return &g.groups[i]
 }
@@ -240,18 +249,31 @@ func (g *grouper) add(ps PortSet, d int) {
 	if ps.IsEmpty() {
 		return
 	}
-	g.get(ps).dsts.set(d)
+	b := g.get(ps)
+	if b.dense != nil {
+		b.dense.set(d)
+		return
+	}
+	b.list = append(b.list, int32(d))
 }
 
 func (g *grouper) addSet(ps PortSet, ds bitset) {
 	if ds.empty() {
 		return
 	}
-	g.get(ps).dsts.or(ds)
+	b := g.get(ps)
+	if b.dense == nil {
+		b.dense = newBitset(g.n)
+		for _, d := range b.list {
+			b.dense.set(int(d))
+		}
+		b.list = nil
+	}
+	b.dense.or(ds)
 }
 
 func (g *grouper) done() []group {
-	slices.SortFunc(g.groups, func(a, b group) int {
+	slices.SortFunc(g.groups, func(a, b building) int {
 		ka, kb := a.ports.key(), b.ports.key()
 		switch {
 		case ka < kb:
@@ -261,7 +283,18 @@ func (g *grouper) done() []group {
 		}
 		return 0
 	})
-	return g.groups
+	out := make([]group, len(g.groups))
+	for i, b := range g.groups {
+		out[i].ports = b.ports
+		if b.dense != nil {
+			out[i].dsts = compact(b.dense)
+			continue
+		}
+		// In order already, as add is called; cheap to make sure.
+		slices.Sort(b.list)
+		out[i].dsts = members{list: slices.Clip(slices.Compact(b.list))}
+	}
+	return out
 }
 
 // Ports returns the ports src may reach dst on; empty when none, and always

@@ -1,9 +1,16 @@
 package verify
 
 import (
+	"flag"
 	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/pprof"
 	"testing"
 
+	"github.com/netdep/netdep/generator"
+	"github.com/netdep/netdep/generator/kustomize"
 	"github.com/netdep/netdep/generator/policy"
 	"github.com/netdep/netdep/schema"
 	"github.com/netdep/netdep/tests/synth"
@@ -38,5 +45,62 @@ func BenchmarkCheck(b *testing.B) {
 			}
 			b.ReportMetric(float64(len(policies)), "policies")
 		})
+	}
+}
+
+var (
+	benchServices = flag.Int("bench-services", 10000, "services in BenchmarkRun's synthetic organisation")
+	benchHeap     = flag.String("bench-heap", "", "BenchmarkRun writes the live heap to this file as the last environment starts")
+)
+
+// BenchmarkRun is `netdep verify --out` without the command: every
+// environment of a generated organisation read back from its tree on disk
+// (krusty) and checked. For heap profiles at scale (issue 17):
+//
+//	go test ./generator/verify -run '^$' -bench Run -benchtime 1x -memprofile mem.out -args -bench-services 50000
+//	go tool pprof -sample_index=inuse_space -top mem.out
+//
+// -bench-heap FILE writes the heap live while the last environment starts
+// (what the peak holds: the tree read so far, the spec, the world), which
+// -memprofile's end-of-run snapshot does not show.
+func BenchmarkRun(b *testing.B) {
+	out, err := generator.FromFiles(synth.Org(synth.Options{Services: *benchServices, Seed: 1}))
+	if err != nil {
+		b.Fatal(err)
+	}
+	dir := filepath.Join(b.TempDir(), "netpol")
+	if err := kustomize.Write(dir, out.Tree, kustomize.WriteOptions{}); err != nil {
+		b.Fatal(err)
+	}
+	envs := out.Spec.EnvNames()
+	b.ReportAllocs()
+	for b.Loop() {
+		var progress func(string)
+		if *benchHeap != "" {
+			n := 0
+			progress = func(string) {
+				if n++; n < len(envs) {
+					return
+				}
+				runtime.GC()
+				f, err := os.Create(*benchHeap)
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer f.Close()
+				if err := pprof.WriteHeapProfile(f); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+		reports, _, err := Run(out.Spec, envs, FromTree(dir), progress)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, r := range reports {
+			if !r.Exact() {
+				b.Fatalf("%s not exact: %d missing, %d excess", r.Environment, len(r.Missing), len(r.Excess))
+			}
+		}
 	}
 }

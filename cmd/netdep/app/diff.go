@@ -215,7 +215,8 @@ func (o *diffOptions) runCompare(cmd *cobra.Command, args []string, streams Stre
 	if err != nil {
 		return false, false, err
 	}
-	baseOut, v, err := generator.FromRevision(repo, o.base, args, generator.Options{SourcePrefix: prefix})
+	// The base's generated tree is never compared with anything.
+	baseOut, v, err := generator.FromRevision(repo, o.base, args, generator.Options{SourcePrefix: prefix, NoTree: true})
 	if err != nil {
 		return false, false, err
 	}
@@ -242,14 +243,17 @@ func (o *diffOptions) runCompare(cmd *cobra.Command, args []string, streams Stre
 	}
 	var head diff.Input
 	var headOut *generator.Output
+	// The head's generated tree is compared with the tree it commits, if
+	// any (Report.Stale).
+	opts := generator.Options{TreeLayout: layout, SourcePrefix: prefix, NoTree: headTree == nil}
 	if o.head == "" {
-		headOut, err = generator.FromPaths(pathsOrDot(args), generator.Options{TreeLayout: layout, SourcePrefix: prefix})
+		headOut, err = generator.FromPaths(pathsOrDot(args), opts)
 		if err == nil {
 			head = diffInput(headOut, diff.WorkingTree)
 			head.Side, err = workingTreeSide(repo)
 		}
 	} else {
-		headOut, v, err = generator.FromRevision(repo, o.head, args, generator.Options{TreeLayout: layout, SourcePrefix: prefix})
+		headOut, v, err = generator.FromRevision(repo, o.head, args, opts)
 		if err == nil {
 			head = diffInput(headOut, diff.Side{Ref: v.Name, Commit: v.Hash})
 		}
