@@ -215,53 +215,52 @@ func (o *diffOptions) runCompare(cmd *cobra.Command, args []string, streams Stre
 	if err != nil {
 		return false, false, err
 	}
-	// The base's generated tree is never compared with anything.
-	baseOut, v, err := generator.FromRevision(repo, o.base, args, generator.Options{SourcePrefix: prefix, NoTree: true})
+	// The base side (its pipeline and its committed tree) runs on its own
+	// goroutine while this one reads the head's: the two are independent.
+	// It reads the repository through its own handle, since a go-git
+	// repository is not safe for concurrent use. Errors are reported in the
+	// order a sequential run meets them: the base's first.
+	var base diff.Input
+	var baseErr error
+	baseDone := make(chan struct{})
+	baseRepo, err := gitrev.Open(".")
 	if err != nil {
 		return false, false, err
 	}
-	base := diffInput(baseOut, diff.Side{Ref: v.Name, Commit: v.Hash})
-	if base.Tree, err = diff.TreeAtRevision(repo, o.base, dirs); err != nil {
-		return false, false, err
+	startBase := func() {
+		defer close(baseDone)
+		base, baseErr = o.baseSide(baseRepo, args, prefix, dirs)
 	}
-	defer closeTree(base.Tree, &err)
-	// The head's tree is found first: its dependency files are generated
-	// in the layout it records, to tell whether it is stale.
-	var headTree *diff.Tree
-	if o.head == "" {
-		headTree, err = diff.TreeOnDisk(dirs)
+	if sequentialDiffSides {
+		startBase()
 	} else {
-		headTree, err = diff.TreeAtRevision(repo, o.head, dirs)
+		go startBase()
 	}
-	if err != nil {
-		return false, false, err
-	}
-	defer closeTree(headTree, &err)
-	layout, err := headTree.Layout()
-	if err != nil {
-		return false, false, err
-	}
-	var head diff.Input
-	var headOut *generator.Output
-	// The head's generated tree is compared with the tree it commits, if
-	// any (Report.Stale).
-	opts := generator.Options{TreeLayout: layout, SourcePrefix: prefix, NoTree: headTree == nil}
-	if o.head == "" {
-		headOut, err = generator.FromPaths(pathsOrDot(args), opts)
-		if err == nil {
-			head = diffInput(headOut, diff.WorkingTree)
-			head.Side, err = workingTreeSide(repo)
+	// waitBase returns the base side's error once it is done; its tree is
+	// closed when runCompare returns, whatever happened to the head.
+	waited := false
+	waitBase := func() error {
+		if !waited {
+			<-baseDone
+			waited = true
 		}
-	} else {
-		headOut, v, err = generator.FromRevision(repo, o.head, args, opts)
-		if err == nil {
-			head = diffInput(headOut, diff.Side{Ref: v.Name, Commit: v.Hash})
-		}
+		return baseErr
 	}
-	if err != nil {
+	defer func() {
+		if waitBase() == nil {
+			closeTree(base.Tree, &err)
+		}
+	}()
+	head, headTree, headOut, headErr := o.headSide(repo, args, prefix, dirs)
+	if headTree != nil {
+		defer closeTree(headTree, &err)
+	}
+	if err := waitBase(); err != nil {
 		return false, false, err
 	}
-	head.Tree = headTree
+	if headErr != nil {
+		return false, false, headErr
+	}
 	if err := reportWarnings(headOut, false, streams.Err); err != nil {
 		return false, false, err
 	}
@@ -278,6 +277,63 @@ func (o *diffOptions) runCompare(cmd *cobra.Command, args []string, streams Stre
 		fmt.Fprintf(streams.Err, "run `netdep generate %s --out %s` to update it\n", strings.Join(pathsOrDot(args), " "), r.Stale.Dir)
 	}
 	return r.Changed(), err == nil && r.HasRisk(o.risks), err
+}
+
+// sequentialDiffSides runs the base side of `diff --base` before the head
+// instead of alongside it: for the test that both orders report the same.
+var sequentialDiffSides = false
+
+// baseSide is the base revision as diff.Compare takes it: its pipeline's
+// output (the base's generated tree is never compared with anything) and
+// the tree it commits.
+func (o *diffOptions) baseSide(repo *gitrev.Repo, args []string, prefix string, dirs []string) (diff.Input, error) {
+	baseOut, v, err := generator.FromRevision(repo, o.base, args, generator.Options{SourcePrefix: prefix, NoTree: true})
+	if err != nil {
+		return diff.Input{}, err
+	}
+	base := diffInput(baseOut, diff.Side{Ref: v.Name, Commit: v.Hash})
+	base.Tree, err = diff.TreeAtRevision(repo, o.base, dirs)
+	return base, err
+}
+
+// headSide is the head (--head, or the working tree) as diff.Compare takes
+// it, with the tree it commits, which the caller closes when not nil.
+func (o *diffOptions) headSide(repo *gitrev.Repo, args []string, prefix string, dirs []string) (head diff.Input, headTree *diff.Tree, headOut *generator.Output, err error) {
+	// The head's tree is found first: its dependency files are generated
+	// in the layout it records, to tell whether it is stale.
+	if o.head == "" {
+		headTree, err = diff.TreeOnDisk(dirs)
+	} else {
+		headTree, err = diff.TreeAtRevision(repo, o.head, dirs)
+	}
+	if err != nil {
+		return diff.Input{}, nil, nil, err
+	}
+	layout, err := headTree.Layout()
+	if err != nil {
+		return diff.Input{}, headTree, nil, err
+	}
+	// The head's generated tree is compared with the tree it commits, if
+	// any (Report.Stale).
+	opts := generator.Options{TreeLayout: layout, SourcePrefix: prefix, NoTree: headTree == nil}
+	if o.head == "" {
+		headOut, err = generator.FromPaths(pathsOrDot(args), opts)
+		if err == nil {
+			head = diffInput(headOut, diff.WorkingTree)
+			head.Side, err = workingTreeSide(repo)
+		}
+	} else {
+		var v *gitrev.Revision
+		headOut, v, err = generator.FromRevision(repo, o.head, args, opts)
+		if err == nil {
+			head = diffInput(headOut, diff.Side{Ref: v.Name, Commit: v.Hash})
+		}
+	}
+	if err != nil {
+		return diff.Input{}, headTree, nil, err
+	}
+	head.Tree = headTree
+	return head, headTree, headOut, nil
 }
 
 // workingTreeSide names the head when no --head is given: its commit when
