@@ -26,11 +26,14 @@ import (
 // set, and the evaluator over pols and cnps as an oracle besides what sc
 // already has. addrs are the address prefixes the evaluator's world
 // distinguishes beyond the policies' own (an example's named CIDRs).
+//
+// When ToV1Alpha1 refuses (the v1beta1 objects have no exact v1alpha1
+// equivalent), no agent here can enforce the scenario: it is marked
+// Unenforceable with the reason, and the suite names it in the tally
+// instead of running it. Its oracles are still built, so that the rest of
+// the scenario is checked to load.
 func (sc *Scenario) withClusterPolicies(cnps []*v1beta1.ClusterNetworkPolicy, addrs []netip.Prefix) error {
-	objs, err := ConvertClusterPolicies(cnps)
-	if err != nil {
-		return err
-	}
+	objs, cerr := ConvertClusterPolicies(cnps)
 	sc.ClusterPolicies = cnps
 	sc.Objects = append(sc.Objects, objs...)
 	sc.Universe.AddClusterPolicyPorts(cnps)
@@ -42,6 +45,10 @@ func (sc *Scenario) withClusterPolicies(cnps []*v1beta1.ClusterNetworkPolicy, ad
 		return err
 	}
 	sc.Oracles = append(sc.Oracles, eo)
+	if cerr != nil {
+		sc.Unenforceable = fmt.Sprintf("no agent here enforces ClusterNetworkPolicy v1beta1, and its v1alpha1 conversion is refused: %v", cerr)
+		return nil
+	}
 	sc.Notes = append(sc.Notes, fmt.Sprintf("%d ClusterNetworkPolicies (v1beta1) enforced as %d v1alpha1 objects (policy.ToV1Alpha1); oracles: %s", len(cnps), len(objs), oracleNames(sc.Oracles)))
 	return nil
 }

@@ -2,9 +2,12 @@ package e2e
 
 import (
 	"slices"
+	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	v1beta1 "sigs.k8s.io/network-policy-api/apis/v1beta1"
 )
 
 // The guardrails fixture is what it claims: its ClusterNetworkPolicies
@@ -97,5 +100,38 @@ func TestGuardrailsFixture(t *testing.T) {
 				t.Errorf("NetworkPolicy alone (evaluator): %v, want %v", got, tt.npOnly)
 			}
 		})
+	}
+}
+
+// ClusterNetworkPolicies that policy.ToV1Alpha1 refuses (two Baseline
+// policies with different subjects: the one BaselineAdminNetworkPolicy has
+// one subject) leave the scenario loaded, its oracles built, and marked
+// unenforceable with the converter's reason, with no objects for an agent.
+func TestRefusedConversionIsUnenforceable(t *testing.T) {
+	sc, err := LoadFixture("testdata/scenarios/shop")
+	if err != nil {
+		t.Fatal(err)
+	}
+	baseline := func(name, ns string) *v1beta1.ClusterNetworkPolicy {
+		return &v1beta1.ClusterNetworkPolicy{
+			ObjectMeta: metav1.ObjectMeta{Name: name},
+			Spec: v1beta1.ClusterNetworkPolicySpec{Tier: v1beta1.BaselineTier, Priority: 1000,
+				Subject: v1beta1.ClusterNetworkPolicySubject{Namespaces: &metav1.LabelSelector{MatchLabels: map[string]string{"kubernetes.io/metadata.name": ns}}},
+				Ingress: []v1beta1.ClusterNetworkPolicyIngressRule{{Name: "deny", Action: v1beta1.ClusterNetworkPolicyRuleActionDeny,
+					From: []v1beta1.ClusterNetworkPolicyIngressPeer{{Namespaces: &metav1.LabelSelector{}}}}}},
+		}
+	}
+	oracles := len(sc.Oracles)
+	if err := sc.withClusterPolicies([]*v1beta1.ClusterNetworkPolicy{baseline("a", "shop"), baseline("b", "payments")}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(sc.Unenforceable, "spec.subject: differs") {
+		t.Errorf("Unenforceable = %q, want the converter's subject refusal", sc.Unenforceable)
+	}
+	if len(sc.Objects) != 0 || len(sc.APIs()) != 0 {
+		t.Errorf("objects %d, APIs %v: want none for an agent", len(sc.Objects), sc.APIs())
+	}
+	if len(sc.Oracles) != oracles+1 {
+		t.Errorf("oracles %d, want %d (the evaluator over the v1beta1 objects added)", len(sc.Oracles), oracles+1)
 	}
 }

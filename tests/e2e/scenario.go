@@ -43,6 +43,10 @@ type Scenario struct {
 	// agent is given; the evaluator's oracle judges the v1beta1 objects.
 	ClusterPolicies []*v1beta1.ClusterNetworkPolicy
 	Oracles         []Oracle
+	// Unenforceable, when set, says why no agent the suite knows can
+	// enforce the scenario (a ClusterNetworkPolicy set that policy.ToV1Alpha1
+	// refuses): it is reported in the tally, not run and not failed.
+	Unenforceable string
 	// Notes say what the run leaves out and why, for the log.
 	Notes []string
 }
