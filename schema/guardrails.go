@@ -515,7 +515,7 @@ func (r *resolver) guardrails(raw *rawGuardrails, set *envSettings) *Guardrails 
 		}
 		return a.ObjectName() < b.ObjectName()
 	})
-	if g.API == APIV1alpha1 && g.DefaultDeny.Baseline() {
+	if g.API == APIV1alpha1 && g.DefaultDeny == DenyBaseline {
 		r.warnOneWay(g)
 	}
 	return g
@@ -540,7 +540,11 @@ func (r *resolver) warnOneWay(g *Guardrails) {
 	if len(oneWay) == 0 {
 		return
 	}
-	r.warnf(g.DefaultDenySource, "guardrails.defaultDeny", "v1alpha1 has one BaselineAdminNetworkPolicy with one subject, so the Baseline default deny covers the namespaces isolated both ways only; %s keep their default-deny NetworkPolicy (isolate them both ways, or use defaultDeny: both to say so)", strings.Join(oneWay, ", "))
+	verb := "keeps its"
+	if len(oneWay) > 1 {
+		verb = "keep their"
+	}
+	r.warnf(g.DefaultDenySource, "guardrails.defaultDeny", "v1alpha1 has one BaselineAdminNetworkPolicy with one subject, so the Baseline default deny covers the namespaces isolated both ways only; %s %s default-deny NetworkPolicy (isolate it both ways, or use defaultDeny: both to say so)", strings.Join(oneWay, ", "), verb)
 }
 
 func uniqStrings(s []string) []string {

@@ -32,7 +32,7 @@ environments:
 		}
 	}
 	if len(warnings) != 1 || !strings.HasPrefix(warnings[0], "netdep.yaml:6:36: warning: guardrails.defaultDeny: v1alpha1 has one BaselineAdminNetworkPolicy") ||
-		!strings.Contains(warnings[0], "legacy (ingress only) keep their default-deny NetworkPolicy") {
+		!strings.Contains(warnings[0], "legacy (ingress only) keeps its default-deny NetworkPolicy") {
 		t.Errorf("warnings: %q", warnings)
 	}
 	shop, legacy := spec.Namespace("shop"), spec.Namespace("legacy")
