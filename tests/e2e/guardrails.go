@@ -8,7 +8,9 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	v1beta1 "sigs.k8s.io/network-policy-api/apis/v1beta1"
+	sigsyaml "sigs.k8s.io/yaml"
 
+	"github.com/netdep/netdep/generator/eval"
 	"github.com/netdep/netdep/generator/policy"
 )
 
@@ -50,6 +52,40 @@ func (sc *Scenario) withClusterPolicies(cnps []*v1beta1.ClusterNetworkPolicy, ad
 		return nil
 	}
 	sc.Notes = append(sc.Notes, fmt.Sprintf("%d ClusterNetworkPolicies (v1beta1) enforced as %d v1alpha1 objects (policy.ToV1Alpha1); oracles: %s", len(cnps), len(objs), oracleNames(sc.Oracles)))
+	return nil
+}
+
+// withV1Alpha1Objects gives sc AdminNetworkPolicies and a
+// BaselineAdminNetworkPolicy as written in a tree (guardrails.api:
+// v1alpha1): the agent gets them unchanged, and the evaluator's oracle
+// reads them the way netdep verify reads the tree (eval's strict decode
+// into the v1beta1 equivalents), so a tree whose objects mean something
+// other than what verify proved fails on real packets.
+func (sc *Scenario) withV1Alpha1Objects(objs []*unstructured.Unstructured, addrs []netip.Prefix) error {
+	var docs []byte
+	for _, o := range objs {
+		b, err := sigsyaml.Marshal(o.Object)
+		if err != nil {
+			return err
+		}
+		docs = append(append(docs, b...), "\n---\n"...)
+	}
+	cnps, err := eval.ParseDocuments(docs).ClusterNetworkPolicies()
+	if err != nil {
+		return fmt.Errorf("netdep's reading of the v1alpha1 objects: %w", err)
+	}
+	sc.Objects = append(sc.Objects, objs...)
+	sc.ClusterPolicies = cnps
+	sc.Universe.AddClusterPolicyPorts(cnps)
+	eo, err := NewClusterEvalOracle(sc.Universe, addrs, sc.Policies, cnps)
+	if err != nil {
+		return err
+	}
+	if err := coversNetworks(sc.Universe, cnps); err != nil {
+		return err
+	}
+	sc.Oracles = append(sc.Oracles, eo)
+	sc.Notes = append(sc.Notes, fmt.Sprintf("%d v1alpha1 objects enforced as written (no conversion); oracles: %s", len(objs), oracleNames(sc.Oracles)))
 	return nil
 }
 

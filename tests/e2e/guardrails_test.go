@@ -135,3 +135,72 @@ func TestRefusedConversionIsUnenforceable(t *testing.T) {
 		t.Errorf("oracles %d, want %d (the evaluator over the v1beta1 objects added)", len(sc.Oracles), oracles+1)
 	}
 }
+
+// examples/guardrails runs in both cluster APIs: prod's tree holds the
+// v1alpha1 objects, given to the agent as written (the BaselineAdmin-
+// NetworkPolicy "default" among them); staging's ClusterNetworkPolicies
+// are converted at load time. In both the evaluator reads what the tree
+// holds, a host sits on the metadata address, and shop/cart -> it on 80 is
+// denied although shop/cart's NetworkPolicy allows it (the overridden
+// edge).
+func TestExampleGuardrailsScenarios(t *testing.T) {
+	scs, err := ExampleScenarios("../../examples")
+	if err != nil {
+		t.Fatal(err)
+	}
+	by := map[string]*Scenario{}
+	for _, sc := range scs {
+		by[sc.Name] = sc
+	}
+	for _, tt := range []struct {
+		name, note string
+		kinds      []string
+	}{
+		{"example-guardrails-prod", "v1alpha1 objects enforced as written", []string{"AdminNetworkPolicy", "BaselineAdminNetworkPolicy"}},
+		{"example-guardrails-staging", "enforced as 5 v1alpha1 objects (policy.ToV1Alpha1)", []string{"AdminNetworkPolicy"}},
+	} {
+		sc := by[tt.name]
+		if sc == nil {
+			t.Fatalf("no scenario %s", tt.name)
+		}
+		if sc.Unenforceable != "" {
+			t.Errorf("%s: unenforceable: %s", tt.name, sc.Unenforceable)
+		}
+		if !slices.ContainsFunc(sc.Notes, func(n string) bool { return strings.Contains(n, tt.note) }) {
+			t.Errorf("%s: notes %q lack %q", tt.name, sc.Notes, tt.note)
+		}
+		var kinds []string
+		for _, o := range sc.Objects {
+			kinds = append(kinds, o.GetKind())
+			if o.GetKind() == "BaselineAdminNetworkPolicy" && o.GetName() != "default" {
+				t.Errorf("%s: baseline named %q", tt.name, o.GetName())
+			}
+		}
+		slices.Sort(kinds)
+		if got := slices.Compact(kinds); !slices.Equal(got, tt.kinds) {
+			t.Errorf("%s: objects of kinds %v, want %v", tt.name, got, tt.kinds)
+		}
+		var meta *Endpoint
+		for _, x := range sc.Universe.External {
+			if x.IP.String() == "169.254.169.254" {
+				meta = x
+			}
+		}
+		cart := sc.Universe.Endpoint("shop/cart")
+		if meta == nil || cart == nil {
+			t.Fatalf("%s: no host on the metadata address, or no shop/cart", tt.name)
+		}
+		ev := sc.Oracles[len(sc.Oracles)-1]
+		f := Flow{From: cart, To: meta, Probe: Probe{80, corev1.ProtocolTCP}}
+		if ev.Allowed(f) {
+			t.Errorf("%s: the evaluator allows shop/cart -> the metadata address on 80", tt.name)
+		}
+		npOnly, err := NewEvalOracle(sc.Universe, nil, sc.Policies)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !npOnly.Allowed(f) {
+			t.Errorf("%s: NetworkPolicy alone denies shop/cart -> the metadata address on 80: the Admin Deny would not be what is probed", tt.name)
+		}
+	}
+}
