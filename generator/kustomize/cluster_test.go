@@ -274,6 +274,11 @@ func TestV1Alpha1Tree(t *testing.T) {
 			}
 		}
 	}
+	for _, p := range set.Render("prod") {
+		if p.Name == policy.AllowDNSName {
+			t.Errorf("prod has %s/%s: in v1alpha1 the dns guardrail's Admin Accept stands in for it", p.Namespace, p.Name)
+		}
+	}
 	if b, ok := tree.files["overlays/prod/_cluster/default.yaml"]; !ok || !bytes.HasPrefix(b, []byte(Header)) {
 		t.Errorf("overlays/prod/_cluster/default.yaml: missing or without the header")
 	}

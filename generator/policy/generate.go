@@ -159,6 +159,26 @@ func Generate(spec *schema.Spec) (*Set, error) {
 	return set, nil
 }
 
+// dnsByGuardrail reports whether ns needs no allow-dns NetworkPolicy in
+// env because the cluster tiers already say the same: in v1alpha1, a
+// namespace the BaselineAdminNetworkPolicy covers, with the dns guardrail's
+// Admin Accept of the environment's DNS. There allow-dns would change no
+// verdict of the API, but kube-network-policies v0.8.0 skips the baseline
+// for every pod a NetworkPolicy selects, in either direction: allow-dns,
+// which selects every pod, would switch off the Baseline's ingress deny for
+// the pods nothing else selects (tests/e2e measured it).
+func dnsByGuardrail(env *schema.Environment, ns *schema.Namespace) bool {
+	if env.ClusterAPI() != schema.APIV1alpha1 || !env.BaselineDeny(ns) {
+		return false
+	}
+	for _, g := range env.AdminGuardrails() {
+		if g.Kind == schema.GuardrailDNS {
+			return true
+		}
+	}
+	return false
+}
+
 // placement is a policy split decided on: the unit to render, its name, and
 // where it goes (the index of an environment's overlay, -1 for the base).
 type placement struct {
@@ -507,7 +527,7 @@ func (g *gen) buildUnits(env *schema.Environment, n *numbering) (map[unitKey]*un
 				gen:         g,
 			}
 		}
-		if ns.IsolateEgress && env.DNS != nil {
+		if ns.IsolateEgress && env.DNS != nil && !dnsByGuardrail(env, ns) {
 			dns := &unit{
 				namespace:   ns.Name,
 				policyTypes: policyTypes(false, true),
