@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"sort"
 	"strconv"
+	"strings"
 
 	"gopkg.in/yaml.v3"
 )
@@ -37,6 +38,23 @@ func (d DefaultDeny) NetworkPolicy() bool { return d != DenyBaseline }
 // emitted.
 func (d DefaultDeny) Baseline() bool { return d == DenyBaseline || d == DenyBoth }
 
+// ClusterAPI is the API guardrails are written in: the one the cluster's
+// network plugin enforces.
+type ClusterAPI string
+
+const (
+	// APIV1beta1 is ClusterNetworkPolicy (policy.networking.k8s.io/v1beta1),
+	// the default.
+	APIV1beta1 ClusterAPI = "v1beta1"
+	// APIV1alpha1 is AdminNetworkPolicy and the one
+	// BaselineAdminNetworkPolicy (policy.networking.k8s.io/v1alpha1), for
+	// plugins that enforce only the older API (kube-network-policies
+	// v0.8.0). The BaselineAdminNetworkPolicy has one subject, so the
+	// Baseline default deny covers the namespaces isolated both ways only;
+	// a namespace isolated one way keeps its default-deny NetworkPolicy.
+	APIV1alpha1 ClusterAPI = "v1alpha1"
+)
+
 // GuardrailKind says what a guardrail is for.
 type GuardrailKind string
 
@@ -64,6 +82,10 @@ type Guardrails struct {
 	DefaultDeny DefaultDeny
 	// DefaultDenySource is where defaultDeny was set; zero when defaulted.
 	DefaultDenySource Pos
+	// API is the API the guardrails are written in (APIV1beta1 unless
+	// set); APISource is where it was set.
+	API       ClusterAPI
+	APISource Pos
 	// Admin are the Admin-tier rules sorted by (priority, name): the order
 	// the tier evaluates them in.
 	Admin []*Guardrail
@@ -119,7 +141,7 @@ func (g *Guardrail) Action() string {
 // --- raw model ---------------------------------------------------------------
 
 var (
-	guardrailKeys  = []string{"defaultDeny", "dns", "monitoring", "isolateNamespaces", "denyCIDRs", "allowDomains"}
+	guardrailKeys  = []string{"api", "defaultDeny", "dns", "monitoring", "isolateNamespaces", "denyCIDRs", "allowDomains"}
 	monitoringKeys = []string{"name", "namespace", "selector", "ports", "priority"}
 	isolateKeys    = []string{"name", "namespace", "allow", "priority"}
 	denyCIDRKeys   = []string{"name", "cidr", "priority"}
@@ -129,6 +151,7 @@ type rawGuardrails struct {
 	Field string
 
 	DefaultDeny *strPos
+	API         *strPos
 
 	DNS    *bool
 	DNSPos Pos
@@ -175,6 +198,15 @@ func (d *decoder) guardrails(n *yaml.Node, field string) *rawGuardrails {
 					g.DefaultDeny = &s
 				default:
 					d.errorf(p.V, f, "expected networkPolicy, baseline or both, found %q", s.S)
+				}
+			}
+		case "api":
+			if s, ok := d.str(p.V, f, "v1beta1 or v1alpha1"); ok {
+				switch ClusterAPI(s.S) {
+				case APIV1beta1, APIV1alpha1:
+					g.API = &s
+				default:
+					d.errorf(p.V, f, "expected v1beta1 (ClusterNetworkPolicy) or v1alpha1 (AdminNetworkPolicy and BaselineAdminNetworkPolicy), found %q", s.S)
 				}
 			}
 		case "dns":
@@ -276,6 +308,9 @@ func mergeGuardrails(cluster, env *rawGuardrails) *rawGuardrails {
 	if env.DefaultDeny != nil {
 		out.DefaultDeny = env.DefaultDeny
 	}
+	if env.API != nil {
+		out.API = env.API
+	}
 	if env.DNS != nil {
 		out.DNS, out.DNSPos = env.DNS, env.DNSPos
 	}
@@ -317,11 +352,15 @@ func (r *resolver) guardrails(raw *rawGuardrails, set *envSettings) *Guardrails 
 	if raw == nil {
 		return nil
 	}
-	g := &Guardrails{DefaultDeny: DenyNetworkPolicy}
+	g := &Guardrails{DefaultDeny: DenyNetworkPolicy, API: APIV1beta1}
 	errorf := r.errorf
 	if raw.DefaultDeny != nil {
 		g.DefaultDeny = DefaultDeny(raw.DefaultDeny.S)
 		g.DefaultDenySource = raw.DefaultDeny.Pos
+	}
+	if raw.API != nil {
+		g.API = ClusterAPI(raw.API.S)
+		g.APISource = raw.API.Pos
 	}
 	managed := r.managedNamespaces()
 	names := map[string]*Guardrail{}
@@ -476,7 +515,36 @@ func (r *resolver) guardrails(raw *rawGuardrails, set *envSettings) *Guardrails 
 		}
 		return a.ObjectName() < b.ObjectName()
 	})
+	if g.API == APIV1alpha1 && g.DefaultDeny == DenyBaseline {
+		r.warnOneWay(g)
+	}
 	return g
+}
+
+// warnOneWay names the managed namespaces isolated in one direction only
+// when the default deny is in the Baseline tier of v1alpha1: the one
+// BaselineAdminNetworkPolicy has one subject, and denying both directions
+// of a namespace isolated one way would change what it means, so such a
+// namespace keeps its default-deny NetworkPolicy.
+func (r *resolver) warnOneWay(g *Guardrails) {
+	var oneWay []string
+	for _, name := range r.managedNamespaces() {
+		ns := r.namespaces[name].ns
+		switch {
+		case ns.IsolateIngress && !ns.IsolateEgress:
+			oneWay = append(oneWay, name+" (ingress only)")
+		case ns.IsolateEgress && !ns.IsolateIngress:
+			oneWay = append(oneWay, name+" (egress only)")
+		}
+	}
+	if len(oneWay) == 0 {
+		return
+	}
+	verb := "keeps its"
+	if len(oneWay) > 1 {
+		verb = "keep their"
+	}
+	r.warnf(g.DefaultDenySource, "guardrails.defaultDeny", "v1alpha1 has one BaselineAdminNetworkPolicy with one subject, so the Baseline default deny covers the namespaces isolated both ways only; %s %s default-deny NetworkPolicy (isolate it both ways, or use defaultDeny: both to say so)", strings.Join(oneWay, ", "), verb)
 }
 
 func uniqStrings(s []string) []string {

@@ -241,6 +241,34 @@ func (e *Environment) DefaultDeny() DefaultDeny {
 	return e.Guardrails.DefaultDeny
 }
 
+// ClusterAPI is the API the environment's guardrails are written in.
+func (e *Environment) ClusterAPI() ClusterAPI {
+	if e.Guardrails == nil || e.Guardrails.API == "" {
+		return APIV1beta1
+	}
+	return e.Guardrails.API
+}
+
+// BaselineDeny reports whether ns's default deny is in the Baseline tier:
+// defaultDeny baseline or both, ns managed and isolated, and, in v1alpha1
+// (one BaselineAdminNetworkPolicy, one subject), isolated both ways.
+func (e *Environment) BaselineDeny(ns *Namespace) bool {
+	if ns == nil || !ns.Managed || !e.DefaultDeny().Baseline() {
+		return false
+	}
+	if e.ClusterAPI() == APIV1alpha1 {
+		return ns.IsolateIngress && ns.IsolateEgress
+	}
+	return ns.IsolateIngress || ns.IsolateEgress
+}
+
+// NetworkPolicyDeny reports whether ns gets a default-deny NetworkPolicy:
+// defaultDeny networkPolicy or both, or a namespace the Baseline tier
+// cannot cover (BaselineDeny).
+func (e *Environment) NetworkPolicyDeny(ns *Namespace) bool {
+	return e.DefaultDeny().NetworkPolicy() || !e.BaselineDeny(ns)
+}
+
 // AdminGuardrails are the environment's Admin-tier guardrails in
 // evaluation order; nil without any.
 func (e *Environment) AdminGuardrails() []*Guardrail {

@@ -22,7 +22,11 @@ import (
 
 // ClusterRuleRef names one rule of a ClusterNetworkPolicy.
 type ClusterRuleRef struct {
-	Policy   string // metadata.name (cluster-scoped)
+	Policy string // metadata.name (cluster-scoped)
+	// Kind is the object's kind as written: ClusterNetworkPolicy, or the
+	// v1alpha1 AdminNetworkPolicy or BaselineAdminNetworkPolicy it was
+	// evaluated as (V1Alpha1KindAnnotation).
+	Kind     string
 	Tier     v1beta1.Tier
 	Priority int32
 	// Egress tells spec.egress from spec.ingress; Rule indexes it.
@@ -43,12 +47,16 @@ func (r ClusterRuleRef) String() string {
 		}
 		rule += "[" + strconv.Itoa(r.Rule) + "]"
 	}
-	return fmt.Sprintf("ClusterNetworkPolicy %s rule %s, tier %s", r.Policy, rule, r.Tier)
+	kind := r.Kind
+	if kind == "" {
+		kind = "ClusterNetworkPolicy"
+	}
+	return fmt.Sprintf("%s %s rule %s, tier %s", kind, r.Policy, rule, r.Tier)
 }
 
 // ccnp is a compiled ClusterNetworkPolicy.
 type ccnp struct {
-	name             string
+	name, kind       string
 	tier             v1beta1.Tier
 	priority         int32
 	sel              bitset // pod classes of the subject
@@ -65,7 +73,7 @@ type ccrule struct {
 
 func (e *Evaluator) clusterRef(ci int, egress bool, r *ccrule) *ClusterRuleRef {
 	p := &e.cnps[ci]
-	return &ClusterRuleRef{Policy: p.name, Tier: p.tier, Priority: p.priority, Egress: egress, Rule: r.index, Name: r.name, Action: r.action}
+	return &ClusterRuleRef{Policy: p.name, Kind: p.kind, Tier: p.tier, Priority: p.priority, Egress: egress, Rule: r.index, Name: r.name, Action: r.action}
 }
 
 // ClusterPolicies returns the ClusterNetworkPolicies as evaluated, in
@@ -160,7 +168,7 @@ func (c *compiler) buildClusterPolicies() {
 	all := newBitset(e.nEP)
 	all.setRange(0, e.nPod)
 	for ci, p := range e.clusterPolicies {
-		cp := ccnp{name: p.Name, tier: p.Spec.Tier, priority: p.Spec.Priority}
+		cp := ccnp{name: p.Name, kind: p.Annotations[V1Alpha1KindAnnotation], tier: p.Spec.Tier, priority: p.Spec.Priority}
 		if s := p.Spec.Subject.Namespaces; s != nil {
 			cp.sel = c.peer(0, s, nil)
 		} else {

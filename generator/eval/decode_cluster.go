@@ -4,6 +4,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+	v1alpha1 "sigs.k8s.io/network-policy-api/apis/v1alpha1"
 	v1beta1 "sigs.k8s.io/network-policy-api/apis/v1beta1"
 )
 
@@ -18,11 +20,21 @@ const policyV1beta1 = "policy.networking.k8s.io/v1beta1"
 // AdminNetworkPolicy and BaselineAdminNetworkPolicy instead, and is
 // skipped). metadata.namespace is ignored, as the API server ignores it on
 // a cluster-scoped object.
+//
+// AdminNetworkPolicy and BaselineAdminNetworkPolicy (v1alpha1) are decoded
+// as strictly and returned as the ClusterNetworkPolicies they are
+// equivalent to (FromAdminNetworkPolicy, FromBaselineAdminNetworkPolicy),
+// marked with V1Alpha1KindAnnotation; their problems are reported at their
+// own fields.
 func (ds Documents) ClusterNetworkPolicies() ([]*v1beta1.ClusterNetworkPolicy, error) {
 	return decodeAll(ds, (*decoder).clusterPolicy)
 }
 
 func (d *decoder) clusterPolicy(n *yaml.Node, apiVersion, kind string, out *[]*v1beta1.ClusterNetworkPolicy) {
+	if apiVersion == PolicyV1alpha1 && (kind == "AdminNetworkPolicy" || kind == "BaselineAdminNetworkPolicy") {
+		d.v1alpha1Policy(n, apiVersion, kind, out)
+		return
+	}
 	if kind != "ClusterNetworkPolicy" {
 		return
 	}
@@ -42,4 +54,38 @@ func (d *decoder) clusterPolicy(n *yaml.Node, apiVersion, kind string, out *[]*v
 		return
 	}
 	*out = append(*out, p)
+}
+
+func (d *decoder) v1alpha1Policy(n *yaml.Node, apiVersion, kind string, out *[]*v1beta1.ClusterNetworkPolicy) {
+	var ps []*v1beta1.ClusterNetworkPolicy
+	var errs field.ErrorList
+	var name string
+	if kind == "AdminNetworkPolicy" {
+		a := &v1alpha1.AdminNetworkPolicy{}
+		if !d.strict(n, apiVersion, kind, a) {
+			return
+		}
+		var p *v1beta1.ClusterNetworkPolicy
+		p, errs = FromAdminNetworkPolicy(a)
+		ps, name = []*v1beta1.ClusterNetworkPolicy{p}, a.Name
+	} else {
+		b := &v1alpha1.BaselineAdminNetworkPolicy{}
+		if !d.strict(n, apiVersion, kind, b) {
+			return
+		}
+		ps, errs = FromBaselineAdminNetworkPolicy(b)
+		name = b.Name
+	}
+	what := strings.ToLower(kind) + " " + name
+	if d.fieldErrors(n, errs, what) {
+		return
+	}
+	for _, p := range ps {
+		// The converted object's paths are v1beta1's (protocols for
+		// ports); nodeAt places each at the nearest field written.
+		if d.fieldErrors(n, ValidateCluster(p), what) {
+			return
+		}
+	}
+	*out = append(*out, ps...)
 }

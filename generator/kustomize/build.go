@@ -27,7 +27,7 @@ const ClusterDir = "_cluster"
 
 // emitCluster writes one file per ClusterNetworkPolicy under dir/_cluster
 // and lists them in byNS under ClusterDir, the way emit lists a namespace.
-func emitCluster(ps []*v1beta1.ClusterNetworkPolicy, dir string, byNS map[string][]string, add func(string, []byte, string) error) error {
+func emitCluster(ps []*v1beta1.ClusterNetworkPolicy, alpha bool, dir string, byNS map[string][]string, add func(string, []byte, string) error) error {
 	for _, p := range ps {
 		if p == nil {
 			return fmt.Errorf("nil clusternetworkpolicy")
@@ -35,11 +35,15 @@ func emitCluster(ps []*v1beta1.ClusterNetworkPolicy, dir string, byNS map[string
 		if errs := validation.IsDNS1123Label(p.Name); len(errs) > 0 {
 			return fmt.Errorf("clusternetworkpolicy %s: name: %s", p.Name, strings.Join(errs, "; "))
 		}
-		b, err := MarshalCluster(p)
+		name, b, err := p.Name+".yaml", []byte(nil), error(nil)
+		if alpha {
+			name, b, err = marshalV1Alpha1(p)
+		} else {
+			b, err = MarshalCluster(p)
+		}
 		if err != nil {
 			return err
 		}
-		name := p.Name + ".yaml"
 		if err := add(dir+"/"+ClusterDir+"/"+name, b, "clusternetworkpolicy "+p.Name); err != nil {
 			return err
 		}
@@ -154,7 +158,7 @@ func BuildWithOptions(set *policy.Set, opts Options) (Tree, error) {
 	if err != nil {
 		return Tree{}, err
 	}
-	if err := emitCluster(set.ClusterBase, EnvDir(""), baseFiles, add); err != nil {
+	if err := emitCluster(set.ClusterBase, set.ClusterBaseV1Alpha1, EnvDir(""), baseFiles, add); err != nil {
 		return Tree{}, err
 	}
 	clusterBase := map[string]bool{}
@@ -196,7 +200,7 @@ func BuildWithOptions(set *policy.Set, opts Options) (Tree, error) {
 				return Tree{}, fmt.Errorf("environment %s: clusternetworkpolicy %s is also in the base", env, p.Name)
 			}
 		}
-		if err := emitCluster(cluster, dir, envFiles, add); err != nil {
+		if err := emitCluster(cluster, set.ClusterOverlayV1Alpha1(i), dir, envFiles, add); err != nil {
 			return Tree{}, fmt.Errorf("environment %s: %w", env, err)
 		}
 		// Every namespace of the base gets an overlay directory in the

@@ -15,18 +15,30 @@ import (
 	v1beta1 "sigs.k8s.io/network-policy-api/apis/v1beta1"
 	"sigs.k8s.io/yaml"
 
+	"github.com/netdep/netdep/generator/eval"
 	"github.com/netdep/netdep/generator/policy"
 	"github.com/netdep/netdep/schema"
 )
 
-// guardrailSet is examples/guardrails generated: Admin guardrails in the
-// base, the Baseline default deny in prod's overlay, default-deny
-// NetworkPolicies in staging's.
+// guardrailSet is examples/guardrails generated with prod in v1beta1 too
+// (the example writes prod in v1alpha1, whose objects cannot share the
+// base with staging's): Admin guardrails in the base, the Baseline default
+// deny in prod's overlay, default-deny NetworkPolicies in staging's.
 func guardrailSet(t *testing.T) *policy.Set {
 	t.Helper()
 	files, probs := schema.ReadPaths([]string{filepath.Join("..", "..", "examples", "guardrails")})
 	if len(probs.Errors()) > 0 {
 		t.Fatal(probs)
+	}
+	files = slices.Clone(files)
+	found := false
+	for i, f := range files {
+		if filepath.Base(f.Path) == "netdep.yaml" && bytes.Contains(f.Data, []byte("\n      api: v1alpha1\n")) {
+			files[i].Data, found = bytes.Replace(f.Data, []byte("\n      api: v1alpha1\n"), []byte("\n"), 1), true
+		}
+	}
+	if !found {
+		t.Fatal("examples/guardrails/netdep.yaml no longer sets prod's api: v1alpha1")
 	}
 	set := generatedSet(t, files)
 	if len(set.ClusterBase) == 0 || len(set.ClusterOverlay("prod")) == 0 || len(set.ClusterOverlay("staging")) != 0 {
@@ -188,5 +200,86 @@ func TestClusterLeafJoins(t *testing.T) {
 		if d := cmp.Diff(string(whole), string(joined)); d != "" {
 			t.Errorf("%s: leaves joined differ from the whole (-whole +leaves):\n%s", dir, d)
 		}
+	}
+}
+
+// TestV1Alpha1Tree: examples/guardrails as written (prod in v1alpha1,
+// staging in v1beta1): no cluster policy in the base, staging renders its
+// ClusterNetworkPolicies, prod renders only AdminNetworkPolicies and the
+// BaselineAdminNetworkPolicy "default", each ToV1Alpha1 of the Set's
+// policy with its header, labels, source annotation and sync wave, and
+// read back by eval's strict decoder they are the Set's policies again
+// (same tier, priority, subject and rules).
+func TestV1Alpha1Tree(t *testing.T) {
+	files, probs := schema.ReadPaths([]string{filepath.Join("..", "..", "examples", "guardrails")})
+	if len(probs.Errors()) > 0 {
+		t.Fatal(probs)
+	}
+	set := generatedSet(t, files)
+	if len(set.ClusterBase) != 0 || set.ClusterBaseV1Alpha1 {
+		t.Fatalf("base: %d cluster policies (v1alpha1 %v), want none: environments in two APIs share none", len(set.ClusterBase), set.ClusterBaseV1Alpha1)
+	}
+	tree, err := Build(set)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, env := range set.Environments {
+		out, err := Render(tree, "overlays/"+env)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var kinds []string
+		for _, doc := range strings.Split(string(out), "\n---\n") {
+			for _, k := range []string{"ClusterNetworkPolicy", "AdminNetworkPolicy", "BaselineAdminNetworkPolicy"} {
+				if strings.Contains(doc, "\nkind: "+k+"\n") || strings.HasPrefix(doc, "kind: "+k+"\n") {
+					kinds = append(kinds, k)
+				}
+			}
+		}
+		slices.Sort(kinds)
+		kinds = slices.Compact(kinds)
+		want := map[string][]string{"prod": {"AdminNetworkPolicy", "BaselineAdminNetworkPolicy"}, "staging": {"ClusterNetworkPolicy"}}[env]
+		if !slices.Equal(kinds, want) {
+			t.Errorf("%s renders %v, want %v", env, kinds, want)
+		}
+		back, err := eval.ParseDocuments(out).ClusterNetworkPolicies()
+		if err != nil {
+			t.Fatalf("%s: %v", env, err)
+		}
+		orig := set.RenderCluster(env)
+		if len(back) != len(orig) {
+			t.Fatalf("%s: %d cluster policies read back, want %d", env, len(back), len(orig))
+		}
+		byName := map[string]*v1beta1.ClusterNetworkPolicy{}
+		for _, p := range back {
+			byName[p.Name] = p
+		}
+		for _, p := range orig {
+			name := p.Name
+			if env == "prod" && p.Spec.Tier == v1beta1.BaselineTier {
+				name = policy.BaselineName
+			}
+			q := byName[name]
+			if q == nil {
+				t.Fatalf("%s: %s not read back", env, name)
+			}
+			if env == "prod" {
+				if q.Labels[policy.ManagedByLabel] != policy.ManagedByValue || q.Annotations[policy.SourceAnnotation] != p.Annotations[policy.SourceAnnotation] ||
+					q.Annotations[policy.SyncWaveAnnotation] != p.Annotations[policy.SyncWaveAnnotation] {
+					t.Errorf("%s: %s metadata %v %v, want %v %v", env, name, q.Labels, q.Annotations, p.Labels, p.Annotations)
+				}
+			}
+			if d := cmp.Diff(p.Spec, q.Spec, cmpopts.EquateEmpty(), cmpopts.IgnoreFields(v1beta1.ClusterNetworkPolicySpec{}, "Priority")); d != "" {
+				t.Errorf("%s: %s read back differs (-generated +read):\n%s", env, name, d)
+			}
+		}
+	}
+	for _, p := range set.Render("prod") {
+		if p.Name == policy.AllowDNSName {
+			t.Errorf("prod has %s/%s: in v1alpha1 the dns guardrail's Admin Accept stands in for it", p.Namespace, p.Name)
+		}
+	}
+	if b, ok := tree.files["overlays/prod/_cluster/default.yaml"]; !ok || !bytes.HasPrefix(b, []byte(Header)) {
+		t.Errorf("overlays/prod/_cluster/default.yaml: missing or without the header")
 	}
 }

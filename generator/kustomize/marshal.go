@@ -18,6 +18,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	v1beta1 "sigs.k8s.io/network-policy-api/apis/v1beta1"
 	"sigs.k8s.io/yaml"
+
+	"github.com/netdep/netdep/generator/policy"
 )
 
 // Marshal serialises one policy as a netdep file: the header, then the object
@@ -74,6 +76,33 @@ func MarshalCluster(p *v1beta1.ClusterNetworkPolicy) ([]byte, error) {
 		return nil, fmt.Errorf("clusternetworkpolicy %s: %w", p.Name, err)
 	}
 	return b, nil
+}
+
+// marshalV1Alpha1 writes p as its v1alpha1 equivalent (policy.ToV1Alpha1
+// of p alone): an AdminNetworkPolicy of the same name for the Admin tier,
+// the BaselineAdminNetworkPolicy "default" for the Baseline tier (the
+// generator makes one Baseline policy in v1alpha1 mode). It returns the
+// file name, the object's name.
+func marshalV1Alpha1(p *v1beta1.ClusterNetworkPolicy) (string, []byte, error) {
+	anps, banp, err := policy.ToV1Alpha1([]*v1beta1.ClusterNetworkPolicy{p})
+	if err != nil {
+		return "", nil, fmt.Errorf("clusternetworkpolicy %s: no exact v1alpha1 equivalent (guardrails.api: v1alpha1): %w", p.Name, err)
+	}
+	var obj any
+	var name string
+	switch {
+	case len(anps) == 1:
+		obj, name = anps[0], anps[0].Name
+	case banp != nil:
+		obj, name = banp, banp.Name
+	default:
+		return "", nil, fmt.Errorf("clusternetworkpolicy %s: has no rule, so no v1alpha1 equivalent to write", p.Name)
+	}
+	b, err := marshalObject(obj)
+	if err != nil {
+		return "", nil, fmt.Errorf("clusternetworkpolicy %s: %w", p.Name, err)
+	}
+	return name + ".yaml", b, nil
 }
 
 // marshalObject is an API object as YAML without server-populated fields.

@@ -13,13 +13,31 @@ import (
 
 // Names of the Baseline-tier default deny ClusterNetworkPolicies, one per
 // isolated direction (a namespace isolated for ingress only must not lose
-// its egress).
+// its egress); in v1alpha1 mode one for both directions.
 const (
 	BaselineDenyIngressName = "netdep-default-deny-ingress"
 	BaselineDenyEgressName  = "netdep-default-deny-egress"
+	// BaselineDenyName is the one Baseline deny of v1alpha1 mode (both
+	// directions, one subject: the BaselineAdminNetworkPolicy's).
+	BaselineDenyName = "netdep-default-deny"
 	// ClusterRuleDefaultDeny names the one rule of each.
 	ClusterRuleDefaultDeny = "default-deny"
 )
+
+func baselineDenyIngress() []v1beta1.ClusterNetworkPolicyIngressRule {
+	return []v1beta1.ClusterNetworkPolicyIngressRule{{Name: ClusterRuleDefaultDeny,
+		Action: v1beta1.ClusterNetworkPolicyRuleActionDeny,
+		From:   []v1beta1.ClusterNetworkPolicyIngressPeer{{Namespaces: &metav1.LabelSelector{}}}}}
+}
+
+func baselineDenyEgress() []v1beta1.ClusterNetworkPolicyEgressRule {
+	return []v1beta1.ClusterNetworkPolicyEgressRule{{Name: ClusterRuleDefaultDeny,
+		Action: v1beta1.ClusterNetworkPolicyRuleActionDeny,
+		To: []v1beta1.ClusterNetworkPolicyEgressPeer{
+			{Namespaces: &metav1.LabelSelector{}},
+			{Networks: []v1beta1.CIDR{"0.0.0.0/0", "::/0"}},
+		}}}
+}
 
 // ClusterPolicies builds the ClusterNetworkPolicies of one environment:
 // the Baseline-tier default deny when the environment puts it there, and
@@ -28,9 +46,9 @@ func ClusterPolicies(spec *schema.Spec, env *schema.Environment) []*v1beta1.Clus
 	var out []*v1beta1.ClusterNetworkPolicy
 	source := spec.ProjectFile
 	if env.DefaultDeny().Baseline() {
-		var in, eg []string
+		var in, eg, both []string
 		for _, ns := range spec.Namespaces {
-			if !ns.Managed {
+			if !env.BaselineDeny(ns) {
 				continue
 			}
 			if ns.IsolateIngress {
@@ -39,25 +57,34 @@ func ClusterPolicies(spec *schema.Spec, env *schema.Environment) []*v1beta1.Clus
 			if ns.IsolateEgress {
 				eg = append(eg, ns.Name)
 			}
+			if ns.IsolateIngress && ns.IsolateEgress {
+				both = append(both, ns.Name)
+			}
 		}
-		if len(in) > 0 {
-			p := clusterPolicy(BaselineDenyIngressName, v1beta1.BaselineTier, schema.PriorityBaseline, source, DenyWave)
-			p.Spec.Subject.Namespaces = namespacesIn(in)
-			p.Spec.Ingress = []v1beta1.ClusterNetworkPolicyIngressRule{{Name: ClusterRuleDefaultDeny,
-				Action: v1beta1.ClusterNetworkPolicyRuleActionDeny,
-				From:   []v1beta1.ClusterNetworkPolicyIngressPeer{{Namespaces: &metav1.LabelSelector{}}}}}
-			out = append(out, p)
-		}
-		if len(eg) > 0 {
-			p := clusterPolicy(BaselineDenyEgressName, v1beta1.BaselineTier, schema.PriorityBaseline, source, DenyWave)
-			p.Spec.Subject.Namespaces = namespacesIn(eg)
-			p.Spec.Egress = []v1beta1.ClusterNetworkPolicyEgressRule{{Name: ClusterRuleDefaultDeny,
-				Action: v1beta1.ClusterNetworkPolicyRuleActionDeny,
-				To: []v1beta1.ClusterNetworkPolicyEgressPeer{
-					{Namespaces: &metav1.LabelSelector{}},
-					{Networks: []v1beta1.CIDR{"0.0.0.0/0", "::/0"}},
-				}}}
-			out = append(out, p)
+		if env.ClusterAPI() == schema.APIV1alpha1 {
+			// One policy, one subject: it becomes the one
+			// BaselineAdminNetworkPolicy (BaselineDeny covers only the
+			// namespaces isolated both ways).
+			if len(both) > 0 {
+				p := clusterPolicy(BaselineDenyName, v1beta1.BaselineTier, schema.PriorityBaseline, source, DenyWave)
+				p.Spec.Subject.Namespaces = namespacesIn(both)
+				p.Spec.Ingress = baselineDenyIngress()
+				p.Spec.Egress = baselineDenyEgress()
+				out = append(out, p)
+			}
+		} else {
+			if len(in) > 0 {
+				p := clusterPolicy(BaselineDenyIngressName, v1beta1.BaselineTier, schema.PriorityBaseline, source, DenyWave)
+				p.Spec.Subject.Namespaces = namespacesIn(in)
+				p.Spec.Ingress = baselineDenyIngress()
+				out = append(out, p)
+			}
+			if len(eg) > 0 {
+				p := clusterPolicy(BaselineDenyEgressName, v1beta1.BaselineTier, schema.PriorityBaseline, source, DenyWave)
+				p.Spec.Subject.Namespaces = namespacesIn(eg)
+				p.Spec.Egress = baselineDenyEgress()
+				out = append(out, p)
+			}
 		}
 	}
 	for _, g := range env.AdminGuardrails() {

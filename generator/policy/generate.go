@@ -137,15 +137,46 @@ func Generate(spec *schema.Spec) (*Set, error) {
 	}
 	sortPolicies(set.Base)
 	cluster := make([][]*v1beta1.ClusterNetworkPolicy, len(envs))
+	alpha := make([]bool, len(envs))
+	mixed := false
 	for i, name := range envs {
-		cluster[i] = ClusterPolicies(spec, spec.Environment(name))
+		env := spec.Environment(name)
+		cluster[i] = ClusterPolicies(spec, env)
+		alpha[i] = env.ClusterAPI() == schema.APIV1alpha1
+		mixed = mixed || alpha[i] != alpha[0]
 	}
-	if set.Environments == nil {
-		set.ClusterBase = cluster[0]
-	} else {
+	switch {
+	case set.Environments == nil:
+		set.ClusterBase, set.ClusterBaseV1Alpha1 = cluster[0], alpha[0]
+	case mixed:
+		// An object in the base is written once, in one API: with
+		// environments in both, each keeps its own.
+		set.ClusterOverlays, set.ClusterOverlaysV1Alpha1 = cluster, alpha
+	default:
 		set.ClusterBase, set.ClusterOverlays = splitCluster(cluster)
+		set.ClusterBaseV1Alpha1, set.ClusterOverlaysV1Alpha1 = alpha[0], alpha
 	}
 	return set, nil
+}
+
+// dnsByGuardrail reports whether ns needs no allow-dns NetworkPolicy in
+// env because the cluster tiers already say the same: in v1alpha1, a
+// namespace the BaselineAdminNetworkPolicy covers, with the dns guardrail's
+// Admin Accept of the environment's DNS. There allow-dns would change no
+// verdict of the API, but kube-network-policies v0.8.0 skips the baseline
+// for every pod a NetworkPolicy selects, in either direction: allow-dns,
+// which selects every pod, would switch off the Baseline's ingress deny for
+// the pods nothing else selects (tests/e2e measured it).
+func dnsByGuardrail(env *schema.Environment, ns *schema.Namespace) bool {
+	if env.ClusterAPI() != schema.APIV1alpha1 || !env.BaselineDeny(ns) {
+		return false
+	}
+	for _, g := range env.AdminGuardrails() {
+		if g.Kind == schema.GuardrailDNS {
+			return true
+		}
+	}
+	return false
 }
 
 // placement is a policy split decided on: the unit to render, its name, and
@@ -462,9 +493,10 @@ func (g *gen) buildUnits(env *schema.Environment, n *numbering) (map[unitKey]*un
 			continue
 		}
 		source := strings.Join(ns.Sources, ",")
-		if env.DefaultDeny().NetworkPolicy() {
+		if env.NetworkPolicyDeny(ns) {
 			// Without it (defaultDeny: baseline) the Baseline-tier
-			// ClusterNetworkPolicies deny what nothing allows.
+			// ClusterNetworkPolicies deny what nothing allows; in v1alpha1
+			// a namespace isolated one way keeps it (schema.BaselineDeny).
 			units[unitKey{ns.Name, DefaultDenyName}] = &unit{
 				namespace:   ns.Name,
 				policyTypes: policyTypes(ns.IsolateIngress, ns.IsolateEgress),
@@ -495,7 +527,7 @@ func (g *gen) buildUnits(env *schema.Environment, n *numbering) (map[unitKey]*un
 				gen:         g,
 			}
 		}
-		if ns.IsolateEgress && env.DNS != nil {
+		if ns.IsolateEgress && env.DNS != nil && !dnsByGuardrail(env, ns) {
 			dns := &unit{
 				namespace:   ns.Name,
 				policyTypes: policyTypes(false, true),

@@ -57,6 +57,20 @@ type Set struct {
 	// one.
 	ClusterBase     []*v1beta1.ClusterNetworkPolicy
 	ClusterOverlays [][]*v1beta1.ClusterNetworkPolicy
+	// ClusterBaseV1Alpha1 and ClusterOverlaysV1Alpha1 (per environment)
+	// say that the tree writes those ClusterNetworkPolicies as their
+	// v1alpha1 equivalents (ToV1Alpha1: AdminNetworkPolicies and the
+	// BaselineAdminNetworkPolicy), for environments whose guardrails.api
+	// is v1alpha1. The Set keeps the v1beta1 form, which means the same
+	// and is what the evaluator reads.
+	ClusterBaseV1Alpha1     bool
+	ClusterOverlaysV1Alpha1 []bool
+}
+
+// ClusterOverlayV1Alpha1 says whether the i-th environment's cluster
+// policies are written in v1alpha1.
+func (s *Set) ClusterOverlayV1Alpha1(i int) bool {
+	return i < len(s.ClusterOverlaysV1Alpha1) && s.ClusterOverlaysV1Alpha1[i]
 }
 
 // Overlay returns the policies environment env adds to the base.

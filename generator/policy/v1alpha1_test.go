@@ -409,3 +409,33 @@ func closeObjects(s map[string]any) {
 		}
 	}
 }
+
+// The v1alpha1 objects examples/guardrails commits for prod (guardrails.api
+// v1alpha1) pass the strict decode and the v1alpha1 CRD schemas.
+func TestExampleV1Alpha1ObjectsValidate(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("..", "..", "examples", "guardrails", "netpol", "overlays", "prod", "_cluster", "*.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	kinds := map[string]int{}
+	for _, f := range files {
+		if filepath.Base(f) == "kustomization.yaml" {
+			continue
+		}
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := validateV1Alpha1(data); err != nil {
+			t.Errorf("%s: %v", f, err)
+		}
+		var tm metav1.TypeMeta
+		if err := sigsyaml.Unmarshal(data, &tm); err != nil {
+			t.Fatal(err)
+		}
+		kinds[tm.Kind]++
+	}
+	if kinds["AdminNetworkPolicy"] == 0 || kinds["BaselineAdminNetworkPolicy"] != 1 {
+		t.Errorf("prod's _cluster holds %v: want AdminNetworkPolicies and one BaselineAdminNetworkPolicy", kinds)
+	}
+}

@@ -206,8 +206,8 @@ func TestReportCompare(t *testing.T) {
 // TestReportClusterIsolation: examples/guardrails' prod moves the default
 // deny to the Baseline tier, so a new pod of every managed namespace is
 // isolated for ingress by the Baseline ClusterNetworkPolicy, not by a
-// NetworkPolicy; monitoring isolates ingress only, so egress stays open
-// (its allow-egress admits everything).
+// NetworkPolicy (in prod's v1alpha1, the one BaselineAdminNetworkPolicy),
+// and for egress too.
 // staging keeps the default-deny NetworkPolicies: no tier is named.
 func TestReportClusterIsolation(t *testing.T) {
 	out, err := generator.FromPaths([]string{examplesDir(t, "guardrails")})
@@ -229,15 +229,17 @@ func TestReportClusterIsolation(t *testing.T) {
 	want := map[string]map[string]iso{
 		"prod": {
 			"kube-system": {"no", "no", "", ""},
-			"monitoring":  {"yes", "no", "Baseline", ""},
-			// allow-dns, a NetworkPolicy over every pod, isolates egress
-			// before the Baseline tier is asked.
-			"payments": {"yes", "yes", "Baseline", ""},
-			"shop":     {"yes", "yes", "Baseline", ""},
+			// v1alpha1: no allow-dns NetworkPolicy where the dns
+			// guardrail accepts DNS (kube-network-policies skips the
+			// baseline for any pod a NetworkPolicy selects), so the
+			// Baseline tier isolates a new pod's egress too.
+			"monitoring": {"yes", "yes", "Baseline", "Baseline"},
+			"payments":   {"yes", "yes", "Baseline", "Baseline"},
+			"shop":       {"yes", "yes", "Baseline", "Baseline"},
 		},
 		"staging": {
 			"kube-system": {"no", "no", "", ""},
-			"monitoring":  {"yes", "no", "", ""},
+			"monitoring":  {"yes", "yes", "", ""},
 			"payments":    {"yes", "yes", "", ""},
 			"shop":        {"yes", "yes", "", ""},
 		},

@@ -71,8 +71,8 @@ func newDeclared(w *world.World, spec *schema.Spec, env *schema.Environment) *de
 	d.admin = env.AdminGuardrails()
 	d.adminIn, d.adminEg = make([]bool, n), make([]bool, n)
 	d.outsideOpen = make([]bool, n)
-	baselineOnly := !env.DefaultDeny().NetworkPolicy()
 	for i, p := range w.Universe.Pods {
+		baselineOnly := !env.NetworkPolicyDeny(spec.Namespace(p.Namespace))
 		for _, g := range d.admin {
 			if subjectHolds(g, p) {
 				if g.Egress {

@@ -143,7 +143,7 @@ func (c *checker) compareTier(ev *eval.Evaluator, inDir, egDir string, want func
 // ingress peers are pods), then everything.
 func (d *declared) clusterSide(self int, peer eval.Endpoint, externals []eval.External, egress bool) eval.PortSet {
 	accepted, open := d.adminSide(self, peer, externals, egress)
-	if d.env.DefaultDeny().Baseline() && d.isolated(self, egress) && (egress || !peer.External) {
+	if d.env.BaselineDeny(d.spec.Namespace(d.w.Universe.Pods[self].Namespace)) && d.isolated(self, egress) && (egress || !peer.External) {
 		return accepted
 	}
 	return accepted.Union(open)

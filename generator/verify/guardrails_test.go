@@ -9,7 +9,9 @@ import (
 
 	"gopkg.in/yaml.v3"
 	v1beta1 "sigs.k8s.io/network-policy-api/apis/v1beta1"
+	sigsyaml "sigs.k8s.io/yaml"
 
+	"github.com/netdep/netdep/generator/eval"
 	"github.com/netdep/netdep/generator/policy"
 	"github.com/netdep/netdep/schema"
 	"github.com/netdep/netdep/tests/synth"
@@ -41,6 +43,9 @@ func withGuardrails(t *testing.T, files []schema.File, seed int64) []schema.File
 	denies := []string{"baseline", "both", "networkPolicy"}
 	guard := func(withPriorities bool) map[string]any {
 		g := map[string]any{"defaultDeny": denies[rng.Intn(3)], "dns": rng.Intn(2) == 0}
+		if rng.Intn(3) == 0 {
+			g["api"] = "v1alpha1"
+		}
 		prio := func(m map[string]any, p int) map[string]any {
 			if withPriorities {
 				m["priority"] = p
@@ -174,6 +179,12 @@ func TestRandomSpecsWithGuardrailsAreExact(t *testing.T) {
 				}
 				kinds[name]++
 			}
+			if spec.Environment(env).ClusterAPI() == schema.APIV1alpha1 {
+				// What the tree holds: the v1alpha1 objects, read back as
+				// verify reads a tree.
+				cnps = throughV1Alpha1(t, cnps)
+				kinds["v1alpha1 environments"]++
+			}
 			r, err := CheckWith(spec, env, set.Render(env), Options{ClusterPolicies: cnps})
 			if err != nil {
 				t.Fatalf("seed %d env %q: %v", seed, env, err)
@@ -184,7 +195,7 @@ func TestRandomSpecsWithGuardrailsAreExact(t *testing.T) {
 		}
 	}
 	t.Logf("cluster policies checked: %v", kinds)
-	for _, name := range []string{policy.BaselineDenyIngressName, policy.BaselineDenyEgressName, "netdep-allow-dns", "netdep-deny-blocks",
+	for _, name := range []string{policy.BaselineDenyIngressName, policy.BaselineDenyEgressName, policy.BaselineDenyName, "v1alpha1 environments", "netdep-allow-dns", "netdep-deny-blocks",
 		"netdep-allow-scrape", "netdep-allow-scrape-egress", "netdep-isolate"} {
 		if kinds[name] < n/10 {
 			t.Errorf("%s appeared in %d environments only: the property hardly tests it", name, kinds[name])
@@ -219,8 +230,13 @@ func TestWrongGuardrailObjectsAreCaught(t *testing.T) {
 		{"allow every namespace into payments", "prod", "netdep-isolate-payments", func(p *v1beta1.ClusterNetworkPolicy) {
 			p.Spec.Ingress[0].From[0].Namespaces.MatchExpressions[0].Values = []string{"payments", "shop", "monitoring"}
 		}},
-		{"drop the baseline egress deny", "prod", policy.BaselineDenyEgressName, nil},
-		{"drop the baseline ingress deny", "prod", policy.BaselineDenyIngressName, nil},
+		{"drop the baseline deny", "prod", policy.BaselineDenyName, nil},
+		{"drop the baseline egress rule", "prod", policy.BaselineDenyName, func(p *v1beta1.ClusterNetworkPolicy) {
+			p.Spec.Egress = nil
+		}},
+		{"drop the baseline ingress rule", "prod", policy.BaselineDenyName, func(p *v1beta1.ClusterNetworkPolicy) {
+			p.Spec.Ingress = nil
+		}},
 		{"drop the dns accept", "prod", "netdep-allow-dns", nil},
 		{"deny the metadata address after a wider accept", "prod", "netdep-deny-metadata", func(p *v1beta1.ClusterNetworkPolicy) {
 			p.Spec.Priority = 5
@@ -261,4 +277,32 @@ func TestWrongGuardrailObjectsAreCaught(t *testing.T) {
 			}
 		})
 	}
+}
+
+// throughV1Alpha1 is cnps as a v1alpha1 tree holds them (policy.ToV1Alpha1
+// of each, as the tree writer converts them) read back with eval's strict
+// decoder.
+func throughV1Alpha1(t *testing.T, cnps []*v1beta1.ClusterNetworkPolicy) []*v1beta1.ClusterNetworkPolicy {
+	t.Helper()
+	var docs []byte
+	for _, p := range cnps {
+		anps, banp, err := policy.ToV1Alpha1([]*v1beta1.ClusterNetworkPolicy{p})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var obj any = banp
+		if len(anps) == 1 {
+			obj = anps[0]
+		}
+		b, err := sigsyaml.Marshal(obj)
+		if err != nil {
+			t.Fatal(err)
+		}
+		docs = append(append(docs, b...), "\n---\n"...)
+	}
+	out, err := eval.ParseDocuments(docs).ClusterNetworkPolicies()
+	if err != nil {
+		t.Fatalf("reading the v1alpha1 objects back: %v\n%s", err, docs)
+	}
+	return out
 }

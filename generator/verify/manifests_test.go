@@ -90,12 +90,13 @@ func TestManifestsNotEvaluated(t *testing.T) {
 		{name: "calico global network set: a policy's peers, in the group",
 			yaml: "apiVersion: projectcalico.org/v3\nkind: GlobalNetworkSet\nmetadata: {name: e}\n",
 			want: []ObjectRef{{APIVersion: "projectcalico.org/v3", Kind: "GlobalNetworkSet", Name: "e", Line: 1, Column: 1}}},
-		{name: "admin network policy",
-			yaml: "apiVersion: policy.networking.k8s.io/v1alpha1\nkind: AdminNetworkPolicy\nmetadata: {name: f}\n",
-			want: []ObjectRef{{APIVersion: "policy.networking.k8s.io/v1alpha1", Kind: "AdminNetworkPolicy", Name: "f", Line: 1, Column: 1}}},
-		{name: "baseline admin network policy",
-			yaml: "apiVersion: policy.networking.k8s.io/v1alpha1\nkind: BaselineAdminNetworkPolicy\nmetadata: {name: default}\n",
-			want: []ObjectRef{{APIVersion: "policy.networking.k8s.io/v1alpha1", Kind: "BaselineAdminNetworkPolicy", Name: "default", Line: 1, Column: 1}}},
+		{name: "admin network policy, evaluated",
+			yaml: "apiVersion: policy.networking.k8s.io/v1alpha1\nkind: AdminNetworkPolicy\nmetadata: {name: f}\nspec: {priority: 10, subject: {namespaces: {}}}\n"},
+		{name: "baseline admin network policy, evaluated",
+			yaml: "apiVersion: policy.networking.k8s.io/v1alpha1\nkind: BaselineAdminNetworkPolicy\nmetadata: {name: default}\nspec: {subject: {namespaces: {}}}\n"},
+		{name: "admin network policy of another version",
+			yaml: "apiVersion: policy.networking.k8s.io/v1alpha2\nkind: AdminNetworkPolicy\nmetadata: {name: f}\n",
+			want: []ObjectRef{{APIVersion: "policy.networking.k8s.io/v1alpha2", Kind: "AdminNetworkPolicy", Name: "f", Line: 1, Column: 1}}},
 		{name: "cluster network policy, evaluated",
 			yaml: "apiVersion: policy.networking.k8s.io/v1beta1\nkind: ClusterNetworkPolicy\nmetadata: {name: g}\nspec: {tier: Admin, priority: 10, subject: {namespaces: {}}}\n"},
 		{name: "any other kind ending in NetworkPolicy",
@@ -159,14 +160,14 @@ func TestManifestsNotEvaluatedSorted(t *testing.T) {
 		return p
 	}
 	b := write("b.yaml", "apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata: {name: z, namespace: shop}\n")
-	a := write("sub/a.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n---\napiVersion: policy.networking.k8s.io/v1alpha1\nkind: AdminNetworkPolicy\nmetadata: {name: y}\n")
+	a := write("sub/a.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n---\napiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\nmetadata: {name: y}\n")
 	m, err := LoadManifests([]string{filepath.Join(dir, "sub"), b, dir})
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := []ObjectRef{
 		{APIVersion: "cilium.io/v2", Kind: "CiliumNetworkPolicy", Namespace: "shop", Name: "z", File: b, Line: 1, Column: 1},
-		{APIVersion: "policy.networking.k8s.io/v1alpha1", Kind: "AdminNetworkPolicy", Name: "y", File: a, Line: 5, Column: 1},
+		{APIVersion: "projectcalico.org/v3", Kind: "GlobalNetworkPolicy", Name: "y", File: a, Line: 5, Column: 1},
 	}
 	if diff := cmp.Diff(want, m.NotEvaluated); diff != "" {
 		t.Errorf("NotEvaluated (-want +got):\n%s", diff)
@@ -226,7 +227,7 @@ func TestManifestsNotEvaluatedKustomization(t *testing.T) {
 func TestNotEvaluatedWarnings(t *testing.T) {
 	refs := []ObjectRef{
 		{APIVersion: "cilium.io/v2", Kind: "CiliumNetworkPolicy", Namespace: "shop", Name: "wide", File: "p/b.yaml", Line: 3, Column: 1},
-		{APIVersion: "policy.networking.k8s.io/v1alpha1", Kind: "AdminNetworkPolicy", Name: "deny\nall", File: "p/a.yaml", Line: 7, Column: 1},
+		{APIVersion: "projectcalico.org/v3", Kind: "GlobalNetworkPolicy", Name: "deny\nall", File: "p/a.yaml", Line: 7, Column: 1},
 		{APIVersion: "cilium.io/v2", Kind: "CiliumNetworkPolicy", Namespace: "shop", Name: "wide", File: "p/b.yaml", Line: 3, Column: 1},
 	}
 	var got []string
@@ -234,7 +235,7 @@ func TestNotEvaluatedWarnings(t *testing.T) {
 		got = append(got, p.String())
 	}
 	want := []string{
-		`p/a.yaml:7:1: warning: AdminNetworkPolicy "deny\nall" (policy.networking.k8s.io/v1alpha1) is not evaluated: netdep evaluates NetworkPolicy and ClusterNetworkPolicy (networking.k8s.io/v1, policy.networking.k8s.io/v1beta1) only, and this object can change connectivity`,
+		`p/a.yaml:7:1: warning: GlobalNetworkPolicy "deny\nall" (projectcalico.org/v3) is not evaluated: netdep evaluates NetworkPolicy and ClusterNetworkPolicy (networking.k8s.io/v1, policy.networking.k8s.io/v1beta1) only, and this object can change connectivity`,
 		`p/b.yaml:3:1: warning: CiliumNetworkPolicy shop/wide (cilium.io/v2) is not evaluated: netdep evaluates NetworkPolicy and ClusterNetworkPolicy (networking.k8s.io/v1, policy.networking.k8s.io/v1beta1) only, and this object can change connectivity`,
 	}
 	if diff := cmp.Diff(want, got); diff != "" {

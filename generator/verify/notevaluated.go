@@ -60,7 +60,18 @@ func show(s string) string {
 const (
 	EvaluatedAPI = "networking.k8s.io/v1"
 	ClusterAPI   = "policy.networking.k8s.io/v1beta1"
+	// AdminAPI is AdminNetworkPolicy's and BaselineAdminNetworkPolicy's,
+	// evaluated as the ClusterNetworkPolicies they are equivalent to.
+	AdminAPI = "policy.networking.k8s.io/v1alpha1"
 )
+
+// isClusterKind reports whether an object is one of the cluster-tier
+// policies netdep evaluates: ClusterNetworkPolicy v1beta1, or
+// AdminNetworkPolicy and BaselineAdminNetworkPolicy v1alpha1.
+func isClusterKind(apiVersion, kind string) bool {
+	return apiVersion == ClusterAPI && kind == "ClusterNetworkPolicy" ||
+		apiVersion == AdminAPI && (kind == "AdminNetworkPolicy" || kind == "BaselineAdminNetworkPolicy")
+}
 
 // evaluatedKinds names them in messages.
 const evaluatedKinds = "NetworkPolicy and ClusterNetworkPolicy"
@@ -79,7 +90,7 @@ var connectivityGroups = []string{"cilium.io", "projectcalico.org", "policy.netw
 // connectivityGroups. ConfigMaps, Services, Deployments and the like cannot
 // change what NetworkPolicies allow and are not listed.
 func NotEvaluated(apiVersion, kind string) bool {
-	if apiVersion == EvaluatedAPI && kind == "NetworkPolicy" || apiVersion == ClusterAPI && kind == "ClusterNetworkPolicy" {
+	if apiVersion == EvaluatedAPI && kind == "NetworkPolicy" || isClusterKind(apiVersion, kind) {
 		return false
 	}
 	if strings.HasSuffix(kind, "NetworkPolicy") {
@@ -135,7 +146,7 @@ func notEvaluated(n *yaml.Node, defAPIVersion, defKind, file string, cluster boo
 		}
 		return
 	}
-	isCluster := apiVersion == ClusterAPI && kind == "ClusterNetworkPolicy"
+	isCluster := isClusterKind(apiVersion, kind)
 	if apiVersion == "" || kind == "" || !NotEvaluated(apiVersion, kind) && !(cluster && isCluster) {
 		return
 	}
@@ -203,7 +214,7 @@ func NotEvaluatedWarnings(refs []ObjectRef) []schema.Problem {
 	out := make([]schema.Problem, len(refs))
 	for i, r := range refs {
 		msg := r.String() + " is not evaluated: netdep evaluates " + evaluatedKinds + " (" + EvaluatedAPI + ", " + ClusterAPI + ") only, and this object can change connectivity"
-		if r.APIVersion == ClusterAPI && r.Kind == "ClusterNetworkPolicy" {
+		if isClusterKind(r.APIVersion, r.Kind) {
 			// Only a reader that evaluates NetworkPolicies alone lists it
 			// (ScanNotEvaluated, for diff).
 			msg = r.String() + " is not evaluated: diff compares NetworkPolicies only (verify and explain evaluate it), and this object can change connectivity"

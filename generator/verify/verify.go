@@ -242,6 +242,17 @@ func (c *checker) name(ep eval.Endpoint) string {
 // difference describes ports ps from src to dst found in direction dir:
 // the policy and rules that decide the first of them, on both sides for a
 // connection and on the one side for a side check.
+// clusterPolicyLabel names a cluster policy in a difference's grouping:
+// "clusternetworkpolicy NAME", or the v1alpha1 kind it was written as
+// ("adminnetworkpolicy NAME").
+func clusterPolicyLabel(r *eval.ClusterRuleRef) string {
+	kind := "clusternetworkpolicy"
+	if r.Kind != "" {
+		kind = strings.ToLower(r.Kind)
+	}
+	return kind + " " + r.Policy
+}
+
 func (c *checker) difference(dir string, src, dst eval.Endpoint, ps eval.PortSet) Difference {
 	first := ps.Ranges()[0]
 	v := c.ev.Explain(eval.Query{Src: src, Dst: dst, Protocol: first.Protocol, Port: first.From})
@@ -251,11 +262,11 @@ func (c *checker) difference(dir string, src, dst eval.Endpoint, ps eval.PortSet
 		switch {
 		case d.Cluster != nil && d.Allowed:
 			parts = append(parts, fmt.Sprintf("%s at %s allowed by %s", what, c.name(at), d.Cluster))
-			allowing = "clusternetworkpolicy " + d.Cluster.Policy
+			allowing = clusterPolicyLabel(d.Cluster)
 		case d.Cluster != nil:
 			parts = append(parts, fmt.Sprintf("%s at %s denied by %s", what, c.name(at), d.Cluster))
 			if denying == "" {
-				denying = "clusternetworkpolicy " + d.Cluster.Policy
+				denying = clusterPolicyLabel(d.Cluster)
 			}
 		case len(d.Isolating) == 0:
 			parts = append(parts, fmt.Sprintf("%s at %s is not isolated", what, c.name(at)))

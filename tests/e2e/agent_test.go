@@ -240,3 +240,16 @@ func TestTallyAdd(t *testing.T) {
 		}
 	}
 }
+
+// A scenario no agent can enforce is named with its reason, once, and
+// counts neither as passed nor as failed.
+func TestTallyUnenforceable(t *testing.T) {
+	tally := NewTally([]AgentKind{{Name: "kube-network-policies"}})
+	tally.Unenforceable = append(tally.Unenforceable, Unenforceable{Scenario: "example-x-prod", Reason: "refused:\nline two"})
+	var b strings.Builder
+	tally.Write(&b)
+	want := "\n== not enforceable by any agent here (not run, not failed)\nexample-x-prod: refused:; line two\n\n0 passed, 0 failed\n"
+	if !strings.HasSuffix(b.String(), want) {
+		t.Errorf("Write:\n%s\nwant it to end in:\n%s", b.String(), want)
+	}
+}

@@ -8,7 +8,9 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	v1beta1 "sigs.k8s.io/network-policy-api/apis/v1beta1"
+	sigsyaml "sigs.k8s.io/yaml"
 
+	"github.com/netdep/netdep/generator/eval"
 	"github.com/netdep/netdep/generator/policy"
 )
 
@@ -26,11 +28,14 @@ import (
 // set, and the evaluator over pols and cnps as an oracle besides what sc
 // already has. addrs are the address prefixes the evaluator's world
 // distinguishes beyond the policies' own (an example's named CIDRs).
+//
+// When ToV1Alpha1 refuses (the v1beta1 objects have no exact v1alpha1
+// equivalent), no agent here can enforce the scenario: it is marked
+// Unenforceable with the reason, and the suite names it in the tally
+// instead of running it. Its oracles are still built, so that the rest of
+// the scenario is checked to load.
 func (sc *Scenario) withClusterPolicies(cnps []*v1beta1.ClusterNetworkPolicy, addrs []netip.Prefix) error {
-	objs, err := ConvertClusterPolicies(cnps)
-	if err != nil {
-		return err
-	}
+	objs, cerr := ConvertClusterPolicies(cnps)
 	sc.ClusterPolicies = cnps
 	sc.Objects = append(sc.Objects, objs...)
 	sc.Universe.AddClusterPolicyPorts(cnps)
@@ -42,7 +47,45 @@ func (sc *Scenario) withClusterPolicies(cnps []*v1beta1.ClusterNetworkPolicy, ad
 		return err
 	}
 	sc.Oracles = append(sc.Oracles, eo)
+	if cerr != nil {
+		sc.Unenforceable = fmt.Sprintf("no agent here enforces ClusterNetworkPolicy v1beta1, and its v1alpha1 conversion is refused: %v", cerr)
+		return nil
+	}
 	sc.Notes = append(sc.Notes, fmt.Sprintf("%d ClusterNetworkPolicies (v1beta1) enforced as %d v1alpha1 objects (policy.ToV1Alpha1); oracles: %s", len(cnps), len(objs), oracleNames(sc.Oracles)))
+	return nil
+}
+
+// withV1Alpha1Objects gives sc AdminNetworkPolicies and a
+// BaselineAdminNetworkPolicy as written in a tree (guardrails.api:
+// v1alpha1): the agent gets them unchanged, and the evaluator's oracle
+// reads them the way netdep verify reads the tree (eval's strict decode
+// into the v1beta1 equivalents), so a tree whose objects mean something
+// other than what verify proved fails on real packets.
+func (sc *Scenario) withV1Alpha1Objects(objs []*unstructured.Unstructured, addrs []netip.Prefix) error {
+	var docs []byte
+	for _, o := range objs {
+		b, err := sigsyaml.Marshal(o.Object)
+		if err != nil {
+			return err
+		}
+		docs = append(append(docs, b...), "\n---\n"...)
+	}
+	cnps, err := eval.ParseDocuments(docs).ClusterNetworkPolicies()
+	if err != nil {
+		return fmt.Errorf("netdep's reading of the v1alpha1 objects: %w", err)
+	}
+	sc.Objects = append(sc.Objects, objs...)
+	sc.ClusterPolicies = cnps
+	sc.Universe.AddClusterPolicyPorts(cnps)
+	eo, err := NewClusterEvalOracle(sc.Universe, addrs, sc.Policies, cnps)
+	if err != nil {
+		return err
+	}
+	if err := coversNetworks(sc.Universe, cnps); err != nil {
+		return err
+	}
+	sc.Oracles = append(sc.Oracles, eo)
+	sc.Notes = append(sc.Notes, fmt.Sprintf("%d v1alpha1 objects enforced as written (no conversion); oracles: %s", len(objs), oracleNames(sc.Oracles)))
 	return nil
 }
 

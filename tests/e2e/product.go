@@ -12,6 +12,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	v1beta1 "sigs.k8s.io/network-policy-api/apis/v1beta1"
 
 	"github.com/netdep/netdep/generator/eval"
@@ -49,11 +50,11 @@ func ExampleScenarios(root string) ([]*Scenario, error) {
 				tree = filepath.Join(dir, "netpol", "overlays", env)
 				name += "-" + env
 			}
-			pols, cnps, err := LoadManifests(tree)
+			pols, cnps, objs, err := LoadManifests(tree)
 			if err != nil {
 				return nil, err
 			}
-			sc, err := specScenario("example-"+name, spec, env, pols, cnps)
+			sc, err := specScenario("example-"+name, spec, env, pols, cnps, objs)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", tree, err)
 			}
@@ -65,14 +66,22 @@ func ExampleScenarios(root string) ([]*Scenario, error) {
 
 // specScenario builds the universe of PRODUCT.md section 4 for env from
 // spec, and the evaluator's oracle over pols in that same universe.
-// An environment with guardrails (ClusterNetworkPolicies) is enforced in
-// their v1alpha1 equivalents (guardrails.go).
-func specScenario(name string, spec *schema.Spec, env string, pols []*networkingv1.NetworkPolicy, cnps []*v1beta1.ClusterNetworkPolicy) (*Scenario, error) {
+// An environment with guardrails in ClusterNetworkPolicies is enforced in
+// their v1alpha1 equivalents; one whose tree holds the v1alpha1 objects
+// (guardrails.api: v1alpha1) is enforced as written (guardrails.go).
+func specScenario(name string, spec *schema.Spec, env string, pols []*networkingv1.NetworkPolicy, cnps []*v1beta1.ClusterNetworkPolicy, objs []*unstructured.Unstructured) (*Scenario, error) {
 	u, addrs, err := specUniverse(env, spec)
 	if err != nil {
 		return nil, err
 	}
 	u.AddPolicyPorts(pols)
+	if len(objs) > 0 {
+		sc := &Scenario{Name: name, Universe: u, Policies: pols}
+		if err := sc.withV1Alpha1Objects(objs, addrs); err != nil {
+			return nil, err
+		}
+		return sc, nil
+	}
 	if len(cnps) > 0 {
 		sc := &Scenario{Name: name, Universe: u, Policies: pols}
 		if err := sc.withClusterPolicies(cnps, addrs); err != nil {

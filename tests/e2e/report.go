@@ -121,7 +121,13 @@ type Tally struct {
 	// Compared counts the scenarios and flows that two or more agents
 	// enforced; Disagreed the flows where they did not enforce alike.
 	Compared, ComparedFlows, Disagreed int
+	// Unenforceable are the scenarios no agent here can enforce, with why;
+	// they are named, neither run nor failed.
+	Unenforceable []Unenforceable
 }
+
+// Unenforceable is a scenario no agent the suite knows can enforce.
+type Unenforceable struct{ Scenario, Reason string }
 
 // NewTally starts a tally for the agent kinds in order.
 func NewTally(kinds []AgentKind) *Tally {
@@ -217,6 +223,12 @@ func (t *Tally) Write(w io.Writer) {
 				fmt.Fprint(w, " (did not finish)")
 			}
 			fmt.Fprintln(w)
+		}
+	}
+	if len(t.Unenforceable) > 0 {
+		fmt.Fprintf(w, "\n== not enforceable by any agent here (not run, not failed)\n")
+		for _, u := range t.Unenforceable {
+			fmt.Fprintf(w, "%s: %s\n", u.Scenario, strings.ReplaceAll(u.Reason, "\n", "; "))
 		}
 	}
 	passed, failed := t.Totals()

@@ -43,6 +43,10 @@ type Scenario struct {
 	// agent is given; the evaluator's oracle judges the v1beta1 objects.
 	ClusterPolicies []*v1beta1.ClusterNetworkPolicy
 	Oracles         []Oracle
+	// Unenforceable, when set, says why no agent the suite knows can
+	// enforce the scenario (a ClusterNetworkPolicy set that policy.ToV1Alpha1
+	// refuses): it is reported in the tally, not run and not failed.
+	Unenforceable string
 	// Notes say what the run leaves out and why, for the log.
 	Notes []string
 }
@@ -100,29 +104,34 @@ func LoadFixture(dir string) (*Scenario, error) {
 // file in it (multi-document allowed). Any other kind is an error: the test
 // must not silently drop what it was asked to enforce.
 func LoadPolicies(dir string) ([]*networkingv1.NetworkPolicy, error) {
-	pols, cnps, err := LoadManifests(dir)
+	pols, cnps, objs, err := LoadManifests(dir)
 	if err != nil {
 		return nil, err
 	}
 	if len(cnps) > 0 {
 		return nil, fmt.Errorf("%s: ClusterNetworkPolicy %q: only networking.k8s.io/v1 NetworkPolicy is expected", dir, cnps[0].Name)
 	}
+	if len(objs) > 0 {
+		return nil, fmt.Errorf("%s: %s %q: only networking.k8s.io/v1 NetworkPolicy is expected", dir, objs[0].GetKind(), objs[0].GetName())
+	}
 	return pols, nil
 }
 
 // LoadManifests reads what netdep generates into a directory, as
-// LoadPolicies does: NetworkPolicies, and the ClusterNetworkPolicies
-// (v1beta1) of guardrails. v1alpha1 admin policies are an error: netdep
-// does not generate them.
-func LoadManifests(dir string) ([]*networkingv1.NetworkPolicy, []*v1beta1.ClusterNetworkPolicy, error) {
+// LoadPolicies does: NetworkPolicies, the ClusterNetworkPolicies (v1beta1)
+// of guardrails, and the AdminNetworkPolicies and BaselineAdminNetworkPolicy
+// (v1alpha1) of guardrails in api: v1alpha1. A tree holding both cluster
+// APIs is an error: converting the first would meet the second (one
+// BaselineAdminNetworkPolicy per cluster).
+func LoadManifests(dir string) ([]*networkingv1.NetworkPolicy, []*v1beta1.ClusterNetworkPolicy, []*unstructured.Unstructured, error) {
 	pols, objs, cnps, err := loadObjects(dir)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	if len(objs) > 0 {
-		return nil, nil, fmt.Errorf("%s: %s %q: only networking.k8s.io/v1 NetworkPolicy and policy.networking.k8s.io/v1beta1 ClusterNetworkPolicy are expected", dir, objs[0].GetKind(), objs[0].GetName())
+	if len(objs) > 0 && len(cnps) > 0 {
+		return nil, nil, nil, fmt.Errorf("%s: both ClusterNetworkPolicy %q (v1beta1) and %s %q (v1alpha1): one tree, one cluster API", dir, cnps[0].Name, objs[0].GetKind(), objs[0].GetName())
 	}
-	return pols, cnps, nil
+	return pols, cnps, objs, nil
 }
 
 // loadObjects reads a directory as LoadPolicies does, and also admits the

@@ -80,7 +80,10 @@ func TestScenarioSizes(t *testing.T) {
 	}
 	for _, sc := range scs {
 		probes, unprobed := sc.Universe.ProbePorts()
-		t.Logf("%s: %d policies, %d pods, %d outside hosts, %d probe ports (%d SCTP not probed), %d flows",
-			sc.Name, len(sc.Policies), len(sc.Universe.Pods), len(sc.Universe.External), len(probes), len(unprobed), len(Flows(sc.Universe)))
+		t.Logf("%s: %d policies, %d admin policies, %d pods, %d outside hosts, %d probe ports (%d SCTP not probed), %d flows",
+			sc.Name, len(sc.Policies), len(sc.Objects), len(sc.Universe.Pods), len(sc.Universe.External), len(probes), len(unprobed), len(Flows(sc.Universe)))
+		if sc.Unenforceable != "" {
+			t.Logf("%s: not enforceable by any agent here: %s", sc.Name, sc.Unenforceable)
+		}
 	}
 }
