@@ -235,8 +235,8 @@ func TestNotEvaluatedWarnings(t *testing.T) {
 		got = append(got, p.String())
 	}
 	want := []string{
-		`p/a.yaml:7:1: warning: GlobalNetworkPolicy "deny\nall" (projectcalico.org/v3) is not evaluated: netdep evaluates NetworkPolicy and ClusterNetworkPolicy (networking.k8s.io/v1, policy.networking.k8s.io/v1beta1) only, and this object can change connectivity`,
-		`p/b.yaml:3:1: warning: CiliumNetworkPolicy shop/wide (cilium.io/v2) is not evaluated: netdep evaluates NetworkPolicy and ClusterNetworkPolicy (networking.k8s.io/v1, policy.networking.k8s.io/v1beta1) only, and this object can change connectivity`,
+		`p/a.yaml:7:1: warning: GlobalNetworkPolicy "deny\nall" (projectcalico.org/v3) is not evaluated: netdep evaluates NetworkPolicy (networking.k8s.io/v1), ClusterNetworkPolicy (policy.networking.k8s.io/v1beta1) and AdminNetworkPolicy/BaselineAdminNetworkPolicy (policy.networking.k8s.io/v1alpha1) only, and this object can change connectivity`,
+		`p/b.yaml:3:1: warning: CiliumNetworkPolicy shop/wide (cilium.io/v2) is not evaluated: netdep evaluates NetworkPolicy (networking.k8s.io/v1), ClusterNetworkPolicy (policy.networking.k8s.io/v1beta1) and AdminNetworkPolicy/BaselineAdminNetworkPolicy (policy.networking.k8s.io/v1alpha1) only, and this object can change connectivity`,
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("warnings (-want +got):\n%s", diff)

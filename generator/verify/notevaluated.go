@@ -213,7 +213,8 @@ func NotEvaluatedWarnings(refs []ObjectRef) []schema.Problem {
 	refs = sortRefs(refs)
 	out := make([]schema.Problem, len(refs))
 	for i, r := range refs {
-		msg := r.String() + " is not evaluated: netdep evaluates " + evaluatedKinds + " (" + EvaluatedAPI + ", " + ClusterAPI + ") only, and this object can change connectivity"
+		msg := r.String() + " is not evaluated: netdep evaluates NetworkPolicy (" + EvaluatedAPI + "), ClusterNetworkPolicy (" + ClusterAPI +
+			") and AdminNetworkPolicy/BaselineAdminNetworkPolicy (policy.networking.k8s.io/v1alpha1) only, and this object can change connectivity"
 		if isClusterKind(r.APIVersion, r.Kind) {
 			// Only a reader that evaluates NetworkPolicies alone lists it
 			// (ScanNotEvaluated, for diff).
