@@ -150,6 +150,12 @@ const (
 	// PeerSelector is a raw peer: pods matching Selector in namespace
 	// Namespace, written directly in a dependency file.
 	PeerSelector
+	// PeerHost is an external service named by DNS (a calls entry's
+	// host:) in an environment whose plugin allows egress by name
+	// (PluginCilium) and that pins no addresses for it. Where the
+	// environment pins the host's addresses (hosts: in the project file),
+	// the entry resolves to PeerCIDR rules instead, with Host set.
+	PeerHost
 )
 
 // Peer is the far end of a Rule.
@@ -165,6 +171,13 @@ type Peer struct {
 	Except []string
 	// CIDRName is the named set the block came from, "" for a literal.
 	CIDRName string
+
+	// Host is set for PeerHost: a lower-case DNS name without trailing
+	// dot, or a wildcard "*.<name>" (the "*" is exactly one leftmost
+	// label, as in Cilium's matchPattern). It is also set on the PeerCIDR
+	// rules a pinned host resolves to, so messages and reports name the
+	// host ("host api.stripe.com") instead of the address.
+	Host string
 
 	// Namespace and Selector are set for PeerSelector. Namespace is always a
 	// namespace name (the rule's own namespace when the file omitted it).
@@ -231,7 +244,81 @@ type Environment struct {
 	// the security report lists the flows into them from elsewhere. It
 	// changes no policy.
 	Sensitive []string
+
+	// Plugin is the enforcement the environment's cluster offers (the
+	// project file's plugin:, PluginKubernetes by default): it decides
+	// which objects beyond networking.k8s.io/v1 generate may emit.
+	Plugin Plugin
+	// Mode is the rollout mode (mode:, ModeEnforce by default). In
+	// ModeAudit nothing netdep emits denies traffic: on calico every
+	// object is written staged, on cilium the agent's policy audit mode
+	// decides (see docs/plugins.md).
+	Mode Mode
+	// LogDenied is log: denied: every packet netdep's default deny drops
+	// is logged (calico: a Log rule before each default deny; cilium:
+	// Hubble records policy drops, no object).
+	LogDenied bool
+	// Hosts are the addresses the project file pins for host names in
+	// this environment (hosts:, the cluster's merged with the
+	// environment's, an environment's entry replacing the cluster's of
+	// the same name), sorted by name.
+	Hosts []PinnedHost
 }
+
+// Plugin is an environment's network plugin, as far as netdep cares.
+type Plugin string
+
+// The plugins netdep emits for.
+const (
+	// PluginKubernetes is plain networking.k8s.io/v1 (any plugin).
+	PluginKubernetes Plugin = "kubernetes"
+	// PluginCilium adds cilium.io/v2 CiliumNetworkPolicies (egress by
+	// DNS name).
+	PluginCilium Plugin = "cilium"
+	// PluginCalico adds projectcalico.org/v3 policies (logging of
+	// denied packets, staged policies for audit).
+	PluginCalico Plugin = "calico"
+)
+
+// Mode is an environment's rollout mode.
+type Mode string
+
+// The rollout modes.
+const (
+	ModeEnforce Mode = "enforce"
+	ModeAudit   Mode = "audit"
+)
+
+// PinnedHost is one host name's addresses in one environment.
+type PinnedHost struct {
+	// Name is the host as hosts: spells it (a name or "*.<name>").
+	Name string
+	// CIDRs are canonical prefixes, sorted.
+	CIDRs []string
+	// Source is the position of the name's key in the project file.
+	Source Pos
+}
+
+// Pinned returns the addresses env pins for host, nil when it pins none.
+func (e *Environment) Pinned(host string) []string {
+	for _, h := range e.Hosts {
+		if h.Name == host {
+			return h.CIDRs
+		}
+	}
+	return nil
+}
+
+// PluginOrDefault is the environment's plugin, PluginKubernetes when unset.
+func (e *Environment) PluginOrDefault() Plugin {
+	if e.Plugin == "" {
+		return PluginKubernetes
+	}
+	return e.Plugin
+}
+
+// Audit reports whether the environment is in ModeAudit.
+func (e *Environment) Audit() bool { return e.Mode == ModeAudit }
 
 // DefaultDeny is where the environment's default deny lives.
 func (e *Environment) DefaultDeny() DefaultDeny {
