@@ -186,8 +186,12 @@ func parseRendered(t *testing.T, out []byte) rendered {
 	}
 	sortByID(r.NPs)
 	byID := func(ns, name string) string { return ns + "/" + name }
-	sort.Slice(r.Cilium, func(i, j int) bool { return byID(r.Cilium[i].Namespace, r.Cilium[i].Name) < byID(r.Cilium[j].Namespace, r.Cilium[j].Name) })
-	sort.Slice(r.Calico, func(i, j int) bool { return byID(r.Calico[i].Namespace, r.Calico[i].Name) < byID(r.Calico[j].Namespace, r.Calico[j].Name) })
+	sort.Slice(r.Cilium, func(i, j int) bool {
+		return byID(r.Cilium[i].Namespace, r.Cilium[i].Name) < byID(r.Cilium[j].Namespace, r.Cilium[j].Name)
+	})
+	sort.Slice(r.Calico, func(i, j int) bool {
+		return byID(r.Calico[i].Namespace, r.Calico[i].Name) < byID(r.Calico[j].Namespace, r.Calico[j].Name)
+	})
 	sort.Slice(r.StagedKNPs, func(i, j int) bool {
 		return byID(r.StagedKNPs[i].Namespace, r.StagedKNPs[i].Name) < byID(r.StagedKNPs[j].Namespace, r.StagedKNPs[j].Name)
 	})
