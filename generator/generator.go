@@ -157,6 +157,9 @@ func FromFiles(files []schema.File, opts ...Options) (*Output, error) {
 	for _, ps := range set.ClusterOverlays {
 		n += len(ps)
 	}
+	for _, po := range set.Plugins {
+		n += len(po.Cilium) + len(po.Calico)
+	}
 	o.progress("generated %d policies", n)
 	if o.NoTree {
 		return &Output{Spec: spec, Set: set, Warnings: probs.Warnings()}, nil
@@ -218,6 +221,14 @@ func prefixSources(set *policy.Set, prefix string) {
 	for _, ps := range set.Overlays {
 		fix(ps)
 	}
+	for i := range set.Plugins {
+		for _, p := range set.Plugins[i].Cilium {
+			p.Annotations = fixed(p.Annotations)
+		}
+		for _, p := range set.Plugins[i].Calico {
+			p.Annotations = fixed(p.Annotations)
+		}
+	}
 	fixCluster(set.ClusterBase)
 	for _, ps := range set.ClusterOverlays {
 		fixCluster(ps)
@@ -225,7 +236,10 @@ func prefixSources(set *policy.Set, prefix string) {
 }
 
 // ValidateSet runs every policy of set through the API server's validation
-// of NetworkPolicy (eval.Validate, what verify applies to what it reads), so
+// of NetworkPolicy (eval.Validate, what verify applies to what it reads),
+// and checks the plugin objects (CiliumNetworkPolicies, Calico policies)
+// structurally: names, labels, ports, CIDRs, host names, and the shape
+// netdep promises (additive, ordered after the Kubernetes policies), so
 // that nothing the API server would refuse is ever written: a spec the
 // loader should have refused, or a generator bug, fails the run instead of
 // the sync. The error names every refused policy, the spec file it came
@@ -270,6 +284,7 @@ func ValidateSet(set *policy.Set) error {
 	for _, ps := range set.ClusterOverlays {
 		checkCluster(ps)
 	}
+	msgs = append(msgs, validatePlugins(set)...)
 	if len(msgs) == 0 {
 		return nil
 	}

@@ -154,18 +154,35 @@ func BuildWithOptions(set *policy.Set, opts Options) (Tree, error) {
 		return nil
 	}
 
-	baseFiles, baseIDs, err := emit(set.Base, EnvDir(""), add)
-	if err != nil {
-		return Tree{}, err
+	// Without environments the base is the implicit environment's
+	// directory, and holds its plugin objects (staged, in audit mode on
+	// calico, like the rest of it).
+	var implicit *policy.PluginObjects
+	if len(set.Environments) == 0 {
+		implicit = set.PluginObjects("")
 	}
-	if err := emitCluster(set.ClusterBase, set.ClusterBaseV1Alpha1, EnvDir(""), baseFiles, add); err != nil {
+	var baseFiles map[string][]string
+	var baseIDs map[string]bool
+	var err error
+	if implicit.Staged() {
+		baseFiles, err = emitStaged(set, "", EnvDir(""), add)
+	} else {
+		baseFiles, baseIDs, err = emit(set.Base, EnvDir(""), add)
+		if err == nil {
+			err = emitCluster(set.ClusterBase, set.ClusterBaseV1Alpha1, EnvDir(""), baseFiles, add)
+		}
+		if err == nil {
+			err = emitPlugin(implicit, EnvDir(""), baseFiles, add)
+		}
+	}
+	if err != nil {
 		return Tree{}, err
 	}
 	clusterBase := map[string]bool{}
 	for _, p := range set.ClusterBase {
 		clusterBase[p.Name] = true
 	}
-	if err := addKustomizations(EnvDir(""), "", baseFiles, opts.Layout, add); err != nil {
+	if err := addKustomizations(EnvDir(""), nil, baseFiles, opts.Layout, auditComment(implicit), add); err != nil {
 		return Tree{}, err
 	}
 
@@ -179,6 +196,19 @@ func BuildWithOptions(set *policy.Set, opts Options) (Tree, error) {
 		}
 		seenEnv[env] = true
 		dir := EnvDir(env)
+		po := set.PluginObjects(env)
+		if po.Staged() {
+			// Standalone: the base's policies would be enforced, so the
+			// environment holds every object itself, staged.
+			envFiles, err := emitStaged(set, env, dir, add)
+			if err != nil {
+				return Tree{}, fmt.Errorf("environment %s: %w", env, err)
+			}
+			if err := addOverlayKustomizations(dir, envFiles, nil, opts.Layout, auditComment(po), add); err != nil {
+				return Tree{}, err
+			}
+			continue
+		}
 		for _, p := range set.Overlays[i] {
 			// kustomize refuses two resources with one id ("may not add
 			// resource with an already registered id"); say so here, naming
@@ -203,6 +233,9 @@ func BuildWithOptions(set *policy.Set, opts Options) (Tree, error) {
 		if err := emitCluster(cluster, set.ClusterOverlayV1Alpha1(i), dir, envFiles, add); err != nil {
 			return Tree{}, fmt.Errorf("environment %s: %w", env, err)
 		}
+		if err := emitPlugin(po, dir, envFiles, add); err != nil {
+			return Tree{}, fmt.Errorf("environment %s: %w", env, err)
+		}
 		// Every namespace of the base gets an overlay directory in the
 		// per-namespace layout, so each (environment, namespace) pair is a
 		// directory an ApplicationSet can discover.
@@ -213,7 +246,7 @@ func BuildWithOptions(set *policy.Set, opts Options) (Tree, error) {
 				envFiles[ns] = nil
 			}
 		}
-		if err := addOverlayKustomizations(dir, envFiles, nsBase, opts.Layout, add); err != nil {
+		if err := addOverlayKustomizations(dir, envFiles, nsBase, opts.Layout, auditComment(po), add); err != nil {
 			return Tree{}, err
 		}
 	}
@@ -279,19 +312,24 @@ func emit(ps []*networkingv1.NetworkPolicy, dir string, add func(string, []byte,
 		ids[p.Namespace+"/"+p.Name] = true
 		byNS[p.Namespace] = append(byNS[p.Namespace], path.Base(name))
 	}
-	for _, fs := range byNS {
-		sort.Strings(fs)
-	}
+	sortFiles(byNS)
 	return byNS, ids, nil
 }
 
-// addKustomizations writes the base's kustomization(s). parent is a resource
-// every kustomization here must include first ("" for none).
-func addKustomizations(dir, parent string, byNS map[string][]string, layout Layout, add func(string, []byte, string) error) error {
-	var res []string
+func sortFiles(byNS map[string][]string) {
+	for _, fs := range byNS {
+		sort.Strings(fs)
+	}
+}
+
+// addKustomizations writes the base's kustomization(s), or a per-environment
+// layout's overlay kustomization. parents are resources the kustomization
+// includes first; comment are lines each kustomization carries.
+func addKustomizations(dir string, parents []string, byNS map[string][]string, layout Layout, comment []string, add func(string, []byte, string) error) error {
+	res := append([]string(nil), parents...)
 	for _, ns := range sortedKeys(byNS) {
 		if layout == LayoutPerNamespace {
-			if err := add(dir+"/"+ns+"/"+kustomizationFile, kustomization(byNS[ns]), "kustomization"); err != nil {
+			if err := add(dir+"/"+ns+"/"+kustomizationFile, kustomizationWith(comment, byNS[ns]), "kustomization"); err != nil {
 				return err
 			}
 			res = append(res, ns)
@@ -301,18 +339,21 @@ func addKustomizations(dir, parent string, byNS map[string][]string, layout Layo
 			res = append(res, ns+"/"+f)
 		}
 	}
-	if parent != "" {
-		res = append([]string{parent}, res...)
-	}
-	return add(dir+"/"+kustomizationFile, kustomization(res), "kustomization")
+	return add(dir+"/"+kustomizationFile, kustomizationWith(comment, res), "kustomization")
 }
 
 // addOverlayKustomizations writes an environment's kustomization(s). An
 // overlay is additive: the base plus extra policies, never patches, because
 // NetworkPolicies are a union and a patch would replace whole rule lists.
-func addOverlayKustomizations(dir string, byNS map[string][]string, nsBase map[string]bool, layout Layout, add func(string, []byte, string) error) error {
+// A nil nsBase makes the overlay standalone (a staged environment): it
+// includes nothing of the base.
+func addOverlayKustomizations(dir string, byNS map[string][]string, nsBase map[string]bool, layout Layout, comment []string, add func(string, []byte, string) error) error {
 	if layout == LayoutPerEnvironment {
-		return addKustomizations(dir, "../../base", byNS, layout, add)
+		var parents []string
+		if nsBase != nil {
+			parents = []string{"../../base"}
+		}
+		return addKustomizations(dir, parents, byNS, layout, comment, add)
 	}
 	var res []string
 	for _, ns := range sortedKeys(byNS) {
@@ -321,12 +362,12 @@ func addOverlayKustomizations(dir string, byNS map[string][]string, nsBase map[s
 			nsRes = append(nsRes, "../../../base/"+ns)
 		}
 		nsRes = append(nsRes, byNS[ns]...)
-		if err := add(dir+"/"+ns+"/"+kustomizationFile, kustomization(nsRes), "kustomization"); err != nil {
+		if err := add(dir+"/"+ns+"/"+kustomizationFile, kustomizationWith(comment, nsRes), "kustomization"); err != nil {
 			return err
 		}
 		res = append(res, ns)
 	}
-	return add(dir+"/"+kustomizationFile, kustomization(res), "kustomization")
+	return add(dir+"/"+kustomizationFile, kustomizationWith(comment, res), "kustomization")
 }
 
 func sortedKeys(m map[string][]string) []string {
@@ -343,8 +384,16 @@ func sortedKeys(m map[string][]string) []string {
 // commonLabels and labels rewrite podSelectors (including those of peers),
 // namespace would move policies, and patches replace rule lists wholesale.
 func kustomization(resources []string) []byte {
+	return kustomizationWith(nil, resources)
+}
+
+// kustomizationWith is kustomization with comment lines after the header.
+func kustomizationWith(comment []string, resources []string) []byte {
 	var b strings.Builder
 	b.WriteString(Header)
+	for _, l := range comment {
+		b.WriteString(l + "\n")
+	}
 	b.WriteString("apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n")
 	if len(resources) == 0 {
 		b.WriteString("resources: []\n")

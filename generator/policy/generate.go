@@ -156,7 +156,43 @@ func Generate(spec *schema.Spec) (*Set, error) {
 		set.ClusterBase, set.ClusterOverlays = splitCluster(cluster)
 		set.ClusterBaseV1Alpha1, set.ClusterOverlaysV1Alpha1 = alpha[0], alpha
 	}
+	plugins, err := pluginObjects(spec)
+	if err != nil {
+		return nil, err
+	}
+	set.Plugins = plugins
 	return set, nil
+}
+
+// pluginObjects builds, per environment, what its plugin adds to the
+// NetworkPolicies: CiliumNetworkPolicies for host calls on cilium, the
+// log: denied policies on calico. A host rule on any other plugin is a
+// spec the loader should have refused (v1 cannot name a host).
+func pluginObjects(spec *schema.Spec) ([]PluginObjects, error) {
+	var out []PluginObjects
+	for _, name := range spec.EnvNames() {
+		env := spec.Environment(name)
+		po := PluginObjects{Env: name, Plugin: env.PluginOrDefault(), Audit: env.Audit()}
+		switch po.Plugin {
+		case schema.PluginCilium:
+			cnps, err := ciliumPolicies(spec, env)
+			if err != nil {
+				return nil, fmt.Errorf("environment %s: %w", name, err)
+			}
+			po.Cilium = cnps
+		case schema.PluginCalico:
+			po.Calico = calicoPolicies(spec, env)
+		}
+		if po.Plugin != schema.PluginCilium {
+			for i := range env.Rules {
+				if r := &env.Rules[i]; r.Peer.Kind == schema.PeerHost {
+					return nil, fmt.Errorf("environment %s: service %s: host %s: plugin %s cannot allow egress by DNS name", name, r.Service.ID(), r.Peer.Host, po.Plugin)
+				}
+			}
+		}
+		out = append(out, po)
+	}
+	return out, nil
 }
 
 // dnsByGuardrail reports whether ns needs no allow-dns NetworkPolicy in
@@ -597,6 +633,12 @@ func (g *gen) buildUnits(env *schema.Environment, n *numbering) (map[unitKey]*un
 	var exceptional []*unit
 	for i := range env.Rules {
 		r := &env.Rules[i]
+		if r.Peer.Kind == schema.PeerHost {
+			// A host by name: NetworkPolicy v1 has only ipBlock. The
+			// environment's plugin carries it (ciliumPolicies); the
+			// service's own policy still isolates its egress.
+			continue
+		}
 		u := byService[r.Service]
 		if u == nil {
 			continue // unmanaged namespace, or service absent here

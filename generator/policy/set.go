@@ -5,6 +5,8 @@ import (
 
 	networkingv1 "k8s.io/api/networking/v1"
 	v1beta1 "sigs.k8s.io/network-policy-api/apis/v1beta1"
+
+	"github.com/netdep/netdep/schema"
 )
 
 // Labels and annotations every generated object carries.
@@ -65,6 +67,11 @@ type Set struct {
 	// and is what the evaluator reads.
 	ClusterBaseV1Alpha1     bool
 	ClusterOverlaysV1Alpha1 []bool
+
+	// Plugins holds, per environment of the run (spec.EnvNames order: the
+	// implicit environment "" when there are no overlays), its plugin
+	// objects and rollout mode; see PluginObjects.
+	Plugins []PluginObjects
 }
 
 // ClusterOverlayV1Alpha1 says whether the i-th environment's cluster
@@ -109,4 +116,88 @@ func (s *Set) RenderCluster(env string) []*v1beta1.ClusterNetworkPolicy {
 	out = append(out, s.ClusterOverlay(env)...)
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
+}
+
+// PluginObjects is what one environment's network plugin adds to its
+// NetworkPolicies, and its rollout mode. Plugin objects are environment
+// objects: the tree writes them in the environment's directory, never in a
+// base shared with others.
+type PluginObjects struct {
+	// Env is the environment's name ("" for the implicit one).
+	Env string
+	// Plugin is the environment's plugin (schema.PluginKubernetes when the
+	// project file sets none).
+	Plugin schema.Plugin
+	// Audit is mode: audit. On calico the environment's tree is then
+	// standalone and every object in it staged (Staged); on cilium the
+	// objects are the same as in enforce mode, and the agent's policy
+	// audit mode decides whether they deny.
+	Audit bool
+	// Cilium are the environment's CiliumNetworkPolicies (plugin cilium:
+	// one per service with unpinned host calls), sorted by (namespace,
+	// name).
+	Cilium []*CiliumNetworkPolicy
+	// Calico are the environment's projectcalico.org/v3 NetworkPolicies
+	// (plugin calico, log: denied: netdep-log-denied per isolated managed
+	// namespace), sorted by namespace.
+	Calico []*CalicoNetworkPolicy
+}
+
+// Staged says whether the environment writes every object staged (calico
+// in audit mode): nothing netdep emits for it is enforced.
+func (p *PluginObjects) Staged() bool {
+	return p != nil && p.Audit && p.Plugin == schema.PluginCalico
+}
+
+// PluginObjects returns environment env's plugin objects and mode, nil
+// when the set records none for it (plain v1, enforced).
+func (s *Set) PluginObjects(env string) *PluginObjects {
+	for i := range s.Plugins {
+		if s.Plugins[i].Env == env {
+			return &s.Plugins[i]
+		}
+	}
+	return nil
+}
+
+// Staged says whether environment env is written staged (calico, mode:
+// audit): its directory renders RenderStaged(env), and none of Render(env),
+// RenderCluster(env), or its Calico objects are enforced.
+func (s *Set) Staged(env string) bool { return s.PluginObjects(env).Staged() }
+
+// RenderCilium returns env's CiliumNetworkPolicies.
+func (s *Set) RenderCilium(env string) []*CiliumNetworkPolicy {
+	if p := s.PluginObjects(env); p != nil {
+		return p.Cilium
+	}
+	return nil
+}
+
+// RenderCalico returns env's projectcalico.org/v3 NetworkPolicies (as
+// enforced ones; a staged environment writes them StagedNetworkPolicies).
+func (s *Set) RenderCalico(env string) []*CalicoNetworkPolicy {
+	if p := s.PluginObjects(env); p != nil {
+		return p.Calico
+	}
+	return nil
+}
+
+// RenderStaged returns what a staged environment's directory holds: every
+// NetworkPolicy of Render(env) as a StagedKubernetesNetworkPolicy and
+// every Calico NetworkPolicy as a StagedNetworkPolicy, each sorted by
+// (namespace, name). It returns nothing for an environment that is not
+// staged.
+func (s *Set) RenderStaged(env string) ([]*StagedKubernetesNetworkPolicy, []*StagedNetworkPolicy) {
+	if !s.Staged(env) {
+		return nil, nil
+	}
+	var knps []*StagedKubernetesNetworkPolicy
+	for _, np := range s.Render(env) {
+		knps = append(knps, StageKubernetes(np))
+	}
+	var cnps []*StagedNetworkPolicy
+	for _, p := range s.RenderCalico(env) {
+		cnps = append(cnps, StageCalico(p))
+	}
+	return knps, cnps
 }
