@@ -3,6 +3,7 @@ package schema
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -114,7 +115,9 @@ func (g *envGroup) add(key string, pos Pos, field, env string) {
 		g.order = append(g.order, key)
 		g.at[key], g.field[key] = pos, field
 	}
-	g.envs[key] = append(g.envs[key], env)
+	if !slices.Contains(g.envs[key], env) {
+		g.envs[key] = append(g.envs[key], env)
+	}
 }
 
 // envWords is "environment dev" or "environments dev, staging".
