@@ -71,6 +71,9 @@ const (
 	entryRef entryKind = iota
 	entryCIDR
 	entryRaw
+	// entryHost is a calls entry naming an external service by DNS name
+	// (host:); from entries cannot (ingress arrives by address).
+	entryHost
 )
 
 type rawEntry struct {
@@ -82,6 +85,8 @@ type rawEntry struct {
 
 	CIDR   strPos // entryCIDR
 	Except []strPos
+
+	Host strPos // entryHost
 
 	Namespace    strPos // entryRaw
 	NamespaceSet bool
@@ -135,6 +140,27 @@ type rawSettings struct {
 	// flows of; nil when not set here (an environment then inherits the
 	// cluster's).
 	Sensitive *rawNames
+	// Plugin, Mode and Log are the enforcement the cluster offers, the
+	// rollout mode and log: (each validated while decoding); nil when not
+	// set here (an environment then inherits the cluster's).
+	Plugin, Mode, Log *rawWord
+	// Hosts are the pinned addresses of host names (hosts:); an
+	// environment's entry replaces the cluster's entry of the same name.
+	Hosts []rawHost
+}
+
+// rawWord is a keyword setting (plugin: cilium) with where it was written.
+type rawWord struct {
+	Field string
+	Value strPos
+}
+
+// rawHost is one hosts: entry, a host name and its addresses.
+type rawHost struct {
+	Name  string
+	Pos   Pos
+	Field string
+	CIDRs []strPos
 }
 
 // rawNames is a list of names with the field it was written at.
@@ -179,7 +205,7 @@ var (
 	depKeys      = []string{"netdep", "namespace", "managed", "isolate", "services"}
 	projectKeys  = []string{"netdep", "cluster", "environments", "layout", "exceptions"}
 	serviceKeys  = []string{"selector", "ports", "calls", "from", "environments", "edge"}
-	settingsKeys = []string{"dns", "cidrs", "podCIDRs", "serviceCIDRs", "guardrails", "sensitive"}
+	settingsKeys = []string{"dns", "cidrs", "podCIDRs", "serviceCIDRs", "guardrails", "sensitive", "plugin", "mode", "log", "hosts"}
 	dnsKeys      = []string{"namespace", "selector", "cidr", "ports"}
 )
 
@@ -880,7 +906,20 @@ func (d *decoder) entry(n *yaml.Node, field, refKey string) *rawEntry {
 		d.brokenf(n, field, "expected a service reference (\"svc\", \"ns/svc:port\") or a mapping with %s, cidr or namespace/selector, found %s%s", refKey, describe(n), hint)
 		return nil
 	}
+	if refKey == "from" {
+		// Checked first: whatever else the entry says, a host cannot be
+		// a caller.
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if k := n.Content[i]; k.Kind == yaml.ScalarNode && k.Value == "host" {
+				d.errorf(k, field+".host", "a from entry cannot name a host: connections from outside the cluster arrive from addresses, not names; write the callers' addresses as cidr: instead")
+				return nil
+			}
+		}
+	}
 	all := []string{refKey, "cidr", "except", "namespace", "selector", "ports", "environments", "overriddenBy", "exception"}
+	if refKey == "to" {
+		all = append(all, "host")
+	}
 	before := len(*d.probs)
 	pairs, _ := d.mapping(n, field, "", all)
 	keyProblems := len(*d.probs) > before
@@ -889,13 +928,17 @@ func (d *decoder) entry(n *yaml.Node, field, refKey string) *rawEntry {
 		has[p.Key] = p
 	}
 	_, isRef := has[refKey]
+	_, isHost := has["host"]
 	_, isCIDR := has["cidr"]
 	_, isNS := has["namespace"]
 	_, isSel := has["selector"]
 	var allowed []string
 	switch {
-	case isRef && (isCIDR || isNS || isSel):
-		d.errorf(n, field, "expected one kind of peer, found %s together with %s", refKey, firstOf(has, "cidr", "namespace", "selector"))
+	case isRef && (isHost || isCIDR || isNS || isSel):
+		d.errorf(n, field, "expected one kind of peer, found %s together with %s", refKey, firstOf(has, "host", "cidr", "namespace", "selector"))
+		return nil
+	case isHost && (isCIDR || isNS || isSel):
+		d.errorf(n, field, "expected one kind of peer, found host together with %s", firstOf(has, "cidr", "namespace", "selector"))
 		return nil
 	case isCIDR && (isNS || isSel):
 		d.errorf(n, field, "expected one kind of peer, found cidr together with %s", firstOf(has, "namespace", "selector"))
@@ -903,6 +946,9 @@ func (d *decoder) entry(n *yaml.Node, field, refKey string) *rawEntry {
 	case isRef:
 		e.Kind = entryRef
 		allowed = []string{refKey, "environments", "overriddenBy", "exception"}
+	case isHost:
+		e.Kind = entryHost
+		allowed = []string{"host", "ports", "environments", "overriddenBy", "exception"}
 	case isCIDR:
 		e.Kind = entryCIDR
 		allowed = []string{"cidr", "except", "ports", "environments", "overriddenBy", "exception"}
@@ -919,7 +965,11 @@ func (d *decoder) entry(n *yaml.Node, field, refKey string) *rawEntry {
 				}
 				found = "only " + strings.Join(keys, ", ")
 			}
-			d.errorf(n, field, "expected a peer: one of %s, cidr, namespace or selector, found %s", refKey, found)
+			kinds := refKey + ", cidr, namespace or selector"
+			if refKey == "to" {
+				kinds = "to, host, cidr, namespace or selector"
+			}
+			d.errorf(n, field, "expected a peer: one of %s, found %s", kinds, found)
 		}
 		return nil
 	}
@@ -933,6 +983,12 @@ func (d *decoder) entry(n *yaml.Node, field, refKey string) *rawEntry {
 		case refKey:
 			if s, ok := d.str(p.V, f, "a service reference (\"svc\", \"ns/svc:port\")"); ok {
 				e.Ref = s
+			} else {
+				return nil
+			}
+		case "host":
+			if s, ok := d.str(p.V, f, "a host name (api.example.com or \"*.example.com\")"); ok {
+				e.Host = s
 			} else {
 				return nil
 			}
@@ -975,6 +1031,8 @@ func (d *decoder) entry(n *yaml.Node, field, refKey string) *rawEntry {
 					hint = " (did you mean ports: any?)"
 				case isPortValue(v.Value) || refKey == "from":
 					hint = fmt.Sprintf(" (did you mean ports: [%s]?)", short(v.Value))
+				case e.Kind == entryHost:
+					hint = " (a call to a host takes port numbers, such as ports: [443])"
 				default:
 					hint = " (a call to a cidr or raw peer takes port numbers, such as ports: [443])"
 				}
@@ -1054,10 +1112,25 @@ func (d *decoder) settings(n *yaml.Node, field string) rawSettings {
 	if n == nil || isNull(n) {
 		return s
 	}
-	pairs, _ := d.mapping(n, field, "a mapping with dns, cidrs, podCIDRs, serviceCIDRs, guardrails and sensitive", settingsKeys)
+	pairs, _ := d.mapping(n, field, "a mapping with "+joinKeys(settingsKeys), settingsKeys)
 	for _, p := range pairs {
 		f := field + "." + p.Key
 		switch p.Key {
+		case "plugin":
+			s.Plugin = d.word(p.V, f, []string{string(PluginKubernetes), string(PluginCilium), string(PluginCalico)},
+				"kubernetes (NetworkPolicy v1 only), cilium or calico")
+		case "mode":
+			s.Mode = d.word(p.V, f, []string{string(ModeEnforce), string(ModeAudit)}, "enforce or audit")
+		case "log":
+			s.Log = d.word(p.V, f, []string{"denied", "none"}, "denied or none")
+		case "hosts":
+			hosts, _ := d.mapping(p.V, f, "a mapping of host names to lists of cidrs ({api.example.com: [203.0.113.10/32]})", nil)
+			for _, hp := range hosts {
+				hf := f + "." + hp.Key
+				h := rawHost{Name: hp.Key, Pos: d.pos(hp.K), Field: hf}
+				h.CIDRs, _ = d.strList(hp.V, hf, "cidrs")
+				s.Hosts = append(s.Hosts, h)
+			}
 		case "dns":
 			s.DNS = d.dns(p.V, f)
 		case "guardrails":
@@ -1088,6 +1161,28 @@ func (d *decoder) settings(n *yaml.Node, field string) rawSettings {
 		}
 	}
 	return s
+}
+
+// word decodes a keyword setting: one of known, what describing them. nil
+// when the value is not one of them (reported).
+func (d *decoder) word(n *yaml.Node, field string, known []string, what string) *rawWord {
+	n = d.resolve(n)
+	if n == nil {
+		return nil
+	}
+	if n.Kind == yaml.ScalarNode && n.Tag == "!!bool" && contains(known, "none") {
+		d.brokenf(n, field, "expected %s, found %s (write %s)", what, describe(n), map[bool]string{true: "denied", false: "none"}[n.Value == "true"])
+		return nil
+	}
+	s, ok := d.str(n, field, what)
+	if !ok {
+		return nil
+	}
+	if !contains(known, s.S) {
+		d.errorf(n, field, "unknown value %q; expected %s%s", s.S, what, didYouMean(s.S, known))
+		return nil
+	}
+	return &rawWord{Field: field, Value: s}
 }
 
 func (d *decoder) dns(n *yaml.Node, field string) *rawDNS {

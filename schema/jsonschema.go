@@ -43,13 +43,22 @@ type ServiceDoc struct {
 // PortsDoc maps port names (IANA service names) to port values.
 type PortsDoc map[string]PortValueDoc
 
-// CallDoc is one calls entry: ServiceRefDoc, CallToDoc, CIDRCallDoc or
-// RawCallDoc.
+// CallDoc is one calls entry: ServiceRefDoc, CallToDoc, HostCallDoc,
+// CIDRCallDoc or RawCallDoc.
 type CallDoc any
 
 // CallToDoc is a service reference limited to some environments.
 type CallToDoc struct {
 	To           ServiceRefDoc   `json:"to" jsonschema_description:"The service called: svc, svc:port, ns/svc or ns/svc:port (port: a name or number the target declares, optionally /PROTO). Without a port, every port the target declares."`
+	Environments EnvironmentsDoc `json:"environments,omitempty" jsonschema_description:"Only in these environments."`
+	OverriddenBy NameDoc         `json:"overriddenBy,omitempty" jsonschema_description:"The name of a deny guardrail of the project file that denies this edge on purpose: the edge stays declared (and allowed by its NetworkPolicies), generate warns instead of failing, and verify expects the guardrail to win."`
+	Exception    *ExceptionDoc   `json:"exception,omitempty" jsonschema_description:"Makes this entry a sanctioned exception (an incident, a migration): it generates a policy of its own named <service>.exception.<name>, annotated with the exception, and verify, diff and explain show it apart. See docs/exceptions.md."`
+}
+
+// HostCallDoc is egress to an external service named by DNS.
+type HostCallDoc struct {
+	Host         HostDoc         `json:"host" jsonschema_description:"The external service's DNS name, lower case, at least two labels, no trailing dot (api.stripe.com), or a wildcard whose * is the whole leftmost label (*.googleapis.com: exactly one more label, as Cilium's matchPattern). Resolved per environment: the addresses the environment pins (hosts:) become ipBlock rules on every plugin; else plugin cilium allows the name (CiliumNetworkPolicy toFQDNs); else it is an error. Not allowed in from."`
+	Ports        CallPortsDoc    `json:"ports" jsonschema_description:"Port values (numbers, 53/UDP, 9000-9100/TCP) or the word any for every port."`
 	Environments EnvironmentsDoc `json:"environments,omitempty" jsonschema_description:"Only in these environments."`
 	OverriddenBy NameDoc         `json:"overriddenBy,omitempty" jsonschema_description:"The name of a deny guardrail of the project file that denies this edge on purpose: the edge stays declared (and allowed by its NetworkPolicies), generate warns instead of failing, and verify expects the guardrail to win."`
 	Exception    *ExceptionDoc   `json:"exception,omitempty" jsonschema_description:"Makes this entry a sanctioned exception (an incident, a migration): it generates a policy of its own named <service>.exception.<name>, annotated with the exception, and verify, diff and explain show it apart. See docs/exceptions.md."`
@@ -140,7 +149,14 @@ type SettingsDoc struct {
 	ServiceCIDRs []CIDRDoc      `json:"serviceCIDRs,omitempty" jsonschema_description:"The cluster's service address ranges; egress blocks covering them are warned about. An environment's list replaces the cluster's."`
 	Guardrails   *GuardrailsDoc `json:"guardrails,omitempty" jsonschema_description:"Cluster guardrails emitted as ClusterNetworkPolicy (policy.networking.k8s.io/v1beta1). An environment's key replaces the cluster's key of the same name (a list as a whole). See docs/guardrails.md."`
 	Sensitive    []NameDoc      `json:"sensitive,omitempty" jsonschema_description:"Namespaces (each described by a dependency file) that netdep report lists the inbound flows of, from other namespaces and from outside the cluster; policies do not change. An environment's list replaces the cluster's."`
+	Plugin       string         `json:"plugin,omitempty" jsonschema:"enum=kubernetes,enum=cilium,enum=calico,default=kubernetes" jsonschema_description:"The enforcement the cluster offers: kubernetes (default: NetworkPolicy v1 only, whatever the plugin), cilium (adds CiliumNetworkPolicy: host calls by DNS name) or calico (adds Calico policies: log: denied, mode: audit). An environment's plugin replaces the cluster's."`
+	Mode         string         `json:"mode,omitempty" jsonschema:"enum=enforce,enum=audit,default=enforce" jsonschema_description:"The rollout mode: enforce (default) or audit (nothing netdep emits denies: staged policies on calico; Cilium's policy audit mode, agent configuration, on cilium). Not on kubernetes (NetworkPolicy v1 cannot stage; isolate: [ingress] is the gradual path), nor on calico with guardrails. An environment's mode replaces the cluster's."`
+	Log          string         `json:"log,omitempty" jsonschema:"enum=denied,enum=none,default=none" jsonschema_description:"denied: every packet netdep's default deny drops is logged (calico: a Log rule before each default deny; cilium: Hubble records policy drops). none (default). Not on kubernetes. An environment's log replaces the cluster's."`
+	Hosts        HostsDoc       `json:"hosts,omitempty" jsonschema_description:"Pinned addresses of host names (api.stripe.com: [203.0.113.10/32]): a host call to a pinned name becomes ipBlock rules on every plugin, naming the host. Keys match a call's host spelled the same (a wildcard too). An environment's entry replaces the cluster's entry of the same name; a pin no call uses is warned about."`
 }
+
+// HostsDoc maps host names to their addresses.
+type HostsDoc map[string][]CIDRDoc
 
 // GuardrailsDoc is what the platform enforces for every managed namespace.
 type GuardrailsDoc struct {
@@ -204,6 +220,8 @@ type (
 	ServiceRefDoc string
 	// CIDRDoc is a literal CIDR or a cidr set name.
 	CIDRDoc string
+	// HostDoc is a DNS name or a "*.<name>" wildcard.
+	HostDoc string
 	// PortValueDoc is 8080, "53/UDP", "9000-9100" or "9000-9100/TCP".
 	PortValueDoc any
 	// CallPortsDoc is a list of port values or the word any.

@@ -64,6 +64,11 @@ func jsonschemaForms() map[string]*jsonschema.Schema {
 		"CIDR": {Type: "string",
 			Pattern:     `^([0-9a-fA-F.:]+/[0-9]{1,3}|` + labelPattern + `)$`,
 			Description: "A CIDR with no host bits set (10.0.0.0/8, 2001:db8::/32) or the name of a cidr set the project file defines."},
+		"Host": {Type: "string",
+			Pattern:     `^(\*\.)?` + labelPattern + `(\.` + labelPattern + `)+$`,
+			MaxLength:   u64(maxHostLength),
+			Description: "A DNS name in lower case of at least two labels, without a trailing dot (api.stripe.com), or *.<name> (*.googleapis.com): the * is the whole leftmost label and stands for exactly one label.",
+			Examples:    []any{"api.stripe.com", "*.googleapis.com"}},
 		"PortValue": {
 			Description: "A port: 8080 (TCP), \"53/UDP\", \"9000-9100\" or \"9000-9100/TCP\". Ports are 1-65535; protocols TCP, UDP or SCTP.",
 			AnyOf: []*jsonschema.Schema{
@@ -87,8 +92,8 @@ func jsonschemaForms() map[string]*jsonschema.Schema {
 		"Environments": {Type: "array", Items: ref("Name"), MinItems: u64(1), UniqueItems: true,
 			Description: "Environment names the project file declares; not empty, no duplicates."},
 		"Call": {
-			Description: "One egress intent: a service reference string, or a mapping with to, cidr, or namespace/selector.",
-			AnyOf:       []*jsonschema.Schema{ref("ServiceRef"), ref("CallTo"), ref("CIDRCall"), ref("RawCall")},
+			Description: "One egress intent: a service reference string, or a mapping with to, host, cidr, or namespace/selector.",
+			AnyOf:       []*jsonschema.Schema{ref("ServiceRef"), ref("CallTo"), ref("HostCall"), ref("CIDRCall"), ref("RawCall")},
 		},
 		"From": {
 			Description: "One ingress intent: a service reference string, or a mapping with from, cidr, or namespace/selector.",
@@ -122,6 +127,7 @@ func generateJSONSchema(t *testing.T) []byte {
 		A DependencyDoc
 		B ProjectDoc
 		C CallToDoc
+		K HostCallDoc
 		D CIDRCallDoc
 		E RawCallDoc
 		F FromRefDoc
@@ -148,6 +154,8 @@ func generateJSONSchema(t *testing.T) []byte {
 	s.Definitions["Ports"].AdditionalProperties = ref("PortValue")
 	s.Definitions["CIDRSets"].PropertyNames = ref("Name")
 	s.Definitions["CIDRSets"].AdditionalProperties = &jsonschema.Schema{Type: "array", Items: ref("CIDR"), MinItems: u64(1)}
+	s.Definitions["Hosts"].PropertyNames = ref("Host")
+	s.Definitions["Hosts"].AdditionalProperties = &jsonschema.Schema{Type: "array", Items: ref("CIDR"), MinItems: u64(1)}
 	s.Definitions["DNSCIDR"].Properties.Value("cidr").AnyOf = []*jsonschema.Schema{ref("CIDR"), {Type: "array", Items: ref("CIDR"), MinItems: u64(1)}}
 
 	// A document is a project document when it has environments or cluster
@@ -386,6 +394,8 @@ func TestJSONSchemaForms(t *testing.T) {
 		{"dns true", "netdep: v1\nenvironments: {dev: {dns: true}}", true},
 		{"dns cidr list", "netdep: v1\nenvironments: {dev: {dns: {cidr: [10.0.0.10/32, 10.0.0.11/32]}}}", true},
 		{"dns namespace alone", "netdep: v1\nenvironments: {dev: {dns: {namespace: dns}}}", true},
+		{"host calls", dep + `services: {a: {calls: [{host: api.stripe.com, ports: [443]}, {host: "*.googleapis.com", ports: any, environments: [prod]}]}}`, true},
+		{"plugins", "netdep: v1\ncluster: {plugin: calico, mode: audit, log: denied, hosts: {api.stripe.com: [203.0.113.10/32], \"*.googleapis.com\": [198.51.100.0/24]}}\nenvironments: {prod: {plugin: cilium, mode: enforce, log: none}, staging: {plugin: kubernetes}}", true},
 
 		{"no marker", "namespace: shop\n", false},
 		{"wrong version", "netdep: v2\nnamespace: shop\n", false},
@@ -412,6 +422,19 @@ func TestJSONSchemaForms(t *testing.T) {
 		{"dns word", "netdep: v1\nenvironments: {dev: {dns: off}}", false},
 		{"dns cidr and namespace", "netdep: v1\nenvironments: {dev: {dns: {cidr: 10.0.0.10/32, namespace: kube-system}}}", false},
 		{"project with namespace", "netdep: v1\nnamespace: shop\nenvironments: {dev: {}}", false},
+		{"host without ports", dep + "services: {a: {calls: [{host: api.stripe.com}]}}", false},
+		{"host upper case", dep + "services: {a: {calls: [{host: Api.Stripe.com, ports: [443]}]}}", false},
+		{"host single label", dep + "services: {a: {calls: [{host: stripe, ports: [443]}]}}", false},
+		{"host inner wildcard", dep + `services: {a: {calls: [{host: "x.*.com", ports: [443]}]}}`, false},
+		{"host bare wildcard", dep + `services: {a: {calls: [{host: "*", ports: [443]}]}}`, false},
+		{"host trailing dot", dep + "services: {a: {calls: [{host: api.stripe.com., ports: [443]}]}}", false},
+		{"host and cidr", dep + "services: {a: {calls: [{host: api.stripe.com, cidr: 10.0.0.0/8, ports: [443]}]}}", false},
+		{"host in from", dep + "services: {a: {ports: {http: 80}, from: [{host: api.stripe.com}]}}", false},
+		{"unknown plugin", "netdep: v1\nenvironments: {dev: {plugin: cillium}}", false},
+		{"unknown mode", "netdep: v1\nenvironments: {dev: {mode: staged}}", false},
+		{"log boolean", "netdep: v1\nenvironments: {dev: {log: false}}", false},
+		{"hosts empty list", "netdep: v1\nenvironments: {dev: {hosts: {api.stripe.com: []}}}", false},
+		{"hosts bad key", "netdep: v1\nenvironments: {dev: {hosts: {API.stripe.com: [10.0.0.1/32]}}}", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			docs := yamlDocs(t, []byte(tc.doc))

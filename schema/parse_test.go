@@ -29,6 +29,7 @@ func TestParseValid(t *testing.T) {
 		Namespaces: []*Namespace{{Name: "shop", Managed: true, IsolateIngress: true, IsolateEgress: true,
 			Sources: []string{"shop.yaml"}, Services: []*Service{cart, catalog}}},
 		Environments: []*Environment{{
+			Plugin: PluginKubernetes, Mode: ModeEnforce,
 			Name:     "",
 			Services: []*Service{cart, catalog},
 			Rules: []Rule{
@@ -61,6 +62,8 @@ func TestParseValid(t *testing.T) {
 		Environments: []*Environment{
 			{
 				Name:     "dev",
+				Plugin:   PluginKubernetes,
+				Mode:     ModeEnforce,
 				Services: []*Service{web},
 				Rules: []Rule{
 					{Service: web, Direction: Egress, Peer: corp("10.8.0.0/16", "10.8.1.0/24"), AnyPort: true, Source: pos("shop.yaml", 9, 9)},
@@ -71,6 +74,8 @@ func TestParseValid(t *testing.T) {
 			},
 			{
 				Name:     "prod",
+				Plugin:   PluginKubernetes,
+				Mode:     ModeEnforce,
 				Services: []*Service{api, web},
 				Rules: []Rule{
 					// One port of api's range, not the whole range.

@@ -36,6 +36,9 @@ type resolver struct {
 	project  *rawProject
 	envNames []string // declared, sorted; empty without a project
 	settings map[string]*envSettings
+	// clusterHosts are the cluster's hosts: entries (environments share
+	// them unless they replace them).
+	clusterHosts map[string]*hostSet
 
 	namespaces map[string]*nsInfo
 	nsNames    []string
@@ -57,6 +60,20 @@ type envSettings struct {
 	// cluster's; sensitive its namespaces, sorted (resolveSensitive).
 	rawSensitive *rawNames
 	sensitive    []string
+
+	// plugin, mode and logDenied are the environment's enforcement
+	// (plugins.go); the raw words say where each was written, nil when
+	// defaulted. dnsRaw is where dns was set, nil when defaulted.
+	plugin    Plugin
+	mode      Mode
+	logDenied bool
+	pluginRaw *rawWord
+	modeRaw   *rawWord
+	logRaw    *rawWord
+	dnsRaw    *rawDNS
+	// hosts are the pinned addresses by host name: the cluster's merged
+	// with the environment's.
+	hosts map[string]*hostSet
 }
 
 type cidrSet struct {
@@ -106,6 +123,8 @@ type intent struct {
 	envs map[string]bool
 
 	exception *Exception // nil for an ordinary entry
+
+	host string // entryHost: the validated name
 }
 
 func (r *resolver) add(p Problem) { *r.probs = append(*r.probs, p) }
@@ -128,6 +147,7 @@ func resolve(deps []*rawDep, projects []*rawProject, probs *Problems) *Spec {
 	r.resolveSensitive()
 	r.checkSelectorOverlap()
 	r.resolveEntries()
+	r.checkEnforcement()
 	r.exceptions = r.checkExceptions()
 	r.warn()
 	return r.spec()
@@ -137,7 +157,7 @@ func resolve(deps []*rawDep, projects []*rawProject, probs *Problems) *Spec {
 
 func (r *resolver) resolveProject(projects []*rawProject) {
 	if len(projects) == 0 {
-		r.settings[""] = &envSettings{cidrs: map[string]cidrSet{}, dns: defaultDNS()}
+		r.settings[""] = &envSettings{cidrs: map[string]cidrSet{}, dns: defaultDNS(), plugin: PluginKubernetes, mode: ModeEnforce, hosts: map[string]*hostSet{}}
 		return
 	}
 	sort.SliceStable(projects, func(i, j int) bool { return posLess(projects[i].Pos, projects[j].Pos) })
@@ -153,6 +173,8 @@ func (r *resolver) resolveProject(projects []*rawProject) {
 	}
 	clusterPods := r.ranges(pr.Cluster.PodCIDRs)
 	clusterServices := r.ranges(pr.Cluster.ServiceCIDRs)
+	clusterHosts := r.hostSets(pr.Cluster.Hosts)
+	r.clusterHosts = clusterHosts
 	for _, e := range pr.Envs {
 		if msg := checkLabel("environment name", e.Name); msg != "" {
 			r.errorf(e.Pos, e.Field, "%s", msg)
@@ -172,8 +194,19 @@ func (r *resolver) resolveProject(projects []*rawProject) {
 		for name, set := range r.cidrSets(e.Settings.CIDRs) {
 			s.cidrs[name] = set
 		}
+		s.dnsRaw = pr.Cluster.DNS
 		if e.Settings.DNS != nil {
 			s.dns = r.dns(e.Settings.DNS)
+			s.dnsRaw = e.Settings.DNS
+		}
+		s.enforcement(pr.Cluster, e.Settings)
+		s.hosts = map[string]*hostSet{}
+		for name, h := range clusterHosts {
+			s.hosts[name] = h
+		}
+		// As for cidrs: an environment's entry replaces the cluster's.
+		for name, h := range r.hostSets(e.Settings.Hosts) {
+			s.hosts[name] = h
 		}
 		s.rawGuardrails = mergeGuardrails(pr.Cluster.Guardrails, e.Settings.Guardrails)
 		s.rawSensitive = pr.Cluster.Sensitive
@@ -809,6 +842,13 @@ func (r *resolver) entry(owner *svcInfo, e *rawEntry, from bool) *intent {
 	case entryCIDR:
 		ok = r.cidrEntry(it) && ok
 		ok = r.entryPorts(it) && ok
+	case entryHost:
+		if msg := checkHost(e.Host.S); msg != "" {
+			r.errorf(e.Host.Pos, e.Field+".host", "%s", msg)
+			ok = false
+		}
+		it.host = e.Host.S
+		ok = r.entryPorts(it) && ok
 	case entryRaw:
 		if e.NamespaceSet {
 			it.rawNS = e.Namespace.S
@@ -1235,6 +1275,8 @@ func (r *resolver) environment(env string) *Environment {
 		out.ServiceCIDRs = prefixStrings(set.services)
 		out.Guardrails = set.guardrails
 		out.Sensitive = set.sensitive
+		out.Plugin, out.Mode, out.LogDenied = set.plugin, set.mode, set.logDenied
+		out.Hosts = pinnedHosts(set.hosts)
 	}
 	exists := func(si *svcInfo) bool { return env == "" || in(si.envs, env) }
 	for _, si := range r.services {
@@ -1256,6 +1298,8 @@ func (r *resolver) environment(env string) *Environment {
 			n += 2 // egress of the caller, ingress of the callee
 		case it.entry.Kind == entryCIDR && it.cidrName != "":
 			n += len(set.cidrs[it.cidrName].blocks)
+		case it.entry.Kind == entryHost && set.hosts[it.host] != nil:
+			n += len(set.hosts[it.host].blocks)
 		default:
 			n++
 		}
@@ -1295,6 +1339,23 @@ func (r *resolver) environment(env string) *Environment {
 					}
 				}
 				out.Rules = append(out.Rules, Rule{Service: it.owner.svc, Direction: dir, Peer: peer,
+					Ports: it.ports, AnyPort: it.any, Source: src, OverriddenBy: over, Exception: x})
+			}
+		case entryHost:
+			// The design's resolution: pinned addresses win whatever the
+			// plugin (plain v1 ipBlock); else cilium allows the name;
+			// else checkEnforcement reported the entry.
+			var peers []Peer
+			switch {
+			case set.hosts[it.host] != nil:
+				for _, b := range set.hosts[it.host].blocks {
+					peers = append(peers, Peer{Kind: PeerCIDR, CIDR: b.String(), Host: it.host})
+				}
+			case set.plugin == PluginCilium:
+				peers = []Peer{{Kind: PeerHost, Host: it.host}}
+			}
+			for _, peer := range peers {
+				out.Rules = append(out.Rules, Rule{Service: it.owner.svc, Direction: Egress, Peer: peer,
 					Ports: it.ports, AnyPort: it.any, Source: src, OverriddenBy: over, Exception: x})
 			}
 		}
@@ -1474,7 +1535,9 @@ func peerKey(p Peer) string {
 			a := pr.Addr().As16()
 			key = fmt.Sprintf("%x/%03d", a, pr.Bits())
 		}
-		return "1 " + key + " " + strings.Join(p.Except, ",") + " " + p.CIDRName
+		return "1 " + key + " " + strings.Join(p.Except, ",") + " " + p.CIDRName + " " + p.Host
+	case PeerHost:
+		return "3 " + p.Host
 	default:
 		return "2 " + p.Namespace + " " + selectorString(p.Selector)
 	}

@@ -52,7 +52,8 @@ func sortAndDedupReference(rules []Rule) []Rule {
 
 // TestSortedUniqueRules compares the bucketed sort with the reference over
 // random rule lists full of ties: few services (two of them distinct
-// objects with one name), few sources, duplicate rules, every peer kind,
+// objects with one name), few sources, duplicate rules, every peer kind
+// (hosts, and pinned hosts' blocks beside the same literal block),
 // small and large buckets.
 func TestSortedUniqueRules(t *testing.T) {
 	r := rand.New(rand.NewSource(1))
@@ -71,6 +72,12 @@ func TestSortedUniqueRules(t *testing.T) {
 		{Kind: PeerCIDR, CIDR: "10.0.0.0/8", CIDRName: "corp"},
 		{Kind: PeerSelector, Namespace: "monitoring", Selector: map[string]string{"app": "prometheus"}},
 		{Kind: PeerSelector, Namespace: "monitoring"},
+		{Kind: PeerHost, Host: "api.stripe.com"},
+		{Kind: PeerHost, Host: "*.googleapis.com"},
+		// A pinned host's block, and the same block as a literal cidr:
+		// two peers, ordered by the host.
+		{Kind: PeerCIDR, CIDR: "10.0.0.0/8", Host: "api.stripe.com"},
+		{Kind: PeerCIDR, CIDR: "10.0.0.0/8", Host: "*.stripe.com"},
 	}
 	ports := [][]Port{nil, {{Protocol: corev1.ProtocolTCP, Port: 80}}, {{Protocol: corev1.ProtocolUDP, Port: 53}, {Protocol: corev1.ProtocolTCP, Port: 8000, EndPort: 8100}}}
 	for round := range 300 {

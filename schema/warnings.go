@@ -19,6 +19,7 @@ const manyPorts = 5
 func (r *resolver) warn() {
 	r.warnEmptyNamespaces()
 	r.warnDNSNamespace()
+	r.warnUnusedHosts()
 	for _, it := range r.intents {
 		switch {
 		case it.entry.Kind == entryCIDR && it.from:
