@@ -17,9 +17,10 @@ import (
 
 // reservedServices are the names of the namespace-wide policies: a service
 // of that name would collide with them in the generated tree.
+// netdep-log-denied is the Calico policy of log: denied (generator/policy).
 // "kustomization" would be written as kustomization.yaml, the one file name
 // kustomize reads as a kustomization rather than a resource.
-var reservedServices = []string{"default-deny", "allow-dns", "allow-dns-ingress", "allow-egress", "kustomization"}
+var reservedServices = []string{"default-deny", "allow-dns", "allow-dns-ingress", "allow-egress", "kustomization", "netdep-log-denied"}
 
 // defaultDNS is the cluster DNS of kubeadm, kind, GKE, EKS and AKS alike.
 func defaultDNS() *DNS {
