@@ -9,6 +9,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	netdepschema "github.com/netdep/netdep/schema"
 )
 
 // TestPluginFixtures: the three fixtures of issue 21 load with what each
@@ -184,8 +186,8 @@ func TestPluginFixturesRefused(t *testing.T) {
 		},
 		{
 			name: "staged beside enforced", dir: "plugins-calico-audit", file: "policies.yaml",
-			old: "apiVersion: projectcalico.org/v3\nkind: StagedKubernetesNetworkPolicy\nmetadata:\n  name: default-deny\n  namespace: shop\n",
-			new: "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: default-deny\n  namespace: shop\n",
+			old:  "apiVersion: projectcalico.org/v3\nkind: StagedKubernetesNetworkPolicy\nmetadata:\n  name: default-deny\n  namespace: shop\n",
+			new:  "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: default-deny\n  namespace: shop\n",
 			want: "staged objects beside 1 NetworkPolicies",
 		},
 		{
@@ -195,8 +197,8 @@ func TestPluginFixturesRefused(t *testing.T) {
 		},
 		{
 			name: "staged action other than Set", dir: "plugins-calico-audit", file: "policies.yaml",
-			old: "  namespace: payments\n  labels: {app.kubernetes.io/managed-by: netdep}\n  annotations: {argocd.argoproj.io/sync-wave: \"1\", netdep.io/source: netdep.yaml}\nspec:\n  stagedAction: Set\n",
-			new: "  namespace: payments\n  labels: {app.kubernetes.io/managed-by: netdep}\n  annotations: {argocd.argoproj.io/sync-wave: \"1\", netdep.io/source: netdep.yaml}\nspec:\n  stagedAction: Delete\n",
+			old:  "  namespace: payments\n  labels: {app.kubernetes.io/managed-by: netdep}\n  annotations: {argocd.argoproj.io/sync-wave: \"1\", netdep.io/source: netdep.yaml}\nspec:\n  stagedAction: Set\n",
+			new:  "  namespace: payments\n  labels: {app.kubernetes.io/managed-by: netdep}\n  annotations: {argocd.argoproj.io/sync-wave: \"1\", netdep.io/source: netdep.yaml}\nspec:\n  stagedAction: Delete\n",
 			want: "spec.stagedAction \"Delete\": want Set",
 		},
 	}
@@ -287,4 +289,55 @@ func TestPluginCRDs(t *testing.T) {
 
 func unstructuredString(obj map[string]any, fields ...string) (string, bool, error) {
 	return unstructured.NestedString(obj, fields...)
+}
+
+// TestSpecHosts: an example's unpinned host calls (schema.PeerHost) must be
+// exactly the host flows its CiliumNetworkPolicies allow; a call from a
+// namespace whose egress is open needs no policy and is listed as not
+// probed all the same.
+func TestSpecHosts(t *testing.T) {
+	rule := func(host string, port int32) netdepschema.Rule {
+		return netdepschema.Rule{
+			Service:   &netdepschema.Service{Namespace: "payments", Name: "payment"},
+			Direction: netdepschema.Egress,
+			Peer:      netdepschema.Peer{Kind: netdepschema.PeerHost, Host: host},
+			Ports:     []netdepschema.Port{{Protocol: corev1.ProtocolTCP, Port: port}},
+		}
+	}
+	spec := func(isolateEgress bool, rules ...netdepschema.Rule) *netdepschema.Spec {
+		return &netdepschema.Spec{
+			Environments: []*netdepschema.Environment{{Name: "prod", Rules: rules}},
+			Namespaces:   []*netdepschema.Namespace{{Name: "payments", Managed: true, IsolateIngress: true, IsolateEgress: isolateEgress}},
+		}
+	}
+	tests := []struct {
+		name     string
+		fixture  string
+		spec     *netdepschema.Spec
+		want     string // error substring, "" for none
+		unprobed int
+	}{
+		{"as the CNP says", "plugins-cilium", spec(true, rule("*.googleapis.com", 443), rule("api.stripe.com", 443)), "", 2},
+		{"a call the CNP lacks", "plugins-cilium", spec(true, rule("*.googleapis.com", 443), rule("api.stripe.com", 443), rule("api.example.com", 443)), "host flows: the spec's unpinned host calls", 0},
+		{"a port the CNP lacks", "plugins-cilium", spec(true, rule("*.googleapis.com", 443), rule("api.stripe.com", 8443)), "host flows: the spec's unpinned host calls", 0},
+		{"egress open, no CNP", "plugins-calico-log", spec(false, rule("api.stripe.com", 443)), "", 1},
+		{"egress isolated, no CNP", "plugins-calico-log", spec(true, rule("api.stripe.com", 443)), "host flows: the spec's unpinned host calls", 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			sc, err := LoadFixture(filepath.Join("testdata", "scenarios", tc.fixture))
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = sc.specHosts(tc.spec, "prod")
+			switch {
+			case tc.want == "" && err != nil:
+				t.Fatal(err)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+				t.Fatalf("got %v, want an error containing %q", err, tc.want)
+			case tc.want == "" && len(sc.Unprobed) != tc.unprobed:
+				t.Errorf("%d host flows not probed, want %d: %v", len(sc.Unprobed), tc.unprobed, sc.Unprobed)
+			}
+		})
+	}
 }

@@ -114,6 +114,12 @@ func specScenario(name string, spec *schema.Spec, env string, m *Manifests) (*Sc
 	if err := sc.specHosts(spec, env); err != nil {
 		return nil, err
 	}
+	if e := spec.Environment(env); e != nil && e.Audit() && e.PluginOrDefault() == schema.PluginCilium {
+		// Cilium cannot stage a policy: its audit mode is agent
+		// configuration, under which it enforces nothing, the
+		// NetworkPolicies included. The agents here have no such mode.
+		sc.Notes = append(sc.Notes, "mode: audit on cilium: the tree is the enforced one; in the cluster it is enforced only once the agent's policy-audit-mode is off, which is what is probed here")
+	}
 	return sc, nil
 }
 
