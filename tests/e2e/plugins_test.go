@@ -341,3 +341,67 @@ func TestSpecHosts(t *testing.T) {
 		})
 	}
 }
+
+// TestGeneratorTrees: the loader reads the plugin objects netdep itself
+// writes (generator/kustomize's golden trees, one per plugin and mode),
+// each overlay built with krusty: every CiliumNetworkPolicy is in the
+// subset it reads, every Calico policy is the Log+Deny shape, an audit
+// overlay holds staged objects only and converts to its would-be
+// NetworkPolicies. The universe-bound checks (isolation, allows within
+// v1) run on the examples, whose universe comes from their spec.
+func TestGeneratorTrees(t *testing.T) {
+	root := filepath.Join("..", "..", "generator", "kustomize", "testdata", "build")
+	kinds := map[string]int{}
+	for _, name := range []string{"cilium-hosts", "cilium-audit", "calico-log", "calico-audit"} {
+		overlays, err := filepath.Glob(filepath.Join(root, name, "overlays", "*"))
+		if err != nil || len(overlays) == 0 {
+			t.Fatalf("%s: no overlays (%v)", name, err)
+		}
+		for _, dir := range overlays {
+			m, err := LoadManifests(dir)
+			if err != nil {
+				t.Errorf("%s: %v", dir, err)
+				continue
+			}
+			staged := 0
+			for _, p := range m.Plugin {
+				kinds[p.Kind.GVK.Kind]++
+				switch p.Kind.GVK {
+				case ciliumNPGVK:
+					if _, _, err := ciliumPolicy(&Universe{}, p); err != nil {
+						t.Errorf("%s: %v", dir, err)
+					}
+				case calicoNPGVK:
+					if err := calicoLogDeny(&Universe{}, p, m.Policies); err != nil {
+						t.Errorf("%s: %v", dir, err)
+					}
+				default:
+					staged++
+				}
+			}
+			if staged > 0 {
+				if len(m.Policies) > 0 || staged != len(m.Plugin) {
+					t.Errorf("%s: %d staged objects beside %d NetworkPolicies and %d enforced plugin objects", dir, staged, len(m.Policies), len(m.Plugin)-staged)
+				}
+				pols, calico, err := WouldBe(m.Plugin)
+				if err != nil {
+					t.Errorf("%s: %v", dir, err)
+				}
+				for _, p := range calico {
+					if err := calicoLogDeny(&Universe{}, p, pols); err != nil {
+						t.Errorf("%s: %v", dir, err)
+					}
+				}
+				if len(pols) == 0 {
+					t.Errorf("%s: staged objects with no would-be NetworkPolicy", dir)
+				}
+			}
+		}
+	}
+	for _, k := range PluginKinds {
+		if kinds[k.GVK.Kind] == 0 {
+			t.Errorf("no %s in the generator's trees: the loader is not tested on it", k.GVK.Kind)
+		}
+	}
+	t.Logf("plugin objects read: %v", kinds)
+}
