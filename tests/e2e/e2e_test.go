@@ -69,6 +69,13 @@ func TestEnforcement(t *testing.T) {
 			for _, n := range sc.Notes {
 				t.Log(n)
 			}
+			for _, p := range sc.NotEnforced {
+				t.Logf("not enforced by any agent here: %s", p)
+			}
+			for _, h := range sc.Unprobed {
+				t.Logf("not probed (a host named by DNS has no address here): %s", h)
+			}
+			tally.AddScenario(sc)
 			if sc.Unenforceable != "" {
 				t.Logf("NOT ENFORCEABLE here: %s", sc.Unenforceable)
 				tally.Unenforceable = append(tally.Unenforceable, Unenforceable{Scenario: sc.Name, Reason: sc.Unenforceable})

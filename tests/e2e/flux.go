@@ -246,6 +246,19 @@ func (o *Objects) Get(ctx context.Context, gvk schema.GroupVersionKind, ns, name
 	return ri.Get(ctx, name, metav1.GetOptions{})
 }
 
+// List reads every object of a kind, in every namespace.
+func (o *Objects) List(ctx context.Context, gvk schema.GroupVersionKind) ([]unstructured.Unstructured, error) {
+	ri, err := o.resource(gvk.GroupKind(), gvk.Version, "")
+	if err != nil {
+		return nil, err
+	}
+	l, err := ri.List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, err
+	}
+	return l.Items, nil
+}
+
 // MergePatch patches one object with a JSON merge patch.
 func (o *Objects) MergePatch(ctx context.Context, gvk schema.GroupVersionKind, ns, name string, patch []byte) error {
 	ri, err := o.resource(gvk.GroupKind(), gvk.Version, ns)

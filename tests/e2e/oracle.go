@@ -35,6 +35,9 @@ func (AllowAll) Allowed(Flow) bool { return true }
 type Graph struct {
 	U     *Universe
 	Rules []Rule
+	// Hosts are the declared egress edges to hosts named by DNS: no
+	// address stands for them, so they decide no probed flow.
+	Hosts []HostFlow
 }
 
 // Rule is one resolved intent: Local's pods may send to (egress) or receive

@@ -7,12 +7,12 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	v1beta1 "sigs.k8s.io/network-policy-api/apis/v1beta1"
 
 	"github.com/netdep/netdep/generator/eval"
@@ -50,11 +50,11 @@ func ExampleScenarios(root string) ([]*Scenario, error) {
 				tree = filepath.Join(dir, "netpol", "overlays", env)
 				name += "-" + env
 			}
-			pols, cnps, objs, err := LoadManifests(tree)
+			m, err := LoadManifests(tree)
 			if err != nil {
 				return nil, err
 			}
-			sc, err := specScenario("example-"+name, spec, env, pols, cnps, objs)
+			sc, err := specScenario("example-"+name, spec, env, m)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", tree, err)
 			}
@@ -65,25 +65,37 @@ func ExampleScenarios(root string) ([]*Scenario, error) {
 }
 
 // specScenario builds the universe of PRODUCT.md section 4 for env from
-// spec, and the evaluator's oracle over pols in that same universe.
+// spec, and the evaluator's oracle over the tree's NetworkPolicies in that
+// same universe.
 // An environment with guardrails in ClusterNetworkPolicies is enforced in
 // their v1alpha1 equivalents; one whose tree holds the v1alpha1 objects
-// (guardrails.api: v1alpha1) is enforced as written (guardrails.go).
-func specScenario(name string, spec *schema.Spec, env string, pols []*networkingv1.NetworkPolicy, cnps []*v1beta1.ClusterNetworkPolicy, objs []*unstructured.Unstructured) (*Scenario, error) {
+// (guardrails.api: v1alpha1) is enforced as written (guardrails.go). The
+// plugins' objects (Cilium, Calico) are enforced by no agent here
+// (plugins.go): the oracle is over the NetworkPolicies, and an audit
+// environment (staged objects only) has no policy at all.
+func specScenario(name string, spec *schema.Spec, env string, m *Manifests) (*Scenario, error) {
+	pols, cnps, objs := m.Policies, m.ClusterPolicies, m.Admin
 	u, addrs, err := specUniverse(env, spec)
 	if err != nil {
 		return nil, err
 	}
 	u.AddPolicyPorts(pols)
-	if len(objs) > 0 {
-		sc := &Scenario{Name: name, Universe: u, Policies: pols}
+	sc := &Scenario{Name: name, Universe: u, Policies: pols}
+	switch {
+	case len(m.Plugin) > 0 && (len(objs) > 0 || len(cnps) > 0):
+		// The checks that make the v1 oracle the plugin's (plugins.go) know
+		// isolation by NetworkPolicies only; over guardrails they would
+		// not hold, so no verdict here would be the plugin's.
+		sc.NotEnforced = m.Plugin
+		sc.Oracles = []Oracle{AllowAll{}}
+		sc.Unenforceable = fmt.Sprintf("plugin objects (first %s) beside guardrails: the e2e cannot tell what the plugin would enforce over them", m.Plugin[0])
+		return sc, nil
+	case len(objs) > 0:
 		if err := sc.withV1Alpha1Objects(objs, addrs); err != nil {
 			return nil, err
 		}
 		return sc, nil
-	}
-	if len(cnps) > 0 {
-		sc := &Scenario{Name: name, Universe: u, Policies: pols}
+	case len(cnps) > 0:
 		if err := sc.withClusterPolicies(cnps, addrs); err != nil {
 			return nil, err
 		}
@@ -93,7 +105,74 @@ func specScenario(name string, spec *schema.Spec, env string, pols []*networking
 	if err != nil {
 		return nil, err
 	}
-	return &Scenario{Name: name, Universe: u, Policies: pols, Oracles: []Oracle{o}}, nil
+	sc.Oracles = []Oracle{o}
+	wouldBe, err := sc.withPluginObjects(m.Plugin, o)
+	if err != nil {
+		return nil, err
+	}
+	if wouldBe != nil {
+		// Staged objects only: the evaluator over no NetworkPolicy allows
+		// every flow, which is the oracle; said so by name.
+		sc.Oracles = []Oracle{StagedOnly{}}
+		u.AddPolicyPorts(wouldBe)
+	}
+	if err := sc.specHosts(spec, env); err != nil {
+		return nil, err
+	}
+	if e := spec.Environment(env); e != nil && e.Audit() && e.PluginOrDefault() == schema.PluginCilium {
+		// Cilium cannot stage a policy: its audit mode is agent
+		// configuration, under which it enforces nothing, the
+		// NetworkPolicies included. The agents here have no such mode.
+		sc.Notes = append(sc.Notes, "mode: audit on cilium: the tree is the enforced one; in the cluster it is enforced only once the agent's policy-audit-mode is off, which is what is probed here")
+	}
+	return sc, nil
+}
+
+// specHosts holds the tree's host flows (the CiliumNetworkPolicies'
+// toFQDNs) to the spec's: every unpinned host call (schema.PeerHost) of a
+// service in an egress-isolated namespace is one, and no other is. The
+// calls of services whose egress is open are not probed either (no
+// address) and are listed with them. Pinned hosts are ipBlocks: probed.
+func (sc *Scenario) specHosts(spec *schema.Spec, env string) error {
+	e := spec.Environment(env)
+	if e == nil {
+		return nil
+	}
+	key := func(from, host, ports string) string { return from + " -> host " + host + " " + ports }
+	var want, open []string
+	for _, r := range e.Rules {
+		if r.Peer.Kind != schema.PeerHost || r.Direction != schema.Egress {
+			continue
+		}
+		var ports []Port
+		for _, p := range r.Ports {
+			ports = append(ports, Port{Protocol: p.Protocol, Port: p.Port, EndPort: p.EndPort})
+		}
+		id := r.Service.Namespace + "/" + r.Service.Name
+		k := key(id, r.Peer.Host, portsText(ports, r.AnyPort))
+		if ns := spec.Namespace(r.Service.Namespace); ns != nil && ns.Managed && ns.IsolateEgress {
+			want = append(want, k)
+			continue
+		}
+		from := sc.Universe.Endpoint(id)
+		if from == nil {
+			return fmt.Errorf("host call %s: no pod for the service", k)
+		}
+		open = append(open, k)
+		sc.Unprobed = append(sc.Unprobed, HostFlow{From: from, Host: r.Peer.Host, Ports: portsText(ports, r.AnyPort), Object: "egress not isolated: no policy needed"})
+	}
+	var got []string
+	for _, h := range sc.Unprobed {
+		if !slices.Contains(open, key(h.From.ID(), h.Host, h.Ports)) {
+			got = append(got, key(h.From.ID(), h.Host, h.Ports))
+		}
+	}
+	slices.Sort(want)
+	slices.Sort(got)
+	if !slices.Equal(slices.Compact(want), slices.Compact(got)) {
+		return fmt.Errorf("host flows: the spec's unpinned host calls from egress-isolated services are %q, the CiliumNetworkPolicies of the tree allow %q", want, got)
+	}
+	return nil
 }
 
 // specUniverse is the world `netdep verify` evaluates env over

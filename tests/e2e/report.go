@@ -124,6 +124,25 @@ type Tally struct {
 	// Unenforceable are the scenarios no agent here can enforce, with why;
 	// they are named, neither run nor failed.
 	Unenforceable []Unenforceable
+	// NotEnforced are the plugin objects (Cilium, Calico) of the scenarios
+	// run, which no agent here enforces, by scenario; Unprobed the host
+	// flows, which have no address. Neither is counted as passed.
+	NotEnforced []Named
+	Unprobed    []Named
+}
+
+// Named is one line of the tally about a scenario.
+type Named struct{ Scenario, What string }
+
+// AddScenario records what sc leaves out: its plugin objects and its host
+// flows.
+func (t *Tally) AddScenario(sc *Scenario) {
+	for _, p := range sc.NotEnforced {
+		t.NotEnforced = append(t.NotEnforced, Named{sc.Name, p.String()})
+	}
+	for _, h := range sc.Unprobed {
+		t.Unprobed = append(t.Unprobed, Named{sc.Name, h.String()})
+	}
 }
 
 // Unenforceable is a scenario no agent the suite knows can enforce.
@@ -229,6 +248,18 @@ func (t *Tally) Write(w io.Writer) {
 		fmt.Fprintf(w, "\n== not enforceable by any agent here (not run, not failed)\n")
 		for _, u := range t.Unenforceable {
 			fmt.Fprintf(w, "%s: %s\n", u.Scenario, strings.ReplaceAll(u.Reason, "\n", "; "))
+		}
+	}
+	if len(t.NotEnforced) > 0 {
+		fmt.Fprintf(w, "\n== not enforced by any agent here (created in the API server when its CRDs are at hand; oracles computed over the NetworkPolicies)\n")
+		for _, n := range t.NotEnforced {
+			fmt.Fprintf(w, "%s: %s\n", n.Scenario, n.What)
+		}
+	}
+	if len(t.Unprobed) > 0 {
+		fmt.Fprintf(w, "\n== not probed: host flows (egress by DNS name have no address here; not counted)\n")
+		for _, n := range t.Unprobed {
+			fmt.Fprintf(w, "%s: %s\n", n.Scenario, n.What)
 		}
 	}
 	passed, failed := t.Totals()

@@ -29,10 +29,14 @@ import (
 // syncs each commit in turn; between two commits the flows that both allow
 // are probed without pause.
 
-// Change is one commit of a rollout: text edits of the example's files.
+// Change is one commit of a rollout: text edits of the example's files,
+// and what they must have changed in the spec netdep loads (Effect returns
+// "" when before -> after is that change, else what is wrong), so that an
+// edit that still applies but no longer means the change fails.
 type Change struct {
-	Name  string
-	Edits []Edit
+	Name   string
+	Edits  []Edit
+	Effect func(before, after *schema.Spec) string
 }
 
 // Edit replaces Old (which must occur exactly once) with New in File, a
@@ -47,7 +51,10 @@ type Revision struct {
 	Commit   string
 	Spec     *schema.Spec
 	Policies []*networkingv1.NetworkPolicy // the overlay, built with krusty
-	Oracle   Oracle
+	// Plugin are the overlay's plugin objects (Cilium, Calico): applied by
+	// Flux, enforced by no agent here, held to be in the API server.
+	Plugin []PluginObject
+	Oracle Oracle
 }
 
 // Repo is the working copy the rollout is committed in, and the bare
@@ -165,21 +172,83 @@ func (r *Repo) Apply(c Change) error {
 	return nil
 }
 
-// Load reads the working copy's spec and the overlay of env as committed.
-func (r *Repo) Load(env string) (*schema.Spec, []*networkingv1.NetworkPolicy, error) {
+// Load reads the working copy's spec and the overlay of env as committed:
+// its NetworkPolicies and its plugin objects (no guardrails: the Flux
+// scenario runs on kube-router).
+func (r *Repo) Load(env string) (*schema.Spec, []*networkingv1.NetworkPolicy, []PluginObject, error) {
 	// schema.Load reports paths as given; load from the working copy's
 	// root so annotations and messages read as in the repository.
 	dir := filepath.Join(r.Work, r.Example)
 	spec, probs := schema.Load([]string{dir})
 	if errs := probs.Errors(); len(errs) > 0 {
-		return nil, nil, fmt.Errorf("%s: %v", dir, errs)
+		return nil, nil, nil, fmt.Errorf("%s: %v", dir, errs)
 	}
+	m, err := loadEnvTree(dir, env)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return spec, m.Policies, m.Plugin, nil
+}
+
+// loadEnvTree reads the committed tree of env in an example: its
+// NetworkPolicies and plugin objects; guardrails are refused (kube-router
+// enforces neither API).
+func loadEnvTree(dir, env string) (*Manifests, error) {
 	tree := filepath.Join(dir, "netpol", "base")
 	if env != "" {
 		tree = filepath.Join(dir, "netpol", "overlays", env)
 	}
-	pols, err := LoadPolicies(tree)
-	return spec, pols, err
+	m, err := LoadManifests(tree)
+	if err != nil {
+		return nil, err
+	}
+	if len(m.ClusterPolicies) > 0 || len(m.Admin) > 0 {
+		return nil, fmt.Errorf("%s: guardrail objects: the Flux scenario runs on kube-router, which enforces NetworkPolicy only", tree)
+	}
+	return m, nil
+}
+
+// FluxEnvironment picks the environment of the example the Flux scenario
+// rolls out: one whose committed tree the agents enforce (NetworkPolicies;
+// an audit environment's staged objects enforce nothing, and a rollout of
+// them would prove nothing), preferring one whose tree also holds enforced
+// plugin objects (so Flux applies them, and the API server holds them to
+// their CRDs' schemas), in the order of the project file. It says why.
+func FluxEnvironment(dir string) (env, why string, err error) {
+	spec, probs := schema.Load([]string{dir})
+	if errs := probs.Errors(); len(errs) > 0 {
+		return "", "", fmt.Errorf("%s: %v", dir, errs)
+	}
+	first := ""
+	var skipped []string
+	for _, e := range spec.EnvNames() {
+		m, err := loadEnvTree(dir, e)
+		if err != nil {
+			return "", "", err
+		}
+		if len(m.Policies) == 0 {
+			skipped = append(skipped, e+" (no NetworkPolicy: audit)")
+			continue
+		}
+		if len(m.Plugin) > 0 {
+			return e, fmt.Sprintf("the first whose tree has NetworkPolicies and plugin objects (%d, first %s)", len(m.Plugin), m.Plugin[0]) + skippedText(skipped), nil
+		}
+		if first == "" {
+			first = e
+		}
+		skipped = append(skipped, e+" (no plugin object)")
+	}
+	if first == "" {
+		return "", "", fmt.Errorf("%s: no environment whose tree has NetworkPolicies", dir)
+	}
+	return first, "the first whose tree has NetworkPolicies; no tree has enforced plugin objects beside them", nil
+}
+
+func skippedText(s []string) string {
+	if len(s) == 0 {
+		return ""
+	}
+	return "; before it: " + strings.Join(s, ", ")
 }
 
 // Transition is what the prober saw while one revision replaced another.

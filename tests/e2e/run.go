@@ -3,8 +3,11 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"os"
 	"sync"
 	"time"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
 
 // Check is one probed flow: what the oracle expected and what happened.
@@ -150,7 +153,18 @@ func (r *Run) Execute(ctx context.Context) error {
 	if err := r.Cluster.Apply(ctx, sc.Policies); err != nil {
 		return err
 	}
-	if err := r.Agent.WaitProgrammed(ctx, len(sc.Policies)); err != nil {
+	// The plugins' objects go to the API server too, as in a cluster that
+	// has their CRDs (validated by it against the upstream schemas); no
+	// agent here reads them.
+	if err := r.applyPluginObjects(ctx); err != nil {
+		return err
+	}
+	if len(sc.Policies) == 0 && len(sc.Objects) == 0 {
+		// Staged objects only: nothing an agent here reads was created,
+		// so there is nothing to wait for (kube-network-policies would
+		// log no sync).
+		r.Logf("no object an agent here reads: the agent enforces what it did in the negative control")
+	} else if err := r.Agent.WaitProgrammed(ctx, len(sc.Policies)); err != nil {
 		return err
 	}
 	r.Logf("%d policies applied and programmed in %s", len(sc.Objects)+len(sc.Policies), time.Since(t3).Round(time.Millisecond))
@@ -278,4 +292,35 @@ func Disagreements(a, b *Run) ([]Disagreement, error) {
 		}
 	}
 	return out, nil
+}
+
+// applyPluginObjects installs the upstream CRDs of the scenario's plugin
+// objects from ../shared/crds and creates the objects (strict field
+// validation). Where that folder is absent they are not created, and the
+// log says so: no agent here reads them either way.
+func (r *Run) applyPluginObjects(ctx context.Context) error {
+	sc := r.Scenario
+	if len(sc.NotEnforced) == 0 {
+		return nil
+	}
+	if _, err := os.Stat(CRDDir()); err != nil {
+		r.Logf("%d plugin objects not created in the API server: no upstream CRDs (%v)", len(sc.NotEnforced), err)
+		return nil
+	}
+	crds, err := PluginCRDs(CRDDir(), sc.NotEnforced)
+	if err != nil {
+		return err
+	}
+	if err := r.Cluster.InstallCRDs(ctx, crds); err != nil {
+		return err
+	}
+	objs := make([]*unstructured.Unstructured, len(sc.NotEnforced))
+	for i, p := range sc.NotEnforced {
+		objs[i] = p.Obj
+	}
+	if err := r.Cluster.ApplyObjects(ctx, objs); err != nil {
+		return fmt.Errorf("plugin objects: %w", err)
+	}
+	r.Logf("%d plugin objects created in the API server (upstream CRDs from %s, strict validation), enforced by no agent here", len(objs), CRDDir())
+	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -47,6 +48,15 @@ type Scenario struct {
 	// enforce the scenario (a ClusterNetworkPolicy set that policy.ToV1Alpha1
 	// refuses): it is reported in the tally, not run and not failed.
 	Unenforceable string
+	// NotEnforced are the network plugins' objects of the tree (Cilium,
+	// Calico): no agent here enforces them, and the oracles are computed
+	// over what the agents do enforce (plugins.go says why that is exact).
+	// They are created in the API server beside the rest when their
+	// upstream CRDs are at hand (../shared/crds).
+	NotEnforced []PluginObject
+	// Unprobed are flows the tree allows that have no address in the
+	// universe (egress by DNS name): named, never probed, never counted.
+	Unprobed []HostFlow
 	// Notes say what the run leaves out and why, for the log.
 	Notes []string
 }
@@ -66,12 +76,25 @@ func LoadFixture(dir string) (*Scenario, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, "universe.yaml"), err)
 	}
-	pols, objs, cnps, err := loadObjects(filepath.Join(dir, "policies"))
+	m, err := loadObjects(filepath.Join(dir, "policies"))
 	if err != nil {
 		return nil, err
 	}
+	pols, objs, cnps := m.Policies, m.Admin, m.ClusterPolicies
 	u.AddPolicyPorts(pols)
 	sc := &Scenario{Name: filepath.Base(dir), Universe: u, Policies: pols, Objects: objs, Oracles: []Oracle{g}}
+	if len(m.Plugin) > 0 {
+		if len(objs) > 0 || len(cnps) > 0 {
+			return nil, fmt.Errorf("%s: plugin objects beside admin or cluster policies: not a combination netdep emits", dir)
+		}
+		if err := sc.fixturePluginObjects(g, m.Plugin); err != nil {
+			return nil, fmt.Errorf("%s: %w", dir, err)
+		}
+		return sc, nil
+	}
+	if len(g.Hosts) > 0 {
+		return nil, fmt.Errorf("%s: the declared graph has host edges and no CiliumNetworkPolicy allows them", dir)
+	}
 	if len(cnps) > 0 {
 		if len(objs) > 0 {
 			return nil, fmt.Errorf("%s: both ClusterNetworkPolicies and v1alpha1 admin policies: the conversion of the first would meet the second (one BaselineAdminNetworkPolicy per cluster)", dir)
@@ -99,65 +122,147 @@ func LoadFixture(dir string) (*Scenario, error) {
 	return sc, nil
 }
 
+// fixturePluginObjects gives a fixture its plugin objects. Its declared
+// graph says what the tree means once the plugin enforces it: with
+// enforced objects (a CiliumNetworkPolicy, a Calico log policy) the graph
+// and the evaluator over the NetworkPolicies are the oracles, and the
+// graph's host edges must be exactly the CiliumNetworkPolicies' host flows;
+// with staged objects only, the graph is what they would enforce (checked
+// here, flow by flow, against the evaluator over their would-be
+// NetworkPolicies) and the oracle is no policy at all.
+func (sc *Scenario) fixturePluginObjects(g *Graph, objs []PluginObject) error {
+	eo, err := NewEvalOracle(sc.Universe, nil, sc.Policies)
+	if err != nil {
+		return err
+	}
+	wouldBe, err := sc.withPluginObjects(objs, eo)
+	if err != nil {
+		return err
+	}
+	if wouldBe == nil {
+		sc.Oracles = append(sc.Oracles, eo)
+		var want, got []string
+		for _, h := range g.Hosts {
+			want = append(want, h.From.ID()+" -> host "+h.Host+" "+h.Ports)
+		}
+		for _, h := range sc.Unprobed {
+			got = append(got, h.From.ID()+" -> host "+h.Host+" "+h.Ports)
+		}
+		slices.Sort(want)
+		slices.Sort(got)
+		if !slices.Equal(want, got) {
+			return fmt.Errorf("host flows: the declared graph has %q, the CiliumNetworkPolicies allow %q", want, got)
+		}
+		return nil
+	}
+	if len(g.Hosts) > 0 {
+		return fmt.Errorf("the declared graph has host edges, and no enforced object allows them")
+	}
+	sc.Universe.AddPolicyPorts(wouldBe)
+	scratch := *sc.Universe
+	scratch.External = append([]*Endpoint(nil), sc.Universe.External...)
+	wo, err := NewEvalOracle(&scratch, nil, wouldBe)
+	if err != nil {
+		return fmt.Errorf("would be: %w", err)
+	}
+	denied := 0
+	for _, f := range Flows(sc.Universe) {
+		if g.Allowed(f) != wo.Allowed(f) {
+			return fmt.Errorf("would be: %s -> %s %s: the declared graph says %v, the evaluator over the staged objects %v", f.From.ID(), f.To.ID(), f.Probe, g.Allowed(f), wo.Allowed(f))
+		}
+		if !g.Allowed(f) {
+			denied++
+		}
+	}
+	if denied == 0 {
+		return fmt.Errorf("would be: the staged objects deny no flow: the audit scenario would prove nothing")
+	}
+	sc.Oracles = []Oracle{StagedOnly{}}
+	sc.Notes = append(sc.Notes, fmt.Sprintf("would be: the declared graph, equal to the evaluator over the staged objects' NetworkPolicies on every flow (%d denied), checked at load, not probed", denied))
+	return nil
+}
+
+// StagedOnly is the oracle of a tree of staged objects only: nothing is
+// enforced, every flow passes.
+type StagedOnly struct{}
+
+func (StagedOnly) Name() string      { return "staged objects only, nothing enforced: every flow passes" }
+func (StagedOnly) Allowed(Flow) bool { return true }
+
 // LoadPolicies reads the NetworkPolicies of a directory: the output of a
 // kustomization when the directory has one, otherwise every *.yaml / *.yml
 // file in it (multi-document allowed). Any other kind is an error: the test
 // must not silently drop what it was asked to enforce.
 func LoadPolicies(dir string) ([]*networkingv1.NetworkPolicy, error) {
-	pols, cnps, objs, err := LoadManifests(dir)
+	m, err := LoadManifests(dir)
 	if err != nil {
 		return nil, err
 	}
-	if len(cnps) > 0 {
-		return nil, fmt.Errorf("%s: ClusterNetworkPolicy %q: only networking.k8s.io/v1 NetworkPolicy is expected", dir, cnps[0].Name)
+	if len(m.ClusterPolicies) > 0 {
+		return nil, fmt.Errorf("%s: ClusterNetworkPolicy %q: only networking.k8s.io/v1 NetworkPolicy is expected", dir, m.ClusterPolicies[0].Name)
 	}
-	if len(objs) > 0 {
-		return nil, fmt.Errorf("%s: %s %q: only networking.k8s.io/v1 NetworkPolicy is expected", dir, objs[0].GetKind(), objs[0].GetName())
+	if len(m.Admin) > 0 {
+		return nil, fmt.Errorf("%s: %s %q: only networking.k8s.io/v1 NetworkPolicy is expected", dir, m.Admin[0].GetKind(), m.Admin[0].GetName())
 	}
-	return pols, nil
+	if len(m.Plugin) > 0 {
+		return nil, fmt.Errorf("%s: %s: only networking.k8s.io/v1 NetworkPolicy is expected", dir, m.Plugin[0])
+	}
+	return m.Policies, nil
+}
+
+// Manifests is what netdep generates into a directory, by API.
+type Manifests struct {
+	Policies []*networkingv1.NetworkPolicy
+	// ClusterPolicies are the ClusterNetworkPolicies (v1beta1) of guardrails.
+	ClusterPolicies []*v1beta1.ClusterNetworkPolicy
+	// Admin are the AdminNetworkPolicies and the BaselineAdminNetworkPolicy
+	// (v1alpha1) of guardrails in api: v1alpha1.
+	Admin []*unstructured.Unstructured
+	// Plugin are the network plugins' own objects (PluginKinds), in file
+	// order.
+	Plugin []PluginObject
 }
 
 // LoadManifests reads what netdep generates into a directory, as
-// LoadPolicies does: NetworkPolicies, the ClusterNetworkPolicies (v1beta1)
-// of guardrails, and the AdminNetworkPolicies and BaselineAdminNetworkPolicy
-// (v1alpha1) of guardrails in api: v1alpha1. A tree holding both cluster
-// APIs is an error: converting the first would meet the second (one
+// LoadPolicies does, every API apart. A tree holding both cluster APIs is
+// an error: converting the first would meet the second (one
 // BaselineAdminNetworkPolicy per cluster).
-func LoadManifests(dir string) ([]*networkingv1.NetworkPolicy, []*v1beta1.ClusterNetworkPolicy, []*unstructured.Unstructured, error) {
-	pols, objs, cnps, err := loadObjects(dir)
+func LoadManifests(dir string) (*Manifests, error) {
+	m, err := loadObjects(dir)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, err
 	}
-	if len(objs) > 0 && len(cnps) > 0 {
-		return nil, nil, nil, fmt.Errorf("%s: both ClusterNetworkPolicy %q (v1beta1) and %s %q (v1alpha1): one tree, one cluster API", dir, cnps[0].Name, objs[0].GetKind(), objs[0].GetName())
+	if len(m.Admin) > 0 && len(m.ClusterPolicies) > 0 {
+		return nil, fmt.Errorf("%s: both ClusterNetworkPolicy %q (v1beta1) and %s %q (v1alpha1): one tree, one cluster API", dir, m.ClusterPolicies[0].Name, m.Admin[0].GetKind(), m.Admin[0].GetName())
 	}
-	return pols, cnps, objs, nil
+	return m, nil
 }
 
 // loadObjects reads a directory as LoadPolicies does, and also admits the
-// objects of the APIs an agent may enforce beyond NetworkPolicy (apiKinds)
-// and ClusterNetworkPolicies (decoded strictly and validated by
-// generator/eval, as netdep verify reads them).
-func loadObjects(dir string) ([]*networkingv1.NetworkPolicy, []*unstructured.Unstructured, []*v1beta1.ClusterNetworkPolicy, error) {
+// objects of the APIs an agent may enforce beyond NetworkPolicy (apiKinds),
+// ClusterNetworkPolicies (decoded strictly and validated by generator/eval,
+// as netdep verify reads them) and the network plugins' objects
+// (PluginKinds, namespaced).
+func loadObjects(dir string) (*Manifests, error) {
 	var docs []byte
 	if _, err := os.Stat(filepath.Join(dir, "kustomization.yaml")); err == nil {
 		res, err := krusty.MakeKustomizer(krusty.MakeDefaultOptions()).Run(filesys.MakeFsOnDisk(), dir)
 		if err != nil {
-			return nil, nil, nil, fmt.Errorf("kustomize build %s: %w", dir, err)
+			return nil, fmt.Errorf("kustomize build %s: %w", dir, err)
 		}
 		if docs, err = res.AsYaml(); err != nil {
-			return nil, nil, nil, err
+			return nil, err
 		}
 	} else {
 		files, err := filepath.Glob(filepath.Join(dir, "*.y*ml"))
 		if err != nil {
-			return nil, nil, nil, err
+			return nil, err
 		}
 		sort.Strings(files)
 		for _, f := range files {
 			b, err := os.ReadFile(f)
 			if err != nil {
-				return nil, nil, nil, err
+				return nil, err
 			}
 			docs = append(append(docs, b...), []byte("\n---\n")...)
 		}
@@ -165,6 +270,7 @@ func loadObjects(dir string) ([]*networkingv1.NetworkPolicy, []*unstructured.Uns
 	var out []*networkingv1.NetworkPolicy
 	var objs []*unstructured.Unstructured
 	var cnps []*v1beta1.ClusterNetworkPolicy
+	var plugin []PluginObject
 	r := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(docs)))
 	for {
 		doc, err := r.Read()
@@ -172,54 +278,66 @@ func loadObjects(dir string) ([]*networkingv1.NetworkPolicy, []*unstructured.Uns
 			break
 		}
 		if err != nil {
-			return nil, nil, nil, fmt.Errorf("%s: %w", dir, err)
+			return nil, fmt.Errorf("%s: %w", dir, err)
 		}
 		if len(bytes.TrimSpace(doc)) == 0 || string(bytes.TrimSpace(doc)) == "---" {
 			continue
 		}
 		var tm metav1.TypeMeta
 		if err := sigsyaml.Unmarshal(doc, &tm); err != nil {
-			return nil, nil, nil, fmt.Errorf("%s: %w", dir, err)
+			return nil, fmt.Errorf("%s: %w", dir, err)
 		}
 		if tm.Kind == "ClusterNetworkPolicy" {
 			cs, err := eval.ParseDocuments(doc).ClusterNetworkPolicies()
 			if err != nil {
-				return nil, nil, nil, fmt.Errorf("%s: %w", dir, err)
+				return nil, fmt.Errorf("%s: %w", dir, err)
 			}
 			cnps = append(cnps, cs...)
+			continue
+		}
+		if k, ok := pluginKindOf(tm.GroupVersionKind()); ok {
+			var o unstructured.Unstructured
+			if err := sigsyaml.Unmarshal(doc, &o.Object); err != nil {
+				return nil, fmt.Errorf("%s: %w", dir, err)
+			}
+			if o.GetName() == "" || o.GetNamespace() == "" {
+				return nil, fmt.Errorf("%s: %s %q: want a name and a namespace", dir, o.GetKind(), o.GetName())
+			}
+			plugin = append(plugin, PluginObject{Kind: k, Obj: &o})
 			continue
 		}
 		if _, ok := apiOf(tm.GroupVersionKind()); ok {
 			// The API server validates these strictly (ApplyObjects).
 			var o unstructured.Unstructured
 			if err := sigsyaml.Unmarshal(doc, &o.Object); err != nil {
-				return nil, nil, nil, fmt.Errorf("%s: %w", dir, err)
+				return nil, fmt.Errorf("%s: %w", dir, err)
 			}
 			if o.GetName() == "" || o.GetNamespace() != "" {
-				return nil, nil, nil, fmt.Errorf("%s: %s %q: want a name and no namespace (it is cluster-scoped)", dir, o.GetKind(), o.GetName())
+				return nil, fmt.Errorf("%s: %s %q: want a name and no namespace (it is cluster-scoped)", dir, o.GetKind(), o.GetName())
 			}
 			objs = append(objs, &o)
 			continue
 		}
 		var np networkingv1.NetworkPolicy
 		if err := sigsyaml.UnmarshalStrict(doc, &np); err != nil {
-			return nil, nil, nil, fmt.Errorf("%s: %w", dir, err)
+			return nil, fmt.Errorf("%s: %w", dir, err)
 		}
 		if np.Kind == "" && np.Name == "" {
 			continue // a document of comments only
 		}
 		if np.Kind != "NetworkPolicy" || np.APIVersion != "networking.k8s.io/v1" {
-			return nil, nil, nil, fmt.Errorf("%s: %s %q: only networking.k8s.io/v1 NetworkPolicy and the v1alpha1 admin policies are expected", dir, np.Kind, np.Name)
+			return nil, fmt.Errorf("%s: %s %q: only networking.k8s.io/v1 NetworkPolicy, the v1alpha1 admin policies, ClusterNetworkPolicy and the Cilium and Calico kinds netdep emits are expected", dir, np.Kind, np.Name)
 		}
 		if np.Namespace == "" {
-			return nil, nil, nil, fmt.Errorf("%s: NetworkPolicy %q has no namespace", dir, np.Name)
+			return nil, fmt.Errorf("%s: NetworkPolicy %q has no namespace", dir, np.Name)
 		}
 		out = append(out, &np)
 	}
-	if len(out) == 0 {
-		return nil, nil, nil, fmt.Errorf("%s: no NetworkPolicy found", dir)
+	if len(out) == 0 && !slices.ContainsFunc(plugin, func(p PluginObject) bool { return p.Kind.Staged }) {
+		// An audit environment's tree holds staged objects only.
+		return nil, fmt.Errorf("%s: no NetworkPolicy found", dir)
 	}
-	return out, objs, cnps, nil
+	return &Manifests{Policies: out, ClusterPolicies: cnps, Admin: objs, Plugin: plugin}, nil
 }
 
 // The fixture format. It mirrors schema v1 closely enough that a fixture
@@ -261,6 +379,9 @@ type peerSpec struct {
 	Labels    map[string]string `yaml:"labels"`
 	CIDR      string            `yaml:"cidr"`
 	Except    []string          `yaml:"except"`
+	// Host is a DNS name (egress only): the edge is a host flow, checked
+	// against the CiliumNetworkPolicies' toFQDNs and never probed.
+	Host string `yaml:"host"`
 }
 
 func (p *peerSpec) UnmarshalYAML(n *yaml.Node) error {
@@ -339,6 +460,21 @@ func parseUniverse(data []byte) (*Universe, *Graph, error) {
 		g.AddDNS(peer, ports)
 	}
 	for i, e := range f.Edges {
+		if e.To.Host != "" {
+			from := u.Endpoint(e.From.Service)
+			if e.From.Service == "" || from == nil || !from.IsPod() {
+				return nil, nil, fmt.Errorf("edges[%d].from: a host edge needs a service as caller", i)
+			}
+			ports, anyPort, err := parsePorts(e.Ports)
+			if err != nil {
+				return nil, nil, fmt.Errorf("edges[%d]: %w", i, err)
+			}
+			g.Hosts = append(g.Hosts, HostFlow{From: from, Host: e.To.Host, Ports: portsText(ports, anyPort)})
+			continue
+		}
+		if e.From.Host != "" {
+			return nil, nil, fmt.Errorf("edges[%d].from: a host has no address to receive from", i)
+		}
 		from, err := resolvePeer(u, e.From)
 		if err != nil {
 			return nil, nil, fmt.Errorf("edges[%d].from: %w", i, err)
