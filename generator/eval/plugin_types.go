@@ -95,12 +95,12 @@ type CiliumFQDN struct {
 
 // CiliumPortRule is one toPorts entry.
 type CiliumPortRule struct {
-	Ports          []CiliumPort     `json:"ports,omitempty"`
-	Rules          *CiliumL7Rules   `json:"rules,omitempty"`
-	Listener       json.RawMessage  `json:"listener,omitempty"`
-	OriginatingTLS json.RawMessage  `json:"originatingTLS,omitempty"`
-	TerminatingTLS json.RawMessage  `json:"terminatingTLS,omitempty"`
-	ServerNames    json.RawMessage  `json:"serverNames,omitempty"`
+	Ports          []CiliumPort    `json:"ports,omitempty"`
+	Rules          *CiliumL7Rules  `json:"rules,omitempty"`
+	Listener       json.RawMessage `json:"listener,omitempty"`
+	OriginatingTLS json.RawMessage `json:"originatingTLS,omitempty"`
+	TerminatingTLS json.RawMessage `json:"terminatingTLS,omitempty"`
+	ServerNames    json.RawMessage `json:"serverNames,omitempty"`
 }
 
 // CiliumPort is one port: a number or a name, an optional end port and

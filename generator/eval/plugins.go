@@ -177,7 +177,7 @@ func ValidateCilium(p *CiliumNetworkPolicy) field.ErrorList {
 		}
 		ports(at.Child("toPorts"), r.ToPorts)
 		for j := range r.ToEndpoints {
-			errs = append(errs, validateSelector(&r.ToEndpoints[j], at.Child("toEndpoints").Index(j))...)
+			errs = append(errs, validateCiliumSelector(&r.ToEndpoints[j], at.Child("toEndpoints").Index(j))...)
 		}
 	}
 	for i, r := range p.Spec.Ingress {
@@ -188,11 +188,27 @@ func ValidateCilium(p *CiliumNetworkPolicy) field.ErrorList {
 		cidrSet(at.Child("fromCIDRSet"), r.FromCIDRSet)
 		ports(at.Child("toPorts"), r.ToPorts)
 		for j := range r.FromEndpoints {
-			errs = append(errs, validateSelector(&r.FromEndpoints[j], at.Child("fromEndpoints").Index(j))...)
+			errs = append(errs, validateCiliumSelector(&r.FromEndpoints[j], at.Child("fromEndpoints").Index(j))...)
 		}
 	}
 	if s := p.Spec.EndpointSelector; s != nil {
-		errs = append(errs, validateSelector(s, spec.Child("endpointSelector"))...)
+		errs = append(errs, validateCiliumSelector(s, spec.Child("endpointSelector"))...)
+	}
+	return errs
+}
+
+// validateCiliumSelector checks a Cilium selector as the label selector
+// it stands for (keys carry a source prefix such as k8s:, which a
+// Kubernetes label key cannot; a source netdep does not evaluate is
+// CiliumNotEvaluated's).
+func validateCiliumSelector(s *metav1.LabelSelector, path *field.Path) field.ErrorList {
+	sel, why := ciliumSelector(s)
+	if why != "" {
+		return nil
+	}
+	errs := validateSelector(sel.podSel, path)
+	if sel.nsSel != nil {
+		errs = append(errs, validateSelector(sel.nsSel, path)...)
 	}
 	return errs
 }
