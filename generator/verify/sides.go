@@ -93,7 +93,9 @@ func (d *declared) ingressPeers(i int, externals []eval.External) []eval.Endpoin
 	}
 	if d.outsideOpen[i] {
 		for x := range externals {
-			peers = append(peers, eval.ExternalEndpoint(x))
+			if externals[x].Host == "" { // a host is never a source
+				peers = append(peers, eval.ExternalEndpoint(x))
+			}
 		}
 	}
 	return peers
