@@ -121,6 +121,9 @@ func (d *declared) rulePeers(pr *podRules, egress bool, externals []eval.Externa
 	seen := map[eval.Endpoint]bool{}
 	add := func(eps ...eval.Endpoint) {
 		for _, ep := range eps {
+			if !egress && ep.External && externals[ep.Index].Host != "" {
+				continue // a host is never a source
+			}
 			if !seen[ep] {
 				seen[ep] = true
 				out = append(out, ep)
