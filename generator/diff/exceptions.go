@@ -93,11 +93,16 @@ func peerIs(p schema.Peer, e Endpoint) bool {
 	case schema.PeerService:
 		return e.Kind == KindService && e.Namespace == p.Service.Namespace && e.Service == p.Service.Name
 	case schema.PeerSelector:
-		if e.Kind == KindExternal || e.Kind == KindUnmanaged || e.Namespace != p.Namespace {
+		if e.Kind == KindExternal || e.Kind == KindHost || e.Kind == KindUnmanaged || e.Namespace != p.Namespace {
 			return false
 		}
 		return p.Selector == nil || e.Kind == KindSelector && world.LabelKey(e.Labels) == world.LabelKey(p.Selector)
+	case schema.PeerHost:
+		return e.Kind == KindHost && eval.HostMatches(p.Host, e.Host)
 	case schema.PeerCIDR:
+		if e.Kind == KindHost {
+			return eval.BlockHoldsHost(p.CIDR, p.Except)
+		}
 		if e.Kind != KindExternal {
 			return false
 		}

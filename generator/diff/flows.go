@@ -12,6 +12,7 @@ import (
 	v1beta1 "sigs.k8s.io/network-policy-api/apis/v1beta1"
 
 	"github.com/netdep/netdep/generator/eval"
+	"github.com/netdep/netdep/generator/verify"
 	"github.com/netdep/netdep/generator/world"
 	"github.com/netdep/netdep/schema"
 )
@@ -33,6 +34,9 @@ const (
 	KindUnmanaged EndpointKind = "unmanaged"
 	// KindExternal is addresses outside the cluster: CIDR minus Except.
 	KindExternal EndpointKind = "external"
+	// KindHost is an external service known by DNS name (Host): a host
+	// class of the evaluator (eval.External.Host).
+	KindHost EndpointKind = "host"
 )
 
 // Endpoint is one end of a flow.
@@ -47,6 +51,8 @@ type Endpoint struct {
 	// treats differently).
 	CIDR   string
 	Except []string
+	// Host is set for KindHost: a name or a pattern (*.googleapis.com).
+	Host string `json:",omitempty"`
 }
 
 // maxExceptShown keeps an address class readable in one line; JSON lists
@@ -68,6 +74,8 @@ func (e Endpoint) String() string {
 		return e.Namespace + "/" + world.UnlabelledPodName
 	case KindUnmanaged:
 		return world.OutsideNamespace + "/" + world.UnlabelledPodName
+	case KindHost:
+		return verify.HostName(e.Host)
 	}
 	switch n := len(e.Except); {
 	case n == 0:
@@ -179,9 +187,29 @@ type universe struct {
 	// takes the other side's.
 	pods       [2][]eval.Pod
 	namespaces []eval.Namespace
-	// addrs holds one address of each address class (eps[nPod+i]).
+	// addrs holds one address of each address class (eps[nPod+i]);
+	// hosts the host classes after them (eps[nPod+len(addrs)+i]).
 	addrs    []netip.Addr
 	prefixes []netip.Prefix
+	hosts    []string
+}
+
+// isHost reports whether endpoint i is a host class: only ever a
+// destination.
+func (u *universe) isHost(i int) bool { return i >= u.nPod+len(u.addrs) }
+
+// evalUniverse is the evaluator's universe of side.
+func (u *universe) evalUniverse(side int) eval.Universe {
+	return eval.Universe{Namespaces: u.namespaces, Pods: u.pods[side], Addresses: u.prefixes, Hosts: u.hosts}
+}
+
+// external is the evaluator's endpoint of universe endpoint i >= nPod.
+func (u *universe) external(ev *eval.Evaluator, i int) eval.Endpoint {
+	if u.isHost(i) {
+		h, _ := ev.HostFor(u.hosts[i-u.nPod-len(u.addrs)])
+		return h
+	}
+	return ev.ExternalFor(u.addrs[i-u.nPod])
 }
 
 // flowSets are the flow changes of one environment.
@@ -311,7 +339,7 @@ func clusterDirection(cnps []*v1beta1.ClusterNetworkPolicy, egress bool) []*v1be
 // of u may reach each other endpoint on, under pols and cnps in their
 // tiers, on one side.
 func evaluate(u *universe, side int, pols []*networkingv1.NetworkPolicy, cnps []*v1beta1.ClusterNetworkPolicy) (func(src, dst int) eval.PortSet, error) {
-	ev, err := eval.NewWithClusterPolicies(eval.Universe{Namespaces: u.namespaces, Pods: u.pods[side], Addresses: u.prefixes}, pols, cnps)
+	ev, err := eval.NewWithClusterPolicies(u.evalUniverse(side), pols, cnps)
 	if err != nil {
 		return nil, fmt.Errorf("evaluating the policies: %w", err)
 	}
@@ -321,7 +349,7 @@ func evaluate(u *universe, side int, pols []*networkingv1.NetworkPolicy, cnps []
 		if i < u.nPod {
 			eps[i] = eval.PodEndpoint(i)
 		} else {
-			eps[i] = ev.ExternalFor(u.addrs[i-u.nPod])
+			eps[i] = u.external(ev, i)
 		}
 	}
 	return func(s, d int) eval.PortSet { return r.Ports(eps[s], eps[d]) }, nil
@@ -379,6 +407,10 @@ func buildUniverse(specs [2]*schema.Spec, env string, pols [2][]*networkingv1.Ne
 		u.eps = append(u.eps, c.ep)
 		u.addrs = append(u.addrs, c.addr)
 	}
+	for _, h := range w.Universe.Hosts {
+		u.eps = append(u.eps, Endpoint{Kind: KindHost, Host: h})
+		u.hosts = append(u.hosts, h)
+	}
 	return u
 }
 
@@ -404,12 +436,17 @@ func compareEndpoints(a, b Endpoint) int {
 			return 1
 		case KindExternal:
 			return 2
+		case KindHost:
+			return 3
 		}
 		return 0
 	}
 	rank := map[EndpointKind]int{KindService: 0, KindSelector: 1, KindPods: 2}
 	if c := group(a) - group(b); c != 0 {
 		return c
+	}
+	if a.Kind == KindHost {
+		return strings.Compare(a.Host, b.Host)
 	}
 	if a.Kind == KindExternal {
 		pa, pb := netip.MustParsePrefix(a.CIDR), netip.MustParsePrefix(b.CIDR)

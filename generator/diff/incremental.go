@@ -101,7 +101,7 @@ func incrementalFlowChanges(u *universe, pols [2][]*networkingv1.NetworkPolicy, 
 					keep = append(keep, p)
 				}
 			}
-			e, err := eval.NewWithClusterPolicies(eval.Universe{Namespaces: u.namespaces, Pods: u.pods[side], Addresses: u.prefixes}, keep, cnps[side])
+			e, err := eval.NewWithClusterPolicies(u.evalUniverse(side), keep, cnps[side])
 			if err != nil {
 				return ev, err
 			}
@@ -162,7 +162,7 @@ func incrementalFlowChanges(u *universe, pols [2][]*networkingv1.NetworkPolicy, 
 	for p := range cand {
 		// Connections between two addresses outside the cluster are no
 		// policy's business; a pod reaching itself is never isolated.
-		if p.s != p.d && (p.s < u.nPod || p.d < u.nPod) {
+		if p.s != p.d && (p.s < u.nPod || p.d < u.nPod) && !u.isHost(p.s) {
 			pairs = append(pairs, p)
 		}
 	}
@@ -238,8 +238,8 @@ type sideEval struct {
 
 func newSideEval(ev *eval.Evaluator, u *universe) *sideEval {
 	s := &sideEval{ev: ev, u: u, in: map[int]map[int]eval.PortSet{}, eg: map[int]map[int]eval.PortSet{}}
-	for _, a := range u.addrs {
-		s.addrEP = append(s.addrEP, ev.ExternalFor(a))
+	for i := u.nPod; i < len(u.eps); i++ {
+		s.addrEP = append(s.addrEP, u.external(ev, i))
 	}
 	return s
 }

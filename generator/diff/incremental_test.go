@@ -19,8 +19,8 @@ import (
 )
 
 // universeOf is the diff universe of a random evaluator case: its pods (the
-// same on both sides unless head is given) and the address classes of both
-// sides' blocks.
+// same on both sides unless head is given), the address classes of both
+// sides' blocks and two host classes.
 func universeOf(c evaltest.Case, headPods []eval.Pod, pols [2][]*networkingv1.NetworkPolicy, cnps [2][]*v1beta1.ClusterNetworkPolicy) *universe {
 	u := &universe{namespaces: c.Universe.Namespaces}
 	u.pods[base], u.pods[head] = c.Universe.Pods, c.Universe.Pods
@@ -35,6 +35,13 @@ func universeOf(c evaltest.Case, headPods []eval.Pod, pols [2][]*networkingv1.Ne
 	for _, ac := range addressClasses(u.prefixes) {
 		u.eps = append(u.eps, ac.ep)
 		u.addrs = append(u.addrs, ac.addr)
+	}
+	// Two host classes: destinations only, reached through egress left
+	// open or a whole-family block (the random blocks include 0.0.0.0/0
+	// at times).
+	for _, h := range []string{"*.example.com", "api.stripe.com"} {
+		u.eps = append(u.eps, Endpoint{Kind: KindHost, Host: h})
+		u.hosts = append(u.hosts, h)
 	}
 	return u
 }
@@ -258,4 +265,37 @@ func mutateSpec(rng *rand.Rand, files []schema.File) ([]schema.File, string) {
 	out := append([]schema.File(nil), files...)
 	out[fi] = schema.File{Path: files[fi].Path, Data: []byte(strings.Join(lines, "\n"))}
 	return out, what
+}
+
+// TestHostEndpoint: a host class is named by its name, sorts after the
+// addresses, and matches a declared host call (its pattern included) and a
+// whole-family block only.
+func TestHostEndpoint(t *testing.T) {
+	h := Endpoint{Kind: KindHost, Host: "storage.googleapis.com"}
+	if got := h.String(); got != "host storage.googleapis.com" {
+		t.Errorf("String() = %q", got)
+	}
+	if compareEndpoints(Endpoint{Kind: KindExternal, CIDR: "10.0.0.0/8"}, h) >= 0 {
+		t.Error("a host sorts before an address class")
+	}
+	for _, c := range []struct {
+		p    schema.Peer
+		want bool
+	}{
+		{schema.Peer{Kind: schema.PeerHost, Host: "*.googleapis.com"}, true},
+		{schema.Peer{Kind: schema.PeerHost, Host: "googleapis.com"}, false},
+		{schema.Peer{Kind: schema.PeerCIDR, CIDR: "0.0.0.0/0"}, true},
+		{schema.Peer{Kind: schema.PeerCIDR, CIDR: "0.0.0.0/0", Except: []string{"10.0.0.0/8"}}, false},
+		{schema.Peer{Kind: schema.PeerCIDR, CIDR: "10.0.0.0/8"}, false},
+	} {
+		if got := peerMatches(c.p, h); got != c.want {
+			t.Errorf("peerMatches(%+v) = %v, want %v", c.p, got, c.want)
+		}
+		if got := peerIs(c.p, h); got != c.want {
+			t.Errorf("peerIs(%+v) = %v, want %v", c.p, got, c.want)
+		}
+	}
+	if rs := risksOf(Flow{From: Endpoint{Kind: KindService, Namespace: "a", Service: "b"}, To: h}, nil); !slices.Equal(rs, []Risk{RiskEgressExternal}) {
+		t.Errorf("risks %v, want egress-external", rs)
+	}
 }

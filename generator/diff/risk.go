@@ -87,7 +87,7 @@ func (r *Report) FlagRisks(extra []string) {
 
 func risksOf(f Flow, sensitive []string) []Risk {
 	var out []Risk
-	pod := func(e Endpoint) bool { return e.Kind != KindExternal }
+	pod := func(e Endpoint) bool { return e.Kind != KindExternal && e.Kind != KindHost }
 	ns := func(e Endpoint) string {
 		if e.Kind == KindUnmanaged {
 			return "\x00unmanaged"
@@ -97,13 +97,13 @@ func risksOf(f Flow, sensitive []string) []Risk {
 	if f.From.Kind == KindExternal {
 		out = append(out, RiskExternal)
 	}
-	if f.To.Kind == KindExternal {
+	if f.To.Kind == KindExternal || f.To.Kind == KindHost {
 		out = append(out, RiskEgressExternal)
 	}
 	if pod(f.From) && pod(f.To) && ns(f.From) != ns(f.To) {
 		out = append(out, RiskCrossNamespace)
 	}
-	if f.To.Kind != KindExternal && f.To.Kind != KindUnmanaged && slices.Contains(sensitive, f.To.Namespace) && ns(f.From) != f.To.Namespace {
+	if pod(f.To) && f.To.Kind != KindUnmanaged && slices.Contains(sensitive, f.To.Namespace) && ns(f.From) != f.To.Namespace {
 		out = append(out, RiskSensitive)
 	}
 	return out

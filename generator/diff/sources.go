@@ -122,13 +122,18 @@ func peerMatches(p schema.Peer, e Endpoint) bool {
 	switch p.Kind {
 	case schema.PeerService:
 		return e.Kind == KindService && p.Service != nil && e.Namespace == p.Service.Namespace && e.Service == p.Service.Name
+	case schema.PeerHost:
+		return e.Kind == KindHost && eval.HostMatches(p.Host, e.Host)
 	case schema.PeerCIDR:
+		if e.Kind == KindHost {
+			return eval.BlockHoldsHost(p.CIDR, p.Except)
+		}
 		if e.Kind != KindExternal {
 			return false
 		}
 		return cidrCovers(p.CIDR, p.Except, e.CIDR)
 	case schema.PeerSelector:
-		if e.Namespace != p.Namespace || e.Kind == KindExternal || e.Kind == KindUnmanaged {
+		if e.Namespace != p.Namespace || e.Kind == KindExternal || e.Kind == KindHost || e.Kind == KindUnmanaged {
 			return false
 		}
 		if p.Selector == nil {

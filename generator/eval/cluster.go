@@ -88,7 +88,16 @@ func (e *Evaluator) ClusterPolicies() []*v1beta1.ClusterNetworkPolicy { return e
 // evaluates (nodes and domainNames peers are refused, see doc.go). With no
 // ClusterNetworkPolicies it answers exactly as New.
 func NewWithClusterPolicies(u Universe, policies []*networkingv1.NetworkPolicy, cnps []*v1beta1.ClusterNetworkPolicy) (*Evaluator, error) {
-	var errs []error
+	return NewWithPlugins(u, policies, cnps, Plugins{})
+}
+
+// NewWithPlugins is NewWithClusterPolicies with the network plugins'
+// policies as well (Plugins says how they are evaluated). Each is validated
+// (ValidateCilium, ValidateCalico) and must use only what the evaluator
+// evaluates (CiliumNotEvaluated, CalicoNotEvaluated are refused). With no
+// plugin policies it answers exactly as NewWithClusterPolicies.
+func NewWithPlugins(u Universe, policies []*networkingv1.NetworkPolicy, cnps []*v1beta1.ClusterNetworkPolicy, pl Plugins) (*Evaluator, error) {
+	errs := checkPlugins(pl)
 	seen := map[string]bool{}
 	var list []*v1beta1.ClusterNetworkPolicy
 	for _, p := range cnps {
@@ -106,12 +115,12 @@ func NewWithClusterPolicies(u Universe, policies []*networkingv1.NetworkPolicy, 
 	}
 	if len(errs) > 0 {
 		// The NetworkPolicies' problems are reported too.
-		if _, err := newEvaluator(u, policies, nil); err != nil {
+		if _, err := newEvaluator(u, policies, nil, Plugins{}); err != nil {
 			errs = append([]error{err}, errs...)
 		}
 		return nil, errors.Join(errs...)
 	}
-	return newEvaluator(u, policies, list)
+	return newEvaluator(u, policies, list, pl)
 }
 
 // unsupportedCluster lists what the evaluator refuses to guess about.
@@ -230,8 +239,12 @@ func (c *compiler) clusterPeer(ns *metav1.LabelSelector, pods *v1beta1.Namespace
 			out.set(e.nPod + cl)
 		}
 		// "cluster-internal traffic will be checked against the rule as
-		// well": pods with IPs in the CIDR are matched.
+		// well": pods with IPs in the CIDR are matched. A whole family
+		// holds the unpinned hosts (hosts.go).
 		b := e.blocks[bi]
+		if b.holdsHost() {
+			e.setHosts(out)
+		}
 		for cl := range e.classes {
 			for _, a := range e.classes[cl].ips {
 				if b.contains(a) {
@@ -331,32 +344,44 @@ func (e *Evaluator) sidePorts(egress bool, self, peer int) PortSet {
 	walk(admin, true)
 	open = open.Union(passed)
 	if iso {
-		return allowed.Union(open.Intersect(e.npPorts(egress, self, peer, dst)))
+		// A Calico Pass hands what the NetworkPolicies did not allow to
+		// the Baseline tier.
+		np, pass := e.npPorts(egress, self, peer, dst)
+		allowed = allowed.Union(open.Intersect(np))
+		open = open.Intersect(pass).Subtract(np)
+		if open.IsEmpty() {
+			return allowed
+		}
 	}
 	walk(base, false)
 	return allowed.Union(open)
 }
 
-// npPorts is the union of the ports of self's NetworkPolicy rules of one
-// direction that match peer.
-func (e *Evaluator) npPorts(egress bool, self, peer, dst int) PortSet {
+// npPorts is the union of the ports of self's NetworkPolicy-tier rules of
+// one direction that match peer, and apart the ports Calico Pass rules
+// hand on.
+func (e *Evaluator) npPorts(egress bool, self, peer, dst int) (out, pass PortSet) {
 	pols := e.inPols[self]
 	if egress {
 		pols = e.egPols[self]
 	}
-	var out PortSet
 	for _, pi := range pols {
 		rules := e.pols[pi].inRules
 		if egress {
 			rules = e.pols[pi].egRules
 		}
 		for i := range rules {
-			if rules[i].peers.has(peer) {
+			if !rules[i].peers.has(peer) {
+				continue
+			}
+			if rules[i].pass {
+				pass = pass.Union(e.resolve(&rules[i].ports, dst))
+			} else {
 				out = out.Union(e.resolve(&rules[i].ports, dst))
 			}
 		}
 	}
-	return out
+	return out, pass
 }
 
 // clusterDecide walks one tier for one connection: the first rule that

@@ -481,6 +481,17 @@ func (d *decoder) value(n *yaml.Node, t reflect.Type, path string) any {
 		return b
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
 		return d.integer(n, path, t.Bits())
+	case reflect.Float32, reflect.Float64:
+		if n.Kind != yaml.ScalarNode || n.Tag != "!!int" && n.Tag != "!!float" {
+			d.errorf(n, path, "expected a number, found %s", describe(n))
+			return nil
+		}
+		var x float64
+		if err := n.Decode(&x); err != nil {
+			d.errorf(n, path, "expected a number, found %s", describe(n))
+			return nil
+		}
+		return x
 	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
 		v := d.integer(n, path, 64)
 		if x, ok := v.(int64); ok && x < 0 {

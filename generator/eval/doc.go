@@ -100,5 +100,17 @@
 //     classes through the tiers (quadratic in classes); without, it is the
 //     indexed computation above.
 //
+// # Hosts and the network plugins' policies
+//
+// Universe.Hosts and the toFQDNs rules give host classes: external
+// services known by DNS name, after the address classes in Externals
+// (hosts.go says what a class stands for, and that only a whole-family
+// ipBlock without excepts holds an unpinned host). NewWithPlugins adds
+// CiliumNetworkPolicies (cilium.io/v2) and Calico NetworkPolicies
+// (projectcalico.org/v3) of the subset plugins.go names, translated into
+// the same allow rules, isolation and tiers; Documents.Plugins decodes
+// them, and Calico's staged kinds, strictly, listing objects outside the
+// subset with the field instead of guessing.
+//
 // The package never prints and never exits; it returns values and errors.
 package eval

@@ -36,10 +36,20 @@ type Evaluator struct {
 	podClass []int          // per pod
 	podIndex map[string]int // "namespace/name" -> pod
 	nPod     int            // number of pod classes
-	nEP      int            // pod classes + address classes
+	nEP      int            // pod classes + address classes + host classes
 
 	part   partition
 	blocks []ipBlock
+	// hosts are the host classes' names, sorted (hosts.go); externals
+	// the address classes, then the host classes.
+	hosts     []string
+	externals []External
+
+	// The plugins' policies (plugins.go), parsed; compiled into pols
+	// after the NetworkPolicies.
+	plugins Plugins
+	cilium  []ciliumPolicy
+	calico  []calicoPolicy
 
 	pols []cpolicy
 	// per pod class: the policies isolating it for ingress / egress.
@@ -84,6 +94,9 @@ type crule struct {
 	peers    members
 	allPeers bool
 	ports    cports
+	// pass is a Calico Pass: what it admits goes on to the Baseline tier
+	// (allowed when there is none).
+	pass bool
 }
 
 // cports is a rule's ports before named ports are resolved on a pod.
@@ -120,12 +133,21 @@ func (e *Evaluator) resolve(p *cports, c int) PortSet {
 	return out
 }
 
-// PolicyRef names a policy.
+// PolicyRef names a policy: a NetworkPolicy, or with Kind a network
+// plugin's policy (KindCilium, KindCalico).
 type PolicyRef struct {
 	Namespace, Name string
+	Kind            string
 }
 
-func (r PolicyRef) String() string { return r.Namespace + "/" + r.Name }
+// String is "namespace/name", prefixed by the kind for a plugin's policy
+// ("CiliumNetworkPolicy payments/payment.hosts").
+func (r PolicyRef) String() string {
+	if r.Kind != "" {
+		return r.Kind + " " + r.Namespace + "/" + r.Name
+	}
+	return r.Namespace + "/" + r.Name
+}
 
 // RuleRef names one rule: Rule indexes spec.ingress or spec.egress.
 type RuleRef struct {
@@ -139,12 +161,18 @@ func (r RuleRef) String() string { return r.PolicyRef.String() + "[" + strconv.I
 // the set over u. Invalid policies are an error listing every problem, each
 // prefixed by the policy's namespace/name; nothing is evaluated then.
 func New(u Universe, policies []*networkingv1.NetworkPolicy) (*Evaluator, error) {
-	return newEvaluator(u, policies, nil)
+	return newEvaluator(u, policies, nil, Plugins{})
 }
 
 // newEvaluator is New with validated ClusterNetworkPolicies.
-func newEvaluator(u Universe, policies []*networkingv1.NetworkPolicy, cnps []*v1beta1.ClusterNetworkPolicy) (*Evaluator, error) {
-	e := &Evaluator{universe: u, nsIndex: map[string]int{}, clusterPolicies: sortClusterPolicies(cnps)}
+func newEvaluator(u Universe, policies []*networkingv1.NetworkPolicy, cnps []*v1beta1.ClusterNetworkPolicy, pl Plugins) (*Evaluator, error) {
+	e := &Evaluator{universe: u, nsIndex: map[string]int{}, clusterPolicies: sortClusterPolicies(cnps), plugins: pl}
+	for _, p := range pl.Cilium {
+		e.cilium = append(e.cilium, parseCilium(p))
+	}
+	for _, p := range pl.Calico {
+		e.calico = append(e.calico, parseCalico(p))
+	}
 	var errs []error
 	seen := map[string]bool{}
 	for _, p := range policies {
@@ -198,6 +226,16 @@ func (e *Evaluator) buildUniverse() error {
 	for _, p := range e.policies {
 		if _, ok := e.nsIndex[p.Namespace]; !ok {
 			e.addNamespace(p.Namespace, nil)
+		}
+	}
+	for _, p := range e.cilium {
+		if _, ok := e.nsIndex[p.ref.Namespace]; !ok {
+			e.addNamespace(p.ref.Namespace, nil)
+		}
+	}
+	for _, p := range e.calico {
+		if _, ok := e.nsIndex[p.ref.Namespace]; !ok {
+			e.addNamespace(p.ref.Namespace, nil)
 		}
 	}
 	byKey := map[string]int{}
@@ -326,8 +364,25 @@ func (e *Evaluator) buildBlocks() {
 			}
 		}
 	}
+	for _, p := range e.cilium {
+		for _, rs := range [][]pluginRule{p.ingress, p.egress} {
+			for _, r := range rs {
+				for _, b := range r.blocks {
+					if k := b.key(); !seen[k] {
+						seen[k] = true
+						e.blocks = append(e.blocks, b)
+					}
+				}
+			}
+		}
+	}
 	e.part = buildPartition(e.blocks, e.universe.Addresses)
-	e.nEP = e.nPod + len(e.part.classes)
+	e.buildHosts()
+	e.externals = slices.Clone(e.part.classes)
+	for _, h := range e.hosts {
+		e.externals = append(e.externals, External{Host: h})
+	}
+	e.nEP = e.nPod + len(e.externals)
 }
 
 func (e *Evaluator) buildPolicies() {
@@ -349,7 +404,7 @@ func (e *Evaluator) buildPolicies() {
 	c := &compiler{e: e, blockIdx: blockIdx, nsSel: map[string]bitset{}, peerSel: map[string]members{}, scratch: newBitset(e.nEP), selected: newBitset(e.nEP)}
 	for pi, p := range e.policies {
 		ns := e.nsIndex[p.Namespace]
-		cp := cpolicy{ns: ns, ref: PolicyRef{p.Namespace, p.Name}}
+		cp := cpolicy{ns: ns, ref: PolicyRef{Namespace: p.Namespace, Name: p.Name}}
 		// "Selects particular Pods ... in this namespace": podSelector
 		// applies to the policy's namespace only; {} selects all its pods.
 		// (Read before the rules: their selectors reuse c.selected.)
@@ -365,12 +420,12 @@ func (e *Evaluator) buildPolicies() {
 		// Rules of a direction not in policyTypes are stored but ignored.
 		if cp.ingress {
 			for ri, r := range p.Spec.Ingress {
-				cp.inRules = append(cp.inRules, c.rule(pi, ri, ns, r.From, r.Ports))
+				cp.inRules = append(cp.inRules, c.rule(pi, ri, ns, r.From, r.Ports, true))
 			}
 		}
 		if cp.egress {
 			for ri, r := range p.Spec.Egress {
-				cp.egRules = append(cp.egRules, c.rule(pi, ri, ns, r.To, r.Ports))
+				cp.egRules = append(cp.egRules, c.rule(pi, ri, ns, r.To, r.Ports, false))
 			}
 		}
 		for _, cl := range cp.selList {
@@ -385,6 +440,7 @@ func (e *Evaluator) buildPolicies() {
 		}
 		e.pols = append(e.pols, cp)
 	}
+	c.buildPlugins()
 	c.buildClusterPolicies()
 }
 
@@ -414,15 +470,16 @@ func (c *compiler) pods(mask bitset, s *metav1.LabelSelector) bitset {
 	return c.e.index.eval(selectorOf(s), mask, c.e.classes, c.selected)
 }
 
-func (c *compiler) rule(pi, ri, ns int, peers []networkingv1.NetworkPolicyPeer, ports []networkingv1.NetworkPolicyPort) crule {
+func (c *compiler) rule(pi, ri, ns int, peers []networkingv1.NetworkPolicyPeer, ports []networkingv1.NetworkPolicyPort, ingress bool) crule {
 	e := c.e
 	r := crule{policy: int32(pi), index: int32(ri), ports: compilePorts(ports)}
 	// "If this field is empty or missing, this rule matches all sources /
-	// destinations": pods and addresses alike.
+	// destinations": pods and addresses alike (hosts are destinations
+	// only, hosts.go).
 	if len(peers) == 0 {
 		r.allPeers = true
 		all := newBitset(e.nEP)
-		all.setRange(0, e.nEP)
+		all.setRange(0, c.endpoints(ingress))
 		r.peers = members{dense: all}
 		return r
 	}
@@ -434,8 +491,12 @@ func (c *compiler) rule(pi, ri, ns int, peers []networkingv1.NetworkPolicyPeer, 
 			for _, cl := range e.part.blockClasses[bi] {
 				collected.set(e.nPod + cl)
 			}
-			// Pods with IPs are matched by ipBlock (see doc.go).
+			// An unpinned host is in a whole family only (hosts.go).
 			b := e.blocks[bi]
+			if b.holdsHost() && !ingress {
+				e.setHosts(collected)
+			}
+			// Pods with IPs are matched by ipBlock (see doc.go).
 			for cl := range e.classes {
 				for _, a := range e.classes[cl].ips {
 					if b.contains(a) {

@@ -86,6 +86,7 @@ func (e *Evaluator) direction(self Endpoint, selfClass, peerClass, dstPod int, e
 	}
 	var out Direction
 	closest := -1
+	passOnly := true // every rule allowing is a Calico Pass
 	for _, pi := range pols {
 		p := &e.pols[pi]
 		out.Isolating = append(out.Isolating, p.ref)
@@ -100,6 +101,7 @@ func (e *Evaluator) direction(self Endpoint, selfClass, peerClass, dstPod int, e
 			r := &rules[i]
 			if r.peers.has(peerClass) && e.resolve(&r.ports, dstPod).Contains(proto, port) {
 				out.Allowing = append(out.Allowing, RuleRef{p.ref, int(r.index)})
+				passOnly = passOnly && r.pass
 			}
 		}
 	}
@@ -119,7 +121,7 @@ func (e *Evaluator) direction(self Endpoint, selfClass, peerClass, dstPod int, e
 		}
 		out.Pass = r
 	}
-	if len(out.Isolating) > 0 {
+	if len(out.Isolating) > 0 && !(out.Allowed && passOnly) {
 		return out // the NetworkPolicy tier decides for pods it selects
 	}
 	if r := e.clusterDecide(base, egress, peerClass, dstPod, proto, port); r != nil {

@@ -38,8 +38,10 @@ type FlowSet struct {
 
 // Externals returns the address classes: the partition of the IPv4 and IPv6
 // spaces induced by every ipBlock cidr and except of the policies and by
-// Universe.Addresses. Every policy treats all addresses of a class alike.
-func (e *Evaluator) Externals() []External { return e.part.classes }
+// Universe.Addresses, then the host classes (hosts.go), of Universe.Hosts
+// and of the toFQDNs rules. Every policy treats all addresses of a class,
+// and all names of a host class, alike.
+func (e *Evaluator) Externals() []External { return e.externals }
 
 // ExternalFor returns the address class holding a.
 func (e *Evaluator) ExternalFor(a netip.Addr) Endpoint {
@@ -115,6 +117,9 @@ func (e *Evaluator) Reachability() *Reachability {
 	var touched []int32
 	var ers []*crule
 	for s := 0; s < e.nEP; s++ {
+		if e.isHost(s) {
+			continue // a host is only ever a destination
+		}
 		external := s >= e.nPod
 		irs = append(irs[:0], inv[s]...)
 		for _, gi := range denseRules {
@@ -203,6 +208,9 @@ func (e *Evaluator) Reachability() *Reachability {
 func (e *Evaluator) clusterReachability() *Reachability {
 	r := &Reachability{e: e, rows: make([][]group, e.nEP)}
 	for s := 0; s < e.nEP; s++ {
+		if e.isHost(s) {
+			continue
+		}
 		g := grouper{n: e.nEP, idx: map[string]int{}}
 		for d := 0; d < e.nEP; d++ {
 			if s >= e.nPod && d >= e.nPod {
@@ -361,7 +369,7 @@ func (r *Reachability) Flows() []Flow {
 	for i := range r.e.universe.Pods {
 		emit(PodEndpoint(i), r.rows[r.e.podClass[i]])
 	}
-	for x := range r.e.part.classes {
+	for x := range r.e.externals {
 		emit(ExternalEndpoint(x), r.rows[r.e.nPod+x])
 	}
 	return out

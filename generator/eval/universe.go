@@ -20,6 +20,12 @@ type Universe struct {
 	// classes (Evaluator.Externals), for example the CIDRs a dependency file
 	// declares, so that each maps to whole classes.
 	Addresses []netip.Prefix
+	// Hosts are DNS names (lower case, no trailing dot) and wildcards
+	// ("*.<name>", or "*" for every name) the caller wants as host classes
+	// of their own (Evaluator.Externals), for example the hosts a
+	// dependency file calls by name. The names CiliumNetworkPolicy toFQDNs
+	// rules name are added to them.
+	Hosts []string
 }
 
 // Namespace is a namespace with its labels; NamespaceNameLabel is added as
@@ -57,8 +63,15 @@ func PodEndpoint(i int) Endpoint { return Endpoint{Index: i} }
 func ExternalEndpoint(i int) Endpoint { return Endpoint{External: true, Index: i} }
 
 // External is a class of addresses that every policy treats alike: every
-// ipBlock (cidr minus except) either contains all of them or none.
+// ipBlock (cidr minus except) either contains all of them or none. A host
+// class (Host set) is an external service known by DNS name whose
+// addresses are unknown (hosts.go).
 type External struct {
-	// Prefixes cover the class exactly, sorted; one address family.
+	// Prefixes cover the class exactly, sorted; one address family. None
+	// for a host class.
 	Prefixes []netip.Prefix
+	// Host is set for a host class: a name ("api.stripe.com"), or a
+	// pattern ("*.googleapis.com", "*") standing for the names it matches
+	// that no other host class of the evaluator stands for.
+	Host string
 }

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/netdep/netdep/generator/eval"
+	"github.com/netdep/netdep/generator/verify"
 	"github.com/netdep/netdep/generator/world"
 	"github.com/netdep/netdep/schema"
 )
@@ -26,6 +28,26 @@ type Endpoint struct {
 	Service *schema.Service
 	Addr    netip.Addr
 	IsAddr  bool
+	// Host is set for an external service named by DNS ("api.stripe.com",
+	// "*.googleapis.com"): a host class of its own, or, where the
+	// environment pins its addresses, its first pinned address (IsAddr
+	// too; Text says "host NAME (CIDR, ...)").
+	Host string
+}
+
+// isHostName reports whether s reads as a DNS name (at least two labels,
+// an optional leftmost "*"), not as a service name or an address.
+func isHostName(s string) bool {
+	labels := strings.Split(strings.TrimPrefix(s, "*."), ".")
+	if len(labels) < 2 {
+		return false
+	}
+	for _, l := range labels {
+		if l == "" || strings.ContainsAny(l, "/{}*=") {
+			return false
+		}
+	}
+	return true
 }
 
 func (e Endpoint) String() string { return e.Text }
@@ -63,6 +85,17 @@ func ParseEndpoint(env *schema.Environment, s string) (Endpoint, error) {
 		return e, nil
 	}
 	ns, name, ok := strings.Cut(s, "/")
+	if h := strings.TrimPrefix(s, "host:"); !ok && isHostName(h) {
+		e.Host = eval.NormalizeHost(h)
+		e.Text = verify.HostName(e.Host)
+		if cidrs := env.Pinned(e.Host); len(cidrs) > 0 {
+			// Pinned addresses always win: plain ipBlock rules.
+			p := netip.MustParsePrefix(cidrs[0])
+			e.Addr, e.IsAddr = p.Addr(), true
+			e.Text += " (" + strings.Join(cidrs, ", ") + ")"
+		}
+		return e, nil
+	}
 	if !ok {
 		var found []*schema.Service
 		for _, svc := range env.Services {

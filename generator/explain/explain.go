@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	networkingv1 "k8s.io/api/networking/v1"
 	v1beta1 "sigs.k8s.io/network-policy-api/apis/v1beta1"
@@ -57,6 +58,8 @@ type Options struct {
 	Namespaces []eval.Namespace
 	// ClusterPolicies are evaluated with the policies, in their tiers.
 	ClusterPolicies []*v1beta1.ClusterNetworkPolicy
+	// Plugins are the network plugins' policies evaluated with them.
+	Plugins eval.Plugins
 }
 
 // Answer is one checked connection.
@@ -71,6 +74,10 @@ type Answer struct {
 	// (policy.ExceptionAnnotation), by policy: a flow they allow is
 	// allowed by that exception, for as long as it holds.
 	Exceptions map[eval.PolicyRef]Exception
+	// Notes say what the plugins do beyond the L3/L4 verdict: a
+	// CiliumNetworkPolicy rule allowing this connection that also limits
+	// DNS lookups (toPorts.rules.dns, L7).
+	Notes []string
 }
 
 // Exception is an exception as its policy's annotations record it.
@@ -86,6 +93,11 @@ func Evaluate(spec *schema.Spec, env string, policies []*networkingv1.NetworkPol
 	w.LabelNamespaces(o.Namespaces)
 	u := w.Universe
 	for _, ep := range []Endpoint{q.Src, q.Dst} {
+		if ep.Host != "" && !ep.IsAddr {
+			// A host the world lacks is a host class of its own.
+			u.Hosts = append(slices.Clip(u.Hosts), ep.Host)
+			continue
+		}
 		if ep.IsAddr {
 			continue
 		}
@@ -96,11 +108,15 @@ func Evaluate(spec *schema.Spec, env string, policies []*networkingv1.NetworkPol
 			u.Pods = append(slices.Clip(u.Pods), eval.Pod{Namespace: ep.Namespace, Name: ep.PodName(), Labels: ep.Labels})
 		}
 	}
-	ev, err := eval.NewWithClusterPolicies(u, policies, o.ClusterPolicies)
+	ev, err := eval.NewWithPlugins(u, policies, o.ClusterPolicies, o.Plugins)
 	if err != nil {
 		return nil, err
 	}
 	at := func(ep Endpoint) eval.Endpoint {
+		if ep.Host != "" && !ep.IsAddr {
+			h, _ := ev.HostFor(ep.Host)
+			return h
+		}
 		if ep.IsAddr {
 			return ev.ExternalFor(ep.Addr)
 		}
@@ -109,6 +125,16 @@ func Evaluate(spec *schema.Spec, env string, policies []*networkingv1.NetworkPol
 	}
 	sources := map[eval.PolicyRef]string{}
 	exceptions := map[eval.PolicyRef]Exception{}
+	for _, p := range o.Plugins.Cilium {
+		if src := p.Annotations[policy.SourceAnnotation]; src != "" {
+			sources[eval.PolicyRef{Namespace: p.Namespace, Name: p.Name, Kind: eval.KindCilium}] = src
+		}
+	}
+	for _, p := range o.Plugins.Calico {
+		if src := p.Annotations[policy.SourceAnnotation]; src != "" {
+			sources[eval.PolicyRef{Namespace: p.Namespace, Name: p.Name, Kind: eval.KindCalico}] = src
+		}
+	}
 	for _, p := range ev.Policies() {
 		ref := eval.PolicyRef{Namespace: p.Namespace, Name: p.Name}
 		if src := p.Annotations[policy.SourceAnnotation]; src != "" {
@@ -122,7 +148,7 @@ func Evaluate(spec *schema.Spec, env string, policies []*networkingv1.NetworkPol
 	var out []Answer
 	for _, p := range q.Ports {
 		v := ev.Explain(eval.Query{Src: at(q.Src), Dst: at(q.Dst), Protocol: p.Protocol, Port: p.Port})
-		out = append(out, Answer{q.Src, q.Dst, p, v, sources, exceptions})
+		out = append(out, Answer{q.Src, q.Dst, p, v, sources, exceptions, dnsNotes(o.Plugins, v.Egress.Allowing)})
 	}
 	return out, nil
 }
@@ -172,12 +198,17 @@ func Explain(spec *schema.Spec, envs []string, policies *verify.Source, src, dst
 		if err != nil {
 			return nil, err
 		}
-		ps, o := m.Policies, Options{Namespaces: m.Namespaces, ClusterPolicies: m.ClusterPolicies}
 		r.NotEvaluated = append(r.NotEvaluated, m.NotEvaluated...)
 		e := spec.Environment(env)
 		if e == nil {
 			return nil, fmt.Errorf("unknown environment %q", env)
 		}
+		// In mode: audit the answer is what netdep's objects would do
+		// (verify's would-be set): staged ones applied.
+		if e.Audit() {
+			m = m.WouldBe()
+		}
+		ps, o := m.Policies, Options{Namespaces: m.Namespaces, ClusterPolicies: m.ClusterPolicies, Plugins: m.Plugins}
 		q, err := Parse(e, src, dst)
 		if len(envs) > 1 && errors.Is(err, ErrNotInEnvironment) {
 			// Answered in the environments where both ends exist.
@@ -200,4 +231,35 @@ func Explain(spec *schema.Spec, envs []string, policies *verify.Source, src, dst
 		return nil, firstSkip
 	}
 	return r, nil
+}
+
+// dnsNotes names the DNS rules (L7, Cilium's DNS proxy) of the
+// CiliumNetworkPolicy egress rules that allow a connection: they limit
+// which names the pod may look up, not the L3/L4 verdict.
+func dnsNotes(pl eval.Plugins, allowing []eval.RuleRef) []string {
+	var out []string
+	for _, r := range allowing {
+		if r.Kind != eval.KindCilium {
+			continue
+		}
+		for _, p := range pl.Cilium {
+			if p.Namespace != r.Namespace || p.Name != r.Name || p.Spec == nil || r.Rule >= len(p.Spec.Egress) {
+				continue
+			}
+			var names []string
+			for _, tp := range p.Spec.Egress[r.Rule].ToPorts {
+				if tp.Rules == nil {
+					continue
+				}
+				for _, f := range tp.Rules.DNS {
+					names = append(names, f.MatchName+f.MatchPattern)
+				}
+			}
+			if len(names) > 0 {
+				out = append(out, fmt.Sprintf("%s egress[%d] also limits DNS lookups to %s (toPorts.rules.dns, L7 through Cilium's DNS proxy; it changes no L3/L4 verdict)",
+					r.PolicyRef, r.Rule, strings.Join(names, ", ")))
+			}
+		}
+	}
+	return out
 }

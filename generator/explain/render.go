@@ -52,7 +52,15 @@ func (a Answer) String() string {
 	return verdict + ": " + a.Src.Text + " -> " + a.Dst.Text + " on " + a.Port.Label + "\n" +
 		"  egress at " + a.Src.Text + ": " + a.describe(a.Src, a.Verdict.Egress, "egress", "lets it reach "+a.Dst.Text+" on "+on) + "\n" +
 		"  ingress at " + a.Dst.Text + ": " + a.describe(a.Dst, a.Verdict.Ingress, "ingress", "admits "+a.Src.Text+" on "+on) + "\n" +
-		a.exceptionLines()
+		a.exceptionLines() + a.noteLines()
+}
+
+func (a Answer) noteLines() string {
+	var b strings.Builder
+	for _, n := range a.Notes {
+		b.WriteString("  note: " + n + "\n")
+	}
+	return b.String()
 }
 
 // exceptionLines names the exceptions an allowed connection rests on: one
@@ -85,6 +93,8 @@ func (a Answer) exceptionLines() string {
 
 func (a Answer) describe(self Endpoint, d eval.Direction, dir, what string) string {
 	switch {
+	case self.Host != "":
+		return "a host outside the cluster; policies do not isolate it"
 	case self.IsAddr:
 		return "an address outside the cluster; policies do not isolate it"
 	case d.Cluster != nil && d.Allowed:

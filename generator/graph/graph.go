@@ -213,6 +213,16 @@ func (b *builder) peer(p schema.Peer, env string) string {
 		id := p.Namespace + "/" + label
 		b.node(id, Selector, label, p.Namespace, env)
 		return id
+	case schema.PeerHost:
+		// An external service by name: a node of its own, outside the
+		// cluster like an address block.
+		id := "host " + p.Host
+		b.node(id, CIDR, id, "", env)
+		return id
+	}
+	if p.Host != "" {
+		// A pinned host: its addresses, under its name.
+		p.CIDRName = "host " + p.Host
 	}
 	block := p.CIDR
 	if len(p.Except) > 0 {

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/netdep/netdep/generator"
+	"github.com/netdep/netdep/schema"
 
 	"github.com/netdep/netdep/tests/golden"
 )
@@ -77,5 +78,39 @@ func TestBuildEnvironments(t *testing.T) {
 	}
 	if _, err := Build(out.Spec, "qa"); err == nil {
 		t.Errorf("Build accepted an unknown environment")
+	}
+}
+
+// TestBuildHosts: a host call is a node named by its host outside the
+// cluster; a pinned one draws its addresses under the host's name.
+func TestBuildHosts(t *testing.T) {
+	out, err := generator.FromPaths([]string{"../../examples/shop"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := out.Spec
+	dev, staging := spec.Environment("dev"), spec.Environment("staging")
+	pay := dev.Services[0]
+	dev.Rules = append(dev.Rules, schema.Rule{Service: pay, Direction: schema.Egress, Peer: schema.Peer{Kind: schema.PeerHost, Host: "api.stripe.com"}, AnyPort: true})
+	staging.Rules = append(staging.Rules, schema.Rule{Service: pay, Direction: schema.Egress, Peer: schema.Peer{Kind: schema.PeerCIDR, CIDR: "203.0.113.10/32", Host: "api.stripe.com"}, AnyPort: true})
+	g, err := Build(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var node *Node
+	for _, n := range g.Outside {
+		if n.ID == "host api.stripe.com" {
+			node = n
+		}
+	}
+	if node == nil || node.Kind != CIDR {
+		t.Fatalf("no outside node host api.stripe.com: %+v", g.Outside)
+	}
+	found := false
+	for _, e := range g.Edges {
+		found = found || e.From == pay.ID() && e.To == "host api.stripe.com"
+	}
+	if !found {
+		t.Errorf("no edge %s -> host api.stripe.com", pay.ID())
 	}
 }

@@ -263,6 +263,9 @@ func (d *declared) eachDeclared(externals []eval.External, fn func(src, dst eval
 		src := eval.PodEndpoint(i)
 		if i >= nPods {
 			src = eval.ExternalEndpoint(i - nPods)
+			if externals[i-nPods].Host != "" {
+				continue // a host is only ever a destination
+			}
 		}
 		if src.External || !d.isolated(i, true) || d.adminEg[i] {
 			all(src, func(dst eval.Endpoint) { try(src, dst) })
@@ -302,7 +305,7 @@ func (d *declared) peerEndpoints(p schema.Peer, externals []eval.External) []eva
 				out = append(out, eval.PodEndpoint(i))
 			}
 		}
-	case schema.PeerCIDR:
+	case schema.PeerCIDR, schema.PeerHost:
 		for i := range externals {
 			if d.matches(p, -1, eval.ExternalEndpoint(i), externals) {
 				out = append(out, eval.ExternalEndpoint(i))
@@ -387,10 +390,20 @@ func (d *declared) dnsServer(i int) bool {
 // excepts.
 func (d *declared) matches(p schema.Peer, self int, peer eval.Endpoint, externals []eval.External) bool {
 	if peer.External {
-		if p.Kind != schema.PeerCIDR {
+		x := externals[peer.Index]
+		switch {
+		case x.Host != "" && p.Kind == schema.PeerHost:
+			// A pattern call declares every name it matches, as Cilium's
+			// matchPattern admits them.
+			return eval.HostMatches(p.Host, x.Host)
+		case x.Host != "" && p.Kind == schema.PeerCIDR:
+			// An unpinned host's addresses are unknown: only a whole
+			// family holds it, the evaluator's rule.
+			return eval.BlockHoldsHost(p.CIDR, p.Except)
+		case x.Host != "" || p.Kind != schema.PeerCIDR:
 			return false
 		}
-		return cidrHolds(p, externals[peer.Index].Prefixes[0].Addr())
+		return cidrHolds(p, x.Prefixes[0].Addr())
 	}
 	pod := d.w.Universe.Pods[peer.Index]
 	switch p.Kind {

@@ -40,6 +40,17 @@ type Manifests struct {
 	// ClusterNetworkPolicies (tiers Admin and Baseline), evaluated with the
 	// NetworkPolicies.
 	ClusterPolicies []*v1beta1.ClusterNetworkPolicy
+	// Plugins are the enforced CiliumNetworkPolicies (cilium.io/v2) and
+	// Calico NetworkPolicies (projectcalico.org/v3) within what netdep
+	// evaluates (eval.Plugins); one that uses more is in NotEvaluated,
+	// with the field.
+	Plugins eval.Plugins
+	// StagedPolicies and StagedCalico are Calico's staged objects
+	// (StagedKubernetesNetworkPolicy as the NetworkPolicy it stages,
+	// StagedNetworkPolicy as the Calico policy), of stagedAction Set:
+	// what would be enforced (audit.go), never what is.
+	StagedPolicies []*networkingv1.NetworkPolicy
+	StagedCalico   []*eval.CalicoNetworkPolicy
 	// Documents are every non-empty YAML document read, in order, with
 	// the stream it came from; kept only with LoadOptions.Documents, for
 	// readers of other kinds (the importer's workloads and Services).
@@ -102,6 +113,7 @@ func ScanNotEvaluated(paths []string) ([]ObjectRef, error) {
 type collector struct {
 	policies        []*networkingv1.NetworkPolicy
 	clusterPolicies []*v1beta1.ClusterNetworkPolicy
+	plugins         eval.PluginObjects
 	notEvaluated    []ObjectRef
 	namespaces      map[string]eval.Namespace
 	nsSource        map[string]string
@@ -127,7 +139,8 @@ func (c *collector) result() (*Manifests, error) {
 }
 
 func (c *collector) manifests() *Manifests {
-	m := &Manifests{Policies: c.policies, ClusterPolicies: c.clusterPolicies, NotEvaluated: sortRefs(c.notEvaluated), Documents: c.docs}
+	m := &Manifests{Policies: c.policies, ClusterPolicies: c.clusterPolicies, NotEvaluated: sortRefs(c.notEvaluated), Documents: c.docs,
+		Plugins: c.plugins.Plugins, StagedPolicies: c.plugins.StagedPolicies, StagedCalico: c.plugins.StagedCalico}
 	for _, n := range c.namespaces {
 		m.Namespaces = append(m.Namespaces, n)
 	}
@@ -152,6 +165,7 @@ type stream struct {
 	namespaces      []eval.Namespace
 	notEvaluated    []ObjectRef
 	clusterPolicies []*v1beta1.ClusterNetworkPolicy
+	plugins         eval.PluginObjects
 	docs            []Document // with LoadOptions.Documents
 	err             error
 }
@@ -174,13 +188,14 @@ func decodeStream(name string, data []byte, scan, keepDocs bool) stream {
 	// error, which both report, is named once.
 	ps, perr := ds.Policies()
 	cps, cerr := ds.ClusterNetworkPolicies()
-	if perr != nil || cerr != nil {
+	pls, plerr := ds.Plugins()
+	if perr != nil || cerr != nil || plerr != nil {
 		var probs schema.Problems
-		if perr != nil {
-			probs = problemsOf(name, data, perr)
-		}
-		if cerr != nil {
-			for _, p := range problemsOf(name, data, cerr) {
+		for _, err := range []error{perr, cerr, plerr} {
+			if err == nil {
+				continue
+			}
+			for _, p := range problemsOf(name, data, err) {
 				if !slices.Contains(probs, p) {
 					probs = append(probs, p)
 				}
@@ -189,13 +204,17 @@ func decodeStream(name string, data []byte, scan, keepDocs bool) stream {
 		s.err = probs
 		return s
 	}
-	s.policies, s.clusterPolicies = ps, cps
+	s.policies, s.clusterPolicies, s.plugins = ps, cps, pls
 	var err error
 	if s.namespaces, err = decodeNamespaces(ds); err != nil {
 		s.err = fmt.Errorf("%s: %w", name, err)
 		return s
 	}
 	s.notEvaluated = notEvaluatedIn(ds, name, false)
+	for _, x := range pls.NotEvaluated {
+		s.notEvaluated = append(s.notEvaluated, ObjectRef{APIVersion: x.APIVersion, Kind: x.Kind, Namespace: x.Namespace, Name: x.Name,
+			File: name, Line: x.Line, Column: x.Column, Field: x.Field, Reason: x.Reason})
+	}
 	if keepDocs {
 		for _, root := range ds.Roots {
 			if root != nil {
@@ -247,6 +266,7 @@ func (c *collector) keep(s stream) error {
 	}
 	c.policies = append(c.policies, s.policies...)
 	c.clusterPolicies = append(c.clusterPolicies, s.clusterPolicies...)
+	c.plugins = appendPlugins(c.plugins, s.plugins)
 	c.notEvaluated = append(c.notEvaluated, s.notEvaluated...)
 	c.docs = append(c.docs, s.docs...)
 	for _, n := range s.namespaces {
@@ -418,6 +438,7 @@ func (c *collector) build(dir string) error {
 		}
 		c.policies = append(c.policies, sub.policies...)
 		c.clusterPolicies = append(c.clusterPolicies, sub.clusterPolicies...)
+		c.plugins = appendPlugins(c.plugins, sub.plugins)
 		c.notEvaluated = append(c.notEvaluated, sub.notEvaluated...)
 		c.docs = append(c.docs, sub.docs...)
 		for _, name := range slices.Sorted(maps.Keys(sub.namespaces)) {

@@ -76,8 +76,9 @@ func TestManifestsNotEvaluated(t *testing.T) {
 		pols int
 	}{
 		{name: "cilium network policy",
-			yaml: "apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata: {name: a, namespace: shop}\nspec: {}\n",
-			want: []ObjectRef{{APIVersion: "cilium.io/v2", Kind: "CiliumNetworkPolicy", Namespace: "shop", Name: "a", Line: 1, Column: 1}}},
+			yaml: "apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata: {name: a, namespace: shop}\nspec:\n  endpointSelector: {}\n  ingress:\n  - fromEntities: [cluster]\n",
+			want: []ObjectRef{{APIVersion: "cilium.io/v2", Kind: "CiliumNetworkPolicy", Namespace: "shop", Name: "a", Line: 7, Column: 19,
+				Field: "spec.ingress[0].fromEntities", Reason: "an entity peer is not evaluated"}}},
 		{name: "cilium clusterwide network policy",
 			yaml: "# cluster-scoped\napiVersion: cilium.io/v2\nkind: CiliumClusterwideNetworkPolicy\nmetadata: {name: b}\n",
 			want: []ObjectRef{{APIVersion: "cilium.io/v2", Kind: "CiliumClusterwideNetworkPolicy", Name: "b", Line: 2, Column: 1}}},
@@ -103,16 +104,16 @@ func TestManifestsNotEvaluated(t *testing.T) {
 			yaml: "apiVersion: crd.antrea.io/v1beta1\nkind: ClusterNetworkPolicy\nmetadata: {name: h}\n",
 			want: []ObjectRef{{APIVersion: "crd.antrea.io/v1beta1", Kind: "ClusterNetworkPolicy", Name: "h", Line: 1, Column: 1}}},
 		{name: "a list, items positioned",
-			yaml: "apiVersion: v1\nkind: List\nitems:\n- apiVersion: cilium.io/v2\n  kind: CiliumNetworkPolicy\n  metadata: {name: i, namespace: web}\n- apiVersion: v1\n  kind: ConfigMap\n  metadata: {name: j}\n",
-			want: []ObjectRef{{APIVersion: "cilium.io/v2", Kind: "CiliumNetworkPolicy", Namespace: "web", Name: "i", Line: 4, Column: 3}}},
+			yaml: "apiVersion: v1\nkind: List\nitems:\n- apiVersion: cilium.io/v2\n  kind: CiliumClusterwideNetworkPolicy\n  metadata: {name: i, namespace: web}\n- apiVersion: v1\n  kind: ConfigMap\n  metadata: {name: j}\n",
+			want: []ObjectRef{{APIVersion: "cilium.io/v2", Kind: "CiliumClusterwideNetworkPolicy", Namespace: "web", Name: "i", Line: 4, Column: 3}}},
 		{name: "a typed list, items without kind",
-			yaml: "apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicyList\nitems:\n- metadata: {name: k, namespace: web}\n",
-			want: []ObjectRef{{APIVersion: "cilium.io/v2", Kind: "CiliumNetworkPolicy", Namespace: "web", Name: "k", Line: 4, Column: 3}}},
+			yaml: "apiVersion: cilium.io/v2\nkind: CiliumClusterwideNetworkPolicyList\nitems:\n- metadata: {name: k, namespace: web}\n",
+			want: []ObjectRef{{APIVersion: "cilium.io/v2", Kind: "CiliumClusterwideNetworkPolicy", Namespace: "web", Name: "k", Line: 4, Column: 3}}},
 		{name: "several documents, in order",
-			yaml: "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n---\napiVersion: projectcalico.org/v3\nkind: NetworkPolicy\nmetadata: {name: m, namespace: shop}\n---\napiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata: {name: l, namespace: shop}\n",
+			yaml: "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n---\napiVersion: crd.projectcalico.org/v1\nkind: NetworkPolicy\nmetadata: {name: m, namespace: shop}\n---\napiVersion: cilium.io/v2\nkind: CiliumClusterwideNetworkPolicy\nmetadata: {name: l, namespace: shop}\n",
 			want: []ObjectRef{
-				{APIVersion: "projectcalico.org/v3", Kind: "NetworkPolicy", Namespace: "shop", Name: "m", Line: 5, Column: 1},
-				{APIVersion: "cilium.io/v2", Kind: "CiliumNetworkPolicy", Namespace: "shop", Name: "l", Line: 9, Column: 1},
+				{APIVersion: "crd.projectcalico.org/v1", Kind: "NetworkPolicy", Namespace: "shop", Name: "m", Line: 5, Column: 1},
+				{APIVersion: "cilium.io/v2", Kind: "CiliumClusterwideNetworkPolicy", Namespace: "shop", Name: "l", Line: 9, Column: 1},
 			}},
 		{name: "networking.k8s.io/v1 network policy is evaluated",
 			yaml: "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: p, namespace: shop}\nspec: {podSelector: {}}\n",
@@ -159,14 +160,14 @@ func TestManifestsNotEvaluatedSorted(t *testing.T) {
 		}
 		return p
 	}
-	b := write("b.yaml", "apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata: {name: z, namespace: shop}\n")
+	b := write("b.yaml", "apiVersion: cilium.io/v2\nkind: CiliumClusterwideNetworkPolicy\nmetadata: {name: z, namespace: shop}\n")
 	a := write("sub/a.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n---\napiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\nmetadata: {name: y}\n")
 	m, err := LoadManifests([]string{filepath.Join(dir, "sub"), b, dir})
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := []ObjectRef{
-		{APIVersion: "cilium.io/v2", Kind: "CiliumNetworkPolicy", Namespace: "shop", Name: "z", File: b, Line: 1, Column: 1},
+		{APIVersion: "cilium.io/v2", Kind: "CiliumClusterwideNetworkPolicy", Namespace: "shop", Name: "z", File: b, Line: 1, Column: 1},
 		{APIVersion: "projectcalico.org/v3", Kind: "GlobalNetworkPolicy", Name: "y", File: a, Line: 5, Column: 1},
 	}
 	if diff := cmp.Diff(want, m.NotEvaluated); diff != "" {
@@ -178,7 +179,7 @@ func TestManifestsNotEvaluatedSorted(t *testing.T) {
 // listed too, whether it is read directly (resources only) or built with
 // krusty; the Loader reports them from its cache as well.
 func TestManifestsNotEvaluatedKustomization(t *testing.T) {
-	cnp := "apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata: {name: wide, namespace: shop}\n"
+	cnp := "apiVersion: cilium.io/v2\nkind: CiliumClusterwideNetworkPolicy\nmetadata: {name: wide, namespace: shop}\n"
 	np := "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: deny, namespace: shop}\nspec: {podSelector: {}}\n"
 	for _, tc := range []struct {
 		name, kustomization string
@@ -201,11 +202,11 @@ func TestManifestsNotEvaluatedKustomization(t *testing.T) {
 				t.Fatal(err)
 			}
 			if len(m.Policies) != 1 || len(m.NotEvaluated) != 1 {
-				t.Fatalf("%d policies and %v not evaluated, want 1 and one CiliumNetworkPolicy", len(m.Policies), m.NotEvaluated)
+				t.Fatalf("%d policies and %v not evaluated, want 1 and one CiliumClusterwideNetworkPolicy", len(m.Policies), m.NotEvaluated)
 			}
 			got := m.NotEvaluated[0]
-			if got.Kind != "CiliumNetworkPolicy" || got.Namespace != "shop" || got.Name != "wide" || got.File != tc.file(dir) || got.Line == 0 {
-				t.Errorf("NotEvaluated = %+v, want CiliumNetworkPolicy shop/wide in %s", got, tc.file(dir))
+			if got.Kind != "CiliumClusterwideNetworkPolicy" || got.Namespace != "shop" || got.Name != "wide" || got.File != tc.file(dir) || got.Line == 0 {
+				t.Errorf("NotEvaluated = %+v, want CiliumClusterwideNetworkPolicy shop/wide in %s", got, tc.file(dir))
 			}
 			var l Loader
 			for i := range 2 { // the second time from the cache
@@ -226,17 +227,17 @@ func TestManifestsNotEvaluatedKustomization(t *testing.T) {
 // quoted and clipped.
 func TestNotEvaluatedWarnings(t *testing.T) {
 	refs := []ObjectRef{
-		{APIVersion: "cilium.io/v2", Kind: "CiliumNetworkPolicy", Namespace: "shop", Name: "wide", File: "p/b.yaml", Line: 3, Column: 1},
+		{APIVersion: "cilium.io/v2", Kind: "CiliumNetworkPolicy", Namespace: "shop", Name: "wide", File: "p/b.yaml", Line: 3, Column: 1, Field: "spec.egress[0].toEntities", Reason: "an entity peer is not evaluated"},
 		{APIVersion: "projectcalico.org/v3", Kind: "GlobalNetworkPolicy", Name: "deny\nall", File: "p/a.yaml", Line: 7, Column: 1},
-		{APIVersion: "cilium.io/v2", Kind: "CiliumNetworkPolicy", Namespace: "shop", Name: "wide", File: "p/b.yaml", Line: 3, Column: 1},
+		{APIVersion: "cilium.io/v2", Kind: "CiliumNetworkPolicy", Namespace: "shop", Name: "wide", File: "p/b.yaml", Line: 3, Column: 1, Field: "spec.egress[0].toEntities", Reason: "an entity peer is not evaluated"},
 	}
 	var got []string
 	for _, p := range NotEvaluatedWarnings(refs) {
 		got = append(got, p.String())
 	}
 	want := []string{
-		`p/a.yaml:7:1: warning: GlobalNetworkPolicy "deny\nall" (projectcalico.org/v3) is not evaluated: netdep evaluates NetworkPolicy (networking.k8s.io/v1), ClusterNetworkPolicy (policy.networking.k8s.io/v1beta1) and AdminNetworkPolicy/BaselineAdminNetworkPolicy (policy.networking.k8s.io/v1alpha1) only, and this object can change connectivity`,
-		`p/b.yaml:3:1: warning: CiliumNetworkPolicy shop/wide (cilium.io/v2) is not evaluated: netdep evaluates NetworkPolicy (networking.k8s.io/v1), ClusterNetworkPolicy (policy.networking.k8s.io/v1beta1) and AdminNetworkPolicy/BaselineAdminNetworkPolicy (policy.networking.k8s.io/v1alpha1) only, and this object can change connectivity`,
+		`p/a.yaml:7:1: warning: GlobalNetworkPolicy "deny\nall" (projectcalico.org/v3) is not evaluated: netdep evaluates NetworkPolicy (networking.k8s.io/v1), ClusterNetworkPolicy (policy.networking.k8s.io/v1beta1), AdminNetworkPolicy/BaselineAdminNetworkPolicy (policy.networking.k8s.io/v1alpha1), CiliumNetworkPolicy (cilium.io/v2) and Calico's NetworkPolicy, StagedNetworkPolicy and StagedKubernetesNetworkPolicy (projectcalico.org/v3) only, and this object can change connectivity`,
+		`p/b.yaml:3:1: warning: CiliumNetworkPolicy shop/wide (cilium.io/v2) is not evaluated: spec.egress[0].toEntities: an entity peer is not evaluated by netdep, and this object can change connectivity`,
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("warnings (-want +got):\n%s", diff)
@@ -286,7 +287,7 @@ func TestVerdictPartial(t *testing.T) {
 // policy or document LoadManifests refuses does not stop it.
 func TestScanNotEvaluated(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "objects.yaml")
-	data := "apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata: {name: a, namespace: shop}\n---\n" +
+	data := "apiVersion: cilium.io/v2\nkind: CiliumClusterwideNetworkPolicy\nmetadata: {name: a, namespace: shop}\n---\n" +
 		"apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: b}\nspec: {podSelector: {}, unknown: 1}\n---\n" +
 		"apiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\nmetadata: {name: c}\n---\n" +
 		"key: [unclosed\n"
@@ -301,7 +302,7 @@ func TestScanNotEvaluated(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []ObjectRef{
-		{APIVersion: "cilium.io/v2", Kind: "CiliumNetworkPolicy", Namespace: "shop", Name: "a", File: file, Line: 1, Column: 1},
+		{APIVersion: "cilium.io/v2", Kind: "CiliumClusterwideNetworkPolicy", Namespace: "shop", Name: "a", File: file, Line: 1, Column: 1},
 		{APIVersion: "projectcalico.org/v3", Kind: "GlobalNetworkPolicy", Name: "c", File: file, Line: 10, Column: 1},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {

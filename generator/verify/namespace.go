@@ -24,7 +24,7 @@ func InNamespace(policies []*networkingv1.NetworkPolicy, ns string) []*networkin
 // CheckManifests is CheckWith over manifests as LoadManifests reads them:
 // what `netdep verify --manifests` reports for one environment.
 func CheckManifests(spec *schema.Spec, env string, m *Manifests) (*Report, error) {
-	r, err := CheckWith(spec, env, m.Policies, Options{Namespaces: m.Namespaces, ClusterPolicies: m.ClusterPolicies})
+	r, err := checkAudit(spec, env, m)
 	if err != nil {
 		return nil, err
 	}

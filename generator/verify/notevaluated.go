@@ -24,6 +24,11 @@ type ObjectRef struct {
 	// 1-based positions in it.
 	File         string
 	Line, Column int
+	// Field and Reason are set for an object of a kind netdep evaluates
+	// that uses what it does not: the field (spec.egress[0].toEntities)
+	// and what it is ("an entity peer is not evaluated"); Line and Column
+	// are the field's.
+	Field, Reason string
 }
 
 // String is how messages name r: kind, namespace/name and API version,
@@ -73,6 +78,16 @@ func isClusterKind(apiVersion, kind string) bool {
 		apiVersion == AdminAPI && (kind == "AdminNetworkPolicy" || kind == "BaselineAdminNetworkPolicy")
 }
 
+// isPluginKind reports whether an object is one of the network plugins'
+// kinds netdep evaluates (within eval.Plugins' subset; the reader lists
+// one that uses more with the field): CiliumNetworkPolicy cilium.io/v2,
+// and projectcalico.org/v3 NetworkPolicy, StagedNetworkPolicy and
+// StagedKubernetesNetworkPolicy.
+func isPluginKind(apiVersion, kind string) bool {
+	return apiVersion == eval.CiliumAPI && kind == "CiliumNetworkPolicy" ||
+		apiVersion == eval.CalicoAPI && (kind == "NetworkPolicy" || kind == "StagedNetworkPolicy" || kind == "StagedKubernetesNetworkPolicy")
+}
+
 // evaluatedKinds names them in messages.
 const evaluatedKinds = "NetworkPolicy and ClusterNetworkPolicy"
 
@@ -90,7 +105,7 @@ var connectivityGroups = []string{"cilium.io", "projectcalico.org", "policy.netw
 // connectivityGroups. ConfigMaps, Services, Deployments and the like cannot
 // change what NetworkPolicies allow and are not listed.
 func NotEvaluated(apiVersion, kind string) bool {
-	if apiVersion == EvaluatedAPI && kind == "NetworkPolicy" || isClusterKind(apiVersion, kind) {
+	if apiVersion == EvaluatedAPI && kind == "NetworkPolicy" || isClusterKind(apiVersion, kind) || isPluginKind(apiVersion, kind) {
 		return false
 	}
 	if strings.HasSuffix(kind, "NetworkPolicy") {
@@ -146,7 +161,7 @@ func notEvaluated(n *yaml.Node, defAPIVersion, defKind, file string, cluster boo
 		}
 		return
 	}
-	isCluster := isClusterKind(apiVersion, kind)
+	isCluster := isClusterKind(apiVersion, kind) || isPluginKind(apiVersion, kind)
 	if apiVersion == "" || kind == "" || !NotEvaluated(apiVersion, kind) && !(cluster && isCluster) {
 		return
 	}
@@ -203,6 +218,7 @@ func compareRefs(a, b ObjectRef) int {
 		cmp.Compare(a.Kind, b.Kind),
 		cmp.Compare(a.Namespace, b.Namespace),
 		cmp.Compare(a.Name, b.Name),
+		cmp.Compare(a.Field, b.Field),
 	)
 }
 
@@ -214,8 +230,14 @@ func NotEvaluatedWarnings(refs []ObjectRef) []schema.Problem {
 	out := make([]schema.Problem, len(refs))
 	for i, r := range refs {
 		msg := r.String() + " is not evaluated: netdep evaluates NetworkPolicy (" + EvaluatedAPI + "), ClusterNetworkPolicy (" + ClusterAPI +
-			") and AdminNetworkPolicy/BaselineAdminNetworkPolicy (policy.networking.k8s.io/v1alpha1) only, and this object can change connectivity"
-		if isClusterKind(r.APIVersion, r.Kind) {
+			"), AdminNetworkPolicy/BaselineAdminNetworkPolicy (policy.networking.k8s.io/v1alpha1), CiliumNetworkPolicy (" + eval.CiliumAPI +
+			") and Calico's NetworkPolicy, StagedNetworkPolicy and StagedKubernetesNetworkPolicy (" + eval.CalicoAPI + ") only, and this object can change connectivity"
+		switch {
+		case r.Field != "":
+			msg = r.String() + " is not evaluated: " + r.Field + ": " + r.Reason + " by netdep, and this object can change connectivity"
+		case isPluginKind(r.APIVersion, r.Kind):
+			msg = r.String() + " is not evaluated: diff compares NetworkPolicies only (verify and explain evaluate its kind), and this object can change connectivity"
+		case isClusterKind(r.APIVersion, r.Kind):
 			// Only a reader that evaluates NetworkPolicies alone lists it
 			// (ScanNotEvaluated, for diff).
 			msg = r.String() + " is not evaluated: diff compares NetworkPolicies only (verify and explain evaluate it), and this object can change connectivity"

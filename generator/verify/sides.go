@@ -93,7 +93,9 @@ func (d *declared) ingressPeers(i int, externals []eval.External) []eval.Endpoin
 	}
 	if d.outsideOpen[i] {
 		for x := range externals {
-			peers = append(peers, eval.ExternalEndpoint(x))
+			if externals[x].Host == "" { // a host is never a source
+				peers = append(peers, eval.ExternalEndpoint(x))
+			}
 		}
 	}
 	return peers
@@ -119,6 +121,9 @@ func (d *declared) rulePeers(pr *podRules, egress bool, externals []eval.Externa
 	seen := map[eval.Endpoint]bool{}
 	add := func(eps ...eval.Endpoint) {
 		for _, ep := range eps {
+			if !egress && ep.External && externals[ep.Index].Host != "" {
+				continue // a host is never a source
+			}
 			if !seen[ep] {
 				seen[ep] = true
 				out = append(out, ep)

@@ -41,7 +41,7 @@ func (s *Source) Load(env string) (*Manifests, error) {
 	case s.m != nil:
 		return s.m, nil
 	case s.set != nil:
-		return &Manifests{Policies: s.set.Render(env), ClusterPolicies: s.set.RenderCluster(env)}, nil
+		return setManifests(s.set, env)
 	}
 	dir := TreeEnvDir(s.dir, env)
 	// Say what is missing in the user's terms: kustomize would say
@@ -89,3 +89,39 @@ type LoadError struct{ Err error }
 
 func (e *LoadError) Error() string { return e.Err.Error() }
 func (e *LoadError) Unwrap() error { return e.Err }
+
+// setManifests is env's objects of a generated set, as its tree holds them:
+// the NetworkPolicies and cluster policies, and the plugin objects read by
+// the one reader (DecodeObjects) as a file of the tree would be; in a
+// staged environment (calico, mode: audit) the staged objects instead,
+// nothing enforced.
+func setManifests(set *policy.Set, env string) (*Manifests, error) {
+	var objs []any
+	m := &Manifests{}
+	if set.Staged(env) {
+		knps, cnps := set.RenderStaged(env)
+		for _, o := range knps {
+			objs = append(objs, o)
+		}
+		for _, o := range cnps {
+			objs = append(objs, o)
+		}
+	} else {
+		m.Policies, m.ClusterPolicies = set.Render(env), set.RenderCluster(env)
+		for _, o := range set.RenderCilium(env) {
+			objs = append(objs, o)
+		}
+		for _, o := range set.RenderCalico(env) {
+			objs = append(objs, o)
+		}
+	}
+	if len(objs) == 0 {
+		return m, nil
+	}
+	pm, err := DecodeObjects("generated objects of "+EnvLabel(env), objs)
+	if err != nil {
+		return nil, err
+	}
+	m.Plugins, m.StagedPolicies, m.StagedCalico, m.NotEvaluated = pm.Plugins, pm.StagedPolicies, pm.StagedCalico, pm.NotEvaluated
+	return m, nil
+}

@@ -28,7 +28,13 @@ func (r *Report) Summary() string {
 	if r.ClusterPolicies > 0 {
 		pols += fmt.Sprintf(" and %d cluster %s", r.ClusterPolicies, map[bool]string{true: "policy", false: "policies"}[r.ClusterPolicies == 1])
 	}
+	if r.PluginPolicies > 0 {
+		pols += fmt.Sprintf(" and %d plugin %s", r.PluginPolicies, plural(r.PluginPolicies, "policy", "policies"))
+	}
 	size := fmt.Sprintf("(%s over %d pods and %d address classes)", pols, r.Pods, r.Addresses)
+	if r.Hosts > 0 {
+		size = fmt.Sprintf("(%s over %d pods, %d address classes and %d %s)", pols, r.Pods, r.Addresses, r.Hosts, plural(r.Hosts, "host", "hosts"))
+	}
 	verdict := "exact"
 	if !r.Exact() {
 		verdict = fmt.Sprintf("%d missing, %d in excess", len(r.Missing), len(r.Excess))
@@ -36,7 +42,14 @@ func (r *Report) Summary() string {
 	if p := Partial(r.NotEvaluated); p != "" {
 		verdict += " " + p
 	}
-	return verdict + " " + size
+	out := verdict + " " + size
+	if a := r.Audit; a != nil {
+		if t := a.Text(); t != "" {
+			return t + " " + out
+		}
+		return fmt.Sprintf("%s; %d staged %s would be: %s", out, a.Staged, plural(a.Staged, "object", "objects"), a.WouldBe)
+	}
+	return out
 }
 
 // DifferenceText is one difference as verify's text output prints it,

@@ -20,10 +20,19 @@ type Report struct {
 	// Pods and Addresses are the size of the world that was checked.
 	Pods      int `json:"pods"`
 	Addresses int `json:"addressClasses"`
+	// Hosts are the host classes among them: external services known by
+	// DNS name (eval.External.Host), counted apart from Addresses.
+	Hosts int `json:"hosts,omitempty"`
 	// Policies is how many NetworkPolicies were evaluated; ClusterPolicies
 	// how many ClusterNetworkPolicies with them.
 	Policies        int `json:"policies"`
 	ClusterPolicies int `json:"clusterPolicies,omitempty"`
+	// PluginPolicies is how many CiliumNetworkPolicies and Calico
+	// NetworkPolicies were evaluated with them.
+	PluginPolicies int `json:"pluginPolicies,omitempty"`
+	// Audit is set for an environment in mode: audit, or one whose
+	// objects include staged ones (audit.go).
+	Audit *Audit `json:"audit,omitempty"`
 	// Verdict is "exact", "partial" (exact for networking.k8s.io/v1, with
 	// objects not evaluated: MarkNotEvaluated) or "differs".
 	Verdict string `json:"verdict"`
@@ -124,6 +133,9 @@ type Options struct {
 	Namespaces []eval.Namespace
 	// ClusterPolicies are evaluated with the policies, in their tiers.
 	ClusterPolicies []*v1beta1.ClusterNetworkPolicy
+	// Plugins are the network plugins' policies evaluated with them
+	// (eval.Plugins).
+	Plugins eval.Plugins
 }
 
 // Check evaluates policies over env's world and compares the allowed
@@ -153,14 +165,20 @@ func CheckWith(spec *schema.Spec, env string, policies []*networkingv1.NetworkPo
 	}
 	w := world.New(env, spec)
 	w.LabelNamespaces(o.Namespaces)
-	ev, err := eval.NewWithClusterPolicies(w.Universe, policies, o.ClusterPolicies)
+	ev, err := eval.NewWithPlugins(w.Universe, policies, o.ClusterPolicies, o.Plugins)
 	if err != nil {
 		return nil, err
 	}
 	reach := ev.Reachability()
 	c := &checker{w: w, d: newDeclared(w, spec, e), ev: ev, externals: ev.Externals(), reported: map[sideKey]eval.PortSet{}}
 	c.r = &Report{Environment: env, Pods: len(w.Universe.Pods), Addresses: len(c.externals), Policies: len(policies), ClusterPolicies: len(o.ClusterPolicies),
-		Missing: []Difference{}, Excess: []Difference{}}
+		PluginPolicies: o.Plugins.Len(), Missing: []Difference{}, Excess: []Difference{}}
+	for _, x := range c.externals {
+		if x.Host != "" {
+			c.r.Hosts++
+			c.r.Addresses--
+		}
+	}
 	r := c.r
 
 	compare := func(src, dst eval.Endpoint, want, got eval.PortSet) {
@@ -311,8 +329,12 @@ func joinPolicies(refs []eval.PolicyRef) string {
 	return strings.Join(s, ", ")
 }
 
-// addressName shows an address class by its prefixes, at most three.
+// addressName shows an address class by its prefixes, at most three, and
+// a host class by its name ("host api.stripe.com", "host *.googleapis.com").
 func addressName(x eval.External) string {
+	if x.Host != "" {
+		return HostName(x.Host)
+	}
 	var parts []string
 	for i, p := range x.Prefixes {
 		if i == 3 {
@@ -322,4 +344,13 @@ func addressName(x eval.External) string {
 		parts = append(parts, p.String())
 	}
 	return "addresses " + strings.Join(parts, " ")
+}
+
+// HostName is how reports name a host class: "host api.stripe.com"; the
+// class "*" stands for every name no other class names.
+func HostName(h string) string {
+	if h == "*" {
+		return "host * (any other name)"
+	}
+	return "host " + h
 }

@@ -2,6 +2,7 @@ package world
 
 import (
 	"net/netip"
+	"slices"
 	"sort"
 	"strings"
 
@@ -150,6 +151,7 @@ func New(env string, specs ...*schema.Spec) *World {
 			prefixes = append(prefixes, p.Masked())
 		}
 	}
+	var hosts []string
 	var peers []schema.Peer
 	for i, spec := range specs {
 		for _, ns := range spec.Namespaces {
@@ -164,6 +166,8 @@ func New(env string, specs ...*schema.Spec) *World {
 				addPod(p.Namespace, p.Selector, PodInfo{Kind: PeerPod, Name: p.Namespace + "/" + PeerPodName(p.Selector)})
 			}
 			addNS(p.Namespace)
+		case schema.PeerHost:
+			hosts = append(hosts, p.Host)
 		case schema.PeerCIDR:
 			addPrefix(p.CIDR)
 			for _, x := range p.Except {
@@ -183,6 +187,10 @@ func New(env string, specs ...*schema.Spec) *World {
 	sort.Slice(w.Universe.Namespaces, func(i, j int) bool { return w.Universe.Namespaces[i].Name < w.Universe.Namespaces[j].Name })
 	sort.Slice(prefixes, func(i, j int) bool { return prefixes[i].String() < prefixes[j].String() })
 	w.Universe.Addresses = prefixes
+	// One host class per distinct host the rules name by DNS (unpinned):
+	// eval.Universe.Hosts.
+	sort.Strings(hosts)
+	w.Universe.Hosts = slices.Compact(hosts)
 	return w
 }
 
