@@ -170,6 +170,21 @@ type EnvironmentReport struct {
 	// service it lacks (an *ArgError matching ErrNotInEnvironment).
 	Skipped error
 	Answers []Answer
+	// Audit, when not "", says the environment is in mode: audit and
+	// what the answer is then: what netdep's objects would do, not what
+	// the cluster enforces.
+	Audit string
+}
+
+// auditNote is what an answer in an environment in mode: audit means.
+func auditNote(e *schema.Environment) string {
+	if !e.Audit() {
+		return ""
+	}
+	if e.PluginOrDefault() == schema.PluginCilium {
+		return "audit: what the policies do once the Cilium agent's policy audit mode is off"
+	}
+	return "audit: what the staged policies would do; nothing netdep emits is enforced"
 }
 
 // Allowed reports whether every connection answered is allowed.
@@ -225,7 +240,7 @@ func Explain(spec *schema.Spec, envs []string, policies *verify.Source, src, dst
 		if err != nil {
 			return nil, err
 		}
-		r.Environments = append(r.Environments, EnvironmentReport{Environment: env, Answers: answers})
+		r.Environments = append(r.Environments, EnvironmentReport{Environment: env, Answers: answers, Audit: auditNote(e)})
 	}
 	if skipped == len(envs) && firstSkip != nil {
 		return nil, firstSkip

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	networkingv1 "k8s.io/api/networking/v1"
@@ -132,5 +133,39 @@ func TestExplainNamespaceLabels(t *testing.T) {
 				t.Errorf("Allowed() = %v, want %v:\n%s", r.Allowed(), tc.allowed, r)
 			}
 		})
+	}
+}
+
+// TestExplainAuditSaysWouldBe: in mode: audit nothing netdep emits is
+// enforced, so the answer is what its objects would do, and the report
+// says so for that environment, single or not. (Before: "denied" with no
+// word that dev, on calico in audit mode, denies nothing.)
+func TestExplainAuditSaysWouldBe(t *testing.T) {
+	proj := "netdep: v1\nenvironments:\n  dev: {plugin: calico, mode: audit}\n  prod: {plugin: cilium, mode: audit}\n  staging: {}\n"
+	spec := loadSpec(t, map[string]string{"netdep.yaml": proj, "web/deps.yaml": webDeps, "api/deps.yaml": apiDeps})
+	set, err := policy.Generate(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := Explain(spec, []string{"dev", "prod", "staging"}, verify.FromSet(set), "api/api", "web/frontend:80")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := r.String()
+	for _, want := range []string{
+		"dev (audit: what the staged policies would do; nothing netdep emits is enforced):\ndenied:",
+		"prod (audit: what the policies do once the Cilium agent's policy audit mode is off):\ndenied:",
+		"staging:\ndenied:",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("missing %q in:\n%s", want, got)
+		}
+	}
+	one, err := Explain(spec, []string{"dev"}, verify.FromSet(set), "api/api", "web/frontend:80")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := one.String(); !strings.HasPrefix(got, "dev (audit: ") {
+		t.Errorf("a single audit environment is not labelled:\n%s", got)
 	}
 }

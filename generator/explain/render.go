@@ -21,7 +21,10 @@ func (r *Report) String() string {
 			b.WriteString(e.Environment + ": skipped: " + e.Skipped.Error() + "\n")
 			continue
 		}
-		if several {
+		switch {
+		case e.Audit != "":
+			b.WriteString(envLabel(e.Environment) + " (" + e.Audit + "):\n")
+		case several:
 			b.WriteString(envLabel(e.Environment) + ":\n")
 		}
 		for _, a := range e.Answers {
