@@ -112,18 +112,18 @@ func TestInvalid(t *testing.T) {
 		// each line of the report must contain one of these, in order
 		want []string
 	}{
-		{"calico-bad-action.yaml", []string{`:11:13: NetworkPolicy payments/netdep-log-denied: spec.ingress[0].action: Unsupported value: "Logg"`}},
+		{"calico-bad-action.yaml", []string{`:13:5: NetworkPolicy payments/netdep-log-denied: spec.ingress[0].action: Unsupported value: "Logg"`}},
 		{"calico-cel-icmp.yaml", []string{`NetworkPolicy payments/netdep-log-denied: spec.egress[0].icmp: Invalid value`}},
-		{"calico-staged-action.yaml", []string{`:7:17: StagedNetworkPolicy payments/netdep-log-denied: spec.stagedAction: Unsupported value: "Sett"`}},
-		{"cilium-bad-port.yaml", []string{`:18:16: CiliumNetworkPolicy payments/payment.hosts: spec.egress[0].toPorts[0].ports[0].port: Invalid value: "TCP/443"`}},
-		{"cilium-missing-selector.yaml", []string{`:10:3: CiliumNetworkPolicy payments/payment.hosts: spec: Invalid value`}},
-		{"cilium-pattern-space.yaml", []string{`:14:21: CiliumNetworkPolicy payments/payment.hosts: spec.egress[0].toFQDNs[0].matchPattern: Invalid value: "*.google apis.com"`}},
-		{"cilium-unknown-field.yaml", []string{`:13:5: CiliumNetworkPolicy payments/payment.hosts: spec.egress[0].toFQDN: Unsupported value`}},
+		{"calico-staged-action.yaml", []string{`:9:3: StagedNetworkPolicy payments/netdep-log-denied: spec.stagedAction: Unsupported value: "Sett"`}},
+		{"cilium-bad-port.yaml", []string{`:18:10: CiliumNetworkPolicy payments/payment.hosts: spec.egress[0].toPorts[0].ports[0].port: Invalid value: "TCP/443"`}},
+		{"cilium-missing-selector.yaml", []string{`:10:1: CiliumNetworkPolicy payments/payment.hosts: spec: Invalid value: "": must validate one and only one schema (oneOf). Found none valid`}},
+		{"cilium-pattern-space.yaml", []string{`:15:7: CiliumNetworkPolicy payments/payment.hosts: spec.egress[0].toFQDNs[0].matchPattern: Invalid value: "*.google apis.com"`}},
+		{"cilium-unknown-field.yaml", []string{`:14:5: CiliumNetworkPolicy payments/payment.hosts: spec.egress[0].toFQDN: Unsupported value`}},
 		{"several.yaml", []string{
-			`metadata.lables: Unsupported value`,
-			`metadata.name: Invalid value: "Payment_Hosts"`,
+			`:6:3: CiliumNetworkPolicy payments/Payment_Hosts: metadata.name: Invalid value: "Payment_Hosts"`,
+			`:8:3: CiliumNetworkPolicy payments/Payment_Hosts: metadata.lables: Unsupported value`,
 			`spec.enableDefaultDeny.egress: Invalid value: "string"`,
-			`spec.egress[0].toFQDNs[0]: Invalid value`,
+			`:16:7: CiliumNetworkPolicy payments/Payment_Hosts: spec.egress[0].toFQDNs[0]: Invalid value: "": must validate one and only one schema (oneOf). Found 2 valid alternatives`,
 			`spec.egress[0].toPorts[0].ports[0].protocol: Unsupported value: "TLS"`,
 			`NetworkPolicy netdep-log-denied: metadata.namespace: Required value`,
 			`spec.order: Invalid value: "string"`,
