@@ -6,7 +6,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT  ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 LDFLAGS := -X github.com/netdep/netdep/cmd/netdep/app.version=$(VERSION) -X github.com/netdep/netdep/cmd/netdep/app.commit=$(COMMIT)
 
-.PHONY: all build test lint golden examples reports graphs verify bench bench-table e2e fuzz clean
+.PHONY: all build test lint golden examples reports graphs verify bench bench-table e2e fuzz crdcheck clean
 
 all: lint test
 
@@ -75,6 +75,13 @@ bench-table:
 # through a real kube-apiserver (root; the first run builds both).
 e2e:
 	bash tests/scripts/e2e.sh
+
+# Validate every plugin object netdep emits (Cilium, Calico,
+# network-policy-api) against the upstream CRD schemas in ../shared/crds with
+# the API server's own validation (separate module, tests only; see
+# tests/crdcheck/README.md).
+crdcheck:
+	cd tests/crdcheck && $(GO) test -count=1 ./...
 
 # Run each fuzz target for FUZZTIME (default 20s).
 fuzz:
