@@ -64,11 +64,13 @@ func analyze(in input) *Environment {
 
 	// Address classes with the same ports to or from one pod are shown as
 	// one peer, their addresses merged (netpol-analyzer's
-	// "0.0.0.0-255.255.255.255").
+	// "0.0.0.0-255.255.255.255"). A host (egress by DNS name) is a peer of
+	// its own, named "host NAME".
 	type extKey struct {
 		pod    int
 		egress bool
 		ports  string
+		host   string
 	}
 	type extAcc struct {
 		ports    eval.PortSet
@@ -77,7 +79,7 @@ func analyze(in input) *Environment {
 	extFlows := map[extKey]*extAcc{}
 	var extOrder []extKey
 	addExt := func(pod int, egress bool, x int, ps eval.PortSet) {
-		k := extKey{pod, egress, ps.String()}
+		k := extKey{pod, egress, ps.String(), exts[x].Host}
 		a := extFlows[k]
 		if a == nil {
 			a = &extAcc{ports: ps}
@@ -126,6 +128,9 @@ func analyze(in input) *Environment {
 		a := extFlows[k]
 		x := eval.External{Prefixes: a.prefixes}
 		addrs, ranges := CIDRName(x), AddressName(x)
+		if k.host != "" {
+			addrs, ranges = "host "+k.host, "host "+k.host
+		}
 		if k.egress {
 			egress[k.pod] = append(egress[k.pod], Peer{Name: addrs, Outside: true, Ports: a.ports.String()})
 			env.Connections = append(env.Connections, Connection{Src: in.pods[k.pod].name, Dst: addrs, Conn: ConnString(a.ports), dstRanges: ranges})

@@ -65,6 +65,7 @@ type htmlIsolation struct {
 type htmlEnv struct {
 	Anchor, Title, GraphNote                                                     string
 	Sensitive                                                                    []string
+	Audit                                                                        string
 	Figures                                                                      []htmlFigure
 	Change                                                                       *Change
 	Graph                                                                        *Graph
@@ -91,7 +92,7 @@ func (r *Report) writeHTML(w io.Writer) error {
 	p := htmlPage{Intro: r.intro()}
 	for i, e := range r.Environments {
 		title := envTitle(e.Name)
-		he := htmlEnv{Anchor: fmt.Sprintf("env-%d", i), Title: strings.ToUpper(title[:1]) + title[1:], Change: e.Change, Graph: e.graph, Sensitive: e.Sensitive}
+		he := htmlEnv{Anchor: fmt.Sprintf("env-%d", i), Title: strings.ToUpper(title[:1]) + title[1:], Change: e.Change, Graph: e.graph, Sensitive: e.Sensitive, Audit: e.Audit}
 		if he.Graph == nil {
 			he.Graph = &Graph{Level: "service"}
 		}

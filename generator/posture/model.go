@@ -25,7 +25,10 @@ type Environment struct {
 	// own (SensitiveFlows): the project file's for the environment and
 	// Options.Sensitive, sorted.
 	Sensitive []string `json:"sensitiveNamespaces"`
-	Summary   Summary  `json:"summary"`
+	// Audit, when not "", says the environment is in mode: audit and
+	// what that means for these figures, which are what is enforced.
+	Audit   string  `json:"audit,omitempty"`
+	Summary Summary `json:"summary"`
 	// Base and Change are set by Compare: the base revision's figures and
 	// what the head changes.
 	Base   *Summary `json:"base,omitempty"`

@@ -57,6 +57,14 @@ func (r *Report) finish() {
 	r.Sensitive = slices.Compact(r.Sensitive)
 }
 
+// auditNote says what the figures of an environment in mode: audit are.
+func auditNote(e *schema.Environment) string {
+	if e.PluginOrDefault() == schema.PluginCilium {
+		return "Mode audit: the figures are what the policies enforce once the Cilium agent's policy audit mode is off; while it is on, nothing is denied. `netdep verify` checks what they would enforce."
+	}
+	return "Mode audit: netdep's policies are staged here, so nothing they say is enforced and these figures are what the cluster enforces without them. `netdep verify` checks what the staged policies would enforce."
+}
+
 func set(names []string) map[string]bool {
 	m := map[string]bool{}
 	for _, n := range names {
@@ -100,7 +108,7 @@ func FromSpec(spec *schema.Spec, envs []string, src Loader, o Options) (*Report,
 		}
 		w := world.New(env, spec)
 		w.LabelNamespaces(m.Namespaces)
-		ev, err := eval.NewWithClusterPolicies(w.Universe, m.Policies, m.ClusterPolicies)
+		ev, err := eval.NewWithPlugins(w.Universe, m.Policies, m.ClusterPolicies, m.Plugins)
 		if err != nil {
 			return nil, fmt.Errorf("environment %q: %w", env, err)
 		}
@@ -121,7 +129,11 @@ func FromSpec(spec *schema.Spec, envs []string, src Loader, o Options) (*Report,
 				in.namespaces = append(in.namespaces, n.Name)
 			}
 		}
-		r.Environments = append(r.Environments, analyze(in))
+		pe := analyze(in)
+		if e := spec.Environment(env); e != nil && e.Audit() {
+			pe.Audit = auditNote(e)
+		}
+		r.Environments = append(r.Environments, pe)
 	}
 	r.NotEvaluated = len(notEvaluated)
 	r.finish()
@@ -172,7 +184,7 @@ func FromCluster(c *importer.Cluster, m *verify.Manifests, o Options) (*Report, 
 			in.namespaces = append(in.namespaces, n)
 		}
 	}
-	ev, err := eval.NewWithClusterPolicies(u, c.Policies, m.ClusterPolicies)
+	ev, err := eval.NewWithPlugins(u, c.Policies, m.ClusterPolicies, m.Plugins)
 	if err != nil {
 		return nil, err
 	}

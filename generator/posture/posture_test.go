@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -141,9 +142,10 @@ func TestReportShop(t *testing.T) {
 			payment = &e.EgressOutside[i]
 		}
 	}
-	want := []Peer{{Name: "169.254.20.10/32", Outside: true, Ports: "53/TCP,53/UDP"}, {Name: "198.51.100.0/25", Outside: true, Ports: "443/TCP"}}
+	// The host is allowed by prod's CiliumNetworkPolicy alone.
+	want := []Peer{{Name: "169.254.20.10/32", Outside: true, Ports: "53/TCP,53/UDP"}, {Name: "198.51.100.0/25", Outside: true, Ports: "443/TCP"}, {Name: "host api.stripe.com", Outside: true, Ports: "443/TCP"}}
 	if payment == nil || !cmp.Equal(payment.To, want) {
-		t.Errorf("payments/payment egress outside = %+v, want NodeLocal DNS and the provider's prod /25 on 443/TCP", payment)
+		t.Errorf("payments/payment egress outside = %+v, want NodeLocal DNS, the provider's prod /25 and host api.stripe.com on 443/TCP", payment)
 	}
 	for _, c := range e.SensitiveFlows {
 		// order-export reaches payment in prod through exception inc-4711.
@@ -251,5 +253,28 @@ func TestReportClusterIsolation(t *testing.T) {
 	}
 	if s := envOf(t, r, "prod").Summary; s.UnisolatedNamespaces != 1 {
 		t.Errorf("prod: %d namespaces with no isolation, want 1 (kube-system)", s.UnisolatedNamespaces)
+	}
+}
+
+// TestReportAuditSaysSo: the shop's dev is on calico in mode: audit, so its
+// figures are what is enforced without netdep's staged policies, and the
+// report says so in the environment (json and markdown); prod and staging
+// enforce and say nothing of it.
+func TestReportAuditSaysSo(t *testing.T) {
+	r := shop(t, Options{Source: "generated"})
+	if a := envOf(t, r, "dev").Audit; !strings.Contains(a, "staged") {
+		t.Errorf("dev audit note = %q, want it to say the policies are staged", a)
+	}
+	for _, env := range []string{"prod", "staging"} {
+		if a := envOf(t, r, env).Audit; a != "" {
+			t.Errorf("%s enforces, audit note %q", env, a)
+		}
+	}
+	var b strings.Builder
+	if err := r.Write(&b, "markdown"); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "## Environment dev\n\nMode audit: ") {
+		t.Errorf("markdown does not say dev is in audit mode under its heading:\n%.600s", b.String())
 	}
 }

@@ -214,6 +214,10 @@ func (r *Report) writeMarkdown(w io.Writer) error {
 	for _, e := range r.Environments {
 		m.line("## %s", strings.ToUpper(envTitle(e.Name)[:1])+envTitle(e.Name)[1:])
 		m.line("")
+		if e.Audit != "" {
+			m.line("%s", e.Audit)
+			m.line("")
+		}
 		if len(e.Sensitive) > 0 {
 			m.line("Sensitive namespaces: %s.", strings.Join(e.Sensitive, ", "))
 			m.line("")
