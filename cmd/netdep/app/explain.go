@@ -35,6 +35,7 @@ SRC and DST are one of
   ns/*              a pod with no labels in namespace ns (any namespace)
   ns/{k=v,...}      a pod with exactly these labels in namespace ns
   10.1.2.3          an address outside the cluster ([2001:db8::1] for IPv6)
+  api.stripe.com    (DST only) a host a calls entry names (host:NAME also)
 
 PORT is a number or a port name of DST, optionally with /TCP, /UDP or /SCTP.
 Without a port, every port DST declares is checked.
@@ -47,12 +48,15 @@ the cluster; without them a namespace carries only its
 kubernetes.io/metadata.name label. Without --env, every environment is
 checked.
 
-NetworkPolicies and ClusterNetworkPolicies (v1beta1, tiers Admin and
-Baseline) are evaluated, and the deciding cluster rule is named. Other
-objects among the manifests (or in the tree) that can change connectivity,
-such as a CiliumNetworkPolicy or a v1alpha1 AdminNetworkPolicy, are each
-named in a warning, and the answer says it holds for NetworkPolicy and
-ClusterNetworkPolicy only.
+NetworkPolicies, ClusterNetworkPolicies (v1beta1, tiers Admin and Baseline,
+and their v1alpha1 AdminNetworkPolicy/BaselineAdminNetworkPolicy forms), and
+the subset of CiliumNetworkPolicy and Calico v3 policies that netdep emits
+(docs/plugins.md) are evaluated, and the deciding policy and rule are named.
+In an environment in mode: audit the answer is what the staged policies would
+do, and the environment is labelled so. Other objects among the manifests (or
+in the tree) that can change connectivity, or a plugin policy using fields
+outside that subset, are each named in a warning, and the answer says it
+holds without them.
 
 Exit 0 when allowed (in every environment checked), 1 when denied, 2 on bad
 input.`,
@@ -65,6 +69,9 @@ input.`,
   # DNS, and an address outside the cluster
   netdep explain storefront/frontend 'kube-system/{k8s-app=kube-dns}:53/UDP' examples/shop --env dev
   netdep explain payments/payment 198.51.100.7:443 examples/shop --env prod
+
+  # a host called by name (a CiliumNetworkPolicy in prod, pinned addresses elsewhere)
+  netdep explain payments/payment api.stripe.com:443 examples/shop
 
   # the committed tree, or hand-written manifests
   netdep explain storefront/frontend storefront/cart:7070 examples/shop --out examples/shop/netpol
