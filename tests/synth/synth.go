@@ -29,6 +29,27 @@ type Options struct {
 	Environments []string
 	NoProject    bool
 	Seed         int64
+	// Plugins gives each environment a random plugin (kubernetes, cilium,
+	// calico), mode and log setting the plugin can express, and some
+	// services host calls (names and wildcards, some any-port), their
+	// addresses pinned wherever the plugin cannot allow a name (and in
+	// some cilium environments too). It draws from a random source of its
+	// own, so the rest of the organisation is the one without it.
+	Plugins bool
+}
+
+// hostPool are the hosts Plugins calls, literal and wildcard, overlapping.
+var hostPool = []string{"api.stripe.com", "*.googleapis.com", "storage.googleapis.com", "hooks.slack.com", "*.slack.com", "example.org"}
+
+// hostPins are the addresses Plugins pins for each of hostPool (some
+// shared, some inside the synthetic 203.0.113.0/24 block).
+var hostPins = map[string][]string{
+	"api.stripe.com":         {"203.0.113.10/32"},
+	"*.googleapis.com":       {"198.51.100.0/28", "2001:db8:1::/64"},
+	"storage.googleapis.com": {"198.51.100.16/28"},
+	"hooks.slack.com":        {"192.0.2.10/32"},
+	"*.slack.com":            {"192.0.2.0/28"},
+	"example.org":            {"203.0.113.10/32"},
 }
 
 type svc struct {
@@ -190,6 +211,9 @@ func Org(o Options) []schema.File {
 			envMap[e] = map[string]any{}
 		}
 		envMap[envs[len(envs)-1]] = map[string]any{"cidrs": map[string]any{"corp-vpn": []string{"10.9.0.0/16"}}}
+		if o.Plugins {
+			addPlugins(rand.New(rand.NewSource(o.Seed+1)), svcs, envs, envMap)
+		}
 		files = append(files, file("netdep.yaml", map[string]any{
 			"netdep":       "v1",
 			"cluster":      map[string]any{"cidrs": map[string]any{"corp-vpn": []string{"10.8.0.0/16"}}},
@@ -241,6 +265,51 @@ func Org(o Options) []schema.File {
 	}
 	sort.Slice(files, func(i, j int) bool { return files[i].Path < files[j].Path })
 	return files
+}
+
+// addPlugins is Options.Plugins: settings per environment, host calls on
+// some services, and the pins they need.
+func addPlugins(r *rand.Rand, svcs []*svc, envs []string, envMap map[string]any) {
+	called := map[string]bool{}
+	for _, s := range svcs {
+		if r.Intn(4) != 0 {
+			continue
+		}
+		for j, n := 0, 1+r.Intn(2); j < n; j++ {
+			h := hostPool[r.Intn(len(hostPool))]
+			called[h] = true
+			var ports any = []any{443}
+			switch r.Intn(4) {
+			case 0:
+				ports = "any"
+			case 1:
+				ports = []any{"8000-8100/TCP", "53/UDP"}
+			}
+			s.calls = append(s.calls, map[string]any{"host": h, "ports": ports})
+		}
+	}
+	for _, e := range envs {
+		m := envMap[e].(map[string]any)
+		plugin := []string{"kubernetes", "cilium", "calico"}[r.Intn(3)]
+		m["plugin"] = plugin
+		if plugin != "kubernetes" {
+			if r.Intn(2) == 0 {
+				m["mode"] = "audit"
+			}
+			if r.Intn(2) == 0 {
+				m["log"] = "denied"
+			}
+		}
+		pins := map[string]any{}
+		for _, h := range hostPool {
+			if called[h] && (plugin != "cilium" || r.Intn(4) == 0) {
+				pins[h] = hostPins[h]
+			}
+		}
+		if len(pins) > 0 {
+			m["hosts"] = pins
+		}
+	}
 }
 
 // overlap reports whether two services share an environment.
