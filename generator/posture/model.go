@@ -13,7 +13,7 @@ type Report struct {
 	Environments []*Environment `json:"environments"`
 	// NotEvaluated counts the objects that can change connectivity but were
 	// not evaluated (a CiliumNetworkPolicy, say): while above 0 the figures
-	// hold for NetworkPolicy and ClusterNetworkPolicy only.
+	// hold for the objects it evaluated only.
 	NotEvaluated int `json:"notEvaluated"`
 }
 

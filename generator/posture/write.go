@@ -348,7 +348,7 @@ func (r *Report) intro() string {
 		fmt.Fprintf(&b, " Compared with %s.", r.Base)
 	}
 	if r.NotEvaluated > 0 {
-		fmt.Fprintf(&b, " Partial: %d %s that can change connectivity %s not evaluated; the figures hold for NetworkPolicy and ClusterNetworkPolicy only.",
+		fmt.Fprintf(&b, " Partial: %d %s that can change connectivity %s not evaluated; the figures hold for the objects it evaluated only.",
 			r.NotEvaluated, plural(r.NotEvaluated, "object", "objects"), plural(r.NotEvaluated, "was", "were"))
 	}
 	return b.String()

@@ -248,12 +248,12 @@ func TestNotEvaluatedWarnings(t *testing.T) {
 // so, exact or not.
 func TestSummaryPartial(t *testing.T) {
 	r := &Report{Policies: 3, Pods: 6, Addresses: 2, NotEvaluated: 2}
-	if got, want := r.Summary(), "exact for NetworkPolicy and ClusterNetworkPolicy only; 2 objects not evaluated (3 policies over 6 pods and 2 address classes)"; got != want {
+	if got, want := r.Summary(), "exact for the objects it evaluated only; 2 objects not evaluated (3 policies over 6 pods and 2 address classes)"; got != want {
 		t.Errorf("Summary() = %q, want %q", got, want)
 	}
 	r.NotEvaluated = 1
 	r.Missing = []Difference{{}}
-	if got, want := r.Summary(), "1 missing, 0 in excess for NetworkPolicy and ClusterNetworkPolicy only; 1 object not evaluated (3 policies over 6 pods and 2 address classes)"; got != want {
+	if got, want := r.Summary(), "1 missing, 0 in excess for the objects it evaluated only; 1 object not evaluated (3 policies over 6 pods and 2 address classes)"; got != want {
 		t.Errorf("Summary() = %q, want %q", got, want)
 	}
 	r.NotEvaluated, r.Missing = 0, nil

@@ -88,8 +88,11 @@ func isPluginKind(apiVersion, kind string) bool {
 		apiVersion == eval.CalicoAPI && (kind == "NetworkPolicy" || kind == "StagedNetworkPolicy" || kind == "StagedKubernetesNetworkPolicy")
 }
 
-// evaluatedKinds names them in messages.
-const evaluatedKinds = "NetworkPolicy and ClusterNetworkPolicy"
+// evaluatedKinds names what a partial verdict holds for: every kind netdep
+// evaluates (NetworkPolicy, the cluster tiers, the plugins' subsets), so
+// the message names no list that goes stale; the warnings name what was
+// not evaluated.
+const evaluatedKinds = "the objects it evaluated"
 
 // connectivityGroups are API groups whose objects change what may connect
 // to what (policies, and the sets and groups they refer to), besides any
@@ -248,8 +251,7 @@ func NotEvaluatedWarnings(refs []ObjectRef) []schema.Problem {
 }
 
 // Partial qualifies a verdict reached while n objects were not evaluated:
-// "for NetworkPolicy and ClusterNetworkPolicy only; 3 objects not
-// evaluated", "" when n is 0.
+// "for the objects it evaluated only; 3 objects not evaluated", "" when n is 0.
 func Partial(n int) string {
 	switch n {
 	case 0:

@@ -49,8 +49,8 @@ connectivity too (CiliumNetworkPolicy, Calico's policies, AdminNetworkPolicy
 and BaselineAdminNetworkPolicy v1alpha1, any other *NetworkPolicy kind and
 anything else of the cilium.io, projectcalico.org and
 policy.networking.k8s.io groups) are each named in a warning, and the
-verdict says it is partial: "exact for NetworkPolicy and
-ClusterNetworkPolicy only; 2 objects not evaluated". --strict makes a partial verdict exit 1.
+verdict says it is partial: "exact for the objects it
+evaluated only; 2 objects not evaluated". --strict makes a partial verdict exit 1.
 
 Exit 0 when exact, 1 when a connection is missing or in excess (or, with
 --strict, when objects were not evaluated), 2 on bad input.`,
