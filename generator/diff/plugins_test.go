@@ -1,10 +1,13 @@
 package diff
 
 import (
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/netdep/netdep/generator/kustomize"
 )
 
 // pluginProject has prod on cilium (a host call is allowed by a
@@ -72,13 +75,58 @@ func TestPluginHostFlows(t *testing.T) {
 	if d := cmp.Diff([]string{"added CiliumNetworkPolicy payments/payment.hosts"}, ids); d != "" {
 		t.Errorf("prod objects (-want +got):\n%s", d)
 	}
-	var text strings.Builder
-	if err := (Output{Report: r}).Write(&text, "text"); err != nil {
+	// dev stages everything: its new policy is listed as the staged kind,
+	// never as an enforced NetworkPolicy.
+	ids = nil
+	for _, o := range r.Environments[0].Objects {
+		ids = append(ids, string(o.Action)+" "+o.ID())
+	}
+	if d := cmp.Diff([]string{"added StagedKubernetesNetworkPolicy payments/payment.dev"}, ids); d != "" {
+		t.Errorf("dev objects (-want +got):\n%s", d)
+	}
+	for format, want := range map[string][]string{
+		"text":     {"+ payments/payment -> host api.stripe.com  443/TCP", "dev (audit: would be)", "added    CiliumNetworkPolicy payments/payment.hosts"},
+		"markdown": {"host api.stripe.com", "`dev` (audit: would be)", "CiliumNetworkPolicy payments/payment.hosts"},
+		"json":     {`"name": "host api.stripe.com"`, `"note": "audit: would be"`, `"kind": "CiliumNetworkPolicy"`, `"kind": "StagedKubernetesNetworkPolicy"`},
+	} {
+		var out strings.Builder
+		if err := (Output{Report: r}).Write(&out, format); err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range want {
+			if !strings.Contains(out.String(), s) {
+				t.Errorf("%s output lacks %q:\n%s", format, s, out.String())
+			}
+		}
+	}
+
+	// Read from the trees generate writes for each side, through verify's
+	// reader, the report is the same.
+	trees := func(out *Input, tree kustomize.Tree) {
+		dir := filepath.Join(t.TempDir(), "netpol")
+		if err := kustomize.Write(dir, tree, kustomize.WriteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		out.Tree = &Tree{Dir: "netpol", root: dir, shown: dir}
+	}
+	bi := Input{Spec: b.Spec, Set: b.Set, Generated: b.Tree, Side: Side{Ref: "base"}}
+	hi := Input{Spec: h.Spec, Set: h.Set, Generated: h.Tree, Side: WorkingTree}
+	trees(&bi, b.Tree)
+	trees(&hi, h.Tree)
+	rt, err := Compare(bi, hi)
+	if err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range []string{"host api.stripe.com", "dev (audit: would be)"} {
-		if !strings.Contains(text.String(), s) {
-			t.Errorf("text output lacks %q:\n%s", s, text.String())
+	for i, e := range rt.Environments {
+		g := r.Environments[i]
+		if d := cmp.Diff(flowStrings(g.FlowsAdded), flowStrings(e.FlowsAdded)); d != "" {
+			t.Errorf("%s from the trees (-set +trees):\n%s", e.Name, d)
+		}
+		if d := cmp.Diff(g.Objects, e.Objects); d != "" {
+			t.Errorf("%s objects from the trees (-set +trees):\n%s", e.Name, d)
+		}
+		if d := cmp.Diff(g.Audit, e.Audit); d != "" {
+			t.Errorf("%s audit from the trees (-set +trees):\n%s", e.Name, d)
 		}
 	}
 }
