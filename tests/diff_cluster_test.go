@@ -78,6 +78,8 @@ func TestDiffClusterPolicy(t *testing.T) {
 			case "json":
 				var doc struct {
 					Environments []struct {
+						Name  string
+						Audit *struct{ Base, Head bool }
 						Flows struct {
 							Removed []struct {
 								From, To struct{ Name string }
@@ -88,6 +90,16 @@ func TestDiffClusterPolicy(t *testing.T) {
 				}
 				mustUnmarshal(t, res.stdout, &doc)
 				for _, e := range doc.Environments {
+					if e.Audit != nil {
+						// dev (calico, mode: audit) stages everything in
+						// a standalone overlay: Calico cannot stage a
+						// ClusterNetworkPolicy, and the base's does not
+						// reach it.
+						if len(e.Flows.Removed) > 0 || len(e.Policies) > 0 {
+							t.Errorf("%s (audit): the base's ClusterNetworkPolicy changed it: %+v", e.Name, e)
+						}
+						continue
+					}
 					removed, listed := false, false
 					for _, f := range e.Flows.Removed {
 						removed = removed || f.From.Name == "storefront/frontend" && f.To.Name == "storefront/cart"

@@ -184,13 +184,15 @@ func TestDiffStaleSpecs(t *testing.T) {
 	if res.code != 1 {
 		t.Fatalf("exit %d, want 1; stderr:\n%s", res.code, res.stderr)
 	}
-	want := "warning: examples/shop/netpol is out of date in the working tree: generate would write 2 files to change there; " +
+	// cart's policy in the base and its staged copy in dev's standalone
+	// overlay (calico, mode: audit), and the same for its caller frontend.
+	want := "warning: examples/shop/netpol is out of date in the working tree: generate would write 4 files to change there; " +
 		"the flows compare what the committed tree enforces, not the dependency files\n" +
 		"run `netdep generate examples/shop --out examples/shop/netpol` to update it\n"
 	if res.stderr != want {
 		t.Errorf("stderr:\n%s\nwant:\n%s", res.stderr, want)
 	}
-	for _, s := range []string{"STALE TREE: examples/shop/netpol", "dev, prod, staging  no change", "changed  base/storefront/cart.yaml"} {
+	for _, s := range []string{"STALE TREE: examples/shop/netpol", "dev (audit: would be)  no change", "prod, staging          no change", "changed  base/storefront/cart.yaml", "changed  overlays/dev/storefront/cart.staged.yaml"} {
 		if !strings.Contains(res.stdout, s) {
 			t.Errorf("stdout does not hold %q:\n%s", s, res.stdout)
 		}
@@ -224,7 +226,7 @@ func TestDiffFromSubdirectory(t *testing.T) {
 	}
 	editFile(t, g, cartSpec, cartPort, cartMoved)
 	res = run(t, shop, "diff", "--base", "HEAD", ".")
-	if res.code != 1 || !strings.Contains(res.stdout, "generate would write 2 files to change") || !strings.Contains(res.stdout, "changed  base/storefront/cart.yaml") {
+	if res.code != 1 || !strings.Contains(res.stdout, "generate would write 4 files to change") || !strings.Contains(res.stdout, "changed  base/storefront/cart.yaml") {
 		t.Errorf("diff --base HEAD after moving cart's port: exit %d\nstdout:\n%s\nstderr:\n%s", res.code, res.stdout, res.stderr)
 	}
 }

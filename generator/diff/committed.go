@@ -139,6 +139,18 @@ func (t *Tree) Policies(env string) ([]*networkingv1.NetworkPolicy, error) {
 // Objects is Policies with the ClusterNetworkPolicies the tree deploys to
 // env, sorted by name: both are evaluated, in their tiers.
 func (t *Tree) Objects(env string) ([]*networkingv1.NetworkPolicy, []*v1beta1.ClusterNetworkPolicy, error) {
+	m, err := t.Manifests(env)
+	if err != nil {
+		return nil, nil, err
+	}
+	return m.Policies, m.ClusterPolicies, nil
+}
+
+// Manifests is everything the tree deploys to env as verify reads it: the
+// policies as Objects returns them, the plugins' objects (enforced and
+// staged) beside them, a namespaced object without a namespace in
+// "default".
+func (t *Tree) Manifests(env string) (*verify.Manifests, error) {
 	dir := filepath.Join(t.root, kustomize.EnvDir(""))
 	if overlay := filepath.Join(t.root, kustomize.EnvDir(env)); env != "" {
 		if fi, err := os.Stat(overlay); err == nil && fi.IsDir() {
@@ -147,13 +159,15 @@ func (t *Tree) Objects(env string) ([]*networkingv1.NetworkPolicy, []*v1beta1.Cl
 	}
 	m, err := t.loader.Build(dir)
 	if err != nil {
-		return nil, nil, t.named(err)
+		return nil, t.named(err)
 	}
-	ps := verify.InNamespace(m.Policies, eval.DefaultNamespace)
-	slices.SortStableFunc(ps, compareKey)
-	cps := slices.Clone(m.ClusterPolicies)
-	slices.SortStableFunc(cps, func(a, b *v1beta1.ClusterNetworkPolicy) int { return strings.Compare(a.Name, b.Name) })
-	return ps, cps, nil
+	out := *m
+	out.Policies = verify.InNamespace(m.Policies, eval.DefaultNamespace)
+	slices.SortStableFunc(out.Policies, compareKey)
+	out.StagedPolicies = verify.InNamespace(m.StagedPolicies, eval.DefaultNamespace)
+	out.ClusterPolicies = slices.Clone(m.ClusterPolicies)
+	slices.SortStableFunc(out.ClusterPolicies, func(a, b *v1beta1.ClusterNetworkPolicy) int { return strings.Compare(a.Name, b.Name) })
+	return &out, nil
 }
 
 // Stale compares the tree with what generate writes for the dependency

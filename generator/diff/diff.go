@@ -7,6 +7,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	v1beta1 "sigs.k8s.io/network-policy-api/apis/v1beta1"
 
+	"github.com/netdep/netdep/generator/eval"
 	"github.com/netdep/netdep/generator/kustomize"
 	"github.com/netdep/netdep/generator/policy"
 	"github.com/netdep/netdep/schema"
@@ -71,8 +72,34 @@ type EnvReport struct {
 	// Objects are the policies added, removed or changed in this
 	// environment's rendering (base plus overlay): the
 	// ClusterNetworkPolicies by name, then the NetworkPolicies by namespace
-	// and name.
+	// and name, then the plugins' objects (CiliumNetworkPolicy, Calico's
+	// NetworkPolicy and staged kinds) by kind, namespace and name.
 	Objects []ObjectChange
+	// Audit is set when the environment is in mode: audit on a side: the
+	// flows of that side are what would be enforced (verify's would-be
+	// set: Calico's staged objects applied; on Cilium every object, the
+	// agent's policy audit mode deciding), never what is.
+	Audit *EnvAudit `json:",omitempty"`
+}
+
+// EnvAudit says which sides of an environment are in mode: audit.
+type EnvAudit struct {
+	Base, Head bool
+}
+
+// Suffix names the environment's mode for people after its name:
+// " (audit: would be)", or on one side only " (audit on the base: would
+// be)"; "" for none.
+func (a *EnvAudit) Suffix() string {
+	switch {
+	case a == nil || !a.Base && !a.Head:
+		return ""
+	case a.Base && a.Head:
+		return " (audit: would be)"
+	case a.Base:
+		return " (audit on the base: would be)"
+	}
+	return " (audit on the head: would be)"
 }
 
 // Changed reports whether anything differs in this environment.
@@ -160,15 +187,20 @@ func Compare(base, head Input) (*Report, error) {
 		if e := head.Spec.Environment(env); e != nil {
 			er.sensitive = e.Sensitive
 		}
-		var pols [2][]*networkingv1.NetworkPolicy
-		var cnps [2][]*v1beta1.ClusterNetworkPolicy
+		var objs [2]sideObjects
 		for side, in := range [2]Input{base, head} {
 			var err error
-			if pols[side], cnps[side], err = in.policies(env); err != nil {
+			if objs[side], err = in.objects(env); err != nil {
 				return nil, fmt.Errorf("environment %s: %w", EnvDisplay(env), err)
 			}
 		}
-		fc, err := flowChanges([2]*schema.Spec{base.Spec, head.Spec}, env, pols, cnps, eq)
+		if objs[0].audit || objs[1].audit {
+			er.Audit = &EnvAudit{Base: objs[0].audit, Head: objs[1].audit}
+		}
+		pols := [2][]*networkingv1.NetworkPolicy{objs[0].pols, objs[1].pols}
+		cnps := [2][]*v1beta1.ClusterNetworkPolicy{objs[0].cnps, objs[1].cnps}
+		plugins := [2]eval.Plugins{objs[0].plugins, objs[1].plugins}
+		fc, err := flowChanges([2]*schema.Spec{base.Spec, head.Spec}, env, pols, cnps, plugins, eq)
 		if err != nil {
 			return nil, fmt.Errorf("environment %s: %w", EnvDisplay(env), err)
 		}
@@ -183,26 +215,22 @@ func Compare(base, head Input) (*Report, error) {
 		if er.Objects, err = clusterObjectChanges(cnps[0], cnps[1]); err != nil {
 			return nil, fmt.Errorf("environment %s: %w", EnvDisplay(env), err)
 		}
-		npChanges, err := objectChanges(pols[0], pols[1], m, eq)
+		npChanges, err := objectChanges(objs[0].listed, objs[1].listed, m, eq)
 		if err != nil {
 			return nil, fmt.Errorf("environment %s: %w", EnvDisplay(env), err)
 		}
 		er.Objects = append(er.Objects, npChanges...)
+		// The plugins' objects last, by kind, namespace and name.
+		pluginChanges, err := pluginObjectChanges(objs[0].others, objs[1].others)
+		if err != nil {
+			return nil, fmt.Errorf("environment %s: %w", EnvDisplay(env), err)
+		}
+		er.Objects = append(er.Objects, pluginChanges...)
 		r.Environments = append(r.Environments, er)
 	}
 	r.FlagRisks(nil)
 	r.Warnings = renameWarnings(base.Spec, head.Spec)
 	return r, nil
-}
-
-// policies are what the side enforces in env: its NetworkPolicies, sorted
-// by namespace and name, and its ClusterNetworkPolicies, sorted by name
-// (only a committed tree holds any yet).
-func (in Input) policies(env string) ([]*networkingv1.NetworkPolicy, []*v1beta1.ClusterNetworkPolicy, error) {
-	if in.Tree != nil {
-		return in.Tree.Objects(env)
-	}
-	return in.Set.Render(env), nil, nil
 }
 
 // environments is the union of both sides' environments. A side that lacks

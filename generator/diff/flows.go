@@ -233,25 +233,29 @@ type flowSets struct {
 // ClusterNetworkPolicies are evaluated with the policies, in their tiers,
 // split by direction alike: a flow that changes only because one of them
 // changed is a flow change like any other.
-func flowChanges(specs [2]*schema.Spec, env string, pols [2][]*networkingv1.NetworkPolicy, cnps [2][]*v1beta1.ClusterNetworkPolicy, eq equalObjects) (flowSets, error) {
-	u := buildUniverse(specs, env, pols, cnps)
-	fs, ok, err := incrementalFlowChanges(u, pols, cnps, eq)
+//
+// The network plugins' policies (CiliumNetworkPolicy, Calico's
+// NetworkPolicy) are evaluated with them too, split by direction alike
+// (pluginDirection).
+func flowChanges(specs [2]*schema.Spec, env string, pols [2][]*networkingv1.NetworkPolicy, cnps [2][]*v1beta1.ClusterNetworkPolicy, plugins [2]eval.Plugins, eq equalObjects) (flowSets, error) {
+	u := buildUniverse(specs, env, pols, cnps, plugins)
+	fs, ok, err := incrementalFlowChanges(u, pols, cnps, plugins, eq)
 	if err != nil || ok {
 		return fs, err
 	}
-	return fullFlowChanges(u, pols, cnps)
+	return fullFlowChanges(u, pols, cnps, plugins)
 }
 
 // fullFlowChanges compares every pair of endpoints of u
 // (incrementalFlowChanges compares those that can differ).
-func fullFlowChanges(u *universe, pols [2][]*networkingv1.NetworkPolicy, cnps [2][]*v1beta1.ClusterNetworkPolicy) (flowSets, error) {
+func fullFlowChanges(u *universe, pols [2][]*networkingv1.NetworkPolicy, cnps [2][]*v1beta1.ClusterNetworkPolicy, plugins [2]eval.Plugins) (flowSets, error) {
 	var in, eg [2]func(src, dst int) eval.PortSet
 	for side := range pols {
 		var err error
-		if in[side], err = evaluate(u, side, oneDirection(pols[side], networkingv1.PolicyTypeIngress), clusterDirection(cnps[side], false)); err != nil {
+		if in[side], err = evaluate(u, side, oneDirection(pols[side], networkingv1.PolicyTypeIngress), clusterDirection(cnps[side], false), pluginDirection(plugins[side], false)); err != nil {
 			return flowSets{}, err
 		}
-		if eg[side], err = evaluate(u, side, oneDirection(pols[side], networkingv1.PolicyTypeEgress), clusterDirection(cnps[side], true)); err != nil {
+		if eg[side], err = evaluate(u, side, oneDirection(pols[side], networkingv1.PolicyTypeEgress), clusterDirection(cnps[side], true), pluginDirection(plugins[side], true)); err != nil {
 			return flowSets{}, err
 		}
 	}
@@ -337,9 +341,9 @@ func clusterDirection(cnps []*v1beta1.ClusterNetworkPolicy, egress bool) []*v1be
 
 // evaluate is the one place diff uses the evaluator: the ports each endpoint
 // of u may reach each other endpoint on, under pols and cnps in their
-// tiers, on one side.
-func evaluate(u *universe, side int, pols []*networkingv1.NetworkPolicy, cnps []*v1beta1.ClusterNetworkPolicy) (func(src, dst int) eval.PortSet, error) {
-	ev, err := eval.NewWithClusterPolicies(u.evalUniverse(side), pols, cnps)
+// tiers and the plugins' policies, on one side.
+func evaluate(u *universe, side int, pols []*networkingv1.NetworkPolicy, cnps []*v1beta1.ClusterNetworkPolicy, plugins eval.Plugins) (func(src, dst int) eval.PortSet, error) {
+	ev, err := eval.NewWithPlugins(u.evalUniverse(side), pols, cnps, plugins)
 	if err != nil {
 		return nil, fmt.Errorf("evaluating the policies: %w", err)
 	}
@@ -382,7 +386,11 @@ func toPorts(s eval.PortSet) []Port {
 // specs' CIDRs (the world's Addresses): an address no policy of either side
 // tells apart from its neighbours cannot change, and a class split only by a
 // spec would repeat its neighbour's flows.
-func buildUniverse(specs [2]*schema.Spec, env string, pols [2][]*networkingv1.NetworkPolicy, cnps [2][]*v1beta1.ClusterNetworkPolicy) *universe {
+//
+// The host classes are the world's (one per host a rule of either spec
+// calls by name) and every name the plugin policies of either side allow
+// by toFQDNs, sorted.
+func buildUniverse(specs [2]*schema.Spec, env string, pols [2][]*networkingv1.NetworkPolicy, cnps [2][]*v1beta1.ClusterNetworkPolicy, plugins [2]eval.Plugins) *universe {
 	w := world.New(env, specs[base], specs[head])
 	order := make([]int, len(w.Pods))
 	eps := make([]Endpoint, len(w.Pods))
@@ -402,12 +410,14 @@ func buildUniverse(specs [2]*schema.Spec, env string, pols [2][]*networkingv1.Ne
 		u.eps = append(u.eps, eps[i])
 	}
 	u.nPod = len(u.eps)
-	u.prefixes = blocks(pols, cnps)
+	u.prefixes = blocks(pols, cnps, plugins)
 	for _, c := range addressClasses(u.prefixes) {
 		u.eps = append(u.eps, c.ep)
 		u.addrs = append(u.addrs, c.addr)
 	}
-	for _, h := range w.Universe.Hosts {
+	hosts := append(slices.Clone(w.Universe.Hosts), pluginHosts(plugins)...)
+	slices.Sort(hosts)
+	for _, h := range slices.Compact(hosts) {
 		u.eps = append(u.eps, Endpoint{Kind: KindHost, Host: h})
 		u.hosts = append(u.hosts, h)
 	}
@@ -474,7 +484,7 @@ func compareFlows(a, b Flow) int {
 // blocks returns every ipBlock cidr and except of both sides, and every
 // network of their ClusterNetworkPolicies' egress peers, canonical, sorted,
 // plus the two address families whole.
-func blocks(pols [2][]*networkingv1.NetworkPolicy, cnps [2][]*v1beta1.ClusterNetworkPolicy) []netip.Prefix {
+func blocks(pols [2][]*networkingv1.NetworkPolicy, cnps [2][]*v1beta1.ClusterNetworkPolicy, plugins [2]eval.Plugins) []netip.Prefix {
 	seen := map[netip.Prefix]bool{}
 	add := func(s string) {
 		if p, err := netip.ParsePrefix(s); err == nil {
@@ -513,6 +523,9 @@ func blocks(pols [2][]*networkingv1.NetworkPolicy, cnps [2][]*v1beta1.ClusterNet
 				}
 			}
 		}
+	}
+	for _, pl := range plugins {
+		pluginBlocks(pl, add)
 	}
 	out := make([]netip.Prefix, 0, len(seen))
 	for p := range seen {

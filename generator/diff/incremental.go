@@ -34,11 +34,13 @@ import (
 //     selecting a pod of X: exact for every pod of X, since nothing else
 //     bears on its sides.
 //
-// ClusterNetworkPolicies, the same on both sides, are evaluated with each
-// side's policies: their tiers decide a pod's sides from what selects it as
-// locally. When the pods themselves differ between the sides (a selector or
-// a port changed: every policy naming the pod may now match it
-// differently), or a ClusterNetworkPolicy changed, fullFlowChanges runs
+// ClusterNetworkPolicies and the plugins' policies (CiliumNetworkPolicy,
+// Calico's NetworkPolicy), the same on both sides, are evaluated whole with
+// each side's policies: their tiers decide a pod's sides from what selects
+// it as locally, and a plugin policy bears only on the pods it selects.
+// When the pods themselves differ between the sides (a selector or a port
+// changed: every policy naming the pod may now match it differently), or a
+// ClusterNetworkPolicy or a plugin policy changed, fullFlowChanges runs
 // instead.
 // TestIncrementalEqualsFull proves both give the same flows on random
 // changes of random specs.
@@ -46,11 +48,12 @@ import (
 // incrementalFlowChanges is flowChanges's result computed from the pairs
 // that can differ; ok is false when the pods differ between the sides and
 // the caller must compare every pair.
-func incrementalFlowChanges(u *universe, pols [2][]*networkingv1.NetworkPolicy, cnps [2][]*v1beta1.ClusterNetworkPolicy, eq equalObjects) (fs flowSets, ok bool, err error) {
-	// ClusterNetworkPolicies the same on both sides decide each pod's sides
-	// as locally as the policies do (their subjects are pods); a change of
-	// one may move any pair.
-	if !reflect.DeepEqual(cnps[base], cnps[head]) {
+func incrementalFlowChanges(u *universe, pols [2][]*networkingv1.NetworkPolicy, cnps [2][]*v1beta1.ClusterNetworkPolicy, plugins [2]eval.Plugins, eq equalObjects) (fs flowSets, ok bool, err error) {
+	// ClusterNetworkPolicies and plugin policies the same on both sides
+	// decide each pod's sides as locally as the policies do (their
+	// subjects are pods, or a namespace's pods); a change of one may move
+	// any pair.
+	if !reflect.DeepEqual(cnps[base], cnps[head]) || !reflect.DeepEqual(plugins[base], plugins[head]) {
 		return flowSets{}, false, nil
 	}
 	for i := range u.pods[base] {
@@ -101,7 +104,7 @@ func incrementalFlowChanges(u *universe, pols [2][]*networkingv1.NetworkPolicy, 
 					keep = append(keep, p)
 				}
 			}
-			e, err := eval.NewWithClusterPolicies(u.evalUniverse(side), keep, cnps[side])
+			e, err := eval.NewWithPlugins(u.evalUniverse(side), keep, cnps[side], plugins[side])
 			if err != nil {
 				return ev, err
 			}

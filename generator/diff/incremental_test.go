@@ -2,6 +2,7 @@ package diff
 
 import (
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -9,11 +10,13 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	v1beta1 "sigs.k8s.io/network-policy-api/apis/v1beta1"
 
 	"github.com/netdep/netdep/generator"
 	"github.com/netdep/netdep/generator/eval"
 	"github.com/netdep/netdep/generator/eval/evaltest"
+	"github.com/netdep/netdep/generator/policy"
 	"github.com/netdep/netdep/schema"
 	"github.com/netdep/netdep/tests/synth"
 )
@@ -21,7 +24,7 @@ import (
 // universeOf is the diff universe of a random evaluator case: its pods (the
 // same on both sides unless head is given), the address classes of both
 // sides' blocks and two host classes.
-func universeOf(c evaltest.Case, headPods []eval.Pod, pols [2][]*networkingv1.NetworkPolicy, cnps [2][]*v1beta1.ClusterNetworkPolicy) *universe {
+func universeOf(c evaltest.Case, headPods []eval.Pod, pols [2][]*networkingv1.NetworkPolicy, cnps [2][]*v1beta1.ClusterNetworkPolicy, plugins [2]eval.Plugins) *universe {
 	u := &universe{namespaces: c.Universe.Namespaces}
 	u.pods[base], u.pods[head] = c.Universe.Pods, c.Universe.Pods
 	if headPods != nil {
@@ -31,7 +34,7 @@ func universeOf(c evaltest.Case, headPods []eval.Pod, pols [2][]*networkingv1.Ne
 		u.eps = append(u.eps, Endpoint{Kind: KindService, Namespace: p.Namespace, Service: p.Name})
 	}
 	u.nPod = len(u.eps)
-	u.prefixes = blocks(pols, cnps)
+	u.prefixes = blocks(pols, cnps, plugins)
 	for _, ac := range addressClasses(u.prefixes) {
 		u.eps = append(u.eps, ac.ep)
 		u.addrs = append(u.addrs, ac.addr)
@@ -93,18 +96,129 @@ func mutate(rng *rand.Rand, pols []*networkingv1.NetworkPolicy) ([]*networkingv1
 	}
 }
 
+// randomPlugins are a few random CiliumNetworkPolicies and Calico
+// policies over c's namespaces and labels, within what the evaluator
+// evaluates: endpoint selectors, toEndpoints/fromEndpoints (the namespace
+// key too), toCIDR/toCIDRSet/fromCIDR, toFQDNs of the universe's two
+// host classes (and one only the policy names), ports with ranges and ANY,
+// enableDefaultDeny either way; Calico Log, Deny, Allow and Pass.
+func randomPlugins(rng *rand.Rand, c evaltest.Case) eval.Plugins {
+	var out eval.Plugins
+	pods := c.Universe.Pods
+	pick := func() eval.Pod { return pods[rng.IntN(len(pods))] }
+	sel := func() *metav1.LabelSelector {
+		p := pick()
+		m := map[string]string{}
+		for k, v := range p.Labels {
+			if rng.IntN(2) == 0 {
+				m[k] = v
+			}
+		}
+		return &metav1.LabelSelector{MatchLabels: m}
+	}
+	peer := func() metav1.LabelSelector {
+		s := *sel()
+		if rng.IntN(2) == 0 {
+			s.MatchLabels = maps.Clone(s.MatchLabels)
+			if s.MatchLabels == nil {
+				s.MatchLabels = map[string]string{}
+			}
+			s.MatchLabels[policy.CiliumNamespaceLabel] = pick().Namespace
+		}
+		return s
+	}
+	ports := func() []eval.CiliumPortRule {
+		switch rng.IntN(4) {
+		case 0:
+			return nil
+		case 1:
+			return []eval.CiliumPortRule{{Ports: []eval.CiliumPort{{Port: "80", Protocol: "TCP"}, {Port: "53", Protocol: "UDP"}}}}
+		case 2:
+			return []eval.CiliumPortRule{{Ports: []eval.CiliumPort{{Port: "8000", EndPort: 9100, Protocol: "TCP"}}}}
+		}
+		return []eval.CiliumPortRule{{Ports: []eval.CiliumPort{{Port: "443", Protocol: "ANY"}}}}
+	}
+	hosts := []eval.CiliumFQDN{{MatchName: "api.stripe.com"}, {MatchPattern: "*.example.com"}, {MatchName: "only.policy.net"}}
+	for i := range rng.IntN(3) {
+		p := pick()
+		cnp := &eval.CiliumNetworkPolicy{Spec: &eval.CiliumSpec{EndpointSelector: sel()}}
+		cnp.APIVersion, cnp.Kind = eval.CiliumAPI, "CiliumNetworkPolicy"
+		cnp.Namespace, cnp.Name = p.Namespace, fmt.Sprintf("cnp%d", i)
+		if rng.IntN(2) == 0 {
+			f := false
+			cnp.Spec.EnableDefaultDeny = &eval.CiliumDefaultDeny{Ingress: &f, Egress: &f}
+		}
+		for range rng.IntN(3) {
+			var r eval.CiliumEgressRule
+			switch rng.IntN(3) {
+			case 0:
+				r.ToEndpoints = []metav1.LabelSelector{peer()}
+			case 1:
+				r.ToFQDNs = []eval.CiliumFQDN{hosts[rng.IntN(len(hosts))]}
+			default:
+				if rng.IntN(2) == 0 {
+					r.ToCIDR = []string{"10.0.0.0/8"}
+				} else {
+					r.ToCIDRSet = []eval.CiliumCIDRRule{{CIDR: "0.0.0.0/0", Except: []string{"10.0.1.0/24"}}}
+				}
+			}
+			r.ToPorts = ports()
+			cnp.Spec.Egress = append(cnp.Spec.Egress, r)
+		}
+		for range rng.IntN(2) {
+			var r eval.CiliumIngressRule
+			if rng.IntN(2) == 0 {
+				r.FromEndpoints = []metav1.LabelSelector{peer()}
+			} else {
+				r.FromCIDR = []string{"192.168.0.0/16"}
+			}
+			r.ToPorts = ports()
+			cnp.Spec.Ingress = append(cnp.Spec.Ingress, r)
+		}
+		if len(cnp.Spec.Ingress)+len(cnp.Spec.Egress) > 0 {
+			out.Cilium = append(out.Cilium, cnp)
+		}
+	}
+	actions := []string{eval.CalicoLog, "Deny", "Allow", "Pass"}
+	for i := range rng.IntN(2) {
+		order := float64(1001 + rng.IntN(2000))
+		cp := &eval.CalicoNetworkPolicy{Spec: eval.CalicoSpec{Order: &order, Selector: "all()"}}
+		cp.APIVersion, cp.Kind = eval.CalicoAPI, "NetworkPolicy"
+		cp.Namespace, cp.Name = pick().Namespace, fmt.Sprintf("calico%d", i)
+		rules := func() []eval.CalicoRule {
+			var rs []eval.CalicoRule
+			if rng.IntN(2) == 0 {
+				rs = append(rs, eval.CalicoRule{Action: eval.CalicoLog})
+			}
+			return append(rs, eval.CalicoRule{Action: actions[1+rng.IntN(3)]})
+		}
+		switch rng.IntN(3) {
+		case 0:
+			cp.Spec.Types, cp.Spec.Ingress = []string{"Ingress"}, rules()
+		case 1:
+			cp.Spec.Types, cp.Spec.Egress = []string{"Egress"}, rules()
+		default:
+			cp.Spec.Types, cp.Spec.Ingress, cp.Spec.Egress = []string{"Ingress", "Egress"}, rules(), rules()
+		}
+		out.Calico = append(out.Calico, cp)
+	}
+	return out
+}
+
 // TestIncrementalEqualsFull is the incremental flow diff's proof: on random
 // changes (policies added, removed, replaced, rules dropped, one or more at
 // once) over random universes and policies (named ports, ipBlocks, nil and
 // empty fields, policies not yet defaulted), it reports exactly the flows
 // that comparing every pair does, in the same order. A third of the cases
 // carry the same random ClusterNetworkPolicies on both sides (Admin and
-// Baseline tiers, Pass, networks); a few changes also relabel a pod or
-// change a ClusterNetworkPolicy, where the incremental path must step aside.
+// Baseline tiers, Pass, networks), another third the same random plugin
+// policies (randomPlugins: CiliumNetworkPolicy and Calico's NetworkPolicy);
+// a few changes also relabel a pod or change a ClusterNetworkPolicy or a
+// plugin policy, where the incremental path must step aside.
 func TestIncrementalEqualsFull(t *testing.T) {
 	const changes = 400
 	rng := rand.New(rand.NewPCG(17, 1))
-	incremental := 0
+	incremental, withPlugins := 0, 0
 	for n := range changes {
 		c := evaltest.Random(rng, evaltest.RandomOptions{PodIPs: n%3 == 0})
 		var pols [2][]*networkingv1.NetworkPolicy
@@ -141,16 +255,46 @@ func TestIncrementalEqualsFull(t *testing.T) {
 			headPods[i].Labels = map[string]string{"app": "relabelled"}
 			what = append(what, "relabel "+headPods[i].Name)
 		}
-		u := universeOf(c, headPods, pols, cnps)
-		want, err := fullFlowChanges(u, pols, cnps)
+		// A third of the cases (apart from the cluster ones) carry the
+		// same random plugin policies on both sides; a few change one,
+		// where the incremental path must step aside.
+		var plugins [2]eval.Plugins
+		if n%3 == 2 {
+			plugins[base] = randomPlugins(rng, c)
+			plugins[head] = plugins[base]
+		}
+		changedPlugin := false
+		if n%20 == 8 {
+			extra := randomPlugins(rng, c)
+			for extra.Len() == 0 {
+				extra = randomPlugins(rng, c)
+			}
+			for _, p := range extra.Cilium {
+				p.Name = "added-" + p.Name
+			}
+			for _, p := range extra.Calico {
+				p.Name = "added-" + p.Name
+			}
+			plugins[head] = eval.Plugins{
+				Cilium: append(slices.Clone(plugins[base].Cilium), extra.Cilium...),
+				Calico: append(slices.Clone(plugins[base].Calico), extra.Calico...),
+			}
+			changedPlugin = true
+			what = append(what, "add a plugin policy")
+		}
+		if plugins[base].Len() > 0 {
+			withPlugins++
+		}
+		u := universeOf(c, headPods, pols, cnps, plugins)
+		want, err := fullFlowChanges(u, pols, cnps, plugins)
 		if err != nil {
 			t.Fatalf("change %d (%s): full: %v", n, strings.Join(what, ", "), err)
 		}
-		got, ok, err := incrementalFlowChanges(u, pols, cnps, equalObjects{})
+		got, ok, err := incrementalFlowChanges(u, pols, cnps, plugins, equalObjects{})
 		if err != nil {
 			t.Fatalf("change %d (%s): incremental: %v", n, strings.Join(what, ", "), err)
 		}
-		if headPods != nil || changedCluster {
+		if headPods != nil || changedCluster || changedPlugin {
 			if ok {
 				t.Fatalf("change %d (%s): the incremental path ran with pods that differ", n, strings.Join(what, ", "))
 			}
@@ -164,8 +308,11 @@ func TestIncrementalEqualsFull(t *testing.T) {
 			t.Fatalf("change %d (%s): incremental differs from full (-full +incremental):\n%s", n, strings.Join(what, ", "), d)
 		}
 	}
-	if incremental < 300 {
-		t.Fatalf("only %d changes took the incremental path, want at least 300", incremental)
+	if incremental < 280 {
+		t.Fatalf("only %d changes took the incremental path, want at least 280", incremental)
+	}
+	if withPlugins < 100 {
+		t.Fatalf("only %d changes carried plugin policies, want at least 100", withPlugins)
 	}
 }
 
@@ -192,12 +339,13 @@ func TestIncrementalEqualsFullSpecs(t *testing.T) {
 			specs := [2]*schema.Spec{a.Spec, b.Spec}
 			pols := [2][]*networkingv1.NetworkPolicy{a.Set.Render(env), b.Set.Render(env)}
 			var cnps [2][]*v1beta1.ClusterNetworkPolicy
-			u := buildUniverse(specs, env, pols, cnps)
-			want, err := fullFlowChanges(u, pols, cnps)
+			var plugins [2]eval.Plugins
+			u := buildUniverse(specs, env, pols, cnps, plugins)
+			want, err := fullFlowChanges(u, pols, cnps, plugins)
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, ok, err := incrementalFlowChanges(u, pols, cnps, equalObjects{})
+			got, ok, err := incrementalFlowChanges(u, pols, cnps, plugins, equalObjects{})
 			if err != nil {
 				t.Fatal(err)
 			}

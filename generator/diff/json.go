@@ -3,6 +3,7 @@ package diff
 import (
 	"encoding/json"
 	"io"
+	"strings"
 )
 
 // JSONVersion identifies the JSON schema (docs/diff-json.md). Fields may be
@@ -49,10 +50,19 @@ type (
 		Changed bool   `json:"changed"`
 		// SameAs names the first environment whose changes are identical,
 		// when there is one.
-		SameAs   string       `json:"sameAs,omitempty"`
+		SameAs string `json:"sameAs,omitempty"`
+		// Audit says which sides are in mode: audit: their flows are
+		// what would be enforced (EnvReport.Audit).
+		Audit    *jsonAudit   `json:"audit,omitempty"`
 		Summary  jsonSummary  `json:"summary"`
 		Flows    jsonFlows    `json:"flows"`
 		Policies []jsonObject `json:"policies"`
+	}
+	jsonAudit struct {
+		Base bool `json:"base"`
+		Head bool `json:"head"`
+		// Note is the environment's mode for people: "audit: would be".
+		Note string `json:"note"`
 	}
 	jsonSummary struct {
 		FlowsAdded      int `json:"flowsAdded"`
@@ -161,6 +171,9 @@ func WriteJSON(w io.Writer, r *Report) error {
 			Changed: e.Changed(),
 			Summary: jsonSummary{len(e.FlowsAdded), len(e.FlowsRemoved), e.Count(Added), e.Count(Removed), e.Count(Changed), len(changed), len(e.OneSidedAdded), len(e.OneSidedRemoved)},
 			Flows:   jsonFlows{Added: jsonFlowList(e.FlowsAdded), Removed: jsonFlowList(e.FlowsRemoved)},
+		}
+		if a := e.Audit; a != nil {
+			je.Audit = &jsonAudit{Base: a.Base, Head: a.Head, Note: strings.Trim(a.Suffix(), " ()")}
 		}
 		if len(e.OneSidedAdded)+len(e.OneSidedRemoved) > 0 {
 			je.Flows.OneSided = &jsonOneSided{Added: jsonFlowList(e.OneSidedAdded), Removed: jsonFlowList(e.OneSidedRemoved)}

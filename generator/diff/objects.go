@@ -3,6 +3,7 @@ package diff
 import (
 	"encoding/json"
 	"slices"
+	"strings"
 
 	networkingv1 "k8s.io/api/networking/v1"
 	v1beta1 "sigs.k8s.io/network-policy-api/apis/v1beta1"
@@ -21,11 +22,13 @@ const (
 	Changed Action = "changed"
 )
 
-// ObjectChange is one NetworkPolicy or ClusterNetworkPolicy that differs
-// between base and head.
+// ObjectChange is one NetworkPolicy, ClusterNetworkPolicy or plugin
+// object that differs between base and head.
 type ObjectChange struct {
 	Action Action
-	// Kind is KindNetworkPolicy or KindClusterNetworkPolicy.
+	// Kind is KindNetworkPolicy, KindClusterNetworkPolicy, or a plugin's
+	// (KindCiliumNetworkPolicy, KindCalicoNetworkPolicy,
+	// KindStagedNetworkPolicy, KindStagedKubernetesNetworkPolicy).
 	Kind string
 	// Namespace is "" for a ClusterNetworkPolicy (cluster-scoped).
 	Namespace, Name string
@@ -44,12 +47,16 @@ const (
 )
 
 // ID is "namespace/name" for a NetworkPolicy, "ClusterNetworkPolicy name"
-// for a ClusterNetworkPolicy.
+// for a ClusterNetworkPolicy, and the kind before "namespace/name" for a
+// plugin's object ("CiliumNetworkPolicy payments/payment.hosts").
 func (o ObjectChange) ID() string {
-	if o.Kind == KindClusterNetworkPolicy {
+	switch o.Kind {
+	case KindClusterNetworkPolicy:
 		return KindClusterNetworkPolicy + " " + o.Name
+	case KindNetworkPolicy:
+		return o.Namespace + "/" + o.Name
 	}
-	return o.Namespace + "/" + o.Name
+	return o.Kind + " " + o.Namespace + "/" + o.Name
 }
 
 // sourceText is Source for people: an object without the annotation was
@@ -61,13 +68,18 @@ func (o ObjectChange) sourceText() string {
 	return o.Source
 }
 
-// file is the object's path in a unified diff: namespace/name.yaml, or
-// cluster/name.yaml for a cluster-scoped object.
+// file is the object's path in a unified diff: namespace/name.yaml,
+// cluster/name.yaml for a cluster-scoped object, and
+// namespace/name.kind.yaml for a plugin's (a staged policy has its
+// NetworkPolicy's name).
 func (o ObjectChange) file() string {
-	if o.Kind == KindClusterNetworkPolicy {
+	switch o.Kind {
+	case KindClusterNetworkPolicy:
 		return "cluster/" + o.Name + ".yaml"
+	case KindNetworkPolicy:
+		return o.Namespace + "/" + o.Name + ".yaml"
 	}
-	return o.Namespace + "/" + o.Name + ".yaml"
+	return o.Namespace + "/" + o.Name + "." + strings.ToLower(o.Kind) + ".yaml"
 }
 
 // objectChanges compares two renderings of one environment, both sorted by

@@ -19,13 +19,15 @@ type envGroup struct {
 	Env   *EnvReport // the first of them
 }
 
-// title is "dev, prod, staging" or "(no environments)".
+// title is "dev, prod, staging" or "(no environments)", followed by the
+// environments' mode when they are in mode: audit (every environment of a
+// group shares it): "dev (audit: would be)".
 func (g envGroup) title(name func(string) string) string {
 	s := make([]string, len(g.Names))
 	for i, n := range g.Names {
 		s[i] = name(n)
 	}
-	return strings.Join(s, ", ")
+	return strings.Join(s, ", ") + g.Env.Audit.Suffix()
 }
 
 // groups are r's environments grouped by identical changes, in the order
@@ -35,7 +37,7 @@ func (r *Report) groups() []envGroup {
 	index := map[string]int{}
 	for i := range r.Environments {
 		e := &r.Environments[i]
-		k := flowsKey(e) + "\x01" + objectsKey(e)
+		k := flowsKey(e) + "\x01" + objectsKey(e) + "\x01" + e.Audit.Suffix()
 		if j, ok := index[k]; ok {
 			out[j].Names = append(out[j].Names, e.Name)
 			continue

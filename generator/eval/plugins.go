@@ -600,6 +600,10 @@ func CalicoNotEvaluated(p *CalicoNetworkPolicy) field.ErrorList {
 	return errs
 }
 
+// CalicoTypes is spec.types as Calico defaults it: the directions the
+// policy applies to (diff splits a policy by direction with it).
+func CalicoTypes(s *CalicoSpec) (in, eg bool) { return calicoTypes(s) }
+
 // calicoTypes is spec.types as Calico defaults it.
 func calicoTypes(s *CalicoSpec) (in, eg bool) {
 	if len(s.Types) == 0 {

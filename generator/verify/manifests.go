@@ -96,8 +96,8 @@ func LoadManifests(paths []string) (*Manifests, error) {
 // and position. Nothing else is decoded, so a NetworkPolicy or YAML
 // document that LoadManifests would refuse is no error here (the documents
 // before a syntax error are scanned): for commands that only need to warn,
-// as diff does over a tree it compares byte by byte. diff evaluates
-// NetworkPolicies only, so ClusterNetworkPolicies are listed too.
+// as diff does over a tree it compares byte by byte. ClusterNetworkPolicies
+// are listed too; the plugins' objects only outside what netdep evaluates.
 func ScanNotEvaluated(paths []string) ([]ObjectRef, error) {
 	c := &collector{scan: true}
 	for _, p := range paths {
@@ -178,9 +178,15 @@ func decodeStream(name string, data []byte, scan, keepDocs bool) stream {
 	}
 	ds := eval.ParseDocuments(data)
 	if scan {
-		// diff evaluates NetworkPolicies only: there, ClusterNetworkPolicies
-		// are not evaluated either.
+		// diff's staleness check evaluates nothing: there,
+		// ClusterNetworkPolicies are named too. The plugins' objects are
+		// evaluated by diff's comparison as by verify: only those outside
+		// the subset are named, with the field (a plugin object that does
+		// not decode is the comparison's to report).
 		s.notEvaluated = notEvaluatedIn(ds, name, true)
+		if pls, err := ds.Plugins(); err == nil {
+			s.notEvaluated = append(s.notEvaluated, pluginRefs(name, pls)...)
+		}
 		return s
 	}
 	// Both kinds are decoded before either's problems are reported, so
@@ -210,11 +216,7 @@ func decodeStream(name string, data []byte, scan, keepDocs bool) stream {
 		s.err = fmt.Errorf("%s: %w", name, err)
 		return s
 	}
-	s.notEvaluated = notEvaluatedIn(ds, name, false)
-	for _, x := range pls.NotEvaluated {
-		s.notEvaluated = append(s.notEvaluated, ObjectRef{APIVersion: x.APIVersion, Kind: x.Kind, Namespace: x.Namespace, Name: x.Name,
-			File: name, Line: x.Line, Column: x.Column, Field: x.Field, Reason: x.Reason})
-	}
+	s.notEvaluated = append(notEvaluatedIn(ds, name, false), pluginRefs(name, pls)...)
 	if keepDocs {
 		for _, root := range ds.Roots {
 			if root != nil {
@@ -223,6 +225,17 @@ func decodeStream(name string, data []byte, scan, keepDocs bool) stream {
 		}
 	}
 	return s
+}
+
+// pluginRefs are the plugin objects of stream name outside what the
+// evaluator evaluates, each at its field.
+func pluginRefs(name string, pls eval.PluginObjects) []ObjectRef {
+	var out []ObjectRef
+	for _, x := range pls.NotEvaluated {
+		out = append(out, ObjectRef{APIVersion: x.APIVersion, Kind: x.Kind, Namespace: x.Namespace, Name: x.Name,
+			File: name, Line: x.Line, Column: x.Column, Field: x.Field, Reason: x.Reason})
+	}
+	return out
 }
 
 // problemsOf turns the decode errors of stream name into problems at their

@@ -352,3 +352,24 @@ func TestEveryKindsProblemsAtOnce(t *testing.T) {
 		t.Errorf("problems %v do not name both objects", probs)
 	}
 }
+
+// TestScanPluginKinds: diff evaluates the plugins' objects, so its scan
+// names only one outside what netdep evaluates, at its field (it said
+// "diff compares NetworkPolicies only" of every one before).
+func TestScanPluginKinds(t *testing.T) {
+	dir := writeFiles(t, map[string]string{
+		"in.yaml":  "apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata: {name: in, namespace: a}\nspec:\n  endpointSelector: {matchLabels: {app: x}}\n  egress:\n  - toFQDNs: [{matchName: api.stripe.com}]\n",
+		"out.yaml": "apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata: {name: out, namespace: a}\nspec:\n  endpointSelector: {matchLabels: {app: x}}\n  ingress:\n  - fromEntities: [cluster]\n",
+	})
+	refs, err := ScanNotEvaluated([]string{dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(refs) != 1 || refs[0].Name != "out" || refs[0].Field == "" {
+		t.Fatalf("ScanNotEvaluated = %+v, want only out, at its field", refs)
+	}
+	w := NotEvaluatedWarnings(refs)
+	if len(w) != 1 || strings.Contains(w[0].Message, "NetworkPolicies only") || !strings.Contains(w[0].Message, "fromEntities") {
+		t.Errorf("warning %v", w)
+	}
+}

@@ -164,8 +164,7 @@ func notEvaluated(n *yaml.Node, defAPIVersion, defKind, file string, cluster boo
 		}
 		return
 	}
-	isCluster := isClusterKind(apiVersion, kind) || isPluginKind(apiVersion, kind)
-	if apiVersion == "" || kind == "" || !NotEvaluated(apiVersion, kind) && !(cluster && isCluster) {
+	if apiVersion == "" || kind == "" || !NotEvaluated(apiVersion, kind) && !(cluster && isClusterKind(apiVersion, kind)) {
 		return
 	}
 	md := resolveNode(mapping(n, "metadata"))
@@ -238,8 +237,6 @@ func NotEvaluatedWarnings(refs []ObjectRef) []schema.Problem {
 		switch {
 		case r.Field != "":
 			msg = r.String() + " is not evaluated: " + r.Field + ": " + r.Reason + " by netdep, and this object can change connectivity"
-		case isPluginKind(r.APIVersion, r.Kind):
-			msg = r.String() + " is not evaluated: diff compares NetworkPolicies only (verify and explain evaluate its kind), and this object can change connectivity"
 		case isClusterKind(r.APIVersion, r.Kind):
 			// Only a reader that evaluates NetworkPolicies alone lists it
 			// (ScanNotEvaluated, for diff).
