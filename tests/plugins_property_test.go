@@ -85,4 +85,3 @@ func TestRandomPluginSpecsAreExact(t *testing.T) {
 	}
 	t.Logf("%d seeds: environments by plugin/mode/log %v; %d host classes, %d plugin policies, %d staged objects", n, seen, hosts, plugins, staged)
 }
-
