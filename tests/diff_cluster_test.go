@@ -137,3 +137,55 @@ func TestDiffStaleClusterPolicy(t *testing.T) {
 		}
 	}
 }
+
+// TestDiffGeneratedClusterPolicy: two revisions that commit no tree and
+// differ only in a guardrail (the monitoring Accept goes): both sides are
+// generated, and the scrapes it accepted are removed flows, its
+// ClusterNetworkPolicy a removed object. (Before: a generated side's
+// ClusterNetworkPolicies were not compared, and the diff said nothing
+// changed in connectivity.)
+func TestDiffGeneratedClusterPolicy(t *testing.T) {
+	g := gitrevtest.New(t)
+	for p, b := range readTree(t, filepath.Join(repoRoot(t), "examples/guardrails")) {
+		if strings.HasPrefix(p, "netpol/") {
+			continue
+		}
+		g.Write("examples/guardrails/"+p, string(b))
+	}
+	g.Commit("the guardrails example, no tree committed")
+	editFile(t, g, "examples/guardrails/netdep.yaml", "    monitoring:\n      - {namespace: monitoring, selector: {app: prometheus}, ports: [9102]}\n", "")
+	g.Commit("no monitoring guardrail")
+	res := run(t, g.Dir, "diff", "examples/guardrails", "--base", "HEAD~1", "--head", "HEAD", "-o", "json")
+	if res.code != 1 {
+		t.Fatalf("exit %d, want 1 (changes); stdout:\n%s\nstderr:\n%s", res.code, res.stdout, res.stderr)
+	}
+	var doc struct {
+		Environments []struct {
+			Name  string
+			Flows struct {
+				Removed []struct {
+					From, To struct{ Name string }
+				}
+			}
+			Policies []struct{ Action, Kind, Name string }
+		}
+	}
+	mustUnmarshal(t, res.stdout, &doc)
+	if len(doc.Environments) != 2 {
+		t.Fatalf("want prod and staging, got %d environments:\n%s", len(doc.Environments), res.stdout)
+	}
+	for _, e := range doc.Environments {
+		scrapes, listed := 0, false
+		for _, f := range e.Flows.Removed {
+			if f.From.Name == "monitoring/prometheus" {
+				scrapes++
+			}
+		}
+		for _, p := range e.Policies {
+			listed = listed || p.Action == "removed" && strings.Contains(p.Kind, "NetworkPolicy") && strings.Contains(p.Name, "monitoring")
+		}
+		if scrapes == 0 || !listed {
+			t.Errorf("%s: %d removed scrapes from monitoring/prometheus, guardrail listed removed %v:\n%s", e.Name, scrapes, listed, res.stdout)
+		}
+	}
+}

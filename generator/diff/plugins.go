@@ -63,14 +63,9 @@ func (in Input) objects(env string) (sideObjects, error) {
 	if in.Tree != nil {
 		m, err = in.Tree.Manifests(env)
 	} else {
+		// A generated side holds everything its tree would: cluster
+		// guardrails included.
 		m, err = verify.FromSet(in.Set).Load(env)
-		if m != nil {
-			// A generated side's ClusterNetworkPolicies are not compared
-			// (only a committed tree's are): unchanged here.
-			mm := *m
-			mm.ClusterPolicies = nil
-			m = &mm
-		}
 	}
 	if err != nil {
 		return sideObjects{}, err

@@ -7,6 +7,7 @@ import (
 	"path"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync/atomic"
 
@@ -137,9 +138,9 @@ func clusterLast(names []string) []string {
 // the whole build when every object is a NetworkPolicy: dir only lists its
 // leaves, and kustomize's legacy order sorts objects of one kind by
 // namespace, then name (TestRenderLeaves holds the two equal). With plugin
-// objects (CiliumNetworkPolicies, Calico policies) the join holds the same
-// objects, each namespace's kinds together rather than each kind's
-// namespaces.
+// objects (CiliumNetworkPolicies, Calico policies) the leaves' objects are
+// put in that order across leaves (legacyOrder), so the join is the whole
+// build then too (TestRenderMatchesOverlay, against kubectl kustomize).
 func RenderLeaves(tree Tree, dir string, namespaces []string) ([]byte, error) {
 	if err := checkPath(dir); err != nil {
 		return nil, fmt.Errorf("render: %w", err)
@@ -187,15 +188,77 @@ func RenderLeaves(tree Tree, dir string, namespaces []string) ([]byte, error) {
 			return nil, err
 		}
 	}
-	var b []byte
-	for _, doc := range out {
-		if len(doc) == 0 {
-			continue
+	var docs [][]byte
+	for _, leaf := range out {
+		if len(leaf) > 0 {
+			docs = append(docs, bytes.Split(leaf, []byte("\n---\n"))...)
 		}
-		if len(b) > 0 {
+	}
+	legacyOrder(docs)
+	var b []byte
+	for i, doc := range docs {
+		if i > 0 {
 			b = append(b, "---\n"...)
 		}
 		b = append(b, doc...)
+		if !bytes.HasSuffix(doc, []byte("\n")) {
+			b = append(b, '\n')
+		}
 	}
 	return b, nil
+}
+
+// legacyOrder sorts rendered documents as kustomize's legacy order does
+// for the kinds netdep writes (none of them in its fixed list of kinds that
+// go first or last): by group, version and kind, then namespace, then name.
+// Each leaf is in that order already; across leaves, objects of one kind
+// from every namespace come together, so the join is the whole build's
+// output also when an environment holds more than one kind.
+func legacyOrder(docs [][]byte) {
+	keys := make(map[*byte]string, len(docs))
+	key := func(d []byte) string {
+		if len(d) == 0 {
+			return ""
+		}
+		k, ok := keys[&d[0]]
+		if !ok {
+			k = legacyKey(d)
+			keys[&d[0]] = k
+		}
+		return k
+	}
+	slices.SortStableFunc(docs, func(a, b []byte) int { return strings.Compare(key(a), key(b)) })
+}
+
+// legacyKey is kustomize's legacy sort key of one rendered object:
+// "group_version_kind", then namespace ("~X" for none) and name, read from
+// the object's top-level apiVersion and kind and metadata's name and
+// namespace as kustomize prints them.
+func legacyKey(doc []byte) string {
+	var apiVersion, kind, name, namespace string
+	inMeta := false
+	for _, line := range strings.Split(string(doc), "\n") {
+		switch {
+		case strings.HasPrefix(line, "apiVersion: "):
+			apiVersion, inMeta = strings.TrimPrefix(line, "apiVersion: "), false
+		case strings.HasPrefix(line, "kind: "):
+			kind, inMeta = strings.TrimPrefix(line, "kind: "), false
+		case line == "metadata:":
+			inMeta = true
+		case inMeta && strings.HasPrefix(line, "  name: "):
+			name = strings.TrimPrefix(line, "  name: ")
+		case inMeta && strings.HasPrefix(line, "  namespace: "):
+			namespace = strings.TrimPrefix(line, "  namespace: ")
+		case len(line) > 0 && line[0] != ' ' && line[0] != '#':
+			inMeta = false
+		}
+	}
+	group, version, ok := strings.Cut(apiVersion, "/")
+	if !ok {
+		group, version = "~G", apiVersion
+	}
+	if namespace == "" {
+		namespace = "~X"
+	}
+	return group + "_" + version + "_" + kind + "\x00" + namespace + "|" + name
 }
