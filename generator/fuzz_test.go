@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	networkingv1 "k8s.io/api/networking/v1"
+
 	"github.com/netdep/netdep/generator/eval"
 	"github.com/netdep/netdep/generator/kustomize"
 	"github.com/netdep/netdep/generator/policy"
@@ -66,26 +68,31 @@ func FuzzPipeline(f *testing.F) {
 			if err != nil {
 				t.Fatalf("the generated tree does not build: %v", err)
 			}
-			docs := eval.ParseDocuments(rendered)
-			policies, err := docs.Policies()
+			// The build read as verify reads a tree: the one manifest
+			// reader, every kind netdep writes (plugin and staged
+			// objects too).
+			file := filepath.Join(t.TempDir(), "rendered.yaml")
+			if err := os.WriteFile(file, rendered, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			m, err := verify.LoadManifests([]string{file})
 			if err != nil {
 				t.Fatalf("the built %s does not decode: %v", dir, err)
 			}
-			cnps, err := docs.ClusterNetworkPolicies()
-			if err != nil {
-				t.Fatalf("the built %s's cluster policies do not decode: %v", dir, err)
+			if len(m.NotEvaluated) > 0 {
+				t.Fatalf("the built %s holds objects netdep does not evaluate: %v", dir, m.NotEvaluated)
 			}
-			for _, p := range cnps {
+			for _, p := range m.ClusterPolicies {
 				if errs := eval.ValidateCluster(p); len(errs) > 0 {
 					t.Fatalf("the loader accepted a spec whose clusternetworkpolicy %s the API server rejects: %v", p.Name, errs.ToAggregate())
 				}
 			}
-			for _, p := range policies {
+			for _, p := range append(append([]*networkingv1.NetworkPolicy(nil), m.Policies...), m.StagedPolicies...) {
 				if errs := eval.Validate(eval.Default(p)); len(errs) > 0 {
 					t.Fatalf("the loader accepted a spec whose policy %s/%s the API server rejects: %v", p.Namespace, p.Name, errs.ToAggregate())
 				}
 			}
-			rep, err := verify.CheckWith(spec, env, policies, verify.Options{ClusterPolicies: cnps})
+			rep, err := verify.CheckManifests(spec, env, m)
 			if err != nil {
 				t.Fatalf("verify %q: %v", env, err)
 			}
