@@ -1,13 +1,10 @@
 package diff
 
 import (
-	"encoding/json"
-	"slices"
 	"strings"
 
 	networkingv1 "k8s.io/api/networking/v1"
 	v1beta1 "sigs.k8s.io/network-policy-api/apis/v1beta1"
-	"sigs.k8s.io/yaml"
 
 	"github.com/netdep/netdep/generator/kustomize"
 	"github.com/netdep/netdep/generator/policy"
@@ -188,67 +185,12 @@ func objectChange(a, b *networkingv1.NetworkPolicy, m marshaller, eq equalObject
 // clusterObjectChanges compares two sides' ClusterNetworkPolicies, both
 // sorted by name.
 func clusterObjectChanges(baseCNPs, headCNPs []*v1beta1.ClusterNetworkPolicy) ([]ObjectChange, error) {
-	byName := map[string][2]*v1beta1.ClusterNetworkPolicy{}
-	var names []string
-	for side, list := range [2][]*v1beta1.ClusterNetworkPolicy{baseCNPs, headCNPs} {
-		for _, p := range list {
-			pair, ok := byName[p.Name]
-			if !ok {
-				names = append(names, p.Name)
-			}
-			pair[side] = p
-			byName[p.Name] = pair
+	objs := func(ps []*v1beta1.ClusterNetworkPolicy) []pluginObject {
+		out := make([]pluginObject, len(ps))
+		for i, p := range ps {
+			out[i] = pluginObject{KindClusterNetworkPolicy, v1beta1.GroupVersion.String(), KindClusterNetworkPolicy, "", p.Name, p.Annotations[policy.SourceAnnotation], p}
 		}
+		return out
 	}
-	slices.Sort(names)
-	var out []ObjectChange
-	for _, n := range names {
-		pair := byName[n]
-		var y [2][]byte
-		for side, p := range pair {
-			if p == nil {
-				continue
-			}
-			var err error
-			if y[side], err = marshalCluster(p); err != nil {
-				return nil, err
-			}
-		}
-		ch := ObjectChange{Action: Changed, Kind: KindClusterNetworkPolicy, Name: n}
-		ref := pair[head]
-		switch {
-		case pair[base] == nil:
-			ch.Action = Added
-		case pair[head] == nil:
-			ch.Action, ref = Removed, pair[base]
-		case string(y[base]) == string(y[head]):
-			continue
-		}
-		ch.Source = ref.Annotations[policy.SourceAnnotation]
-		ch.Diff = unified(string(y[base]), string(y[head]), "a/"+ch.file(), "b/"+ch.file())
-		out = append(out, ch)
-	}
-	return out, nil
-}
-
-// marshalCluster writes a ClusterNetworkPolicy's YAML for a diff: its
-// apiVersion, kind, metadata and spec, keys sorted (the status is the
-// cluster's, not the tree's).
-func marshalCluster(p *v1beta1.ClusterNetworkPolicy) ([]byte, error) {
-	q := p.DeepCopy()
-	q.APIVersion, q.Kind = v1beta1.GroupVersion.String(), KindClusterNetworkPolicy
-	q.Status = v1beta1.ClusterNetworkPolicyStatus{}
-	raw, err := json.Marshal(q)
-	if err != nil {
-		return nil, err
-	}
-	var doc map[string]any
-	if err := json.Unmarshal(raw, &doc); err != nil {
-		return nil, err
-	}
-	delete(doc, "status")
-	if md, ok := doc["metadata"].(map[string]any); ok && md["creationTimestamp"] == nil {
-		delete(md, "creationTimestamp")
-	}
-	return yaml.Marshal(doc)
+	return pluginObjectChanges(objs(baseCNPs), objs(headCNPs))
 }

@@ -197,6 +197,9 @@ func pluginHosts(pls [2]eval.Plugins) []string {
 
 // pluginObjectChanges compares two sides' plugin objects, both sorted by
 // kind, namespace and name.
+// pluginObjectChanges compares two sides' objects of kinds other than
+// NetworkPolicy (the plugins', ClusterNetworkPolicies), paired by kind,
+// namespace and name, each written as marshalObject writes it.
 func pluginObjectChanges(baseObjs, headObjs []pluginObject) ([]ObjectChange, error) {
 	type key struct{ kind, ns, name string }
 	by := map[key][2]*pluginObject{}
