@@ -91,12 +91,20 @@ func TestFluxEnvironment(t *testing.T) {
 }
 
 // TestFluxEnvironmentChoice: on a copy of the example whose dev tree is
-// staged objects only (mode: audit) and whose staging tree holds a
-// CiliumNetworkPolicy beside its NetworkPolicies, the scenario skips dev
-// and takes staging over prod (NetworkPolicies only).
+// staged objects only (mode: audit), whose prod tree holds NetworkPolicies
+// only (the example's staging tree, pinned hosts) and whose staging tree
+// holds a CiliumNetworkPolicy beside its NetworkPolicies, the scenario
+// skips dev and takes staging over prod.
 func TestFluxEnvironmentChoice(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), fluxExample)
 	if err := os.CopyFS(dir, os.DirFS(filepath.Join("..", "..", "examples", fluxExample))); err != nil {
+		t.Fatal(err)
+	}
+	prod := filepath.Join(dir, "netpol", "overlays", "prod")
+	if err := os.RemoveAll(prod); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.CopyFS(prod, os.DirFS(filepath.Join(dir, "netpol", "overlays", "staging"))); err != nil {
 		t.Fatal(err)
 	}
 	for env, fixture := range map[string]string{"dev": "plugins-calico-audit", "staging": "plugins-cilium"} {
