@@ -215,19 +215,18 @@ func RenderLeaves(tree Tree, dir string, namespaces []string) ([]byte, error) {
 // from every namespace come together, so the join is the whole build's
 // output also when an environment holds more than one kind.
 func legacyOrder(docs [][]byte) {
-	keys := make(map[*byte]string, len(docs))
-	key := func(d []byte) string {
-		if len(d) == 0 {
-			return ""
-		}
-		k, ok := keys[&d[0]]
-		if !ok {
-			k = legacyKey(d)
-			keys[&d[0]] = k
-		}
-		return k
+	type keyed struct {
+		key string
+		doc []byte
 	}
-	slices.SortStableFunc(docs, func(a, b []byte) int { return strings.Compare(key(a), key(b)) })
+	ks := make([]keyed, len(docs))
+	for i, d := range docs {
+		ks[i] = keyed{legacyKey(d), d}
+	}
+	slices.SortStableFunc(ks, func(a, b keyed) int { return strings.Compare(a.key, b.key) })
+	for i, k := range ks {
+		docs[i] = k.doc
+	}
 }
 
 // legacyKey is kustomize's legacy sort key of one rendered object:
