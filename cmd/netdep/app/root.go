@@ -47,8 +47,12 @@ type usageError struct{ error }
 // Main runs netdep with args and returns the process exit code.
 func Main(args []string, streams Streams) int {
 	root := NewRootCommand(streams)
+	finish := addProfileFlags(root)
 	root.SetArgs(args)
 	cmd, err := root.ExecuteC()
+	if perr := finish(); perr != nil && err == nil {
+		err = fmt.Errorf("writing the profile: %w", perr)
+	}
 	help := "netdep"
 	if cmd != nil {
 		help = cmd.CommandPath()
