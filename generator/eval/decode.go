@@ -86,6 +86,14 @@ type Documents struct {
 // ParseDocuments splits data into YAML documents, up to the first syntax
 // error.
 func ParseDocuments(data []byte) Documents {
+	if ds, ok := parseSimple(data); ok {
+		return ds
+	}
+	return parseYAML(data)
+}
+
+// parseYAML is ParseDocuments with yaml.v3's parser, which reads all YAML.
+func parseYAML(data []byte) Documents {
 	var ds Documents
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	for doc := 1; ; doc++ {
@@ -301,22 +309,19 @@ func (d *decoder) policy(n *yaml.Node, apiVersion, kind string, out *[]*networki
 // line and column. It reports whether into was decoded.
 func (d *decoder) strict(n *yaml.Node, apiVersion, kind string, into any) bool {
 	before := len(d.errs)
-	v := d.value(n, reflect.TypeOf(into).Elem(), "")
+	dst := reflect.ValueOf(into).Elem()
+	d.set(n, dst, "")
 	if len(d.errs) > before {
 		return false
 	}
-	m := v.(map[string]any)
-	m["apiVersion"], m["kind"] = apiVersion, kind
-	raw, err := json.Marshal(m)
-	if err != nil {
-		d.errorf(n, "", "%v", err)
-		return false
-	}
-	jd := json.NewDecoder(bytes.NewReader(raw))
-	jd.DisallowUnknownFields()
-	if err := jd.Decode(into); err != nil {
-		d.errorf(n, "", "%v", err)
-		return false
+	fields := fieldsOf(dst.Type())
+	for name, value := range map[string]string{"apiVersion": apiVersion, "kind": kind} {
+		f, ok := fields[name]
+		if !ok {
+			d.errorf(n, "", "%s has no field %s", dst.Type(), name)
+			return false
+		}
+		fieldAt(dst, f.path).SetString(value)
 	}
 	return true
 }
@@ -365,55 +370,70 @@ func child(path, name string) string {
 	return path + "." + name
 }
 
-// value converts node n, which must fit Go type t, into JSON-ready values,
-// reporting every unknown field, duplicate key and type mismatch with its
-// position.
-func (d *decoder) value(n *yaml.Node, t reflect.Type, path string) any {
+// set decodes node n into dst, an addressable value of the Go type n must
+// fit, as encoding/json would decode n's JSON into it, reporting every
+// unknown field, duplicate key and type mismatch with its position.
+func (d *decoder) set(n *yaml.Node, dst reflect.Value, path string) {
 	n = resolve(n)
 	if d.nodes++; d.nodes > maxNodes {
 		if d.nodes == maxNodes+1 {
 			d.errorf(n, path, "document too large (more than %d nodes, aliases expanded)", maxNodes)
 		}
-		return nil
+		return
 	}
 	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
-		return nil
+		return // the zero value, as encoding/json leaves it
 	}
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
+	for dst.Kind() == reflect.Pointer {
+		if dst.IsNil() {
+			dst.Set(reflect.New(dst.Type().Elem()))
+		}
+		dst = dst.Elem()
 	}
+	t := dst.Type()
 	switch {
 	case t == intOrString:
 		if n.Kind != yaml.ScalarNode {
 			d.errorf(n, path, "expected a number or a string, found %s", describe(n))
-			return nil
+			return
 		}
 		if n.Tag == "!!int" {
-			return d.integer(n, path, 32)
+			if x, ok := d.integer(n, path, 32); ok {
+				dst.Set(reflect.ValueOf(intstr.FromInt32(int32(x))))
+			}
+			return
 		}
 		if n.Tag != "!!str" {
 			d.errorf(n, path, "expected a number or a string, found %s", describe(n))
-			return nil
+			return
 		}
-		return n.Value
+		dst.Set(reflect.ValueOf(intstr.FromString(n.Value)))
+		return
 	case reflect.PointerTo(t).Implements(jsonUnmarshaler) && t.Kind() != reflect.String:
-		// metav1.Time, FieldsV1, ...: the type reads its own JSON.
+		// metav1.Time, FieldsV1, json.RawMessage, ...: the type reads its
+		// own JSON.
 		var v any
 		if err := n.Decode(&v); err != nil {
 			d.errorf(n, path, "%v", err)
-			return nil
+			return
 		}
-		return jsonable(v)
+		raw, err := json.Marshal(jsonable(v))
+		if err == nil {
+			err = dst.Addr().Interface().(json.Unmarshaler).UnmarshalJSON(raw)
+		}
+		if err != nil {
+			d.errorf(n, path, "%v", err)
+		}
+		return
 	}
 	switch t.Kind() {
 	case reflect.Struct:
 		if n.Kind != yaml.MappingNode {
 			d.errorf(n, path, "expected a mapping, found %s", describe(n))
-			return nil
+			return
 		}
 		fields := fieldsOf(t)
-		out := map[string]any{}
-		seen := map[string]bool{}
+		var seen map[string]bool
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, v := resolve(n.Content[i]), n.Content[i+1]
 			if k.Kind != yaml.ScalarNode {
@@ -424,131 +444,155 @@ func (d *decoder) value(n *yaml.Node, t reflect.Type, path string) any {
 				d.errorf(k, child(path, k.Value), "duplicate field %q", k.Value)
 				continue
 			}
+			if seen == nil {
+				seen = make(map[string]bool, len(n.Content)/2)
+			}
 			seen[k.Value] = true
 			f, ok := fields[k.Value]
 			if !ok {
 				d.errorf(k, path, "unknown field %q", k.Value)
 				continue
 			}
-			out[k.Value] = d.value(v, f.Type, child(path, k.Value))
+			d.set(v, fieldAt(dst, f.path), child(path, k.Value))
 		}
-		return out
 	case reflect.Map:
 		if n.Kind != yaml.MappingNode {
 			d.errorf(n, path, "expected a mapping, found %s", describe(n))
-			return nil
+			return
 		}
-		out := map[string]any{}
+		if t.Key().Kind() != reflect.String {
+			d.errorf(n, path, "unsupported field type %s", t)
+			return
+		}
+		if dst.IsNil() {
+			dst.Set(reflect.MakeMapWithSize(t, len(n.Content)/2))
+		}
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k := resolve(n.Content[i])
 			if k.Kind != yaml.ScalarNode {
 				d.errorf(k, path, "expected a key, found %s", describe(k))
 				continue
 			}
-			if _, dup := out[k.Value]; dup {
+			key := reflect.ValueOf(k.Value).Convert(t.Key())
+			if dst.MapIndex(key).IsValid() {
 				d.errorf(k, child(path, k.Value), "duplicate key %q", k.Value)
 				continue
 			}
-			out[k.Value] = d.value(n.Content[i+1], t.Elem(), child(path, k.Value))
+			e := reflect.New(t.Elem()).Elem()
+			d.set(n.Content[i+1], e, child(path, k.Value))
+			dst.SetMapIndex(key, e)
 		}
-		return out
 	case reflect.Slice:
 		if n.Kind != yaml.SequenceNode {
 			d.errorf(n, path, "expected a list, found %s", describe(n))
-			return nil
+			return
 		}
-		out := make([]any, 0, len(n.Content))
+		dst.Set(reflect.MakeSlice(t, len(n.Content), len(n.Content)))
 		for i, c := range n.Content {
-			out = append(out, d.value(c, t.Elem(), fmt.Sprintf("%s[%d]", path, i)))
+			d.set(c, dst.Index(i), path+"["+strconv.Itoa(i)+"]")
 		}
-		return out
 	case reflect.String:
 		// Timestamps and the like are strings to a string field.
 		if n.Kind != yaml.ScalarNode || n.Tag == "!!bool" || n.Tag == "!!int" || n.Tag == "!!float" {
 			d.errorf(n, path, "expected a string, found %s", describe(n))
-			return nil
+			return
 		}
-		return n.Value
+		dst.SetString(n.Value)
 	case reflect.Bool:
 		if n.Kind != yaml.ScalarNode || n.Tag != "!!bool" {
 			d.errorf(n, path, "expected true or false, found %s", describe(n))
-			return nil
+			return
 		}
 		var b bool
 		if err := n.Decode(&b); err != nil {
 			d.errorf(n, path, "%v", err)
+			return
 		}
-		return b
+		dst.SetBool(b)
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		return d.integer(n, path, t.Bits())
+		if x, ok := d.integer(n, path, t.Bits()); ok {
+			dst.SetInt(x)
+		}
 	case reflect.Float32, reflect.Float64:
 		if n.Kind != yaml.ScalarNode || n.Tag != "!!int" && n.Tag != "!!float" {
 			d.errorf(n, path, "expected a number, found %s", describe(n))
-			return nil
+			return
 		}
 		var x float64
 		if err := n.Decode(&x); err != nil {
 			d.errorf(n, path, "expected a number, found %s", describe(n))
-			return nil
+			return
 		}
-		return x
+		dst.SetFloat(x)
 	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		v := d.integer(n, path, 64)
-		if x, ok := v.(int64); ok && x < 0 {
+		x, ok := d.integer(n, path, 64)
+		switch {
+		case !ok:
+		case x < 0:
 			d.errorf(n, path, "expected a non-negative number, found %s", describe(n))
-			return nil
+		case t.Bits() < 64 && uint64(x) >= 1<<t.Bits():
+			d.errorf(n, path, "number %s out of range", n.Value)
+		default:
+			dst.SetUint(uint64(x))
 		}
-		return v
+	default:
+		d.errorf(n, path, "unsupported field type %s", t)
 	}
-	d.errorf(n, path, "unsupported field type %s", t)
-	return nil
 }
 
-func (d *decoder) integer(n *yaml.Node, path string, bits int) any {
+func (d *decoder) integer(n *yaml.Node, path string, bits int) (int64, bool) {
 	if n.Kind != yaml.ScalarNode || n.Tag != "!!int" {
 		d.errorf(n, path, "expected a number, found %s", describe(n))
-		return nil
+		return 0, false
 	}
 	var x int64
 	if err := n.Decode(&x); err != nil {
 		d.errorf(n, path, "expected a number, found %s", describe(n))
-		return nil
+		return 0, false
 	}
 	if bits < 64 && (x < -(1<<(bits-1)) || x >= 1<<(bits-1)) {
 		d.errorf(n, path, "number %s out of range", n.Value)
-		return nil
+		return 0, false
 	}
-	return x
+	return x, true
 }
 
-var fieldCache sync.Map // reflect.Type -> map[string]reflect.StructField
+var fieldCache sync.Map // reflect.Type -> map[string]fieldInfo
 
-func fieldsOf(t reflect.Type) map[string]reflect.StructField {
+// fieldInfo is one JSON field of a struct type: its Go type and its index
+// path (through embedded structs) from the struct.
+type fieldInfo struct {
+	Type reflect.Type
+	path []int
+}
+
+func fieldsOf(t reflect.Type) map[string]fieldInfo {
 	if f, ok := fieldCache.Load(t); ok {
-		return f.(map[string]reflect.StructField)
+		return f.(map[string]fieldInfo)
 	}
-	f := map[string]reflect.StructField{}
-	collectFields(t, f)
+	f := map[string]fieldInfo{}
+	collectFields(t, nil, f)
 	fieldCache.Store(t, f)
 	return f
 }
 
 // collectFields lists t's JSON fields, with embedded inline structs
-// (TypeMeta) flattened as encoding/json does.
-func collectFields(t reflect.Type, out map[string]reflect.StructField) {
+// (TypeMeta) flattened as encoding/json does; at is t's index path.
+func collectFields(t reflect.Type, at []int, out map[string]fieldInfo) {
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
 		tag := f.Tag.Get("json")
 		if tag == "-" {
 			continue
 		}
+		path := append(append([]int(nil), at...), i)
 		name, _, _ := strings.Cut(tag, ",")
 		if f.Anonymous && name == "" {
 			ft := f.Type
 			if ft.Kind() == reflect.Pointer {
 				ft = ft.Elem()
 			}
-			collectFields(ft, out)
+			collectFields(ft, path, out)
 			continue
 		}
 		if !f.IsExported() {
@@ -557,8 +601,23 @@ func collectFields(t reflect.Type, out map[string]reflect.StructField) {
 		if name == "" {
 			name = f.Name
 		}
-		out[name] = f
+		out[name] = fieldInfo{Type: f.Type, path: path}
 	}
+}
+
+// fieldAt is the field at index path of struct v, allocating the embedded
+// structs on the way that are pointers.
+func fieldAt(v reflect.Value, path []int) reflect.Value {
+	for i, x := range path {
+		if i > 0 && v.Kind() == reflect.Pointer {
+			if v.IsNil() {
+				v.Set(reflect.New(v.Type().Elem()))
+			}
+			v = v.Elem()
+		}
+		v = v.Field(x)
+	}
+	return v
 }
 
 // jsonable turns yaml.v3's generic values into what encoding/json accepts.
