@@ -456,11 +456,16 @@ type compiler struct {
 }
 
 func selectorOf(s *metav1.LabelSelector) labels.Selector {
+	key := selectorKey(s)
+	if sel, ok := selectors.Load(key); ok {
+		return sel.(labels.Selector)
+	}
 	sel, err := metav1.LabelSelectorAsSelector(s)
 	if err != nil {
 		// Validate rejects selectors that do not convert.
-		return labels.Nothing()
+		sel = labels.Nothing()
 	}
+	selectors.store(key, sel)
 	return sel
 }
 

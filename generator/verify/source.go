@@ -64,20 +64,44 @@ func TreeEnvDir(dir, env string) string {
 // order, telling progress (when set) before each: verify's whole job. Each
 // report counts the objects that were not evaluated (MarkNotEvaluated);
 // notEvaluated lists them, every environment's.
+//
+// The next environment is read (on every core) while one is checked (on
+// one): at most two environments' objects are held at once.
 func Run(spec *schema.Spec, envs []string, src *Source, progress func(string)) (reports Reports, notEvaluated []ObjectRef, err error) {
+	type loaded struct {
+		m   *Manifests
+		err error
+	}
+	next := make(chan loaded, 1)
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		defer close(next)
+		for _, env := range envs {
+			m, err := src.Load(env)
+			select {
+			case next <- loaded{m, err}:
+			case <-stop:
+				return
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
 	for i, env := range envs {
 		if progress != nil {
 			progress(fmt.Sprintf("verifying %s (%d of %d)", EnvLabel(env), i+1, len(envs)))
 		}
-		m, err := src.Load(env)
-		if err != nil {
-			return nil, nil, &LoadError{Err: err}
+		l := <-next
+		if l.err != nil {
+			return nil, nil, &LoadError{Err: l.err}
 		}
-		r, err := CheckManifests(spec, env, m)
+		r, err := CheckManifests(spec, env, l.m)
 		if err != nil {
 			return nil, nil, fmt.Errorf("environment %q: %w", env, err)
 		}
-		notEvaluated = append(notEvaluated, m.NotEvaluated...)
+		notEvaluated = append(notEvaluated, l.m.NotEvaluated...)
 		reports = append(reports, r)
 	}
 	return reports, notEvaluated, nil
