@@ -77,6 +77,9 @@ type Options struct {
 	// tree to compare with (its flows and policy diffs read Set), which at
 	// 10,000 services saves the YAML of some 40,000 policies.
 	NoTree bool
+	// Decoded, when set, is shared with other runs over overlapping files
+	// (the two sides of `diff --base`): each file is decoded once.
+	Decoded *schema.DecodeCache
 }
 
 func (o Options) progress(format string, args ...any) {
@@ -127,7 +130,7 @@ func FromPaths(paths []string, opts ...Options) (*Output, error) {
 // revision).
 func FromFiles(files []schema.File, opts ...Options) (*Output, error) {
 	o := firstOptions(opts)
-	spec, probs := schema.Parse(files)
+	spec, probs := schema.ParseCached(files, o.Decoded)
 	if spec != nil {
 		services := 0
 		for _, ns := range spec.Namespaces {

@@ -26,6 +26,12 @@ type File struct {
 // (and which of two conflicting places a message calls "first") does not
 // depend on how the caller listed them.
 func Parse(files []File) (*Spec, Problems) {
+	return ParseCached(files, nil)
+}
+
+// ParseCached is Parse decoding files through cache (nil: no cache), so
+// that parses of file sets that share files decode each once.
+func ParseCached(files []File, cache *DecodeCache) (*Spec, Problems) {
 	var probs Problems
 	sorted := append([]File(nil), files...)
 	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].Path < sorted[j].Path })
@@ -38,7 +44,7 @@ func Parse(files []File) (*Spec, Problems) {
 	g.SetLimit(runtime.GOMAXPROCS(0))
 	for i, f := range sorted {
 		g.Go(func() error {
-			decoded[i] = decodeFile(f, &fileProbs[i])
+			decoded[i] = cache.decode(f, &fileProbs[i])
 			return nil
 		})
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/netdep/netdep/generator/kustomize"
 	"github.com/netdep/netdep/generator/report"
 	"github.com/netdep/netdep/generator/verify"
+	"github.com/netdep/netdep/schema"
 )
 
 type diffOptions struct {
@@ -220,6 +221,9 @@ func (o *diffOptions) runCompare(cmd *cobra.Command, args []string, streams Stre
 	// It reads the repository through its own handle, since a go-git
 	// repository is not safe for concurrent use. Errors are reported in the
 	// order a sequential run meets them: the base's first.
+	// The two sides share the files a change did not touch: each is
+	// decoded once, by whichever side meets it first.
+	decoded := schema.NewDecodeCache()
 	var base diff.Input
 	var baseErr error
 	baseDone := make(chan struct{})
@@ -229,7 +233,7 @@ func (o *diffOptions) runCompare(cmd *cobra.Command, args []string, streams Stre
 	}
 	startBase := func() {
 		defer close(baseDone)
-		base, baseErr = o.baseSide(baseRepo, args, prefix, dirs)
+		base, baseErr = o.baseSide(baseRepo, args, prefix, dirs, decoded)
 	}
 	if sequentialDiffSides {
 		startBase()
@@ -251,7 +255,7 @@ func (o *diffOptions) runCompare(cmd *cobra.Command, args []string, streams Stre
 			closeTree(base.Tree, &err)
 		}
 	}()
-	head, headTree, headOut, headErr := o.headSide(repo, args, prefix, dirs)
+	head, headTree, headOut, headErr := o.headSide(repo, args, prefix, dirs, decoded)
 	if headTree != nil {
 		defer closeTree(headTree, &err)
 	}
@@ -286,8 +290,8 @@ var sequentialDiffSides = false
 // baseSide is the base revision as diff.Compare takes it: its pipeline's
 // output (the base's generated tree is never compared with anything) and
 // the tree it commits.
-func (o *diffOptions) baseSide(repo *gitrev.Repo, args []string, prefix string, dirs []string) (diff.Input, error) {
-	baseOut, v, err := generator.FromRevision(repo, o.base, args, generator.Options{SourcePrefix: prefix, NoTree: true})
+func (o *diffOptions) baseSide(repo *gitrev.Repo, args []string, prefix string, dirs []string, decoded *schema.DecodeCache) (diff.Input, error) {
+	baseOut, v, err := generator.FromRevision(repo, o.base, args, generator.Options{SourcePrefix: prefix, NoTree: true, Decoded: decoded})
 	if err != nil {
 		return diff.Input{}, err
 	}
@@ -298,7 +302,7 @@ func (o *diffOptions) baseSide(repo *gitrev.Repo, args []string, prefix string, 
 
 // headSide is the head (--head, or the working tree) as diff.Compare takes
 // it, with the tree it commits, which the caller closes when not nil.
-func (o *diffOptions) headSide(repo *gitrev.Repo, args []string, prefix string, dirs []string) (head diff.Input, headTree *diff.Tree, headOut *generator.Output, err error) {
+func (o *diffOptions) headSide(repo *gitrev.Repo, args []string, prefix string, dirs []string, decoded *schema.DecodeCache) (head diff.Input, headTree *diff.Tree, headOut *generator.Output, err error) {
 	// The head's tree is found first: its dependency files are generated
 	// in the layout it records, to tell whether it is stale.
 	if o.head == "" {
@@ -315,7 +319,7 @@ func (o *diffOptions) headSide(repo *gitrev.Repo, args []string, prefix string, 
 	}
 	// The head's generated tree is compared with the tree it commits, if
 	// any (Report.Stale).
-	opts := generator.Options{TreeLayout: layout, SourcePrefix: prefix, NoTree: headTree == nil}
+	opts := generator.Options{TreeLayout: layout, SourcePrefix: prefix, NoTree: headTree == nil, Decoded: decoded}
 	if o.head == "" {
 		headOut, err = generator.FromPaths(pathsOrDot(args), opts)
 		if err == nil {
