@@ -152,7 +152,7 @@ func New(env string, specs ...*schema.Spec) *World {
 		}
 	}
 	var hosts []string
-	var peers []schema.Peer
+	var peers []*schema.Peer
 	for i, spec := range specs {
 		for _, ns := range spec.Namespaces {
 			addNS(ns.Name)
@@ -205,7 +205,7 @@ func (w *World) Side(i int) eval.Universe {
 // view is what one spec says about env.
 type view struct {
 	services []*schema.Service
-	peers    []schema.Peer // of its rules and its DNS
+	peers    []*schema.Peer // of its rules and its DNS, not copied (a Rule's Peer is large)
 }
 
 // viewOf is what spec deploys in env. A spec without environments deploys
@@ -229,19 +229,24 @@ func viewOf(spec *schema.Spec, env string) view {
 		return v
 	}
 	v.services = e.Services
-	for _, r := range e.Rules {
-		v.peers = append(v.peers, r.Peer)
+	v.peers = make([]*schema.Peer, 0, len(e.Rules))
+	for i := range e.Rules {
+		v.peers = append(v.peers, &e.Rules[i].Peer)
 	}
 	if e.DNS != nil {
-		v.peers = append(v.peers, e.DNS.Peers...)
+		for i := range e.DNS.Peers {
+			v.peers = append(v.peers, &e.DNS.Peers[i])
+		}
 	}
 	// The guardrails' peers and pod subjects: a denied address block is a
 	// probe address, and monitoring pods are pods, so what the guardrails
 	// decide is asked about even where no dependency file names it.
 	for _, g := range e.AdminGuardrails() {
-		v.peers = append(v.peers, g.Peers...)
+		for i := range g.Peers {
+			v.peers = append(v.peers, &g.Peers[i])
+		}
 		if g.SubjectPods != nil {
-			v.peers = append(v.peers, *g.SubjectPods)
+			v.peers = append(v.peers, g.SubjectPods)
 		}
 	}
 	return v
