@@ -4,12 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"reflect"
 	"slices"
-	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -272,26 +268,9 @@ func strictBothWays(t *testing.T, name string, data []byte) int {
 // decoder gives the objects encoding/json gave.
 func TestStrictMatchesJSON(t *testing.T) {
 	compared := 0
-	err := filepath.WalkDir(filepath.Join("..", ".."), func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() && (d.Name() == ".git" || d.Name() == "node_modules") {
-			return filepath.SkipDir
-		}
-		if d.IsDir() || !(strings.HasSuffix(p, ".yaml") || strings.HasSuffix(p, ".yml")) {
-			return nil
-		}
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
+	eachRepoYAML(t, func(p string, data []byte) {
 		compared += strictBothWays(t, p, data)
-		return nil
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	if compared < 500 {
 		t.Fatalf("only %d objects compared", compared)
 	}
