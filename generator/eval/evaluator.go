@@ -456,16 +456,11 @@ type compiler struct {
 }
 
 func selectorOf(s *metav1.LabelSelector) labels.Selector {
-	key := selectorKey(s)
-	if sel, ok := selectors.Load(key); ok {
-		return sel.(labels.Selector)
-	}
 	sel, err := metav1.LabelSelectorAsSelector(s)
 	if err != nil {
 		// Validate rejects selectors that do not convert.
-		sel = labels.Nothing()
+		return labels.Nothing()
 	}
-	selectors.store(key, sel)
 	return sel
 }
 
