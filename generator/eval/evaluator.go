@@ -455,19 +455,11 @@ type compiler struct {
 	selected bitset
 }
 
-func selectorOf(s *metav1.LabelSelector) labels.Selector {
-	sel, err := metav1.LabelSelectorAsSelector(s)
-	if err != nil {
-		// Validate rejects selectors that do not convert.
-		return labels.Nothing()
-	}
-	return sel
-}
-
 // pods returns the pod classes within mask that s selects, valid until the
 // compiler's next selector.
 func (c *compiler) pods(mask bitset, s *metav1.LabelSelector) bitset {
-	return c.e.index.eval(selectorOf(s), mask, c.e.classes, c.selected)
+	sel := compileSelector(s)
+	return c.e.index.eval(&sel, mask, c.e.classes, c.selected)
 }
 
 func (c *compiler) rule(pi, ri, ns int, peers []networkingv1.NetworkPolicyPeer, ports []networkingv1.NetworkPolicyPort, ingress bool) crule {
@@ -544,14 +536,14 @@ func (c *compiler) peerSet(ns int, nsSel, podSel *metav1.LabelSelector) (mask bi
 		nsKey = "own:" + strconv.Itoa(ns)
 		mask = e.nsMask[ns]
 	} else {
-		sel := selectorOf(nsSel)
-		nsKey = "sel:" + sel.String()
+		sel := compileSelector(nsSel)
+		nsKey = sel.key
 		if m, ok := c.nsSel[nsKey]; ok {
 			mask = m
 		} else {
 			mask = newBitset(e.nEP)
 			for i, l := range e.nsLabels {
-				if sel.Matches(l) {
+				if sel.matches(l) {
 					mask.or(e.nsMask[i])
 				}
 			}
@@ -561,12 +553,12 @@ func (c *compiler) peerSet(ns int, nsSel, podSel *metav1.LabelSelector) (mask bi
 	if podSel == nil {
 		return mask, members{}, true
 	}
-	sel := selectorOf(podSel)
-	key := nsKey + "\x00" + sel.String()
+	sel := compileSelector(podSel)
+	key := nsKey + "\x00" + sel.key
 	if b, ok := c.peerSel[key]; ok {
 		return mask, b, false
 	}
-	b := compact(e.index.eval(sel, mask, e.classes, c.selected))
+	b := compact(e.index.eval(&sel, mask, e.classes, c.selected))
 	c.peerSel[key] = b
 	return mask, b, false
 }
@@ -628,27 +620,26 @@ func buildLabelIndex(classes []podClass) labelIndex {
 // eval returns the pod classes within mask that sel matches, in out (of
 // mask's size, overwritten). mask holds pod classes only: addresses have no
 // labels.
-func (idx *labelIndex) eval(sel labels.Selector, mask bitset, classes []podClass, out bitset) bitset {
+func (idx *labelIndex) eval(sel *selector, mask bitset, classes []podClass, out bitset) bitset {
 	out.clear()
-	reqs, selectable := sel.Requirements()
-	if !selectable {
+	if sel.nothing {
 		return out
 	}
-	if len(reqs) == 0 {
+	if len(sel.reqs) == 0 {
 		copy(out, mask) // {} selects everything
 		return out
 	}
 	var best [][]int32
 	bestSize := -1
-	for _, r := range reqs {
+	for _, r := range sel.reqs {
 		var lists [][]int32
-		switch r.Operator() {
+		switch r.op {
 		case selection.Equals, selection.DoubleEquals, selection.In:
-			for _, v := range r.ValuesUnsorted() {
-				lists = append(lists, idx.values[r.Key()][v])
+			for _, v := range r.values {
+				lists = append(lists, idx.values[r.key][v])
 			}
 		case selection.Exists:
-			lists = [][]int32{idx.keys[r.Key()]}
+			lists = [][]int32{idx.keys[r.key]}
 		default:
 			continue
 		}
@@ -661,7 +652,7 @@ func (idx *labelIndex) eval(sel labels.Selector, mask bitset, classes []podClass
 		}
 	}
 	check := func(c int) {
-		if mask.has(c) && sel.Matches(classes[c].labels) {
+		if mask.has(c) && sel.matches(classes[c].labels) {
 			out.set(c)
 		}
 	}
