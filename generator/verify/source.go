@@ -21,6 +21,9 @@ type Source struct {
 	dir    string
 	loader Loader // a tree's environments share its base
 	m      *Manifests
+	// preloaded is closed when Preload's read of the base is done (nil:
+	// no Preload).
+	preloaded chan struct{}
 }
 
 // FromSet is the policies generated in memory.
@@ -34,6 +37,26 @@ func FromTree(dir string) *Source { return &Source{dir: dir} }
 // environment.
 func FromManifests(m *Manifests) *Source { return &Source{m: m} }
 
+// Preload starts reading a tree's base (which every environment's overlay
+// includes) in the background, so that it is read while the caller does
+// other work, such as reading the dependency files: verify's first
+// environment waited for the base on one core before. Load waits for it.
+// A base that does not read is no error here: Load finds the problem
+// again, in its own terms. Preload does nothing for other Sources.
+func (s *Source) Preload() {
+	if s.dir == "" || s.preloaded != nil {
+		return
+	}
+	s.preloaded = make(chan struct{})
+	go func() {
+		defer close(s.preloaded)
+		base := TreeEnvDir(s.dir, "")
+		if _, err := os.Stat(base); err == nil {
+			_, _ = s.loader.Build(base)
+		}
+	}()
+}
+
 // Load returns env's policies with what came with them: the Namespace
 // objects and the objects not evaluated (none for a set in memory).
 func (s *Source) Load(env string) (*Manifests, error) {
@@ -42,6 +65,9 @@ func (s *Source) Load(env string) (*Manifests, error) {
 		return s.m, nil
 	case s.set != nil:
 		return setManifests(s.set, env)
+	}
+	if s.preloaded != nil {
+		<-s.preloaded
 	}
 	dir := TreeEnvDir(s.dir, env)
 	// Say what is missing in the user's terms: kustomize would say

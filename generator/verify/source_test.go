@@ -2,7 +2,10 @@ package verify
 
 import (
 	"path/filepath"
+	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 // TestSourcesAgree: the example's generated set in memory, its committed
@@ -44,6 +47,48 @@ func TestSourcesAgree(t *testing.T) {
 		}
 	}
 	if _, _, err := Run(spec, envs, FromTree(filepath.Join(t.TempDir(), "none")), nil); err == nil {
+		t.Error("a tree that does not exist was read")
+	} else if _, ok := err.(*LoadError); !ok {
+		t.Errorf("a missing tree is %T, want *LoadError: %v", err, err)
+	}
+}
+
+// TestPreload: a tree whose base was preloaded gives the same policies
+// per environment as one read without, its loader holding the same files
+// (the base's among them, which the overlays then find there), and a
+// missing tree is still the LoadError Load names, not an error of
+// Preload's.
+func TestPreload(t *testing.T) {
+	spec, _ := loadExample(t, "shop") // chdir to the repository root
+	tree := filepath.Join("examples", "shop", "netpol")
+	plain, pre := FromTree(tree), FromTree(tree)
+	pre.Preload()
+	pre.Preload() // a second call starts nothing
+	for _, env := range spec.EnvNames() {
+		a, err := plain.Load(env)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := pre.Load(env)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(a.Policies, b.Policies); diff != "" {
+			t.Errorf("%s: preloaded policies differ (-plain +preloaded):\n%s", env, diff)
+		}
+	}
+	base := 0
+	for f := range pre.loader.decoded {
+		if strings.HasPrefix(filepath.ToSlash(f), filepath.ToSlash(TreeEnvDir(tree, ""))+"/") {
+			base++
+		}
+	}
+	if base == 0 || len(pre.loader.decoded) != len(plain.loader.decoded) {
+		t.Errorf("preloaded loader holds %d files (%d of the base), the plain one %d", len(pre.loader.decoded), base, len(plain.loader.decoded))
+	}
+	missing := FromTree(filepath.Join(t.TempDir(), "none"))
+	missing.Preload()
+	if _, err := missing.Load(spec.EnvNames()[0]); err == nil {
 		t.Error("a tree that does not exist was read")
 	} else if _, ok := err.(*LoadError); !ok {
 		t.Errorf("a missing tree is %T, want *LoadError: %v", err, err)

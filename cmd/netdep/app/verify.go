@@ -63,6 +63,10 @@ Exit 0 when exact, 1 when a connection is missing or in excess (or, with
 				return err
 			}
 			report := progress(streams.Err, o.quiet)
+			src := verify.FromTree(o.out)
+			if len(o.manifests) == 0 {
+				src.Preload() // while the dependency files are read
+			}
 			out, err := generator.FromPaths(pathsOrDot(args), generator.Options{Progress: report, SpecOnly: true})
 			if err != nil {
 				return err
@@ -78,7 +82,6 @@ Exit 0 when exact, 1 when a connection is missing or in excess (or, with
 			if err := reportProblems(expiry, o.strict, streams.Err); err != nil {
 				return err
 			}
-			src := verify.FromTree(o.out)
 			if len(o.manifests) > 0 {
 				m, err := verify.LoadManifests(o.manifests)
 				if err != nil {
