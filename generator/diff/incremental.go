@@ -206,7 +206,7 @@ func changedPolicies(pols [2][]*networkingv1.NetworkPolicy, eq equalObjects) [2]
 				continue
 			}
 			pa, pb := eval.Default(pols[base][a[i]]), eval.Default(pols[head][b[i]])
-			if pa.Namespace != pb.Namespace || !reflect.DeepEqual(pa.Spec, pb.Spec) {
+			if pa.Namespace != pb.Namespace || !equalSpec(&pa.Spec, &pb.Spec) {
 				return false
 			}
 		}
@@ -336,9 +336,10 @@ func maps2(m map[int]bool) map[int]bool {
 }
 
 // equalObjects remembers which pairs of policies are equal as objects
-// (reflect.DeepEqual) for one comparison: the environments of a side share
-// their base's policies, so each pair is compared once, not once per
-// environment, by the flow diff and the object diff alike.
+// (reflect.DeepEqual, as equalPolicy answers it) for one comparison: the
+// environments of a side share their base's policies, so each pair is
+// compared once, not once per environment, by the flow diff and the object
+// diff alike.
 type equalObjects map[[2]*networkingv1.NetworkPolicy]bool
 
 func (eq equalObjects) equal(a, b *networkingv1.NetworkPolicy) bool {
@@ -348,7 +349,7 @@ func (eq equalObjects) equal(a, b *networkingv1.NetworkPolicy) bool {
 	k := [2]*networkingv1.NetworkPolicy{a, b}
 	same, ok := eq[k]
 	if !ok {
-		same = reflect.DeepEqual(a, b)
+		same = equalPolicy(a, b)
 		eq[k] = same
 	}
 	return same
