@@ -334,6 +334,9 @@ func (l *Loader) put(file string, s stream) {
 	if l == nil || s.err != nil {
 		return
 	}
+	if l.Shared != "" && !strings.HasPrefix(filepath.Clean(file), filepath.Clean(l.Shared)+string(filepath.Separator)) {
+		return
+	}
 	if l.decoded == nil {
 		l.decoded = map[string]stream{}
 	}
@@ -406,6 +409,12 @@ func BuildKustomization(dir string) ([]*networkingv1.NetworkPolicy, error) {
 // read-only). The zero Loader is ready (a nil one caches nothing); it is not
 // safe for concurrent use.
 type Loader struct {
+	// Shared, when set, is the one directory whose files are kept (a
+	// tree's base, which every overlay includes); the files elsewhere are
+	// decoded each time they are met. Keeping every overlay's files too
+	// held each environment's policies to the end of verify: at 50,000
+	// services, hundreds of megabytes read once.
+	Shared  string
 	decoded map[string]stream
 }
 

@@ -19,7 +19,7 @@ import (
 type Source struct {
 	set    *policy.Set
 	dir    string
-	loader Loader // a tree's environments share its base
+	loader Loader // a tree's environments share its base (Loader.Shared)
 	m      *Manifests
 	// preloaded is closed when Preload's read of the base is done (nil:
 	// no Preload).
@@ -31,7 +31,9 @@ func FromSet(set *policy.Set) *Source { return &Source{set: set} }
 
 // FromTree is a generated tree on disk: base for the implicit environment,
 // overlays/<env> for the others.
-func FromTree(dir string) *Source { return &Source{dir: dir} }
+func FromTree(dir string) *Source {
+	return &Source{dir: dir, loader: Loader{Shared: TreeEnvDir(dir, "")}}
+}
 
 // FromManifests is manifests as LoadManifests read them, the same in every
 // environment.

@@ -54,10 +54,10 @@ func TestSourcesAgree(t *testing.T) {
 }
 
 // TestPreload: a tree whose base was preloaded gives the same policies
-// per environment as one read without, its loader holding the same files
-// (the base's among them, which the overlays then find there), and a
-// missing tree is still the LoadError Load names, not an error of
-// Preload's.
+// per environment as one read without, its loader holding the same files:
+// the base's, which the overlays then find there, and no overlay's
+// (Loader.Shared). A missing tree is still the LoadError Load names, not
+// an error of Preload's.
 func TestPreload(t *testing.T) {
 	spec, _ := loadExample(t, "shop") // chdir to the repository root
 	tree := filepath.Join("examples", "shop", "netpol")
@@ -83,8 +83,8 @@ func TestPreload(t *testing.T) {
 			base++
 		}
 	}
-	if base == 0 || len(pre.loader.decoded) != len(plain.loader.decoded) {
-		t.Errorf("preloaded loader holds %d files (%d of the base), the plain one %d", len(pre.loader.decoded), base, len(plain.loader.decoded))
+	if base == 0 || base != len(pre.loader.decoded) || len(pre.loader.decoded) != len(plain.loader.decoded) {
+		t.Errorf("preloaded loader holds %d files (%d of the base, want all of them), the plain one %d", len(pre.loader.decoded), base, len(plain.loader.decoded))
 	}
 	missing := FromTree(filepath.Join(t.TempDir(), "none"))
 	missing.Preload()
